@@ -1,0 +1,90 @@
+/// How one version vector stands to another.
+public enum ClockOrder: Sendable, Equatable {
+    /// Everything the left side knows, the right side knows too, and more.
+    case before
+    /// The left side knows everything the right side knows, and more.
+    case after
+    case equal
+    /// Each side knows something the other does not.
+    case concurrent
+}
+
+/// A version vector: for each replica, the highest sequence number covered.
+///
+/// `vector[r] == n` means "every event of replica r up to seq n that I am entitled to, I hold".
+/// Zero entries are never stored, so two vectors that mean the same thing are equal.
+public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
+    public private(set) var entries: [ReplicaID: UInt64]
+
+    public init() { entries = [:] }
+
+    public init(_ entries: [ReplicaID: UInt64]) {
+        self.entries = entries.filter { $0.value > 0 }
+    }
+
+    public subscript(replica: ReplicaID) -> UInt64 {
+        get { entries[replica] ?? 0 }
+        set { entries[replica] = newValue == 0 ? nil : newValue }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// True when `dot` is at or below this vector's entry for its replica.
+    public func covers(_ dot: Dot) -> Bool { self[dot.replica] >= dot.seq }
+
+    /// True when this vector covers every entry of `other`.
+    public func covers(_ other: VersionVector) -> Bool {
+        other.entries.allSatisfy { self[$0.key] >= $0.value }
+    }
+
+    /// The least vector that covers both: the entry-wise maximum.
+    public func merged(with other: VersionVector) -> VersionVector {
+        var result = self
+        result.merge(other)
+        return result
+    }
+
+    public mutating func merge(_ other: VersionVector) {
+        for (replica, seq) in other.entries where seq > self[replica] { entries[replica] = seq }
+    }
+
+    /// Raises the entry of `dot`'s replica to at least `dot.seq`.
+    public mutating func advance(to dot: Dot) {
+        if dot.seq > self[dot.replica] { entries[dot.replica] = dot.seq }
+    }
+
+    /// Compares two vectors by the partial order of coverage.
+    public func compare(_ other: VersionVector) -> ClockOrder {
+        let mine = covers(other)
+        let theirs = other.covers(self)
+        switch (mine, theirs) {
+        case (true, true): return .equal
+        case (true, false): return .after
+        case (false, true): return .before
+        case (false, false): return .concurrent
+        }
+    }
+
+    public var description: String {
+        "{" + entries.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + "}"
+    }
+}
+
+extension VersionVector {
+    /// The vector as a JSON object `{"replica": seq}` (the wire and storage form).
+    public var json: JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: entries.map { ($0.key.rawValue, JSONValue.int(Int64($0.value))) }))
+    }
+
+    /// Reads `{"replica": seq}`; refuses bad replica ids and non-positive numbers.
+    public init(json: JSONValue) throws {
+        guard let object = json.objectValue else { throw FieldlogError.malformed("a version vector must be a JSON object") }
+        var entries = [ReplicaID: UInt64]()
+        for (key, value) in object {
+            guard let replica = ReplicaID(key) else { throw FieldlogError.malformed("bad replica id \"\(key)\" in a version vector") }
+            guard let seq = value.intValue, seq >= 0 else { throw FieldlogError.malformed("bad sequence number for \(key) in a version vector") }
+            entries[replica] = UInt64(seq)
+        }
+        self.init(entries)
+    }
+}

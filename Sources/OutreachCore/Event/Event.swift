@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+
+/// One immutable event as stored and exchanged: the cleartext envelope and the sealed payload.
+///
+/// The envelope is what a server sees (origin, seq, organisation, scope, causal context,
+/// recorded-at, key id); the payload is AEAD-sealed under the scope's key. `id` is the SHA-256
+/// of the canonical envelope and sealed payload (`Protocol/encoding.md`), so any change to
+/// either changes the id.
+public struct Event: Hashable, Sendable {
+    public let id: EventID
+    public let dot: Dot
+    public let org: String
+    public let scope: Scope
+    /// The author's version vector when it wrote this event, excluding the event itself.
+    public let context: VersionVector
+    /// The author's clock in milliseconds since 1970 (informational: laptop clocks are wrong).
+    public let recordedAt: Int64
+    public let keyID: String
+    /// `ChaChaPoly` combined box: nonce, ciphertext, tag.
+    public let sealedPayload: Data
+
+    /// Builds an event and computes its id.
+    public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) {
+        self.dot = dot
+        self.org = org
+        self.scope = scope
+        self.context = context
+        self.recordedAt = recordedAt
+        self.keyID = keyID
+        self.sealedPayload = sealedPayload
+        self.id = EventID(hashing: EventEncoding.hashInput(dot: dot, org: org, scope: scope, context: context,
+                                                          recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+    }
+
+    /// Rebuilds an event received from elsewhere and checks that `claimedID` matches its contents.
+    public init(claimedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) throws {
+        self.init(dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload)
+        guard id == claimedID else {
+            throw FieldlogError(.tampered, "event \(dot) does not match its id \(claimedID.short): it was altered")
+        }
+    }
+
+    /// The associated data bound into the payload's seal: the payload cannot be moved to another dot,
+    /// organisation, scope or key without failing to open.
+    public var associatedData: Data {
+        EventEncoding.associatedData(dot: dot, org: org, scope: scope, keyID: keyID)
+    }
+}
+
+/// An event's content hash: 32 bytes, written as 64 lowercase hex characters.
+public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let hex: String
+
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ Hex.isLowerHexDigit($0) }) else { return nil }
+        self.hex = hex
+    }
+
+    init(hashing data: Data) {
+        hex = Hex.encode(SHA256.hash(data: data))
+    }
+
+    /// A short form for people; refs shown by the CLI are unique prefixes instead.
+    public var short: String { String(hex.prefix(10)) }
+    public var description: String { hex }
+    public static func < (a: EventID, b: EventID) -> Bool { a.hex < b.hex }
+}

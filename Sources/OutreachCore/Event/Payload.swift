@@ -1,0 +1,76 @@
+/// The sealed content of an event: its type, schema version, when it happened, who wrote it,
+/// and the type's fields.
+///
+/// `fields` keeps every member it was given, known or not, so a payload written by a newer
+/// version loses nothing when this version reads it (DESIGN §4).
+public struct Payload: Sendable, Equatable {
+    public var type: String
+    public var version: Int
+    /// When it happened, as entered by the worker (milliseconds since 1970).
+    public var occurredAt: Int64
+    /// The worker who wrote it.
+    public var author: String
+    public var fields: [String: JSONValue]
+
+    static let envelopeKeys: Set<String> = ["type", "v", "at", "by"]
+
+    public init(type: EventType, version: Int = 1, occurredAt: Int64, author: String, fields: [String: JSONValue]) {
+        self.type = type.rawValue
+        self.version = version
+        self.occurredAt = occurredAt
+        self.author = author
+        self.fields = fields.filter { $0.value != .null }
+    }
+
+    public var eventType: EventType? { EventType(rawValue: type) }
+
+    public subscript(field: String) -> JSONValue? { fields[field] }
+
+    public var json: JSONValue {
+        var object = fields
+        object["type"] = .string(type)
+        object["v"] = .int(Int64(version))
+        object["at"] = .int(occurredAt)
+        object["by"] = .string(author)
+        return .object(object)
+    }
+
+    public init(json: JSONValue) throws {
+        guard var object = json.objectValue, let type = object["type"]?.stringValue, let v = object["v"]?.intValue,
+            let at = object["at"]?.intValue, let by = object["by"]?.stringValue
+        else { throw FieldlogError.malformed("a payload lacks its type, version, time or author") }
+        for key in Payload.envelopeKeys { object[key] = nil }
+        self.type = type
+        self.version = Int(v)
+        self.occurredAt = at
+        self.author = by
+        self.fields = object
+    }
+}
+
+/// The event types this version writes and understands (DESIGN §4). Others are kept, not folded.
+public enum EventType: String, Sendable, CaseIterable {
+    case personRegistered = "person.registered"   // org: person, name, descriptor, note
+    case personProfile = "person.profile"         // partnership: person, code, gender, ageBand, sector, under18
+    case personsLinked = "persons.linked"         // partnership: a, b
+    case contactLogged = "contact.logged"         // partnership: person | unidentified, setting, zone, workers, welfare, services, needs
+    case contactNote = "contact.note"             // org: contact, text
+    case referralMade = "referral.made"           // partnership: person, contact, destination, method
+    case referralOutcome = "referral.outcome"     // partnership: referral, outcome
+    case safeguardingRaised = "safeguarding.raised" // partnership: person, category, action, consent, reason
+    case incidentReported = "incident.reported"   // org: person, kind, zone, offender, vehicle, handle, consent, note
+    case alertIssued = "alert.issued"             // partnership: incident, zone, text, expires
+    case alertWithdrawn = "alert.withdrawn"       // partnership: alert
+    case registerSet = "register.set"             // partnership: person, register, value, reason, review
+    case eventRetracted = "event.retracted"       // scope of target: target, reason
+    case eventCorrected = "event.corrected"       // scope of target: target, reason, fields
+
+    /// The scope an event of this type is written in (retractions and corrections follow their target).
+    public var scope: Scope? {
+        switch self {
+        case .personRegistered, .contactNote, .incidentReported: return .org
+        case .eventRetracted, .eventCorrected: return nil
+        default: return .partnership
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// Everything a device's events add up to, folded in memory. Nothing here is written to disk.
+///
+/// Equal sets of events give equal states, whatever order they arrived in (DESIGN §3,
+/// invariant 3): every collection is keyed or sorted by content, never by arrival.
+public struct FieldState: Sendable, Equatable {
+    /// Canonical person id → person.
+    public var people: [String: Person] = [:]
+    /// Any person id (alias or canonical) → canonical id.
+    public var canonicalID: [String: String] = [:]
+    public var contacts: [EventID: Contact] = [:]
+    public var referrals: [EventID: Referral] = [:]
+    public var incidents: [EventID: Incident] = [:]
+    public var alerts: [EventID: Alert] = [:]
+    public var safeguarding: [EventID: Safeguarding] = [:]
+    /// Register writes by canonical person and register, all of them (for "as of" questions).
+    public var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
+    public var retracted: Set<EventID> = []
+    /// Events of types this version does not know: kept in the log, passed on, not folded.
+    public var unknownTypes = 0
+    /// Events this device holds but cannot open (should be none).
+    public var unreadable = 0
+
+    public init() {}
+
+    /// The canonical id of `personID` (itself when it was never merged).
+    public func canonical(_ personID: String) -> String { canonicalID[personID] ?? personID }
+
+    /// Every field with concurrent writes, sorted by person and field.
+    public var conflicts: [Conflict] {
+        var out = [Conflict]()
+        for (id, person) in people {
+            for (register, state) in person.registers where state.isConflict {
+                out.append(Conflict(person: id, field: register.rawValue, writes: state.live))
+            }
+            if let profile = person.profile, profile.isConflict {
+                out.append(Conflict(person: id, field: "profile", writes: profile.live))
+            }
+        }
+        return out.sorted { ($0.person, $0.field) < ($1.person, $1.field) }
+    }
+
+    /// The state of a register as it stood at `time`, by the writes dated at or before it.
+    public func register(_ register: Register, of person: String, asOf time: Int64) -> RegisterState {
+        let writes = registerWrites[canonical(person)]?[register] ?? []
+        return RegisterState(writes: writes.filter { $0.occurredAt <= time })
+    }
+
+    /// Contacts of a person (canonical), oldest first.
+    public func contacts(of person: String) -> [Contact] {
+        let id = canonical(person)
+        return contacts.values.filter { $0.person == id }.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+    }
+}

@@ -1,0 +1,230 @@
+/// The fold: events in, `FieldState` out. Pure: it reads nothing but its input.
+public enum Fold {
+    /// Opens every event with `keyring` and folds them.
+    public static func fold(_ events: [Event], keyring: Keyring) -> FieldState {
+        var opened = [OpenedEvent]()
+        opened.reserveCapacity(events.count)
+        var unreadable = 0
+        for event in events {
+            if let o = keyring.open(event) { opened.append(o) } else { unreadable += 1 }
+        }
+        var state = fold(opened)
+        state.unreadable = unreadable
+        return state
+    }
+
+    /// Folds opened events. The result depends only on the set of events, not their order.
+    public static func fold(_ opened: [OpenedEvent]) -> FieldState {
+        var state = FieldState()
+        var byID = [EventID: OpenedEvent]()
+        for o in opened { byID[o.event.id] = o }
+
+        // 1. Retractions: a retraction counts unless it is itself retracted.
+        let retractions = opened.filter { $0.payload.eventType == .eventRetracted }
+        let retractedRetractions = Set(retractions.compactMap { r in r.payload.eventID("target") }
+            .filter { byID[$0]?.payload.eventType == .eventRetracted })
+        for r in retractions where !retractedRetractions.contains(r.event.id) {
+            if let target = r.payload.eventID("target") { state.retracted.insert(target) }
+        }
+
+        // 2. Corrections: the live correction of each target overlays its fields.
+        var corrections = [EventID: [RegisterWrite]]()
+        for o in opened where o.payload.eventType == .eventCorrected && !state.retracted.contains(o.event.id) {
+            guard let target = o.payload.eventID("target") else { continue }
+            corrections[target, default: []].append(write(o, value: o.payload["fields"] ?? .object([:])))
+        }
+        func effective(_ o: OpenedEvent) -> Payload {
+            guard let writes = corrections[o.event.id] else { return o.payload }
+            var payload = o.payload
+            // Concurrent corrections: the one with the highest id applies (deterministic); both stay visible.
+            if let chosen = RegisterState(writes: writes).live.last, let fields = chosen.value.objectValue {
+                for (k, v) in fields where !Payload.envelopeKeys.contains(k) { payload.fields[k] = v }
+                if let at = fields["at"]?.intValue { payload.occurredAt = at }
+            }
+            return payload
+        }
+
+        let live = opened.filter { !state.retracted.contains($0.event.id) }
+            .map { OpenedEvent(event: $0.event, payload: effective($0)) }
+
+        // 3. People: registrations, then links and partnership codes merge ids.
+        var links = UnionFind()
+        var codes = [String: [String]]()
+        var profileWrites = [String: [RegisterWrite]]()
+        for o in live {
+            let p = o.payload
+            switch p.eventType {
+            case .personRegistered:
+                guard let id = p.string("person") else { continue }
+                links.add(id)
+                var person = state.people[id] ?? Person(id: id, org: o.event.org)
+                person.org = o.event.org
+                person.name = p.string("name")
+                person.descriptor = p.string("descriptor")
+                person.note = p.string("note")
+                person.registeredAt = p.occurredAt
+                state.people[id] = person
+            case .personsLinked:
+                if let a = p.string("a"), let b = p.string("b") { links.union(a, b) }
+            case .personProfile:
+                guard let id = p.string("person") else { continue }
+                links.add(id)
+                profileWrites[id, default: []].append(write(o, value: .object(p.fields.filter { $0.key != "person" })))
+            default:
+                for field in ["person"] { if let id = p.string(field) { links.add(id) } }
+                if state.people[p.string("person") ?? ""] == nil, let id = p.string("person") {
+                    state.people[id] = Person(id: id, org: o.event.org)
+                }
+            }
+        }
+        for (id, writes) in profileWrites {
+            if state.people[id] == nil { state.people[id] = Person(id: id, org: writes.map(\.org).min() ?? "") }
+            let profile = RegisterState(writes: writes)
+            state.people[id]!.profile = profile
+            if let code = profile.value?["code"]?.stringValue { codes[code, default: []].append(id) }
+        }
+        for ids in codes.values { for other in ids.dropFirst() { links.union(ids[0], other) } }
+
+        // Merge linked people into the canonical (smallest) id.
+        var merged = [String: Person]()
+        for (id, person) in state.people {
+            let root = links.find(id)
+            state.canonicalID[id] = root
+            if var existing = merged[root] {
+                existing.absorb(person)
+                merged[root] = existing
+            } else {
+                var p = person
+                if id != root { p = Person(id: root, org: person.org); p.absorb(person) }
+                merged[root] = p
+            }
+        }
+        state.people = merged
+        // Merged people's profiles: all writes together.
+        for (root, _) in merged {
+            let writes = profileWrites.filter { links.find($0.key) == root }.flatMap(\.value)
+            if !writes.isEmpty { state.people[root]!.profile = RegisterState(writes: writes) }
+        }
+        func canon(_ id: String?) -> String? { id.map { state.canonicalID[$0] ?? $0 } }
+
+        // 4. Everything else.
+        var outcomes = [EventID: [RegisterWrite]]()
+        for o in live {
+            let p = o.payload
+            switch p.eventType {
+            case .contactLogged:
+                state.contacts[o.event.id] = Contact(
+                    id: o.event.id, org: o.event.org, person: canon(p.string("person")),
+                    unidentified: Int(p.int("unidentified") ?? 0), setting: p.string("setting") ?? "",
+                    zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
+                    services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author)
+            case .referralMade:
+                state.referrals[o.event.id] = Referral(
+                    id: o.event.id, person: canon(p.string("person")), contact: p.eventID("contact"),
+                    destination: p.string("destination") ?? "", method: p.string("method") ?? "", occurredAt: p.occurredAt)
+            case .referralOutcome:
+                if let r = p.eventID("referral") { outcomes[r, default: []].append(write(o, value: p["outcome"] ?? .null)) }
+            case .incidentReported:
+                state.incidents[o.event.id] = Incident(
+                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), kind: p.string("kind") ?? "other",
+                    zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
+                    consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, note: p.string("note"),
+                    occurredAt: p.occurredAt, author: p.author)
+            case .alertIssued:
+                state.alerts[o.event.id] = Alert(
+                    id: o.event.id, org: o.event.org, incident: p.eventID("incident"), zone: p.string("zone"),
+                    text: p.string("text") ?? "", issuedAt: p.occurredAt, expiresAt: p.int("expires") ?? p.occurredAt, withdrawn: false)
+            case .safeguardingRaised:
+                state.safeguarding[o.event.id] = Safeguarding(
+                    id: o.event.id, person: canon(p.string("person")), category: p.string("category") ?? "",
+                    action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
+                    occurredAt: p.occurredAt)
+            case .registerSet:
+                guard let person = canon(p.string("person")), let register = p.string("register").flatMap(Register.init(rawValue:)) else { continue }
+                state.registerWrites[person, default: [:]][register, default: []].append(write(o, value: p["value"] ?? .null))
+            case nil:
+                state.unknownTypes += 1
+            default:
+                break
+            }
+        }
+        // Notes, withdrawals and outcomes attach to what they name (if it is still there).
+        for o in live {
+            let p = o.payload
+            switch p.eventType {
+            case .contactNote:
+                if let c = p.eventID("contact"), let text = p.string("text") { state.contacts[c]?.notes.append(text) }
+            case .alertWithdrawn:
+                if let a = p.eventID("alert") { state.alerts[a]?.withdrawn = true }
+            default: break
+            }
+        }
+        for id in state.contacts.keys { state.contacts[id]!.notes.sort() }
+        for (id, writes) in outcomes where state.referrals[id] != nil { state.referrals[id]!.outcome = RegisterState(writes: writes) }
+        // Alerts of a retracted incident go too.
+        for (id, alert) in state.alerts where alert.incident.map(state.retracted.contains) == true { state.alerts[id] = nil }
+        for (person, registers) in state.registerWrites {
+            if state.people[person] == nil { state.people[person] = Person(id: person, org: registers.values.flatMap { $0 }.map(\.org).min() ?? "") }
+            for (register, writes) in registers { state.people[person]!.registers[register] = RegisterState(writes: writes) }
+        }
+        return state
+    }
+
+    static func write(_ o: OpenedEvent, value: JSONValue) -> RegisterWrite {
+        RegisterWrite(eventID: o.event.id, dot: o.event.dot, context: o.event.context, value: value,
+                      reason: o.payload.string("reason"), review: o.payload.int("review"),
+                      occurredAt: o.payload.occurredAt, author: o.payload.author, org: o.event.org)
+    }
+}
+
+extension Person {
+    /// Takes in another record of the same person (a link or matching code).
+    mutating func absorb(_ other: Person) {
+        if other.id != id { aliases.append(other.id) }
+        aliases.append(contentsOf: other.aliases)
+        aliases = Array(Set(aliases)).sorted()
+        // The registering organisation's details win over a bare record; between two
+        // registrations the earlier one (then the smaller id) gives the name shown.
+        let otherFirst = (other.registeredAt ?? .max, other.id) < (registeredAt ?? .max, id)
+        if name == nil || (other.name != nil && otherFirst) {
+            name = other.name ?? name
+            descriptor = other.descriptor ?? descriptor
+            note = other.note ?? note
+            org = other.org
+            registeredAt = other.registeredAt ?? registeredAt
+        }
+    }
+}
+
+extension Payload {
+    func string(_ key: String) -> String? { fields[key]?.stringValue }
+    func int(_ key: String) -> Int64? { fields[key]?.intValue }
+    func eventID(_ key: String) -> EventID? { string(key).flatMap { EventID(hex: $0) } }
+    func strings(_ key: String) -> [String] { (fields[key]?.arrayValue ?? []).compactMap(\.stringValue).sorted() }
+    func counts(_ key: String) -> [String: Int] {
+        (fields[key]?.objectValue ?? [:]).compactMapValues { $0.intValue.map(Int.init) }
+    }
+}
+
+/// Disjoint sets over person ids; the representative is the smallest id, so the result does not
+/// depend on the order of unions.
+struct UnionFind {
+    private var parent = [String: String]()
+
+    mutating func add(_ x: String) { if parent[x] == nil { parent[x] = x } }
+
+    mutating func find(_ x: String) -> String {
+        add(x)
+        var root = x
+        while let p = parent[root], p != root { root = p }
+        var node = x
+        while let p = parent[node], p != root { parent[node] = root; node = p }
+        return root
+    }
+
+    mutating func union(_ a: String, _ b: String) {
+        let ra = find(a), rb = find(b)
+        if ra == rb { return }
+        if ra < rb { parent[rb] = ra } else { parent[ra] = rb }
+    }
+}

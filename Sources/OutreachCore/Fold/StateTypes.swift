@@ -1,0 +1,119 @@
+/// One write to a register (or a correction), with what decides concurrency: its dot and context.
+public struct RegisterWrite: Sendable, Equatable {
+    public let eventID: EventID
+    public let dot: Dot
+    public let context: VersionVector
+    public let value: JSONValue
+    public let reason: String?
+    /// Review date (milliseconds), when the write set one.
+    public let review: Int64?
+    public let occurredAt: Int64
+    public let author: String
+    public let org: String
+}
+
+/// The live writes of one register: one value normally, several when writes were concurrent.
+public struct RegisterState: Sendable, Equatable {
+    /// Writes that no other write's context covers, by event id.
+    public let live: [RegisterWrite]
+
+    /// The register's value, when there is exactly one live write.
+    public var value: JSONValue? { live.count == 1 ? live[0].value : nil }
+    public var isConflict: Bool { live.count > 1 }
+
+    /// Keeps the writes that no other write has seen (DESIGN §3, invariant 4). Wall clocks play no part.
+    public init(writes: [RegisterWrite]) {
+        live = writes
+            .filter { w in !writes.contains { other in other.eventID != w.eventID && other.context.covers(w.dot) } }
+            .sorted { $0.eventID < $1.eventID }
+    }
+}
+
+/// A person as this device knows them. Names are present only for the device's own organisation.
+public struct Person: Sendable, Equatable {
+    public let id: String
+    /// The organisation that registered or first recorded them.
+    public var org: String
+    public var name: String?
+    public var descriptor: String?
+    public var note: String?
+    public var registeredAt: Int64?
+    /// Other person ids merged into this one by a link or a matching partnership code.
+    public var aliases: [String] = []
+    public var registers: [Register: RegisterState] = [:]
+    public var profile: RegisterState?
+}
+
+/// One logged contact (corrections applied).
+public struct Contact: Sendable, Equatable {
+    public let id: EventID
+    public let org: String
+    /// The canonical person id, or nil for people seen but not identified.
+    public var person: String?
+    public var unidentified: Int
+    public var setting: String
+    public var zone: String?
+    public var workers: [String]
+    public var welfare: Bool
+    public var services: [String: Int]
+    public var needs: [String]
+    public var occurredAt: Int64
+    public var author: String
+    public var notes: [String] = []
+}
+
+public struct Referral: Sendable, Equatable {
+    public let id: EventID
+    public var person: String?
+    public var contact: EventID?
+    public var destination: String
+    public var method: String
+    public var occurredAt: Int64
+    public var outcome: RegisterState?
+}
+
+public struct Incident: Sendable, Equatable {
+    public let id: EventID
+    public let org: String
+    public var person: String?
+    public var kind: String
+    public var zone: String?
+    public var offender: String?
+    public var vehicle: String?
+    public var handle: String?
+    public var consent: ConsentLevel
+    public var note: String?
+    public var occurredAt: Int64
+    public var author: String
+}
+
+public struct Alert: Sendable, Equatable {
+    public let id: EventID
+    public let org: String
+    public var incident: EventID?
+    public var zone: String?
+    public var text: String
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    public var withdrawn: Bool
+
+    public func isActive(at now: Int64) -> Bool { !withdrawn && expiresAt > now }
+}
+
+public struct Safeguarding: Sendable, Equatable {
+    public let id: EventID
+    public var person: String?
+    public var category: String
+    public var action: String?
+    public var withConsent: Bool
+    public var reason: String?
+    public var occurredAt: Int64
+}
+
+/// Two or more concurrent writes to one field, kept until a later write resolves them.
+public struct Conflict: Sendable, Equatable {
+    public let person: String
+    /// "risk", "priority", "lead", "casework" or "profile".
+    public let field: String
+    public let writes: [RegisterWrite]
+}

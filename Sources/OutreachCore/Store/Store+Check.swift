@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+
+/// One problem `fieldlog check` found.
+public struct CheckFinding: Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The result of verifying a store.
+public struct CheckReport: Sendable {
+    public var events = 0
+    public var origins = 0
+    public var opened = 0
+    public var findings = [CheckFinding]()
+    public var isHealthy: Bool { findings.isEmpty }
+}
+
+extension Store {
+    /// Verifies the store: SQLite integrity, append-only triggers in place, every id matching its
+    /// contents, seqs contiguous for this device and for its organisation's devices, and (with a
+    /// keyring) every payload this device may read opening under its key.
+    public func check(keyring: Keyring?) throws -> CheckReport {
+        try db.read { db in
+            var report = CheckReport()
+            func find(_ message: String) { report.findings.append(CheckFinding(message: message)) }
+
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            if integrity != ["ok"] { find("SQLite integrity: " + integrity.prefix(3).joined(separator: "; ")) }
+            let triggers = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            for name in ["events_no_update", "events_no_delete"] where !triggers.contains(name) {
+                find("the append-only trigger \(name) is missing")
+            }
+
+            var seqs = [ReplicaID: [UInt64]]()
+            var orgOf = [ReplicaID: String]()
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events")
+            while let row = try rows.next() {
+                report.events += 1
+                let event: Event
+                do { event = try Store.event(from: row) } catch {
+                    find("event \(row[1] as String)@\(row[2] as Int64): \(error)")
+                    continue
+                }
+                seqs[event.dot.replica, default: []].append(event.dot.seq)
+                orgOf[event.dot.replica] = event.org
+                if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
+                    if let key = keyring.key(id: event.keyID), (try? key.open(event.sealedPayload, aad: event.associatedData)) != nil {
+                        report.opened += 1
+                    } else {
+                        find("event \(event.dot): payload does not open under this device's keys")
+                    }
+                }
+            }
+            report.origins = seqs.count
+            let vector = try Store.vector(db)
+            for (replica, list) in seqs {
+                let sorted = list.sorted()
+                let covered = vector[replica]
+                let mustBeContiguous = replica == info.replica || orgOf[replica] == info.org
+                if mustBeContiguous {
+                    let prefix = sorted.prefix { $0 <= covered }
+                    if prefix.count != Int(covered) { find("device \(replica): events 1…\(covered) should all be here, \(prefix.count) are") }
+                }
+                if replica == info.replica, sorted != Array(1...UInt64(sorted.count)) {
+                    find("this device's own events are not numbered 1…\(sorted.count) without gaps")
+                }
+            }
+            if vector[info.replica] != UInt64(seqs[info.replica]?.count ?? 0) {
+                find("this device's vector entry (\(vector[info.replica])) does not match its own events (\(seqs[info.replica]?.count ?? 0))")
+            }
+            return report
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+
+/// Where a batch of events comes from: the sender's organisation and the vectors that say
+/// how complete the batch is (see `Protocol/sync-model.md`, "covered").
+public struct BatchOrigin: Sendable {
+    /// The sending side's organisation: its entitlement decides what its coverage vouches for.
+    public let org: String
+    /// The batch holds every event the sender had above `since` (empty: from the beginning)…
+    public let since: VersionVector
+    /// …up to `covered`.
+    public let covered: VersionVector
+
+    public init(org: String, since: VersionVector, covered: VersionVector) {
+        self.org = org
+        self.since = since
+        self.covered = covered
+    }
+}
+
+/// What importing a batch did.
+public struct ImportOutcome: Sendable, Equatable {
+    public var stored = 0
+    public var alreadyHad = 0
+    /// Events for another organisation's eyes only: not kept (the server filters these too).
+    public var notEntitled = 0
+    public init() {}
+}
+
+extension Store {
+    /// Merges events from a peer or a bundle, idempotently.
+    ///
+    /// Everything is checked before anything is written: ids must match contents (done when the
+    /// events were read), payloads this device can open must open, and a dot already held must
+    /// have the same id (a different one means a forged or forked replica). Any failure leaves
+    /// the store exactly as it was.
+    public func importEvents(_ events: [Event], from origin: BatchOrigin, keyring: Keyring) throws -> ImportOutcome {
+        var outcome = ImportOutcome()
+        var entitled = [Event]()
+        entitled.reserveCapacity(events.count)
+        for event in events {
+            guard keyring.isEntitled(org: event.org, scope: event.scope) else { outcome.notEntitled += 1; continue }
+            guard let key = keyring.key(id: event.keyID) else {
+                throw FieldlogError(.foreignBundle, "event \(event.dot) is sealed under a key this device does not hold",
+                                    hint: "it comes from another partnership or an older key; nothing was imported")
+            }
+            _ = try key.open(event.sealedPayload, aad: event.associatedData)
+        }
+        for event in events where keyring.isEntitled(org: event.org, scope: event.scope) { entitled.append(event) }
+
+        let myOrg = info.org
+        return try db.write { db in
+            let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
+            let insert = try db.cachedStatement(sql: Store.insertSQL)
+            var touched = Set<ReplicaID>()
+            var originOrg = [ReplicaID: String]()
+            for event in entitled {
+                originOrg[event.dot.replica] = event.org
+                if let existing = try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) {
+                    guard existing == event.id.hex else {
+                        throw FieldlogError(.tampered, "event \(event.dot) differs from the one this store already holds",
+                                            hint: "a forged or forked device; nothing was imported")
+                    }
+                    outcome.alreadyHad += 1
+                    continue
+                }
+                try Store.insert(event, insert)
+                touched.insert(event.dot.replica)
+                outcome.stored += 1
+            }
+            // Advance the vector: first by the sender's coverage where it vouches for what we are
+            // entitled to, then over any contiguous run of events now held.
+            var vector = try Store.vector(db)
+            for (replica, seq) in origin.covered.entries where seq > vector[replica] && vector[replica] >= origin.since[replica] {
+                let org = try originOrg[replica]
+                    ?? String.fetchOne(db, sql: "SELECT org FROM events WHERE origin = ? LIMIT 1", arguments: [replica.rawValue])
+                let senderSeesAllWeMay = origin.org == myOrg || (org != nil && org != myOrg)
+                if senderSeesAllWeMay {
+                    vector[replica] = seq
+                    touched.insert(replica)
+                }
+            }
+            let next = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE origin = ? AND seq = ?")
+            for replica in touched {
+                var seq = vector[replica]
+                while try Bool.fetchOne(next, arguments: [replica.rawValue, Int64(seq + 1)]) != nil { seq += 1 }
+                try Store.setCoverage(db, replica, seq)
+            }
+            return outcome
+        }
+    }
+}

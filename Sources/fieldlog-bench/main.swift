@@ -1,0 +1,3 @@
+import OutreachCore
+import GRDB
+print("bench")

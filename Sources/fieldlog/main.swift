@@ -1,0 +1,3 @@
+import OutreachCore
+import ArgumentParser
+print("hi")
