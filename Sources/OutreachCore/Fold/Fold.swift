@@ -164,6 +164,7 @@ public enum Fold {
         // Alerts of a retracted incident go too.
         for (id, alert) in state.alerts where alert.incident.map(state.retracted.contains) == true { state.alerts[id] = nil }
         for (person, registers) in state.registerWrites {
+            for register in registers.keys { state.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID } }
             if state.people[person] == nil { state.people[person] = Person(id: person, org: registers.values.flatMap { $0 }.map(\.org).min() ?? "") }
             for (register, writes) in registers { state.people[person]!.registers[register] = RegisterState(writes: writes) }
         }

@@ -44,10 +44,18 @@ public final class Store: Sendable {
         guard !exists(at: directory) else {
             throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", hint: "use --store DIR for another one")
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
         let masterKey = SymmetricKey(size: .bits256)
         let wrapped = try PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
+        return (try create(at: directory, org: org, device: device, keyring: keyring, masterKey: masterKey, wrapped: wrapped), masterKey)
+    }
+
+    /// Creates a store around an already wrapped master key (tests reuse one derivation).
+    static func create(at directory: URL, org: String, device: String, keyring: Keyring, masterKey: SymmetricKey, wrapped: PassphraseSealed) throws -> Store {
+        guard !exists(at: directory) else {
+            throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", hint: "use --store DIR for another one")
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let sealedKeyring = try ChaChaPoly.seal(keyring.json.canonicalData(), using: masterKey,
                                                authenticating: Data("fieldlog/keyring/v1".utf8)).combined
         let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: ReplicaID.random(), org: org, device: device,
@@ -66,7 +74,7 @@ public final class Store: Sendable {
             for (k, v) in values { try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [k, v]) }
         }
         chmod(url.path, 0o600)
-        return (Store(directory: directory, db: pool, info: info), masterKey)
+        return Store(directory: directory, db: pool, info: info)
     }
 
     /// Opens an existing store.

@@ -1,0 +1,216 @@
+import Crypto
+import Foundation
+
+/// An unlocked store: what a worker's commands read and write through.
+///
+/// Every write turns into sealed events appended in one transaction; every read folds the log.
+public struct FieldLog: Sendable {
+    public let store: Store
+    public let keyring: Keyring
+    /// The worker whose name goes into the payloads this log writes.
+    public let author: String
+
+    public init(store: Store, keyring: Keyring, author: String) {
+        self.store = store
+        self.keyring = keyring
+        self.author = author
+    }
+
+    /// Folds every event the store holds.
+    public func state() throws -> FieldState { Fold.fold(try store.allEvents(), keyring: keyring) }
+
+    func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {
+        Payload(type: type, occurredAt: at, author: author, fields: fields)
+    }
+
+    // MARK: People
+
+    /// Registers a person under a working name. Returns the new person id and the events.
+    @discardableResult
+    public func registerPerson(name: String, descriptor: String? = nil, note: String? = nil, code: PartnershipCode? = nil,
+                               profile: [String: JSONValue] = [:], at: Int64) throws -> (person: String, events: [Event]) {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw FieldlogError.badInput("a working name is needed", hint: "--name \"Rose\"") }
+        let person = Hex.random(bytes: 16)
+        var drafts = [Draft(.org, payload(.personRegistered, at: at, [
+            "person": .string(person), "name": .string(name),
+            "descriptor": descriptor.map { .string($0) } ?? .null, "note": note.map { .string($0) } ?? .null,
+        ]))]
+        var fields = profile
+        if let code { fields["code"] = .string(code.hash(with: keyring.partnershipKey)) }
+        if !fields.isEmpty {
+            fields["person"] = .string(person)
+            drafts.append(Draft(.partnership, payload(.personProfile, at: at, fields)))
+        }
+        return (person, try store.append(drafts, keyring: keyring))
+    }
+
+    /// Records that two person ids are the same person.
+    @discardableResult
+    public func link(_ a: String, _ b: String, at: Int64) throws -> Event {
+        guard a != b else { throw FieldlogError.badInput("a person cannot be linked to themselves") }
+        return try store.append([Draft(.partnership, payload(.personsLinked, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
+    }
+
+    /// Writes a register value (risk, priority, lead, casework). Its causal context covers every
+    /// write this device has seen, so writing after seeing a conflict resolves it.
+    @discardableResult
+    public func setRegister(_ register: Register, of person: String, to value: JSONValue, reason: String? = nil,
+                            review: Int64? = nil, at: Int64) throws -> Event {
+        try store.append([Draft(.partnership, payload(.registerSet, at: at, [
+            "person": .string(person), "register": .string(register.rawValue), "value": value,
+            "reason": reason.map { .string($0) } ?? .null, "review": review.map { .int($0) } ?? .null,
+        ]))], keyring: keyring)[0]
+    }
+
+    // MARK: Contacts
+
+    /// Logs a contact with a known person, or with `unidentified` people seen but not identified.
+    /// Referrals made at the contact become referral events of their own. Returns the contact event first.
+    @discardableResult
+    public func logContact(_ contact: NewContact, at: Int64) throws -> [Event] {
+        guard (contact.person == nil) != (contact.unidentified == 0) else {
+            throw FieldlogError.badInput("a contact is with one known person or with --unidentified N people, not both")
+        }
+        guard contact.unidentified >= 0 && contact.unidentified <= 500 else { throw FieldlogError.badInput("--unidentified must be between 1 and 500") }
+        var fields: [String: JSONValue] = [
+            "setting": .string(contact.setting.rawValue),
+            "services": .object(Dictionary(uniqueKeysWithValues: contact.services.map { ($0.key.rawValue, JSONValue.int(Int64($0.value))) })),
+            "needs": .array(contact.needs.map(\.rawValue).sorted().map { .string($0) }),
+            "welfare": .bool(contact.welfareCheck),
+            "workers": .array(contact.workers.map { .string($0) }),
+        ]
+        fields["person"] = contact.person.map { .string($0) }
+        fields["unidentified"] = contact.unidentified > 0 ? .int(Int64(contact.unidentified)) : nil
+        fields["zone"] = contact.zone.map { .string($0) }
+        // The contact's id is its event id, known only once sealed: notes and referrals go in a second append.
+        let logged = try store.append([Draft(.partnership, payload(.contactLogged, at: at, fields))], keyring: keyring)[0]
+        var follow = [Draft]()
+        if let note = contact.note, !note.isEmpty {
+            follow.append(Draft(.org, payload(.contactNote, at: at, ["contact": .string(logged.id.hex), "text": .string(note)])))
+        }
+        for destination in contact.referrals {
+            follow.append(Draft(.partnership, payload(.referralMade, at: at, [
+                "person": contact.person.map { .string($0) } ?? .null, "contact": .string(logged.id.hex),
+                "destination": .string(destination.rawValue), "method": .string(contact.referralMethod.rawValue),
+            ])))
+        }
+        return [logged] + (follow.isEmpty ? [] : try store.append(follow, keyring: keyring))
+    }
+
+    // MARK: Incidents and alerts
+
+    /// Records an incident (organisation only) and, at L1 and above, the alert that warns others
+    /// (partnership, no victim identity). Returns the incident and the alert if any.
+    @discardableResult
+    public func reportIncident(_ incident: NewIncident, at: Int64, now: Int64) throws -> (incident: Event, alert: Event?) {
+        var fields: [String: JSONValue] = ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]
+        fields["person"] = incident.person.map { .string($0) }
+        fields["zone"] = incident.zone.map { .string($0) }
+        fields["offender"] = incident.offender.map { .string($0) }
+        fields["vehicle"] = incident.vehicle.map { .string($0) }
+        fields["handle"] = incident.handle.map { .string($0) }
+        fields["note"] = incident.note.map { .string($0) }
+        let reported = try store.append([Draft(.org, payload(.incidentReported, at: at, fields))], keyring: keyring)[0]
+        guard incident.consent >= .l1 else { return (reported, nil) }
+        let text = [incident.kind.rawValue.replacingOccurrences(of: "-", with: " "), incident.offender, incident.vehicle.map { "vehicle: \($0)" },
+                    incident.handle.map { "phone/handle: \($0)" }].compactMap { $0 }.joined(separator: "; ")
+        var alertFields: [String: JSONValue] = [
+            "incident": .string(reported.id.hex), "text": .string(text), "expires": .int(now + incident.alertLifetime),
+        ]
+        alertFields["zone"] = incident.zone.map { .string($0) }
+        let alert = try store.append([Draft(.partnership, payload(.alertIssued, at: at, alertFields))], keyring: keyring)[0]
+        return (reported, alert)
+    }
+
+    // MARK: Retractions
+
+    /// Retracts an event of this organisation: it stops counting everywhere, and stays in the log.
+    @discardableResult
+    public func retract(_ target: Event, reason: RetractReason, at: Int64) throws -> Event {
+        guard target.org == keyring.org else {
+            throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to retract it")
+        }
+        return try store.append([Draft(target.scope, payload(.eventRetracted, at: at, ["target": .string(target.id.hex), "reason": .string(reason.rawValue)]))],
+                                keyring: keyring)[0]
+    }
+
+    /// Corrects fields of an event of this organisation; the corrected event counts once, as corrected.
+    @discardableResult
+    public func correct(_ target: Event, fields: [String: JSONValue], reason: String, at: Int64) throws -> Event {
+        guard target.org == keyring.org else {
+            throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to correct it")
+        }
+        return try store.append([Draft(target.scope, payload(.eventCorrected, at: at, [
+            "target": .string(target.id.hex), "fields": .object(fields), "reason": .string(reason),
+        ]))], keyring: keyring)[0]
+    }
+}
+
+/// A contact as a worker enters it.
+public struct NewContact: Sendable {
+    public var person: String?
+    public var unidentified = 0
+    public var setting: Setting
+    public var zone: String?
+    public var services: [Service: Int] = [:]
+    public var needs: Set<Need> = []
+    public var referrals: [ReferralDestination] = []
+    public var referralMethod: ReferralMethod = .refer
+    public var welfareCheck = false
+    public var workers: [String] = []
+    public var note: String?
+
+    public init(person: String?, unidentified: Int = 0, setting: Setting, zone: String? = nil) {
+        self.person = person
+        self.unidentified = unidentified
+        self.setting = setting
+        self.zone = zone
+    }
+}
+
+/// An incident as a worker enters it.
+public struct NewIncident: Sendable {
+    public var person: String?
+    public var kind: IncidentKind
+    public var consent: ConsentLevel
+    public var zone: String?
+    public var offender: String?
+    public var vehicle: String?
+    public var handle: String?
+    public var note: String?
+    /// How long the alert stays active (default 28 days).
+    public var alertLifetime: Int64 = 28 * 86_400_000
+
+    public init(person: String?, kind: IncidentKind, consent: ConsentLevel) {
+        self.person = person
+        self.kind = kind
+        self.consent = consent
+    }
+}
+
+/// The partnership code: a keyed hash of normalised initials, date of birth and sex, so both
+/// charities can recognise one person without sharing a name (DESIGN §4).
+public struct PartnershipCode: Sendable, Equatable {
+    public let initials: String
+    public let dateOfBirth: String
+    public let sex: String
+
+    public init(initials: String, dateOfBirth: String, sex: String) throws {
+        let i = initials.uppercased().filter { $0.isLetter && $0.isASCII }
+        guard (1...3).contains(i.count) else { throw FieldlogError.badInput("initials must be 1 to 3 letters, e.g. AB") }
+        guard dateOfBirth.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else {
+            throw FieldlogError.badInput("cannot read the date of birth \"\(dateOfBirth)\"", hint: "use YYYY-MM-DD")
+        }
+        let s = sex.uppercased()
+        guard ["F", "M", "X"].contains(s) else { throw FieldlogError.badInput("sex must be F, M or X") }
+        self.initials = i
+        self.dateOfBirth = dateOfBirth
+        self.sex = s
+    }
+
+    /// HMAC-SHA256 under the partnership key of `INITIALS|YYYY-MM-DD|SEX`, hex.
+    public func hash(with key: ScopeKey) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("\(initials)|\(dateOfBirth)|\(sex)".utf8), using: key.key))
+    }
+}

@@ -1,0 +1,79 @@
+import Testing
+@testable import OutreachCore
+
+/// The version-vector algebra, over many generated clocks.
+@Suite struct ClockPropertyTests {
+    static let replicas = (0..<5).map { _ in ReplicaID.random() }
+
+    static func vector(_ rng: inout SeededRNG) -> VersionVector {
+        var v = VersionVector()
+        for r in replicas where Bool.random(using: &rng) { v[r] = UInt64.random(in: 0...4, using: &rng) }
+        return v
+    }
+
+    static func triples() -> [(VersionVector, VersionVector, VersionVector, UInt64)] {
+        propertySeeds(500).map { seed in
+            var rng = SeededRNG(seed: seed)
+            return (vector(&rng), vector(&rng), vector(&rng), seed)
+        }
+    }
+
+    @Test func mergeIsCommutativeAssociativeAndIdempotent() {
+        for (a, b, c, seed) in Self.triples() {
+            #expect(a.merged(with: b) == b.merged(with: a), "seed \(seed)")
+            #expect(a.merged(with: b).merged(with: c) == a.merged(with: b.merged(with: c)), "seed \(seed)")
+            #expect(a.merged(with: a) == a, "seed \(seed)")
+        }
+    }
+
+    @Test func mergeIsTheLeastUpperBound() {
+        for (a, b, c, seed) in Self.triples() {
+            let m = a.merged(with: b)
+            #expect(m.covers(a) && m.covers(b), "seed \(seed)")
+            // Anything covering both covers the merge.
+            if c.covers(a) && c.covers(b) { #expect(c.covers(m), "seed \(seed)") }
+        }
+    }
+
+    @Test func compareIsConsistentWithMerge() {
+        for (a, b, _, seed) in Self.triples() {
+            let m = a.merged(with: b)
+            switch a.compare(b) {
+            case .equal: #expect(a == b && m == a, "seed \(seed)")
+            case .before: #expect(m == b && a != b, "seed \(seed)")
+            case .after: #expect(m == a && a != b, "seed \(seed)")
+            case .concurrent: #expect(m != a && m != b, "seed \(seed)")
+            }
+            // compare is antisymmetric.
+            let flipped: ClockOrder = switch b.compare(a) {
+            case .before: .after
+            case .after: .before
+            case let other: other
+            }
+            #expect(a.compare(b) == flipped, "seed \(seed)")
+        }
+    }
+
+    @Test func coversADotExactlyUpToItsEntry() {
+        var v = VersionVector()
+        let r = Self.replicas[0]
+        v[r] = 3
+        #expect(v.covers(Dot(r, 3)))
+        #expect(!v.covers(Dot(r, 4)))
+        #expect(!v.covers(Dot(Self.replicas[1], 1)))
+    }
+
+    @Test func zeroEntriesAreNotStored() {
+        var v = VersionVector()
+        v[Self.replicas[0]] = 0
+        #expect(v == VersionVector())
+        #expect(VersionVector([Self.replicas[1]: 0]).isEmpty)
+    }
+
+    @Test func vectorJSONRoundTrips() throws {
+        for (a, _, _, seed) in Self.triples().prefix(50) {
+            #expect(try VersionVector(json: JSONValue.parse(a.json.canonicalString())) == a, "seed \(seed)")
+        }
+        #expect(throws: FieldlogError.self) { try VersionVector(json: ["not-a-replica": 1]) }
+    }
+}
