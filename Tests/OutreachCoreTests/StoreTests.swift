@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import Testing
+@testable import OutreachCore
+
+@Suite struct StoreTests {
+    @Test func theEventTableRefusesUpdateAndDeleteInSQLiteItself() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        try log.registerPerson(name: "Rose", at: t0)
+        // Given a raw connection to the file, as someone with sqlite3 would have
+        let db = try DatabaseQueue(path: dir.sub("s").appendingPathComponent(Store.fileName).path)
+        // Then UPDATE and DELETE fail, and the event is unchanged
+        #expect(throws: DatabaseError.self) { try db.write { try $0.execute(sql: "UPDATE events SET org = 'x'") } }
+        #expect(throws: DatabaseError.self) { try db.write { try $0.execute(sql: "DELETE FROM events") } }
+        #expect(throws: DatabaseError.self) { try db.write { try $0.execute(sql: "UPDATE coverage SET seq = 0") } }
+        #expect(try log.store.eventCount() == 1)
+        #expect(try log.store.check(keyring: log.keyring).isHealthy)
+    }
+
+    @Test func ownSeqsAreContiguousAndContextsGrow() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        let (p, _) = try log.registerPerson(name: "Rose", at: t0)
+        for i in 0..<5 { try log.logContact(NewContact(person: p, setting: .van, zone: "Z\(i)"), at: t0 + Int64(i)) }
+        let events = try log.store.allEvents()
+        #expect(events.map(\.dot.seq) == Array(1...UInt64(events.count)))
+        for (n, e) in events.enumerated() { #expect(e.context[log.store.info.replica] == UInt64(n)) }
+        #expect(try log.store.vector()[log.store.info.replica] == UInt64(events.count))
+    }
+
+    @Test func theFileHoldsNoPayloadTextInClear() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        let (p, _) = try log.registerPerson(name: "Moonflower", descriptor: "green anorak", note: "sister in Bradford", at: t0)
+        var c = NewContact(person: p, setting: .van, zone: "Kirkstall")
+        c.note = "asked about Pathway hostel"
+        try log.logContact(c, at: t0)
+        var i = NewIncident(person: p, kind: .robbery, consent: .l1)
+        i.offender = "bald man"
+        i.vehicle = "silver Astra"
+        try log.reportIncident(i, at: t0, now: t0)
+        // Checkpoint the WAL so everything is in the main file, then search every file's bytes.
+        _ = try log.store.db.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        let files = try FileManager.default.contentsOfDirectory(at: dir.sub("s"), includingPropertiesForKeys: nil)
+        for file in files {
+            let bytes = try Data(contentsOf: file)
+            for secret in ["Moonflower", "green anorak", "Bradford", "Kirkstall", "Pathway", "bald man", "silver Astra", "robbery", "housing", "condoms", p] {
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) found in clear in \(file.lastPathComponent)")
+            }
+        }
+    }
+
+    @Test func importIsIdempotentAndRefusesAForkedDot() throws {
+        let dir = TempDir()
+        let a = try TestKeys.log("basis", device: "a", in: dir.sub("a"))
+        let b = try TestKeys.log("basis", device: "b", in: dir.sub("b"))
+        try a.registerPerson(name: "Rose", at: t0)
+        #expect(try a.send(to: b).stored == 1)
+        #expect(try a.send(to: b).stored == 0)
+        let full = try Bundle.make(from: a.store, keyring: a.keyring)
+        #expect(try b.store.importEvents(full.events, from: full.batchOrigin, keyring: b.keyring) == {
+            var o = ImportOutcome(); o.alreadyHad = 1; return o }())
+        // A different event claiming a's dot 1 (a forked or forged replica) is refused, nothing stored.
+        let original = full.events[0]
+        let key = a.keyring.orgKey
+        let forged = Event(dot: original.dot, org: "basis", scope: .org, context: VersionVector(), recordedAt: 5, keyID: key.id,
+                           sealedPayload: try key.seal(Data("{}".utf8), aad: original.associatedData))
+        let before = try b.store.eventCount()
+        #expect(throws: FieldlogError.self) {
+            try b.store.importEvents([forged], from: full.batchOrigin, keyring: b.keyring)
+        }
+        #expect(try b.store.eventCount() == before)
+    }
+
+    @Test func aGapInABundleHoldsTheVectorBackUntilItIsFilled() throws {
+        let dir = TempDir()
+        let a = try TestKeys.log("basis", device: "a", in: dir.sub("a"))
+        let b = try TestKeys.log("basis", device: "b", in: dir.sub("b"))
+        for n in 0..<4 { try a.registerPerson(name: "P\(n)", at: t0) }
+        let events = try a.store.allEvents()
+        // Given a bundle that claims to start after seq 2, imported by a store that has nothing
+        let late = BatchOrigin(org: "basis", since: VersionVector([a.store.info.replica: 2]), covered: try a.store.vector())
+        _ = try b.store.importEvents(Array(events[2...]), from: late, keyring: b.keyring)
+        // Then the events are kept, but the vector does not jump the gap
+        #expect(try b.store.eventCount() == 2)
+        #expect(try b.store.vector()[a.store.info.replica] == 0)
+        // When the earlier events arrive, the vector closes over the whole run
+        _ = try b.store.importEvents(Array(events[..<2]), from: late, keyring: b.keyring)
+        #expect(try b.store.vector()[a.store.info.replica] == 4)
+        #expect(try b.store.check(keyring: b.keyring).isHealthy)
+    }
+
+    @Test func anotherOrganisationReceivesOnlyPartnershipEvents() throws {
+        let dir = TempDir()
+        let basis = try TestKeys.log("basis", device: "b1", in: dir.sub("b"))
+        let joanna = try TestKeys.log("joanna", device: "j1", in: dir.sub("j"))
+        let (p, _) = try basis.registerPerson(name: "Rose", at: t0)  // org
+        try basis.logContact(NewContact(person: p, setting: .van), at: t0)  // partnership
+        let outcome = try basis.send(to: joanna)
+        #expect(outcome.stored == 1)
+        #expect(try joanna.store.allEvents().allSatisfy { $0.scope == .partnership })
+        let state = try joanna.state()
+        #expect(state.people[p]?.name == nil)
+        #expect(state.contacts.count == 1)
+    }
+}
