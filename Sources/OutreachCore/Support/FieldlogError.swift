@@ -32,6 +32,6 @@ public struct FieldlogError: Error, CustomStringConvertible, Sendable, Equatable
 
     public var description: String { hint.map { "\(message) (\($0))" } ?? message }
 
-    static func malformed(_ message: String) -> FieldlogError { FieldlogError(.malformed, message) }
-    static func badInput(_ message: String, hint: String? = nil) -> FieldlogError { FieldlogError(.badInput, message, hint: hint) }
+    public static func malformed(_ message: String) -> FieldlogError { FieldlogError(.malformed, message) }
+    public static func badInput(_ message: String, hint: String? = nil) -> FieldlogError { FieldlogError(.badInput, message, hint: hint) }
 }

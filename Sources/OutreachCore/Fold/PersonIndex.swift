@@ -1,0 +1,85 @@
+import Foundation
+
+/// Just enough of the fold to resolve a person's ref quickly: every person id this device knows,
+/// with the working name for its own organisation's people.
+///
+/// Kept as a sealed cache in the store (under the organisation key, bound to the store id) and
+/// topped up from the events that arrived after it, so logging a contact does not fold the
+/// whole log. The cache is derived data: losing it costs one full pass, nothing else.
+public struct PersonIndex: Sendable {
+    static let cacheName = "person-index/v1"
+    /// Rewrite the cache once this many events are past it.
+    static let refreshAfter = 256
+
+    public private(set) var people: [String: (org: String, name: String?)] = [:]
+    private var registrations: [String: String] = [:]  // registration event id → person
+    private var retired = Set<String>()                 // people whose registration was retracted
+    private var lastRowID: Int64 = 0
+
+    public init() {}
+
+    /// Loads the cache and applies newer events; refreshes the cache when it is far behind.
+    public static func load(log: FieldLog) throws -> PersonIndex {
+        var index = PersonIndex()
+        let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
+        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
+            let json = try? JSONValue.parse(plain) {
+            index.restore(json)
+        }
+        let newer = try log.store.events(afterRowID: index.lastRowID)
+        for (rowID, event) in newer {
+            if let opened = log.keyring.open(event) { index.apply(opened) }
+            index.lastRowID = rowID
+        }
+        if newer.count >= refreshAfter {
+            try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.json.canonicalData(), aad: aad))
+        }
+        return index
+    }
+
+    mutating func apply(_ o: OpenedEvent) {
+        let p = o.payload
+        switch p.eventType {
+        case .personRegistered:
+            guard let id = p.string("person") else { return }
+            people[id] = (o.event.org, p.string("name"))
+            registrations[o.event.id.hex] = id
+        case .eventRetracted:
+            if let target = p.string("target"), let id = registrations[target] { retired.insert(id) }
+        case .personsLinked:
+            for key in ["a", "b"] { if let id = p.string(key), people[id] == nil { people[id] = (o.event.org, nil) } }
+        default:
+            if let id = p.string("person"), people[id] == nil { people[id] = (o.event.org, nil) }
+        }
+    }
+
+    /// The person id a ref names.
+    public func resolve(_ ref: String) throws -> String {
+        try Refs(people.keys.filter { !retired.contains($0) }, minimumLength: 4).resolve(ref, noun: "person")
+    }
+
+    /// "Rose (7f3a)" or "joanna 7f3a".
+    public func label(_ id: String) -> String {
+        let ref = Refs(people.keys, minimumLength: 4).short(id)
+        guard let entry = people[id] else { return ref }
+        return entry.name.map { "\($0) (\(ref))" } ?? "\(entry.org) \(ref)"
+    }
+
+    var json: JSONValue {
+        [
+            "lastRowID": .int(lastRowID),
+            "people": .object(Dictionary(uniqueKeysWithValues: people.map { ($0.key, JSONValue.array([.string($0.value.org), $0.value.name.map { .string($0) } ?? .null])) })),
+            "registrations": .object(registrations.mapValues { .string($0) }),
+            "retired": .array(retired.sorted().map { .string($0) }),
+        ]
+    }
+
+    mutating func restore(_ json: JSONValue) {
+        lastRowID = json["lastRowID"]?.intValue ?? 0
+        for (id, v) in json["people"]?.objectValue ?? [:] {
+            if let a = v.arrayValue, a.count == 2, let org = a[0].stringValue { people[id] = (org, a[1].stringValue) }
+        }
+        registrations = (json["registrations"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        retired = Set((json["retired"]?.arrayValue ?? []).compactMap(\.stringValue))
+    }
+}

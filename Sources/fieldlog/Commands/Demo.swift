@@ -1,0 +1,8 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The whole story on throwaway stores in a temporary directory.")
+    func run() throws { try DemoScript().run() }
+}

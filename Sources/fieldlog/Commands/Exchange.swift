@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the events another laptop lacks to a bundle file (still sealed), e.g. for a USB stick.",
+        discussion: """
+            Everything:                 fieldlog export --out tonight.bundle
+            Only what the other lacks:  on the other laptop, fieldlog status --format json > theirs.json;
+                                        then here, fieldlog export --out tonight.bundle --for theirs.json
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "The bundle file to write.") var out: String
+    @Option(name: .customLong("for"), help: "The other laptop's `fieldlog status --format json` (its vector and organisation).")
+    var forFile: String?
+
+    func run() throws {
+        try guarded {
+            var since = VersionVector()
+            var targetOrg: String?
+            if let forFile {
+                guard let data = FileManager.default.contents(atPath: forFile), let json = try? JSONValue.parse(data),
+                    let vectorJSON = json["vector"], let vector = try? VersionVector(json: vectorJSON)
+                else {
+                    throw FieldlogError(.badInput, "cannot read a vector from \(forFile)", hint: "make it with fieldlog status --format json on the other laptop")
+                }
+                since = vector
+                targetOrg = json["org"]?.stringValue
+            }
+            let log = try Session.unlocked(storeOptions)
+            let bundle = try Bundle.make(from: log.store, keyring: log.keyring, since: since, targetOrg: targetOrg)
+            let data = try bundle.encoded(keyring: log.keyring)
+            let url = URL(fileURLWithPath: out)
+            do { try data.write(to: url, options: .atomic) } catch {
+                throw FieldlogError(.io, "cannot write \(out): \(error.localizedDescription)", hint: "check the path and the free space")
+            }
+            if output.format == .json {
+                Output.json(["ref": .string(out), "events": .num(bundle.events.count), "bytes": .num(data.count)])
+            } else {
+                Output.line("wrote \(bundle.events.count) event\(bundle.events.count == 1 ? "" : "s") to \(out) (\(data.count) bytes, sealed)")
+            }
+        }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Merge a bundle file from another laptop of the partnership (safe to repeat).")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "The bundle file.") var file: String
+
+    func run() throws {
+        try guarded {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw FieldlogError(.io, "cannot read \(file)", hint: "check the path")
+            }
+            let log = try Session.unlocked(storeOptions)
+            let bundle = try Bundle.decode(data, keyring: log.keyring)
+            let outcome = try log.store.importEvents(bundle.events, from: bundle.batchOrigin, keyring: log.keyring)
+            let conflicts = try log.state().conflicts.count
+            if output.format == .json {
+                Output.json(["ref": .string(file), "from": .string("\(bundle.header.device) (\(bundle.header.org))"), "stored": .num(outcome.stored),
+                             "alreadyHad": .num(outcome.alreadyHad), "notForThisOrg": .num(outcome.notEntitled), "conflicts": .num(conflicts)])
+            } else {
+                Output.line("imported \(outcome.stored) new event\(outcome.stored == 1 ? "" : "s") from \(bundle.header.device) (\(bundle.header.org)); \(outcome.alreadyHad) already here")
+                if conflicts > 0 { Output.line("\(conflicts) conflict\(conflicts == 1 ? "" : "s") to resolve: fieldlog conflicts") }
+            }
+        }
+    }
+}
+
+struct DeviceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "device", abstract: "Bring another laptop in.", subcommands: [DeviceInvite.self])
+}
+
+struct DeviceInvite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite", abstract: "Write an invite file for a new laptop, sealed under a one-time passphrase.",
+        discussion: """
+            Give the file and the passphrase to the new laptop separately (file on a stick, passphrase
+            read out). There: fieldlog init --invite FILE. An invite for another organisation (--org)
+            carries only the partnership key.
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "A name for the new laptop.") var name: String
+    @Option(help: "The invite file to write.") var out: String
+    @Option(help: "The new laptop's organisation (default: this one).") var org: String?
+
+    func run() throws {
+        try guarded {
+            if let org, org.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) == nil {
+                throw FieldlogError.badInput("--org must be a short lowercase name, e.g. joanna")
+            }
+            let log = try Session.unlocked(storeOptions)
+            let targetOrg = org ?? log.keyring.org
+            let sameOrg = targetOrg == log.keyring.org
+            let invite = Invite(partnershipID: log.keyring.partnershipID, org: targetOrg, device: name,
+                                orgKey: sameOrg ? log.keyring.orgKey : nil, partnershipKey: log.keyring.partnershipKey,
+                                invitedBy: log.store.info.device)
+            let passphrase = Invite.generatePassphrase()
+            let data = try invite.sealed(passphrase: passphrase)
+            do { try data.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+                throw FieldlogError(.io, "cannot write \(out): \(error.localizedDescription)", hint: "check the path")
+            }
+            chmod(out, 0o600)
+            if output.format == .json {
+                Output.json(["ref": .string(out), "device": .string(name), "org": .string(targetOrg), "passphrase": .string(passphrase)])
+            } else {
+                Output.line("invite for \(name) (\(targetOrg)) written to \(out)")
+                Output.line("one-time passphrase: \(passphrase)")
+                Output.line("on the new laptop: fieldlog init --invite \(out)")
+            }
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Verify the store: integrity, seq continuity, ids match contents, payloads open.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+
+    func run() throws {
+        try guarded {
+            let store = try Session.store(storeOptions)
+            let keyring = try? Session.unlocked(storeOptions).keyring
+            let report = try store.check(keyring: keyring)
+            if output.format == .json {
+                Output.json(["schema": "fieldlog.check/1", "healthy": .bool(report.isHealthy), "events": .num(report.events),
+                             "origins": .num(report.origins), "payloadsOpened": keyring == nil ? .null : .num(report.opened),
+                             "findings": .array(report.findings.map { .string($0.message) })])
+            } else {
+                Output.line("\(report.events) events from \(report.origins) laptop\(report.origins == 1 ? "" : "s")"
+                            + (keyring == nil ? " (locked: payloads not checked)" : ", \(report.opened) payloads open"))
+                for f in report.findings { Output.line("problem: \(f.message)") }
+                Output.line(report.isHealthy ? "store is healthy" : "store has \(report.findings.count) problem\(report.findings.count == 1 ? "" : "s")")
+            }
+            if !report.isHealthy { throw ExitCode(5) }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct IncidentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "incident", abstract: "Record incidents.", subcommands: [IncidentAdd.self])
+}
+
+struct IncidentAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Record an incident; at L1 and above, warn the other van too.",
+        discussion: """
+            Consent: L0 record only · L1 alert others (no victim identity) · L2 anonymous intelligence to police · L3 full report.
+            Types: \(IncidentKind.allCases.map(\.rawValue).joined(separator: ", ")).
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "The person's ref, if she is known.") var ref: String?
+    @Option(name: .customLong("type"), help: "assault, robbery, threats, …") var kind: String
+    @Option(help: "L0, L1, L2 or L3.") var consent: String
+    @Option(help: "When it happened (default now).") var at: String?
+    @Option(help: "The coarse zone.") var zone: String?
+    @Option(help: "What the offender looked like.") var offender: String?
+    @Option(help: "Vehicle: make, colour, plate.") var vehicle: String?
+    @Option(help: "Phone number or online handle used.") var handle: String?
+    @Option(help: "A note (kept within your organisation).") var note: String?
+    @Option(help: "How long the alert stays up (default 28d).") var expires = "28d"
+
+    func run() throws {
+        try guarded {
+            var incident = NewIncident(person: nil, kind: try IncidentKind.parse(kind), consent: try ConsentLevel.parse(consent))
+            incident.zone = zone
+            incident.offender = offender
+            incident.vehicle = vehicle
+            incident.handle = handle
+            incident.note = note
+            incident.alertLifetime = try LondonTime.parseDuration(expires)
+            let now = Clock.nowMillis()
+            let when = try Parse.time(at, now: now)
+            let log = try Session.unlocked(storeOptions)
+            if let ref { incident.person = try PersonIndex.load(log: log).resolve(ref) }
+            let (reported, alert) = try log.reportIncident(incident, at: when, now: now)
+            let short = String(reported.id.hex.prefix(7))
+            if output.format == .json {
+                Output.json(["ref": .string(short), "id": .string(reported.id.hex), "alert": alert.map { .string(String($0.id.hex.prefix(7))) } ?? .null])
+            } else {
+                Output.line("incident \(short) recorded (\(incident.kind.rawValue), \(incident.consent.rawValue))")
+                if let alert { Output.line("alert \(alert.id.hex.prefix(7)) issued to both charities until \(LondonTime().format(now + incident.alertLifetime))") }
+            }
+        }
+    }
+}
+
+struct Alerts: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Active warnings about dangerous individuals, newest first.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "Only this zone.") var zone: String?
+    @Flag(help: "Include expired and withdrawn alerts.") var all = false
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let now = Clock.nowMillis()
+            var alerts = lookup.state.alerts.values.filter { all || $0.isActive(at: now) }
+            if let zone { alerts = alerts.filter { $0.zone?.caseInsensitiveCompare(zone) == .orderedSame } }
+            alerts.sort { ($0.issuedAt, $0.id) > ($1.issuedAt, $1.id) }
+            if output.format == .json {
+                Output.json(["schema": "fieldlog.alerts/1", "alerts": .array(alerts.map { a in
+                    ["ref": .string(lookup.ref(a.id)), "org": .string(a.org), "zone": .str(a.zone), "text": .string(a.text),
+                     "issuedAt": .string(lookup.time.iso(a.issuedAt)), "expiresAt": .string(lookup.time.iso(a.expiresAt)), "active": .bool(a.isActive(at: now))]
+                })])
+                return
+            }
+            if alerts.isEmpty { Output.line("no active alerts"); return }
+            Output.table(["ref", "when", "zone", "from", "warning", "until"], alerts.map { a in
+                [lookup.ref(a.id), lookup.time.format(a.issuedAt), a.zone ?? "", a.org, a.text, lookup.time.format(a.expiresAt)]
+            })
+        }
+    }
+}

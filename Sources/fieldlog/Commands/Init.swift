@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create this laptop's store: the first of a partnership, or joining with an invite.",
+        discussion: """
+            First laptop of the partnership:  fieldlog init --org basis --device b1
+            Another laptop:                    fieldlog init --invite FILE [--device b2]
+            The passphrase comes from FIELDLOG_PASSPHRASE or is asked twice; an invite's one-time
+            passphrase from FIELDLOG_INVITE_PASSPHRASE or is asked.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "This organisation's short name (lowercase), e.g. basis.") var org: String?
+    @Option(help: "A name for this laptop, e.g. b1 or van-laptop.") var device: String?
+    @Option(help: ArgumentParser.ArgumentHelp("An invite file from an enrolled laptop.", valueName: "file")) var invite: String?
+    @Option(name: .customLong("for"), help: "Stay unlocked this long after init (default 8h).") var duration = "8h"
+
+    func validate() throws {
+        if invite == nil && (org == nil || device == nil) {
+            throw ValidationError("give --org and --device for the first laptop, or --invite FILE to join")
+        }
+        if let org, org.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) == nil {
+            throw ValidationError("--org must be a short lowercase name, e.g. basis")
+        }
+        if let device, device.isEmpty || device.count > 40 { throw ValidationError("--device must be 1 to 40 characters") }
+    }
+
+    func run() throws {
+        try guarded {
+            let dir = storeOptions.directory
+            guard !Store.exists(at: dir) else {
+                throw FieldlogError(.storeExists, "a store already exists at \(dir.path)", hint: "use --store DIR for another one")
+            }
+            let lifetime = try LondonTime.parseDuration(duration)
+            let keyring: Keyring
+            let deviceName: String
+            if let invite {
+                guard let data = FileManager.default.contents(atPath: invite) else {
+                    throw FieldlogError(.io, "cannot read the invite \(invite)", hint: "check the path")
+                }
+                let opened = try Invite.open(data, passphrase: try Session.passphrase(prompt: "Invite passphrase: ", variable: "FIELDLOG_INVITE_PASSPHRASE"))
+                keyring = Keyring(partnershipID: opened.partnershipID, org: opened.org, orgKey: opened.orgKey ?? ScopeKey.generate(),
+                                  partnershipKey: opened.partnershipKey)
+                deviceName = device ?? opened.device
+            } else {
+                keyring = Keyring(partnershipID: Hex.random(bytes: 8), org: org!, orgKey: .generate(), partnershipKey: .generate())
+                deviceName = device!
+            }
+            let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true)
+            guard passphrase.count >= 8 else {
+                throw FieldlogError.init(.badInput, "the passphrase is too short", hint: "use at least 8 characters; a few words is best")
+            }
+            let (store, master) = try Store.create(at: dir, org: keyring.org, device: deviceName, keyring: keyring, passphrase: passphrase)
+            let until = Clock.nowMillis() + lifetime
+            try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
+            if output.format == .json {
+                Output.json(["store": .string(dir.path), "org": .string(keyring.org), "device": .string(deviceName),
+                             "replica": .string(store.info.replica.rawValue), "unlockedUntil": .string(LondonTime().iso(until))])
+            } else {
+                Output.line("store created for \(keyring.org) on \(deviceName) at \(dir.path)")
+                Output.line("unlocked until \(LondonTime().format(until)); fieldlog lock ends the shift")
+            }
+        }
+    }
+}

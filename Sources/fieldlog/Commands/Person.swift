@@ -1,0 +1,209 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct PersonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "person", abstract: "Register, update and look up a person.",
+        subcommands: [PersonAdd.self, PersonSet.self, PersonShow.self, PersonLink.self])
+}
+
+struct PersonAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Register a person under a working name.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "The working name she gives.") var name: String
+    @Option(help: "How to recognise her (kept within your organisation).") var descriptor: String?
+    @Option(help: "A free-text note (kept within your organisation).") var note: String?
+    @Option(help: "With consent, for the partnership code: initials, e.g. AB.") var initials: String?
+    @Option(help: "With consent, for the partnership code: date of birth YYYY-MM-DD.") var dob: String?
+    @Option(help: "With consent, for the partnership code: F, M or X.") var sex: String?
+    @Option(help: "street, indoor or online.") var sector: String?
+    @Option(help: "When (default now): 21:40, yesterday 21:40, 2026-11-20 21:40.") var at: String?
+
+    func validate() throws {
+        let code = [initials, dob, sex].compactMap { $0 }
+        if !code.isEmpty && code.count != 3 { throw ValidationError("a partnership code needs all of --initials, --dob and --sex") }
+    }
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let when = try Parse.time(at)
+            let code = try initials.map { try PartnershipCode(initials: $0, dateOfBirth: dob!, sex: sex!) }
+            var profile = [String: JSONValue]()
+            if let sector { profile["sector"] = .string(try Sector.parse(sector).rawValue) }
+            let (id, _) = try log.registerPerson(name: name, descriptor: descriptor, note: note, code: code, profile: profile, at: when)
+            let lookup = try Lookup(log: log)
+            let person = lookup.state.people[lookup.state.canonical(id)]!
+            let ref = lookup.personRefs.short(id)
+            if output.format == .json {
+                Output.json(["ref": .string(ref), "id": .string(id), "name": .string(name),
+                             "mergedWith": person.id == id ? .null : .string(lookup.ref(person))])
+            } else {
+                Output.line("person \(ref) added: \(name)")
+                if person.id != id { Output.line("same person as \(lookup.label(person)) by partnership code") }
+            }
+        }
+    }
+}
+
+struct PersonSet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Set a person's risk level, priority group, lead professional or casework.",
+        discussion: "Writing a field again after `fieldlog conflicts` shows it resolves the conflict.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "The person's ref.") var ref: String
+    @Option(help: "low, medium or high.") var risk: String?
+    @Option(help: "in or out of the priority group.") var priority: String?
+    @Option(help: "The lead professional's name (\"\" for none).") var lead: String?
+    @Option(help: "open or closed.") var casework: String?
+    @Option(help: "Why (kept with the change).") var reason: String?
+    @Option(help: "Next review date, YYYY-MM-DD.") var review: String?
+    @Option(help: "When (default now).") var at: String?
+
+    func validate() throws {
+        if [risk, priority, lead, casework].allSatisfy({ $0 == nil }) {
+            throw ValidationError("give at least one of --risk, --priority, --lead, --casework")
+        }
+    }
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let person = try lookup.person(ref)
+            let changes = try PersonSet.changes(risk: risk, priority: priority, lead: lead, casework: casework)
+            let when = try Parse.time(at)
+            let reviewAt = try review.map { try LondonTime().day($0) }
+            var refs = [JSONValue]()
+            for (register, value) in changes {
+                let e = try log.setRegister(register, of: person.id, to: .string(value), reason: reason, review: reviewAt, at: when)
+                refs.append(.string(String(e.id.hex.prefix(8))))
+                if output.format == .table { Output.line("\(lookup.label(person)): \(register.rawValue) \(value.isEmpty ? "cleared" : value)") }
+            }
+            if output.format == .json { Output.json(["ref": .string(lookup.ref(person)), "events": .array(refs)]) }
+        }
+    }
+
+    static func changes(risk: String?, priority: String?, lead: String?, casework: String?) throws -> [(Register, String)] {
+        var out = [(Register, String)]()
+        if let risk { out.append((.risk, try RiskLevel.parse(risk).rawValue)) }
+        if let priority {
+            guard ["in", "out"].contains(priority.lowercased()) else { throw FieldlogError.badInput("--priority is in or out") }
+            out.append((.priority, priority.lowercased()))
+        }
+        if let lead { out.append((.lead, lead.trimmingCharacters(in: .whitespaces))) }
+        if let casework {
+            guard ["open", "closed"].contains(casework.lowercased()) else { throw FieldlogError.badInput("--casework is open or closed") }
+            out.append((.casework, casework.lowercased()))
+        }
+        return out
+    }
+}
+
+struct PersonLink: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "link", abstract: "Record that two refs are the same person.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument var first: String
+    @Argument var second: String
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let a = try lookup.person(first), b = try lookup.person(second)
+            guard a.id != b.id else { throw FieldlogError.badInput("\(first) and \(second) are already the same person") }
+            try log.link(a.id, b.id, at: Clock.nowMillis())
+            Output.line("linked \(lookup.label(a)) and \(lookup.label(b))")
+        }
+    }
+}
+
+struct PersonShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "One person's details and history.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "The person's ref.") var ref: String
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let person = try lookup.person(ref)
+            let contacts = lookup.state.contacts(of: person.id)
+            let referrals = lookup.state.referrals.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
+            let incidents = lookup.state.incidents.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
+            let t = lookup.time
+            if output.format == .json {
+                Output.json([
+                    "schema": "fieldlog.person/1", "ref": .string(lookup.ref(person)), "id": .string(person.id),
+                    "org": .string(person.org), "name": .str(person.name), "descriptor": .str(person.descriptor), "note": .str(person.note),
+                    "aliases": .array(person.aliases.map { .string($0) }),
+                    "registers": .object(Dictionary(uniqueKeysWithValues: person.registers.map { ($0.key.rawValue, JSONValue.array($0.value.live.map(\.value))) })),
+                    "contacts": .array(contacts.map { c in
+                        ["ref": .string(lookup.ref(c.id)), "at": .string(t.iso(c.occurredAt)), "setting": .string(c.setting), "zone": .str(c.zone),
+                         "services": .object(c.services.mapValues { .num($0) }), "needs": .array(c.needs.map { .string($0) }),
+                         "notes": .array(c.notes.map { .string($0) })]
+                    }),
+                    "referrals": .array(referrals.map { ["ref": .string(lookup.ref($0.id)), "destination": .string($0.destination),
+                                                          "outcome": $0.outcome?.value ?? .null] }),
+                    "incidents": .array(incidents.map { ["ref": .string(lookup.ref($0.id)), "type": .string($0.kind), "consent": .string($0.consent.rawValue)] }),
+                ])
+                return
+            }
+            Output.line("\(lookup.label(person))" + (person.descriptor.map { " — \($0)" } ?? ""))
+            if let note = person.note { Output.line("note: \(note)") }
+            if !person.aliases.isEmpty { Output.line("also recorded as: " + person.aliases.map { lookup.personRefs.short($0) }.joined(separator: ", ")) }
+            let registers = Register.allCases.compactMap { r in person.registers[r].map { "\(r.rawValue) \($0.display)" } }
+            if !registers.isEmpty { Output.line(registers.joined(separator: " · ")) }
+            Output.line("\(contacts.count) contact\(contacts.count == 1 ? "" : "s")")
+            Output.table(["ref", "when", "setting", "zone", "given", "needs"], contacts.reversed().map { c in
+                [lookup.ref(c.id), t.format(c.occurredAt), c.setting, c.zone ?? "",
+                 c.services.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                 c.needs.joined(separator: ",") + (c.notes.isEmpty ? "" : "  “\(c.notes.joined(separator: "; "))”")]
+            })
+            for r in referrals {
+                Output.line("referral \(lookup.ref(r.id)): \(r.destination) (\(r.method)) \(t.format(r.occurredAt)) — \(r.outcome?.display ?? "no outcome yet")")
+            }
+            for i in incidents { Output.line("incident \(lookup.ref(i.id)): \(i.kind), \(i.consent.rawValue), \(t.format(i.occurredAt))") }
+        }
+    }
+}
+
+struct People: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List people, most recently seen first.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "Only people contacted within this long, e.g. 30d.") var seenSince: String?
+    @Option(help: "Only names containing this text.") var name: String?
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let last = lookup.state.lastContact
+            let cutoff = try seenSince.map { Clock.nowMillis() - (try LondonTime.parseDuration($0)) }
+            var people = Array(lookup.state.people.values)
+            if let cutoff { people = people.filter { (last[$0.id] ?? .min) >= cutoff } }
+            if let name { people = people.filter { $0.name?.localizedCaseInsensitiveContains(name) == true } }
+            people.sort { ((last[$0.id] ?? .min), $1.id) > ((last[$1.id] ?? .min), $0.id) }
+            if output.format == .json {
+                Output.json(["schema": "fieldlog.people/1", "people": .array(people.map { p in
+                    ["ref": .string(lookup.ref(p)), "id": .string(p.id), "org": .string(p.org), "name": .str(p.name),
+                     "lastContact": last[p.id].map { .string(lookup.time.iso($0)) } ?? .null,
+                     "risk": p.registers[.risk]?.value ?? .null, "priority": .bool(p.registers[.priority]?.value == "in"),
+                     "conflict": .bool(p.registers.values.contains { $0.isConflict })]
+                })])
+                return
+            }
+            if people.isEmpty { Output.line("no people yet — fieldlog person add --name NAME"); return }
+            Output.table(["ref", "name", "last seen", "risk", "flags"], people.map { p in
+                [lookup.ref(p), p.name ?? "(\(p.org))", last[p.id].map(lookup.time.format) ?? "never", p.registers[.risk]?.display ?? "",
+                 [p.registers[.priority]?.value == "in" ? "priority" : nil,
+                  p.registers.values.contains { $0.isConflict } ? "conflict" : nil].compactMap { $0 }.joined(separator: ",")]
+            })
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct Unlock: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open the store for a shift (default 8 hours).")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(name: .customLong("for"), help: "How long: 30m, 2h, 8h.") var duration = "8h"
+
+    func run() throws {
+        try guarded {
+            let lifetime = try LondonTime.parseDuration(duration)
+            guard lifetime <= 24 * 3_600_000 else { throw FieldlogError.badInput("a shift is at most 24h") }
+            let store = try Session.store(storeOptions)
+            let master = try store.masterKey(passphrase: try Session.passphrase(prompt: "Passphrase: "))
+            _ = try store.keyring(masterKey: master)
+            let until = Clock.nowMillis() + lifetime
+            try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
+            Output.line("unlocked until \(LondonTime().format(until))")
+        }
+    }
+}
+
+struct Lock: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "End the shift: forget the unlocked key now.")
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        try guarded {
+            let store = try Session.store(storeOptions)
+            let wasOpen = ShiftSession().remove(storeID: store.info.storeID)
+            Output.line(wasOpen ? "locked" : "already locked")
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Which store, which laptop, locked or not, how many events.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+
+    func run() throws {
+        try guarded {
+            let store = try Session.store(storeOptions)
+            let session = ShiftSession().load(storeID: store.info.storeID)
+            let vector = try store.vector()
+            let count = try store.eventCount()
+            let own = vector[store.info.replica]
+            if output.format == .json {
+                Output.json([
+                    "schema": "fieldlog.status/1", "store": .string(store.directory.path), "org": .string(store.info.org),
+                    "device": .string(store.info.device), "replica": .string(store.info.replica.rawValue),
+                    "partnership": .string(store.info.partnershipID), "events": .num(count), "ownEvents": .int(Int64(own)),
+                    "unlockedUntil": session.map { .string(LondonTime().iso($0.expiresAt)) } ?? .null,
+                    "vector": vector.json,
+                ])
+                return
+            }
+            Output.line("store    \(store.directory.path)")
+            Output.line("laptop   \(store.info.device) of \(store.info.org)")
+            Output.line("events   \(count) (\(own) written here, from \(vector.entries.count) laptop\(vector.entries.count == 1 ? "" : "s"))")
+            Output.line("shift    " + (session.map { "unlocked until \(LondonTime().format($0.expiresAt))" } ?? "locked (fieldlog unlock)"))
+        }
+    }
+}

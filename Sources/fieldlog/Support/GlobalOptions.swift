@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+/// How a read command prints.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// Options every command takes.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store directory (default: $FIELDLOG_STORE, else ~/.local/share/fieldlog).", valueName: "dir"))
+    var store: String?
+
+    /// The store directory this command works on.
+    var directory: URL {
+        let env = ProcessInfo.processInfo.environment
+        if let store, !store.isEmpty { return URL(fileURLWithPath: (store as NSString).expandingTildeInPath) }
+        if let s = env["FIELDLOG_STORE"], !s.isEmpty { return URL(fileURLWithPath: (s as NSString).expandingTildeInPath) }
+        if let data = env["XDG_DATA_HOME"], !data.isEmpty { return URL(fileURLWithPath: data).appendingPathComponent("fieldlog") }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share/fieldlog")
+    }
+}
+
+struct FormatOption: ParsableArguments {
+    @Option(name: .long, help: "table or json.")
+    var format: OutputFormat = .table
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+/// Runs a command body and turns a `FieldlogError` into one line on stderr and an exit code.
+///
+/// Exit codes: 2 bad input or unknown ref, 3 no store / locked / wrong passphrase,
+/// 4 a damaged, altered or foreign file, 1 anything else.
+func guarded(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as FieldlogError {
+        Output.error(error.message, hint: error.hint)
+        throw ExitCode(Output.exitCode(error.code))
+    }
+}
+
+enum Output {
+    static func line(_ text: String = "") { print(text) }
+
+    static func json(_ value: JSONValue) { print(value.prettyString()) }
+
+    static func error(_ message: String, hint: String?) {
+        let text = "error: \(message)" + (hint.map { " — \($0)" } ?? "") + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    static func exitCode(_ code: FieldlogError.Code) -> Int32 {
+        switch code {
+        case .badInput, .unknownRef, .ambiguousRef, .notPermitted, .conflict: return 2
+        case .noStore, .locked, .wrongPassphrase, .storeExists: return 3
+        case .foreignBundle, .tampered, .malformed, .corrupt: return 4
+        case .io: return 1
+        }
+    }
+
+    /// A plain text table: columns padded to their widest cell.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        guard !rows.isEmpty else { return }
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        func render(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        print(render(header))
+        for row in rows { print(render(row)) }
+    }
+}
+
+extension JSONValue {
+    static func str(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+    static func num(_ n: Int) -> JSONValue { .int(Int64(n)) }
+}

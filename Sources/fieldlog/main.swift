@@ -1,3 +1,0 @@
-import OutreachCore
-import ArgumentParser
-print("hi")
