@@ -1,3 +1,187 @@
-import OutreachCore
+// Benchmarks for the offline field log. Not tests: they print figures (see BENCHMARKS.md).
+//
+//   swift build -c release && swift run -c release fieldlog-bench [--quick]
+//
+// --quick stops at 100k events (no 1M fold), for a faster look.
+import Foundation
 import GRDB
-print("bench")
+import OutreachCore
+
+let quick = CommandLine.arguments.contains("--quick")
+let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
+try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: root) }
+let interactive = isatty(STDOUT_FILENO) != 0
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func progress(_ text: String) {
+    guard interactive else { return }
+    print("\r\u{1B}[K" + text, terminator: "")
+    fflush(nil)
+}
+
+func report(_ label: String, _ value: String) {
+    progress("")
+    print(label.padding(toLength: 52, withPad: " ", startingAt: 0) + value)
+}
+
+let passphrase = "benchmark passphrase"
+let keyring = Keyring(partnershipID: "bench", org: "basis", orgKey: .generate(), partnershipKey: .generate())
+let services: [Service: Int] = [.condoms: 10, .lube: 2]
+
+/// A store of `count` events: 2% registrations, the rest contacts with those people.
+func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], masterKey: Data) {
+    let (store, master) = try Store.create(at: root.appendingPathComponent(name), org: "basis", device: name, keyring: keyring, passphrase: passphrase)
+    let log = FieldLog(store: store, keyring: keyring, author: name)
+    var people = [String]()
+    var written = 0
+    let t0: Int64 = 1_760_000_000_000
+    while written < count {
+        var drafts = [Draft]()
+        for i in 0..<min(10_000, count - written) {
+            let n = written + i
+            if n % 50 == 0 || people.isEmpty {
+                let id = Hex.random(bytes: 16)
+                people.append(id)
+                drafts.append(Draft(.org, Payload(type: .personRegistered, occurredAt: t0 + Int64(n) * 60_000, author: name,
+                                                  fields: ["person": .string(id), "name": .string("Person \(n)"), "descriptor": "a descriptor of some length"])))
+            } else {
+                drafts.append(Draft(.partnership, Payload(type: .contactLogged, occurredAt: t0 + Int64(n) * 60_000, author: name, fields: [
+                    "person": .string(people[n % people.count]), "setting": "van", "zone": .string("Z\(n % 9)"),
+                    "services": ["condoms": 10, "lube": 2], "needs": ["housing"], "welfare": false, "workers": [.string(name)],
+                ])))
+            }
+        }
+        try store.append(drafts, keyring: keyring)
+        written += drafts.count
+        progress("\(name): \(written)/\(count) events")
+    }
+    return (log, people, master.withUnsafeBytes { Data($0) })
+}
+
+// MARK: 0. Where an append's time goes (--micro)
+
+if CommandLine.arguments.contains("--micro") {
+    let n = 100_000
+    let payload = Payload(type: .contactLogged, occurredAt: 1_760_000_000_000, author: "b1", fields: [
+        "person": .string(Hex.random(bytes: 16)), "setting": "van", "zone": "Z3", "services": ["condoms": 10, "lube": 2],
+        "needs": ["housing"], "welfare": false, "workers": ["b1"]])
+    let replica = ReplicaID.random()
+    var ctx = VersionVector()
+    ctx[replica] = 5
+    var plain = Data()
+    report("payload canonical JSON", String(format: "%6.2f µs", seconds { for _ in 0..<n { plain = payload.json.canonicalData() } } / Double(n) * 1e6))
+    var box = Data()
+    let aad = EventEncoding.associatedData(dot: Dot(replica, 6), org: "basis", scope: .partnership, keyID: keyring.partnershipKey.id)
+    report("seal (ChaChaPoly)", String(format: "%6.2f µs", try seconds { for _ in 0..<n { box = try keyring.partnershipKey.seal(plain, aad: aad) } } / Double(n) * 1e6))
+    var event: Event?
+    report("event id (encode + SHA-256)", String(format: "%6.2f µs", seconds { for i in 0..<n {
+        event = Event(dot: Dot(replica, UInt64(i + 1)), org: "basis", scope: .partnership, context: ctx, recordedAt: 1, keyID: "k", sealedPayload: box) } } / Double(n) * 1e6))
+    var text = ""
+    report("context as canonical JSON", String(format: "%6.2f µs", seconds { for _ in 0..<n { text = ctx.json.canonicalString() } } / Double(n) * 1e6))
+    report("context parse", String(format: "%6.2f µs", try seconds { for _ in 0..<n { ctx = try VersionVector(json: JSONValue.parse(text)) } } / Double(n) * 1e6))
+    report("open + parse payload", String(format: "%6.2f µs", try seconds { for _ in 0..<n {
+        _ = try Payload(json: JSONValue.parse(try keyring.partnershipKey.open(box, aad: aad))) } } / Double(n) * 1e6))
+    _ = event
+    let (store, _) = try Store.create(at: root.appendingPathComponent("micro"), org: "basis", device: "m", keyring: keyring, passphrase: passphrase)
+    let drafts = (0..<10_000).map { _ in Draft(.partnership, payload) }
+    let cpu0 = clock()
+    let wall = try seconds { for _ in 0..<10 { try store.append(drafts, keyring: keyring) } }
+    let cpu = Double(clock() - cpu0) / Double(CLOCKS_PER_SEC)
+    report("Store.append, 10 × 10k prebuilt drafts", String(format: "%6.2f µs/event wall, %.2f µs CPU", wall / Double(n) * 1e6, cpu / Double(n) * 1e6))
+    exit(0)
+}
+
+// MARK: 1. Append rate beside raw SQLite inserts (same row shape, same machine, same run)
+
+func rawInsertRate(rows: Int) throws -> Double {
+    let db = try DatabaseQueue(path: root.appendingPathComponent("raw.sqlite").path)
+    try db.write { try $0.execute(sql: "CREATE TABLE t (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL, seq INTEGER NOT NULL, org TEXT NOT NULL, scope TEXT NOT NULL, ctx TEXT NOT NULL, recorded_at INTEGER NOT NULL, key_id TEXT NOT NULL, payload BLOB NOT NULL, UNIQUE(origin, seq))") }
+    let payload = Data(repeating: 7, count: 220)
+    let ids = (0..<rows).map { _ in Hex.random(bytes: 32) }
+    let t = try seconds {
+        try db.write { db in
+            let s = try db.makeStatement(sql: "INSERT INTO t(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload) VALUES (?,?,?,?,?,?,?,?,?)")
+            for i in 0..<rows {
+                try s.execute(arguments: [ids[i], "0123456789abcdef", i + 1, "basis", "partnership", "{\"0123456789abcdef\":\(i)}", 1_760_000_000_000, "0011223344556677", payload])
+            }
+        }
+    }
+    return Double(rows) / t
+}
+
+let appendRows = 100_000
+let raw = try rawInsertRate(rows: appendRows)
+report("raw SQLite insert (prepared statement, 1 txn)", String(format: "%8.0f rows/s", raw))
+var appendStore: FieldLog!
+let appendTime = try seconds { appendStore = try makeStore("append", count: appendRows).0 }
+let appendRate = Double(appendRows) / appendTime
+report("event append (seal + hash + insert, 10k/txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", appendRate, appendRate / raw * 100))
+let all = try appendStore.store.allEvents()
+let importStore = try Store.create(at: root.appendingPathComponent("import"), org: "basis", device: "imp", keyring: keyring, passphrase: passphrase).0
+let importTime = try seconds {
+    _ = try importStore.importEvents(all, from: BatchOrigin(org: "basis", since: VersionVector(), covered: try appendStore.store.vector()), keyring: keyring)
+}
+report("event import (verify seal + insert, 1 txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", Double(all.count) / importTime, Double(all.count) / importTime / raw * 100))
+
+// MARK: 2. Fold time
+
+func foldTime(_ log: FieldLog) throws -> (read: Double, fold: Double, people: Int) {
+    var events = [Event]()
+    let read = try seconds { events = try log.store.allEvents() }
+    var state = FieldState()
+    let fold = seconds { state = Fold.fold(events, keyring: log.keyring) }
+    return (read, fold, state.people.count)
+}
+
+let f100k = try foldTime(appendStore)
+report("fold 100k events (read + open + fold)", String(format: "%6.2f s + %.2f s", f100k.read, f100k.fold))
+
+// MARK: 3. `fieldlog contact add` wall time, whole process, 100k events held
+
+let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldlog")
+if FileManager.default.isExecutableFile(atPath: binary.path) {
+    let (log, people, master) = try makeStore("van", count: 100_000)
+    let runtime = root.appendingPathComponent("run")
+    try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
+        storeID: log.store.info.storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
+    let ref = String(people[people.count / 2].prefix(8))
+    func contactAdd() throws -> Double {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["contact", "add", ref, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing"]
+        p.environment = ["FIELDLOG_STORE": log.store.directory.path, "XDG_RUNTIME_DIR": runtime.path, "PATH": "/usr/bin:/bin"]
+        p.standardOutput = FileHandle.nullDevice
+        let t = try seconds {
+            try p.run()
+            p.waitUntilExit()
+        }
+        guard p.terminationStatus == 0 else { fatalError("contact add failed with \(p.terminationStatus)") }
+        return t
+    }
+    let first = try contactAdd()  // builds the sealed person index
+    var times = [Double]()
+    for i in 0..<30 {
+        progress("contact add \(i + 1)/30")
+        times.append(try contactAdd())
+    }
+    times.sort()
+    report("contact add, 100k events (first run, builds index)", String(format: "%6.1f ms", first * 1000))
+    report("contact add, 100k events (median / p90 of 30)", String(format: "%6.1f ms / %.1f ms", times[15] * 1000, times[27] * 1000))
+} else {
+    report("contact add", "skipped: build the client first (swift build -c release)")
+}
+
+// MARK: 4. Fold at 1M
+
+if !quick {
+    let (big, _, _) = try makeStore("million", count: 1_000_000)
+    let f1m = try foldTime(big)
+    report("fold 1M events (read + open + fold)", String(format: "%6.2f s + %.2f s (%d people)", f1m.read, f1m.fold, f1m.people))
+}
+progress("")

@@ -29,6 +29,11 @@ public struct ScopeKey: Sendable {
         try ChaChaPoly.seal(plaintext, using: key, authenticating: aad).combined
     }
 
+    /// Seals with a nonce the caller drew from the system CSPRNG (bulk appends draw many at once).
+    func seal(_ plaintext: Data, aad: Data, nonce: ChaChaPoly.Nonce) throws -> Data {
+        try ChaChaPoly.seal(plaintext, using: key, nonce: nonce, authenticating: aad).combined
+    }
+
     /// Opens a combined box; throws `tampered` if the box, the key or the aad do not match.
     public func open(_ box: Data, aad: Data) throws -> Data {
         do {

@@ -65,9 +65,9 @@ extension JSONValue {
 
     private func write(into out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
-        case .null: out.append(contentsOf: Array("null".utf8))
-        case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
-        case .int(let i): out.append(contentsOf: Array(String(i).utf8))
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): JSONValue.writeInt(i, into: &out)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -80,14 +80,14 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (n, key) in keys.enumerated() {
+            let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            for (n, member) in sorted.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { JSONValue.newline(&out, indent + 1) }
-                JSONValue.writeString(key, into: &out)
+                JSONValue.writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(UInt8(ascii: " ")) }
-                members[key]!.write(into: &out, pretty: pretty, indent: indent + 1)
+                member.value.write(into: &out, pretty: pretty, indent: indent + 1)
             }
             if pretty && !members.isEmpty { JSONValue.newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
@@ -101,8 +101,32 @@ extension JSONValue {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    private static func writeInt(_ value: Int64, into out: inout [UInt8]) {
+        if value == .min { out.append(contentsOf: "-9223372036854775808".utf8); return }
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { buf in
+            repeat {
+                buf[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
+        }
+    }
+
     private static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
@@ -113,7 +137,7 @@ extension JSONValue {
             case 0x08: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
             case 0x0C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "f"))
             case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(contentsOf: "\\u00".utf8)
                 out.append(hex[Int(byte >> 4)])
                 out.append(hex[Int(byte & 0xF)])
             default: out.append(byte)

@@ -29,7 +29,7 @@ public struct Event: Hashable, Sendable {
         self.recordedAt = recordedAt
         self.keyID = keyID
         self.sealedPayload = sealedPayload
-        self.id = EventID(hashing: EventEncoding.hashInput(dot: dot, org: org, scope: scope, context: context,
+        self.id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
                                                           recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
     }
 
@@ -57,8 +57,8 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.hex = hex
     }
 
-    init(hashing data: Data) {
-        hex = Hex.encode(SHA256.hash(data: data))
+    init(hashing bytes: [UInt8]) {
+        hex = Hex.encode(SHA256.hash(data: bytes))
     }
 
     /// A short form for people; refs shown by the CLI are unique prefixes instead.

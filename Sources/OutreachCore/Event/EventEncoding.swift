@@ -10,6 +10,10 @@ public enum EventEncoding {
 
     /// SHA-256 input for an event id.
     public static func hashInput(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) -> Data {
+        Data(hashInputBytes(dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+    }
+
+    static func hashInputBytes(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) -> [UInt8] {
         var w = ByteWriter(capacity: 96 + sealedPayload.count + context.entries.count * 24)
         w.string(idDomain)
         w.string(dot.replica.rawValue)
@@ -25,7 +29,7 @@ public enum EventEncoding {
         w.uint64(UInt64(bitPattern: recordedAt))
         w.string(keyID)
         w.bytes(sealedPayload)
-        return w.data
+        return w.bytes
     }
 
     /// The AEAD associated data of a payload.
@@ -41,18 +45,20 @@ public enum EventEncoding {
     }
 }
 
-/// Big-endian, length-prefixed field writer.
+/// Big-endian, length-prefixed field writer (a byte array: `Data.append` costs more than hashing).
 struct ByteWriter {
-    private(set) var data: Data
+    private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int) { data = Data(capacity: capacity) }
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
-    mutating func uint32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { data.append(contentsOf: $0) } }
-    mutating func uint64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { data.append(contentsOf: $0) } }
-    mutating func bytes(_ d: Data) { uint32(UInt32(d.count)); data.append(d) }
+    var data: Data { Data(bytes) }
+
+    mutating func uint32(_ v: UInt32) { for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) } }
+    mutating func uint64(_ v: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
+    mutating func bytes(_ d: Data) { uint32(UInt32(d.count)); bytes.append(contentsOf: d) }
     mutating func string(_ s: String) {
         let utf8 = s.utf8
         uint32(UInt32(utf8.count))
-        data.append(contentsOf: utf8)
+        bytes.append(contentsOf: utf8)
     }
 }

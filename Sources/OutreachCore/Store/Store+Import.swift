@@ -51,22 +51,23 @@ extension Store {
         let myOrg = info.org
         return try db.write { db in
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
-            let insert = try db.cachedStatement(sql: Store.insertSQL)
+            let insert = try db.makeStatement(sql: Store.mergeSQL)
             var touched = Set<ReplicaID>()
             var originOrg = [ReplicaID: String]()
             for event in entitled {
                 originOrg[event.dot.replica] = event.org
-                if let existing = try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) {
-                    guard existing == event.id.hex else {
-                        throw FieldlogError(.tampered, "event \(event.dot) differs from the one this store already holds",
-                                            hint: "a forged or forked device; nothing was imported")
-                    }
-                    outcome.alreadyHad += 1
+                if try Store.insert(event, insert, db) {
+                    touched.insert(event.dot.replica)
+                    outcome.stored += 1
                     continue
                 }
-                try Store.insert(event, insert)
-                touched.insert(event.dot.replica)
-                outcome.stored += 1
+                // The dot was already here: the same event (a replay), or a different one (a fork or forgery).
+                let existing = try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)])
+                guard existing == event.id.hex else {
+                    throw FieldlogError(.tampered, "event \(event.dot) differs from the one this store already holds",
+                                        hint: "a forged or forked device; nothing was imported")
+                }
+                outcome.alreadyHad += 1
             }
             // Advance the vector: first by the sender's coverage where it vouches for what we are
             // entitled to, then over any contiguous run of events now held.

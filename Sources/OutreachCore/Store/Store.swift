@@ -1,6 +1,10 @@
 import Crypto
 import Foundation
 import GRDB
+import GRDBSQLite
+
+/// SQLite copies bound values (`SQLITE_TRANSIENT`).
+let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// One laptop's local log: a single SQLite file (`fieldlog.sqlite` in the store directory).
 ///
@@ -183,14 +187,38 @@ public final class Store: Sendable {
                          context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
     }
 
-    static func insert(_ event: Event, _ statement: Statement) throws {
-        try statement.execute(arguments: [
-            event.id.hex, event.dot.replica.rawValue, Int64(event.dot.seq), event.org, event.scope.rawValue,
-            event.context.json.canonicalString(), event.recordedAt, event.keyID, event.sealedPayload,
-        ])
+    /// Inserts one event through a prepared statement, binding values directly: the bulk paths
+    /// (append, import) spend their time here, and GRDB's generic argument boxing cost more than
+    /// SQLite itself.
+    /// Returns whether a row was inserted (false only with `mergeSQL` when the event was already there).
+    @discardableResult
+    static func insert(_ event: Event, _ statement: Statement, _ db: Database) throws -> Bool {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        func text(_ index: Int32, _ value: String) {
+            var v = value
+            v.withUTF8 { b in _ = sqlite3_bind_text(s, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient) }
+        }
+        text(1, event.id.hex)
+        text(2, event.dot.replica.rawValue)
+        sqlite3_bind_int64(s, 3, Int64(event.dot.seq))
+        text(4, event.org)
+        text(5, event.scope.rawValue)
+        text(6, event.context.json.canonicalString())
+        sqlite3_bind_int64(s, 7, event.recordedAt)
+        text(8, event.keyID)
+        event.sealedPayload.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+        return sqlite3_changes(db.sqliteConnection) > 0
     }
 
     static let insertSQL = "INSERT INTO events(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload) VALUES (?,?,?,?,?,?,?,?,?)"
+    /// For merging: a dot already held inserts nothing (then the caller compares ids).
+    static let mergeSQL = insertSQL + " ON CONFLICT DO NOTHING"
 
     static func setCoverage(_ db: Database, _ replica: ReplicaID, _ seq: UInt64) throws {
         try db.execute(sql: "INSERT INTO coverage(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq",
