@@ -10,7 +10,8 @@ import OutreachCore
 let quick = CommandLine.arguments.contains("--quick")
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: root) }
+let keep = CommandLine.arguments.contains("--keep")
+defer { if !keep { try? FileManager.default.removeItem(at: root) } else { print("kept \(root.path)") } }
 let interactive = isatty(STDOUT_FILENO) != 0
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -64,6 +65,14 @@ func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], master
     return (log, people, master.withUnsafeBytes { Data($0) })
 }
 
+func foldTime(_ log: FieldLog) throws -> (read: Double, fold: Double, people: Int) {
+    var events = [Event]()
+    let read = try seconds { events = try log.store.allEvents() }
+    var state = FieldState()
+    let fold = seconds { state = Fold.fold(events, keyring: log.keyring) }
+    return (read, fold, state.people.count)
+}
+
 // MARK: 0. Where an append's time goes (--micro)
 
 if CommandLine.arguments.contains("--micro") {
@@ -88,6 +97,12 @@ if CommandLine.arguments.contains("--micro") {
     report("open + parse payload", String(format: "%6.2f µs", try seconds { for _ in 0..<n {
         _ = try Payload(json: JSONValue.parse(try keyring.partnershipKey.open(box, aad: aad))) } } / Double(n) * 1e6))
     _ = event
+    if CommandLine.arguments.contains("--fold") {
+        let (log, _, _) = try makeStore("foldmicro", count: 100_000)
+        let f = try foldTime(log)
+        report("fold 100k events (read + open + fold)", String(format: "%6.2f s + %.2f s", f.read, f.fold))
+        exit(0)
+    }
     let (store, _) = try Store.create(at: root.appendingPathComponent("micro"), org: "basis", device: "m", keyring: keyring, passphrase: passphrase)
     let drafts = (0..<10_000).map { _ in Draft(.partnership, payload) }
     let cpu0 = clock()
@@ -131,14 +146,6 @@ report("event import (verify seal + insert, 1 txn)", String(format: "%8.0f event
 
 // MARK: 2. Fold time
 
-func foldTime(_ log: FieldLog) throws -> (read: Double, fold: Double, people: Int) {
-    var events = [Event]()
-    let read = try seconds { events = try log.store.allEvents() }
-    var state = FieldState()
-    let fold = seconds { state = Fold.fold(events, keyring: log.keyring) }
-    return (read, fold, state.people.count)
-}
-
 let f100k = try foldTime(appendStore)
 report("fold 100k events (read + open + fold)", String(format: "%6.2f s + %.2f s", f100k.read, f100k.fold))
 
@@ -173,6 +180,7 @@ if FileManager.default.isExecutableFile(atPath: binary.path) {
     times.sort()
     report("contact add, 100k events (first run, builds index)", String(format: "%6.1f ms", first * 1000))
     report("contact add, 100k events (median / p90 of 30)", String(format: "%6.1f ms / %.1f ms", times[15] * 1000, times[27] * 1000))
+    if keep { print("FIELDLOG_STORE=\(log.store.directory.path) XDG_RUNTIME_DIR=\(runtime.path) ref \(ref)") }
 } else {
     report("contact add", "skipped: build the client first (swift build -c release)")
 }

@@ -41,6 +41,19 @@ public struct Event: Hashable, Sendable {
         }
     }
 
+    /// Rebuilds an event read back from this device's own store, trusting the stored id
+    /// (`Store.check` re-verifies every id; imports verify on the way in).
+    init(storedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) {
+        self.id = storedID
+        self.dot = dot
+        self.org = org
+        self.scope = scope
+        self.context = context
+        self.recordedAt = recordedAt
+        self.keyID = keyID
+        self.sealedPayload = sealedPayload
+    }
+
     /// The associated data bound into the payload's seal: the payload cannot be moved to another dot,
     /// organisation, scope or key without failing to open.
     public var associatedData: Data {

@@ -62,3 +62,31 @@ struct ByteWriter {
         bytes.append(contentsOf: utf8)
     }
 }
+
+/// Reads what `ByteWriter` wrote; every read is bounds-checked.
+struct ByteReader {
+    private let bytes: [UInt8]
+    private var at = 0
+
+    init(_ data: Data) { bytes = [UInt8](data) }
+
+    var isAtEnd: Bool { at == bytes.count }
+
+    mutating func uint32() throws -> UInt32 { UInt32(truncatingIfNeeded: try fixed(4)) }
+    mutating func uint64() throws -> UInt64 { try fixed(8) }
+
+    mutating func string() throws -> String {
+        let n = Int(try uint32())
+        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        defer { at += n }
+        return String(decoding: bytes[at..<at + n], as: UTF8.self)
+    }
+
+    private mutating func fixed(_ n: Int) throws -> UInt64 {
+        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        var v: UInt64 = 0
+        for b in bytes[at..<at + n] { v = v << 8 | UInt64(b) }
+        at += n
+        return v
+    }
+}

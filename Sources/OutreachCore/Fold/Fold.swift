@@ -16,13 +16,12 @@ public enum Fold {
     /// Folds opened events. The result depends only on the set of events, not their order.
     public static func fold(_ opened: [OpenedEvent]) -> FieldState {
         var state = FieldState()
-        var byID = [EventID: OpenedEvent]()
-        for o in opened { byID[o.event.id] = o }
+        state.contacts.reserveCapacity(opened.count)
 
         // 1. Retractions: a retraction counts unless it is itself retracted.
         let retractions = opened.filter { $0.payload.eventType == .eventRetracted }
-        let retractedRetractions = Set(retractions.compactMap { r in r.payload.eventID("target") }
-            .filter { byID[$0]?.payload.eventType == .eventRetracted })
+        let retractionIDs = Set(retractions.map(\.event.id))
+        let retractedRetractions = Set(retractions.compactMap { $0.payload.eventID("target") }.filter(retractionIDs.contains))
         for r in retractions where !retractedRetractions.contains(r.event.id) {
             if let target = r.payload.eventID("target") { state.retracted.insert(target) }
         }
@@ -33,19 +32,23 @@ public enum Fold {
             guard let target = o.payload.eventID("target") else { continue }
             corrections[target, default: []].append(write(o, value: o.payload["fields"] ?? .object([:])))
         }
-        func effective(_ o: OpenedEvent) -> Payload {
-            guard let writes = corrections[o.event.id] else { return o.payload }
+        func effective(_ o: OpenedEvent) -> OpenedEvent {
+            guard let writes = corrections[o.event.id] else { return o }
             var payload = o.payload
             // Concurrent corrections: the one with the highest id applies (deterministic); both stay visible.
             if let chosen = RegisterState(writes: writes).live.last, let fields = chosen.value.objectValue {
                 for (k, v) in fields where !Payload.envelopeKeys.contains(k) { payload.fields[k] = v }
                 if let at = fields["at"]?.intValue { payload.occurredAt = at }
             }
-            return payload
+            return OpenedEvent(event: o.event, payload: payload)
         }
 
-        let live = opened.filter { !state.retracted.contains($0.event.id) }
-            .map { OpenedEvent(event: $0.event, payload: effective($0)) }
+        let live: [OpenedEvent]
+        if state.retracted.isEmpty && corrections.isEmpty {
+            live = opened
+        } else {
+            live = opened.compactMap { state.retracted.contains($0.event.id) ? nil : effective($0) }
+        }
 
         // 3. People: registrations, then links and partnership codes merge ids.
         var links = UnionFind()
@@ -71,8 +74,8 @@ public enum Fold {
                 links.add(id)
                 profileWrites[id, default: []].append(write(o, value: .object(p.fields.filter { $0.key != "person" })))
             default:
-                for field in ["person"] { if let id = p.string(field) { links.add(id) } }
-                if state.people[p.string("person") ?? ""] == nil, let id = p.string("person") {
+                if let id = p.string("person"), state.people[id] == nil {
+                    links.add(id)
                     state.people[id] = Person(id: id, org: o.event.org)
                 }
             }

@@ -38,7 +38,7 @@ extension Store {
             while let row = try rows.next() {
                 report.events += 1
                 let event: Event
-                do { event = try Store.event(from: row) } catch {
+                do { event = try Store.event(from: row, verify: true) } catch {
                     find("event \(row[1] as String)@\(row[2] as Int64): \(error)")
                     continue
                 }

@@ -15,9 +15,9 @@ public final class Store: Sendable {
 
     public let directory: URL
     public let info: StoreInfo
-    let db: DatabasePool
+    let db: DatabaseQueue
 
-    private init(directory: URL, db: DatabasePool, info: StoreInfo) {
+    private init(directory: URL, db: DatabaseQueue, info: StoreInfo) {
         self.directory = directory
         self.db = db
         self.info = info
@@ -29,14 +29,16 @@ public final class Store: Sendable {
         FileManager.default.fileExists(atPath: databaseURL(directory).path)
     }
 
-    private static func connect(_ url: URL) throws -> DatabasePool {
+    /// One connection per process (a command is one process), in WAL mode.
+    private static func connect(_ url: URL) throws -> DatabaseQueue {
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")  // an acknowledged event survives power loss
         }
         do {
-            return try DatabasePool(path: url.path, configuration: config)
+            return try DatabaseQueue(path: url.path, configuration: config)
         } catch {
             throw FieldlogError(.corrupt, "cannot open the store at \(url.path): \(error)", hint: "run fieldlog check")
         }
@@ -178,13 +180,17 @@ public final class Store: Sendable {
         }
     }
 
-    static func event(from row: Row) throws -> Event {
+    /// An event from a row; `verify` recomputes its id from its contents (what `check` does).
+    static func event(from row: Row, verify: Bool = false) throws -> Event {
         guard let id = EventID(hex: row[0]), let origin = ReplicaID(row[1]) else {
             throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
         }
         let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
-        return try Event(claimedID: id, dot: Dot(origin, UInt64(row[2] as Int64)), org: row[3], scope: Scope(row[4]),
-                         context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
+        let dot = Dot(origin, UInt64(row[2] as Int64))
+        if verify {
+            return try Event(claimedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
+        }
+        return Event(storedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
     }
 
     /// Inserts one event through a prepared statement, binding values directly: the bulk paths

@@ -3,7 +3,7 @@ import Foundation
 import OutreachCore
 
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "export",
         abstract: "Write the events another laptop lacks to a bundle file (still sealed), e.g. for a USB stick.",
         discussion: """
             Everything:                 fieldlog export --out tonight.bundle
@@ -46,7 +46,7 @@ struct Export: ParsableCommand {
 }
 
 struct Import: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Merge a bundle file from another laptop of the partnership (safe to repeat).")
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Merge a bundle file from another laptop of the partnership (safe to repeat).")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
     @Argument(help: "The bundle file.") var file: String
@@ -118,7 +118,7 @@ struct DeviceInvite: ParsableCommand {
 }
 
 struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Verify the store: integrity, seq continuity, ids match contents, payloads open.")
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Verify the store: integrity, seq continuity, ids match contents, payloads open.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
 

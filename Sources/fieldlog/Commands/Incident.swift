@@ -52,7 +52,7 @@ struct IncidentAdd: ParsableCommand {
 }
 
 struct Alerts: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Active warnings about dangerous individuals, newest first.")
+    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "Active warnings about dangerous individuals, newest first.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
     @Option(help: "Only this zone.") var zone: String?

@@ -3,7 +3,7 @@ import Foundation
 import OutreachCore
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "init",
         abstract: "Create this laptop's store: the first of a partnership, or joining with an invite.",
         discussion: """
             First laptop of the partnership:  fieldlog init --org basis --device b1

@@ -32,7 +32,7 @@ struct LogCommand: ParsableCommand {
 }
 
 struct Retract: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "retract",
         abstract: "Retract an event written in error: it stops counting everywhere and stays in the log.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
@@ -57,7 +57,7 @@ struct Retract: ParsableCommand {
 }
 
 struct Conflicts: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "conflicts",
         abstract: "Fields two workers changed at the same time: both values are kept until one is chosen.",
         discussion: "Resolve with: fieldlog resolve REF FIELD VALUE (or fieldlog person set).")
     @OptionGroup var storeOptions: StoreOptions
@@ -86,7 +86,7 @@ struct Conflicts: ParsableCommand {
 }
 
 struct Resolve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Choose the value of a conflicting field.",
+    static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Choose the value of a conflicting field.",
                                                     discussion: "fieldlog resolve 7f3a risk high")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption

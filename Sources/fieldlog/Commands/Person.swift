@@ -173,7 +173,7 @@ struct PersonShow: ParsableCommand {
 }
 
 struct People: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List people, most recently seen first.")
+    static let configuration = CommandConfiguration(commandName: "people", abstract: "List people, most recently seen first.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
     @Option(help: "Only people contacted within this long, e.g. 30d.") var seenSince: String?

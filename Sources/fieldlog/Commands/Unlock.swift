@@ -3,7 +3,7 @@ import Foundation
 import OutreachCore
 
 struct Unlock: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Open the store for a shift (default 8 hours).")
+    static let configuration = CommandConfiguration(commandName: "unlock", abstract: "Open the store for a shift (default 8 hours).")
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .customLong("for"), help: "How long: 30m, 2h, 8h.") var duration = "8h"
 
@@ -22,7 +22,7 @@ struct Unlock: ParsableCommand {
 }
 
 struct Lock: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "End the shift: forget the unlocked key now.")
+    static let configuration = CommandConfiguration(commandName: "lock", abstract: "End the shift: forget the unlocked key now.")
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
@@ -35,7 +35,7 @@ struct Lock: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Which store, which laptop, locked or not, how many events.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Which store, which laptop, locked or not, how many events.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
 
