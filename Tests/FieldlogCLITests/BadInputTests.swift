@@ -26,6 +26,7 @@ import Testing
         let shared = Dictionary(grouping: refs, by: { $0.prefix(1) }).first { $0.value.count > 1 }!.key
 
         try Self.expectRefused(cli, ["contact", "add", "zzzz", "--setting", "van"], mentioning: ["no person", "zzzz"])
+        try Self.expectRefused(cli, ["contact", "add", "0000000000", "--setting", "van"], mentioning: ["no person", "0000000000"])
         try Self.expectRefused(cli, ["contact", "add", String(shared), "--setting", "van"], mentioning: ["matches", "more characters"])
         try Self.expectRefused(cli, ["contact", "add", refs[0], "--setting", "van", "--service", "crisps=2"], mentioning: ["unknown service", "condoms"])
         try Self.expectRefused(cli, ["contact", "add", refs[0], "--setting", "van", "--need", "hosuing"], mentioning: ["unknown need", "housing"])

@@ -66,6 +66,23 @@ import Testing
         }
     }
 
+    @Test func aWorkerCanTypeTheWorkingNameInsteadOfTheRef() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        try cli.ok(["init", "--org", "basis", "--device", "van1"])
+        let rose = try cli.ok(["person", "add", "--name", "Rose"])["ref"]!.stringValue!
+        let logged = try cli.ok(["contact", "add", "rose", "--setting", "van"])
+        #expect(logged["person"]?.stringValue?.hasPrefix(rose) == true)
+        #expect(try cli.run(["person", "show", "ROSE", "--format", "json"]).json["contacts"]?.arrayValue?.count == 1)
+        // A second Rose makes the name ambiguous: the error lists both refs and changes nothing
+        let other = try cli.ok(["person", "add", "--name", "rose"])["ref"]!.stringValue!
+        let before = try cli.fingerprint()
+        let r = try cli.run(["contact", "add", "Rose", "--setting", "van"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("2 people are called Rose") && r.stderr.contains(rose) && r.stderr.contains(other))
+        #expect(try cli.fingerprint() == before)
+    }
+
     @Test func lockAndUnlockGateEveryRead() throws {
         let cli = CLI()
         defer { cli.cleanUp() }

@@ -53,9 +53,10 @@ public struct PersonIndex: Sendable {
         }
     }
 
-    /// The person id a ref names.
+    /// The person id a ref or working name names.
     public func resolve(_ ref: String) throws -> String {
-        try Refs(people.keys.filter { !retired.contains($0) }, minimumLength: 4).resolve(ref, noun: "person")
+        let live = people.filter { !retired.contains($0.key) }
+        return try Refs.resolvePerson(ref, ids: Array(live.keys), names: live.compactMapValues(\.name))
     }
 
     /// "Rose (7f3a)" or "joanna 7f3a".

@@ -1,4 +1,6 @@
 /// Short references, like git's abbreviated hashes: the shortest unique prefix of an id.
+import Foundation
+
 public struct Refs: Sendable {
     private let sorted: [String]
     public let minimumLength: Int
@@ -46,5 +48,30 @@ public struct Refs: Sendable {
             if sorted[mid] < key { lo = mid + 1 } else { hi = mid }
         }
         return lo
+    }
+}
+
+extension Refs {
+    /// Resolves what a worker typed for a person: a ref (a unique start of the id), or else a
+    /// working name, matched whole and case-insensitively. Two people of the same name are
+    /// ambiguous, and the error lists their refs.
+    public static func resolvePerson(_ typed: String, ids: [String], names: [String: String]) throws -> String {
+        let refs = Refs(ids, minimumLength: 4)
+        let isHex = !typed.isEmpty && typed.lowercased().utf8.allSatisfy { Hex.isLowerHexDigit($0) }
+        var hexError: FieldlogError?
+        if isHex {
+            do { return try refs.resolve(typed, noun: "person") } catch let e as FieldlogError {
+                if e.code == .ambiguousRef { throw e }
+                hexError = e
+            }
+        }
+        let wanted = typed.trimmingCharacters(in: .whitespaces).lowercased()
+        let named = names.filter { $0.value.lowercased() == wanted }.map(\.key).sorted()
+        if named.count == 1 { return named[0] }
+        if named.count > 1 {
+            throw FieldlogError(.ambiguousRef, "\(named.count) people are called \(typed): " + named.map { refs.short($0) }.joined(separator: ", "),
+                                hint: "use the ref instead (fieldlog people --name \(typed))")
+        }
+        throw hexError ?? FieldlogError(.unknownRef, "no person with ref or name \"\(typed)\"", hint: "fieldlog people lists them")
     }
 }

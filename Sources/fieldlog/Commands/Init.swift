@@ -50,10 +50,7 @@ struct Init: ParsableCommand {
                 keyring = Keyring(partnershipID: Hex.random(bytes: 8), org: org!, orgKey: .generate(), partnershipKey: .generate())
                 deviceName = device!
             }
-            let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true)
-            guard passphrase.count >= 8 else {
-                throw FieldlogError.init(.badInput, "the passphrase is too short", hint: "use at least 8 characters; a few words is best")
-            }
+            let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, minimumLength: 8)
             let (store, master) = try Store.create(at: dir, org: keyring.org, device: deviceName, keyring: keyring, passphrase: passphrase)
             let until = Clock.nowMillis() + lifetime
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)

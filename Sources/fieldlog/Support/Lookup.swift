@@ -16,9 +16,11 @@ struct Lookup {
         org = log.keyring.org
     }
 
-    /// The person a ref names (an alias resolves to the merged person).
+    /// The person a ref or working name names (an alias resolves to the merged person).
     func person(_ ref: String) throws -> Person {
-        let id = try personRefs.resolve(ref, noun: "person")
+        var names = [String: String]()
+        for p in state.people.values { if let n = p.name { names[p.id] = n } }
+        let id = try Refs.resolvePerson(ref, ids: state.people.keys + state.people.values.flatMap(\.aliases), names: names)
         return state.people[state.canonical(id)]!
     }
 
