@@ -11,7 +11,12 @@ let quick = CommandLine.arguments.contains("--quick")
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 let keep = CommandLine.arguments.contains("--keep")
-defer { if !keep { try? FileManager.default.removeItem(at: root) } else { print("kept \(root.path)") } }
+
+/// Removes the benchmark's stores (unless --keep) and exits.
+func finish() -> Never {
+    if keep { print("kept \(root.path)") } else { try? FileManager.default.removeItem(at: root) }
+    exit(0)
+}
 let interactive = isatty(STDOUT_FILENO) != 0
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -36,7 +41,11 @@ let keyring = Keyring(partnershipID: "bench", org: "basis", orgKey: .generate(),
 let services: [Service: Int] = [.condoms: 10, .lube: 2]
 
 /// A store of `count` events: 2% registrations, the rest contacts with those people.
+/// Seconds spent inside `Store.append` by the last `makeStore` (payload building excluded).
+nonisolated(unsafe) var appendSeconds = 0.0
+
 func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], masterKey: Data) {
+    appendSeconds = 0
     let (store, master) = try Store.create(at: root.appendingPathComponent(name), org: "basis", device: name, keyring: keyring, passphrase: passphrase)
     let log = FieldLog(store: store, keyring: keyring, author: name)
     var people = [String]()
@@ -58,7 +67,7 @@ func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], master
                 ])))
             }
         }
-        try store.append(drafts, keyring: keyring)
+        appendSeconds += try seconds { try store.append(drafts, keyring: keyring) }
         written += drafts.count
         progress("\(name): \(written)/\(count) events")
     }
@@ -101,7 +110,7 @@ if CommandLine.arguments.contains("--micro") {
         let (log, _, _) = try makeStore("foldmicro", count: 100_000)
         let f = try foldTime(log)
         report("fold 100k events (read + open + fold)", String(format: "%6.2f s + %.2f s", f.read, f.fold))
-        exit(0)
+        finish()
     }
     let (store, _) = try Store.create(at: root.appendingPathComponent("micro"), org: "basis", device: "m", keyring: keyring, passphrase: passphrase)
     let drafts = (0..<10_000).map { _ in Draft(.partnership, payload) }
@@ -109,7 +118,7 @@ if CommandLine.arguments.contains("--micro") {
     let wall = try seconds { for _ in 0..<10 { try store.append(drafts, keyring: keyring) } }
     let cpu = Double(clock() - cpu0) / Double(CLOCKS_PER_SEC)
     report("Store.append, 10 × 10k prebuilt drafts", String(format: "%6.2f µs/event wall, %.2f µs CPU", wall / Double(n) * 1e6, cpu / Double(n) * 1e6))
-    exit(0)
+    finish()
 }
 
 // MARK: 1. Append rate beside raw SQLite inserts (same row shape, same machine, same run)
@@ -133,9 +142,8 @@ func rawInsertRate(rows: Int) throws -> Double {
 let appendRows = 100_000
 let raw = try rawInsertRate(rows: appendRows)
 report("raw SQLite insert (prepared statement, 1 txn)", String(format: "%8.0f rows/s", raw))
-var appendStore: FieldLog!
-let appendTime = try seconds { appendStore = try makeStore("append", count: appendRows).0 }
-let appendRate = Double(appendRows) / appendTime
+let appendStore = try makeStore("append", count: appendRows).0
+let appendRate = Double(appendRows) / appendSeconds
 report("event append (seal + hash + insert, 10k/txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", appendRate, appendRate / raw * 100))
 let all = try appendStore.store.allEvents()
 let importStore = try Store.create(at: root.appendingPathComponent("import"), org: "basis", device: "imp", keyring: keyring, passphrase: passphrase).0
@@ -153,22 +161,34 @@ report("fold 100k events (read + open + fold)", String(format: "%6.2f s + %.2f s
 
 let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldlog")
 if FileManager.default.isExecutableFile(atPath: binary.path) {
-    let (log, people, master) = try makeStore("van", count: 100_000)
+    // Only the CLI touches the store on a laptop: build it, then let this process's connection go.
+    let (storePath, storeID, people, master) = try { () throws -> (String, String, [String], Data) in
+        let (log, people, master) = try makeStore("van", count: 100_000)
+        return (log.store.directory.path, log.store.info.storeID, people, master)
+    }()
     let runtime = root.appendingPathComponent("run")
     try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
-        storeID: log.store.info.storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
+        storeID: storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
     let ref = String(people[people.count / 2].prefix(8))
+    // posix_spawn, not Foundation's Process: on Linux Process spends ~50 ms closing every
+    // possible descriptor before exec, which would swamp what is being measured.
     func contactAdd() throws -> Double {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["contact", "add", ref, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing"]
-        p.environment = ["FIELDLOG_STORE": log.store.directory.path, "XDG_RUNTIME_DIR": runtime.path, "PATH": "/usr/bin:/bin"]
-        p.standardOutput = FileHandle.nullDevice
-        let t = try seconds {
-            try p.run()
-            p.waitUntilExit()
+        let argv = [binary.path, "contact", "add", ref, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing"]
+        let envp = ["FIELDLOG_STORE=\(storePath)", "XDG_RUNTIME_DIR=\(runtime.path)", "PATH=/usr/bin:/bin"]
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = envp.map { strdup($0) } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var status: Int32 = 0
+        let t = seconds {
+            var pid: pid_t = 0
+            guard posix_spawn(&pid, binary.path, &actions, nil, cArgs, cEnv) == 0 else { return }
+            waitpid(pid, &status, 0)
         }
-        guard p.terminationStatus == 0 else { fatalError("contact add failed with \(p.terminationStatus)") }
+        guard status == 0 else { fatalError("contact add failed with status \(status)") }
         return t
     }
     let first = try contactAdd()  // builds the sealed person index
@@ -180,7 +200,7 @@ if FileManager.default.isExecutableFile(atPath: binary.path) {
     times.sort()
     report("contact add, 100k events (first run, builds index)", String(format: "%6.1f ms", first * 1000))
     report("contact add, 100k events (median / p90 of 30)", String(format: "%6.1f ms / %.1f ms", times[15] * 1000, times[27] * 1000))
-    if keep { print("FIELDLOG_STORE=\(log.store.directory.path) XDG_RUNTIME_DIR=\(runtime.path) ref \(ref)") }
+    if keep { print("FIELDLOG_STORE=\(storePath) XDG_RUNTIME_DIR=\(runtime.path) ref \(ref)") }
 } else {
     report("contact add", "skipped: build the client first (swift build -c release)")
 }
@@ -193,3 +213,4 @@ if !quick {
     report("fold 1M events (read + open + fold)", String(format: "%6.2f s + %.2f s (%d people)", f1m.read, f1m.fold, f1m.people))
 }
 progress("")
+finish()

@@ -29,6 +29,27 @@ import Testing
         #expect(try log.store.vector()[log.store.info.replica] == UInt64(events.count))
     }
 
+    @Test func aBulkAppendSealedInParallelIsNumberedAndSealedLikeSerialOnes() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        let (p, _) = try log.registerPerson(name: "Rose", at: t0)
+        // Enough drafts to take the parallel path (chunks of 1024).
+        let drafts = (0..<3000).map { n in
+            Draft(.partnership, Payload(type: .contactLogged, occurredAt: t0 + Int64(n), author: "b1",
+                                        fields: ["person": .string(p), "setting": "van", "services": ["condoms": .int(Int64(n))]]))
+        }
+        let written = try log.store.append(drafts, keyring: log.keyring)
+        #expect(written.map(\.dot.seq) == Array(2...3001))
+        for (n, e) in written.enumerated() {
+            #expect(e.context[log.store.info.replica] == UInt64(n + 1))
+            let opened = try #require(log.keyring.open(e))
+            #expect(opened.payload["services"] == ["condoms": .int(Int64(n))])
+        }
+        #expect(Set(written.map { $0.sealedPayload.prefix(12) }).count == 3000)  // no nonce reused
+        #expect(try log.store.check(keyring: log.keyring).isHealthy)
+        #expect(try log.state().contacts.count == 3000)
+    }
+
     @Test func theFileHoldsNoPayloadTextInClear() throws {
         let dir = TempDir()
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
