@@ -32,7 +32,7 @@ extension Store {
             let base = vector[me]
             // Event n's dot is (me, base + n + 1) and its context everything before it: fixed
             // up front, so sealing (the costly part) can run on every core for a bulk append.
-            let written = try Store.seal(count: drafts.count) { n in
+            let written = try Parallel.map(count: drafts.count) { n in
                 var context = vector
                 context[me] = base + UInt64(n)
                 let dot = Dot(me, base + UInt64(n) + 1)
@@ -48,50 +48,6 @@ extension Store {
         }
     }
 
-    /// Builds `count` events with `make`, in parallel chunks when there are enough to be worth it.
-    static func seal(count: Int, _ make: @Sendable (Int) throws -> Event) throws -> [Event] {
-        let chunk = 1024
-        guard count >= 2 * chunk else { return try (0..<count).map(make) }
-        let chunks = (count + chunk - 1) / chunk
-        let results = DisjointSlots<Event>(count: count)
-        let failures = DisjointSlots<any Error>(count: chunks)
-        try withoutActuallyEscaping(make) { make in
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                do {
-                    for n in (c * chunk)..<min(count, (c + 1) * chunk) { results[n] = try make(n) }
-                } catch {
-                    failures[c] = error
-                }
-            }
-        }
-        if let failure = failures.values.compactMap({ $0 }).first { throw failure }
-        return results.values.map { $0! }
-    }
-}
-
-/// Slots that concurrent workers fill, each worker writing only its own indices; read after
-/// all of them have finished (`concurrentPerform` returns only then).
-final class DisjointSlots<T>: @unchecked Sendable {
-    private let base: UnsafeMutablePointer<T?>
-    private let count: Int
-
-    init(count: Int) {
-        self.count = count
-        base = .allocate(capacity: count)
-        base.initialize(repeating: nil, count: count)
-    }
-
-    deinit {
-        base.deinitialize(count: count)
-        base.deallocate()
-    }
-
-    subscript(i: Int) -> T? {
-        get { base[i] }
-        set { base[i] = newValue }
-    }
-
-    var values: [T?] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }
 
 /// Fresh ChaChaPoly nonces from the kernel's CSPRNG, drawn in one call for a whole batch
