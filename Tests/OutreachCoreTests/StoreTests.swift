@@ -18,6 +18,27 @@ import Testing
         #expect(try log.store.check(keyring: log.keyring).isHealthy)
     }
 
+    @Test func checkFindsAnAlteredRowAMissingTriggerAndAGap() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        try log.registerPerson(name: "Rose", at: t0)
+        #expect(try log.store.check(keyring: log.keyring).isHealthy)
+        // Someone with sqlite3 adds a row whose id does not match its contents, at seq 3 (a gap at 2),
+        // and drops a trigger.
+        let raw = try DatabaseQueue(path: dir.sub("s").appendingPathComponent(Store.fileName).path)
+        try raw.write { db in
+            try db.execute(sql: "INSERT INTO events(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload) VALUES (?,?,?,?,?,?,?,?,?)",
+                           arguments: [String(repeating: "ab", count: 32), log.store.info.replica.rawValue, 3, "basis", "org", "{}", 0, "k", Data([1, 2, 3])])
+            try db.execute(sql: "DROP TRIGGER events_no_delete")
+        }
+        let report = try log.store.check(keyring: log.keyring)
+        #expect(!report.isHealthy)
+        let text = report.findings.map(\.message).joined(separator: "\n")
+        #expect(text.contains("does not match its id"))
+        #expect(text.contains("events_no_delete"))
+        #expect(text.contains("without gaps"))
+    }
+
     @Test func ownSeqsAreContiguousAndContextsGrow() throws {
         let dir = TempDir()
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))

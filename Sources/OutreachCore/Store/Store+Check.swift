@@ -37,13 +37,16 @@ extension Store {
             let rows = try Row.fetchCursor(db, sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events")
             while let row = try rows.next() {
                 report.events += 1
+                // Every row's dot counts towards continuity, even one that fails to verify.
+                if let origin = ReplicaID(row[1] as String), let seq = row[2] as Int64?, seq >= 1 {
+                    seqs[origin, default: []].append(UInt64(seq))
+                    orgOf[origin] = row[3]
+                }
                 let event: Event
                 do { event = try Store.event(from: row, verify: true) } catch {
                     find("event \(row[1] as String)@\(row[2] as Int64): \(error)")
                     continue
                 }
-                seqs[event.dot.replica, default: []].append(event.dot.seq)
-                orgOf[event.dot.replica] = event.org
                 if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
                     if let key = keyring.key(id: event.keyID), (try? key.open(event.sealedPayload, aad: event.associatedData)) != nil {
                         report.opened += 1
