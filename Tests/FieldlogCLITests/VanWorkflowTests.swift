@@ -13,8 +13,10 @@ import Testing
         let rose = try #require(try cli.ok(["person", "add", "--name", "Rose", "--descriptor", "red coat"])["ref"]?.stringValue)
         #expect(rose.count >= 4)
         let contact = try cli.ok(["contact", "add", rose, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2",
-                                  "--service", "naloxone", "--need", "housing", "--referral", "drug-treatment", "--at", "yesterday 21:40"])
+                                  "--service", "naloxone", "--need", "housing", "--referral", "drug-treatment", "--at", "yesterday 21:40",
+                                  "--note", "asked about hostels"])
         #expect(contact["ref"]?.stringValue?.count == 7)
+        #expect(contact["referrals"]?.arrayValue?.count == 1)
         try cli.ok(["contact", "add", "--unidentified", "3", "--setting", "foot", "--zone", "Z1"])
         let wrong = try #require(try cli.ok(["contact", "add", rose, "--setting", "van"])["ref"]?.stringValue)
         try cli.ok(["retract", wrong, "--reason", "duplicate"])
@@ -31,6 +33,8 @@ import Testing
         let show = try cli.run(["person", "show", rose, "--format", "json"]).json
         #expect(show["contacts"]?.arrayValue?.count == 1)
         #expect(show["contacts"]?.arrayValue?.first?["services"] == ["condoms": 10, "lube": 2, "naloxone": 1])
+        #expect(show["contacts"]?.arrayValue?.first?["notes"] == ["asked about hostels"])
+        #expect(show["referrals"]?.arrayValue?.first?["destination"] == "drug-treatment")
         let alerts = try cli.run(["alerts", "--format", "json"]).json
         #expect(alerts["alerts"]?.arrayValue?.count == 1)
         #expect(alerts["alerts"]?.arrayValue?.first?["text"]?.stringValue?.contains("blue Corsa") == true)
@@ -60,7 +64,7 @@ import Testing
         try cli.run(["lock"])
         for file in try FileManager.default.contentsOfDirectory(at: cli.dir.appendingPathComponent("store"), includingPropertiesForKeys: nil) {
             let bytes = try Data(contentsOf: file)
-            for secret in ["Rose", "red coat", "blue Corsa", "Sam (ISVA)", "drug-treatment"] {
+            for secret in ["Rose", "red coat", "blue Corsa", "Sam (ISVA)", "drug-treatment", "hostels"] {
                 #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in clear in \(file.lastPathComponent)")
             }
         }

@@ -45,7 +45,7 @@ import Testing
                 var c = NewContact(person: people.randomElement(using: &rng)!, setting: .van, zone: "Z1")
                 c.services = [.condoms: Int.random(in: 1...20, using: &rng)]
                 c.needs = [Need.allCases.randomElement(using: &rng)!]
-                written.formUnion(try log.logContact(c, at: clock).map(\.id))
+                written.formUnion(try log.logContact(c, at: clock).allEvents.map(\.id))
             case 4...5 where !people.isEmpty:
                 let person = people.randomElement(using: &rng)!
                 let value = RiskLevel.allCases.randomElement(using: &rng)!.rawValue

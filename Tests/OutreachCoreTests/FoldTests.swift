@@ -45,8 +45,8 @@ import Testing
         let dir = TempDir()
         let a = try TestKeys.log("basis", device: "a", in: dir.sub("a"))
         let (p, _) = try a.registerPerson(name: "Rose", at: t0)
-        let wrong = try a.logContact(NewContact(person: p, setting: .van, zone: "Z1"), at: t0)[0]
-        let fixme = try a.logContact(NewContact(person: p, setting: .van, zone: "Z1"), at: t0)[0]
+        let wrong = try a.logContact(NewContact(person: p, setting: .van, zone: "Z1"), at: t0).contact
+        let fixme = try a.logContact(NewContact(person: p, setting: .van, zone: "Z1"), at: t0).contact
         try a.retract(wrong, reason: .duplicate, at: t0)
         try a.correct(fixme, fields: ["zone": "Z2", "services": ["condoms": 5]], reason: "zone typo", at: t0)
         let state = try a.state()

@@ -15,7 +15,7 @@ import Testing
             var c = NewContact(person: p, unidentified: unidentified, setting: setting, zone: "Z1")
             c.services = services
             c.needs = needs
-            return try log.logContact(c, at: try at(when))[0]
+            return try log.logContact(c, at: try at(when)).contact
         }
         let amber = try person("Amber"), beth = try person("Beth"), cara = try person("Cara"), dee = try person("Dee")
         let eve = try person("Eve"), fay = try person("Fay"), gwen = try person("Gwen")

@@ -65,10 +65,19 @@ public struct FieldLog: Sendable {
 
     // MARK: Contacts
 
+    /// What logging a contact wrote.
+    public struct LoggedContact: Sendable {
+        public let contact: Event
+        public let note: Event?
+        public let referrals: [Event]
+        /// Every event written, in order.
+        public var allEvents: [Event] { [contact] + referrals + (note.map { [$0] } ?? []) }
+    }
+
     /// Logs a contact with a known person, or with `unidentified` people seen but not identified.
-    /// Referrals made at the contact become referral events of their own. Returns the contact event first.
+    /// A note and referrals made at the contact become events of their own that name it.
     @discardableResult
-    public func logContact(_ contact: NewContact, at: Int64) throws -> [Event] {
+    public func logContact(_ contact: NewContact, at: Int64) throws -> LoggedContact {
         guard (contact.person == nil) != (contact.unidentified == 0) else {
             throw FieldlogError.badInput("a contact is with one known person or with --unidentified N people, not both")
         }
@@ -85,17 +94,18 @@ public struct FieldLog: Sendable {
         fields["zone"] = contact.zone.map { .string($0) }
         // The contact's id is its event id, known only once sealed: notes and referrals go in a second append.
         let logged = try store.append([Draft(.partnership, payload(.contactLogged, at: at, fields))], keyring: keyring)[0]
-        var follow = [Draft]()
+        var follow = contact.referrals.map { destination in
+            Draft(.partnership, payload(.referralMade, at: at, [
+                "person": contact.person.map { .string($0) } ?? .null, "contact": .string(logged.id.hex),
+                "destination": .string(destination.rawValue), "method": .string(contact.referralMethod.rawValue),
+            ]))
+        }
         if let note = contact.note, !note.isEmpty {
             follow.append(Draft(.org, payload(.contactNote, at: at, ["contact": .string(logged.id.hex), "text": .string(note)])))
         }
-        for destination in contact.referrals {
-            follow.append(Draft(.partnership, payload(.referralMade, at: at, [
-                "person": contact.person.map { .string($0) } ?? .null, "contact": .string(logged.id.hex),
-                "destination": .string(destination.rawValue), "method": .string(contact.referralMethod.rawValue),
-            ])))
-        }
-        return [logged] + (follow.isEmpty ? [] : try store.append(follow, keyring: keyring))
+        let more = follow.isEmpty ? [] : try store.append(follow, keyring: keyring)
+        let hasNote = contact.note?.isEmpty == false
+        return LoggedContact(contact: logged, note: hasNote ? more.last : nil, referrals: Array(more.prefix(contact.referrals.count)))
     }
 
     // MARK: Incidents and alerts

@@ -36,17 +36,15 @@ extension Store {
     /// the store exactly as it was.
     public func importEvents(_ events: [Event], from origin: BatchOrigin, keyring: Keyring) throws -> ImportOutcome {
         var outcome = ImportOutcome()
-        var entitled = [Event]()
-        entitled.reserveCapacity(events.count)
-        for event in events {
-            guard keyring.isEntitled(org: event.org, scope: event.scope) else { outcome.notEntitled += 1; continue }
+        let entitled = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
+        outcome.notEntitled = events.count - entitled.count
+        for event in entitled {
             guard let key = keyring.key(id: event.keyID) else {
                 throw FieldlogError(.foreignBundle, "event \(event.dot) is sealed under a key this device does not hold",
                                     hint: "it comes from another partnership or an older key; nothing was imported")
             }
             _ = try key.open(event.sealedPayload, aad: event.associatedData)
         }
-        for event in events where keyring.isEntitled(org: event.org, scope: event.scope) { entitled.append(event) }
 
         let myOrg = info.org
         return try db.write { db in

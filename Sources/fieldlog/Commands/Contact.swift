@@ -55,11 +55,11 @@ struct ContactAdd: ParsableCommand {
                 label = people.label(id)
             }
             contact.workers = [log.author]
-            let events = try log.logContact(contact, at: when)
-            let short = String(events[0].id.hex.prefix(7))
+            let logged = try log.logContact(contact, at: when)
+            let short = String(logged.contact.id.hex.prefix(7))
             if output.format == .json {
-                Output.json(["ref": .string(short), "id": .string(events[0].id.hex), "person": .str(contact.person),
-                             "referrals": .array(events.dropFirst().filter { _ in !contact.referrals.isEmpty }.map { .string(String($0.id.hex.prefix(7))) })])
+                Output.json(["ref": .string(short), "id": .string(logged.contact.id.hex), "person": .str(contact.person),
+                             "referrals": .array(logged.referrals.map { .string(String($0.id.hex.prefix(7))) })])
             } else {
                 Output.line("contact \(short) logged: \(label), \(contact.setting.rawValue)\(zone.map { " \($0)" } ?? "")")
             }
