@@ -28,6 +28,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The sync server's logic and storage, apart from HTTP so tests and benchmarks drive it directly.
+        .target(
+            name: "SyncServerKit",
+            dependencies: [
+                "OutreachCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "fieldlog",
             dependencies: [
@@ -43,9 +52,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Core and sync-server logic (the sync tests reuse the core's test keys and helpers).
         .testTarget(
             name: "OutreachCoreTests",
-            dependencies: ["OutreachCore"]
+            dependencies: ["OutreachCore", "SyncServerKit"]
         ),
         .testTarget(
             name: "FieldlogCLITests",

@@ -123,7 +123,14 @@ import Testing
             try a.setRegister(.risk, of: p, to: "high", at: t0 + 1)
             try b.setRegister(.risk, of: p, to: "low", at: t0 + 2)
             try b.logContact(NewContact(person: p, setting: .foot), at: t0 + 3)
-            let all = try a.store.allEvents() + b.store.allEvents()
+            // Another charity mentions a person first seen through partnership events, and links two people.
+            let j = try TestKeys.log("joanna", device: "j", in: dir.sub("j"))
+            let (q, _) = try b.registerPerson(name: "Ivy", at: t0 + 4)
+            try b.send(to: j)
+            try j.logContact(NewContact(person: q, setting: .dropIn), at: t0 + 2)
+            let (r, _) = try j.registerPerson(name: "Ivy J", at: t0 + 5)
+            try j.link(q, r, at: t0 + 6)
+            let all = try a.store.allEvents() + b.store.allEvents() + j.store.allEvents()
             let opened = all.compactMap { TestKeys.keyring("basis").open($0) }
             let expected = Fold.fold(opened)
             for _ in 0..<5 {

@@ -51,6 +51,7 @@ public enum Fold {
         var links = UnionFind()
         var codes = [String: [String]]()
         var profileWrites = [String: [RegisterWrite]]()
+        var firstMention = [String: (Int64, EventID, String)]()
         for o in live {
             let p = o.payload
             switch p.eventType {
@@ -71,11 +72,18 @@ public enum Fold {
                 links.add(id)
                 profileWrites[id, default: []].append(write(o, value: .object(p.fields.filter { $0.key != "person" })))
             default:
-                if let id = p.string("person"), state.people[id] == nil {
-                    links.add(id)
-                    state.people[id] = Person(id: id, org: o.event.org)
+                // Someone known only from partnership events: their organisation is that of the
+                // earliest mention by (time, event id), whatever order events arrived in.
+                if let id = p.string("person") {
+                    let mention = (p.occurredAt, o.event.id, o.event.org)
+                    if let seen = firstMention[id], (seen.0, seen.1) <= (mention.0, mention.1) { continue }
+                    firstMention[id] = mention
                 }
             }
+        }
+        for (id, mention) in firstMention where state.people[id] == nil {
+            links.add(id)
+            state.people[id] = Person(id: id, org: mention.2)
         }
         for (id, writes) in profileWrites {
             if state.people[id] == nil { state.people[id] = Person(id: id, org: writes.map(\.org).min() ?? "") }
@@ -87,7 +95,8 @@ public enum Fold {
 
         // Merge linked people into the canonical (smallest) id.
         var merged = [String: Person]()
-        for (id, person) in state.people {
+        for id in state.people.keys.sorted() {  // sorted: the root (smallest id) first, then a fixed order
+            let person = state.people[id]!
             let root = links.find(id)
             state.canonicalID[id] = root
             if var existing = merged[root] {

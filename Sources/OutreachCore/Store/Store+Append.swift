@@ -41,8 +41,8 @@ extension Store {
                 let sealed = try key.seal(draft.payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
                 return Event(dot: dot, org: org, scope: draft.scope, context: context, recordedAt: recordedAt, keyID: key.id, sealedPayload: sealed)
             }
-            let statement = try db.makeStatement(sql: Store.insertSQL)
-            for event in written { try Store.insert(event, statement, db) }
+            let statement = try db.makeStatement(sql: EventTable.insertSQL)
+            for event in written { try EventTable.insert(event, statement, db) }
             if let last = written.last { try Store.setCoverage(db, me, last.dot.seq) }
             return written
         }

@@ -5,16 +5,22 @@ import GRDB
 /// how complete the batch is (see `Protocol/sync-model.md`, "covered").
 public struct BatchOrigin: Sendable {
     /// The sending side's organisation: its entitlement decides what its coverage vouches for.
-    public let org: String
+    /// Nil for a sync server, which holds every event and so vouches for all of them.
+    public let org: String?
     /// The batch holds every event the sender had above `since` (empty: from the beginning)…
     public let since: VersionVector
     /// …up to `covered`.
     public let covered: VersionVector
 
-    public init(org: String, since: VersionVector, covered: VersionVector) {
+    public init(org: String?, since: VersionVector, covered: VersionVector) {
         self.org = org
         self.since = since
         self.covered = covered
+    }
+
+    /// A page from a sync server (`Protocol/sync-model.md`): `since` is the vector the device sent.
+    public static func server(since: VersionVector, covered: VersionVector) -> BatchOrigin {
+        BatchOrigin(org: nil, since: since, covered: covered)
     }
 }
 
@@ -49,12 +55,12 @@ extension Store {
         let myOrg = info.org
         return try db.write { db in
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
-            let insert = try db.makeStatement(sql: Store.mergeSQL)
+            let insert = try db.makeStatement(sql: EventTable.mergeSQL)
             var touched = Set<ReplicaID>()
             var originOrg = [ReplicaID: String]()
             for event in entitled {
                 originOrg[event.dot.replica] = event.org
-                if try Store.insert(event, insert, db) {
+                if try EventTable.insert(event, insert, db) {
                     touched.insert(event.dot.replica)
                     outcome.stored += 1
                     continue
@@ -73,18 +79,13 @@ extension Store {
             for (replica, seq) in origin.covered.entries where seq > vector[replica] && vector[replica] >= origin.since[replica] {
                 let org = try originOrg[replica]
                     ?? String.fetchOne(db, sql: "SELECT org FROM events WHERE origin = ? LIMIT 1", arguments: [replica.rawValue])
-                let senderSeesAllWeMay = origin.org == myOrg || (org != nil && org != myOrg)
+                let senderSeesAllWeMay = origin.org == nil || origin.org == myOrg || (org != nil && org != myOrg)
                 if senderSeesAllWeMay {
                     vector[replica] = seq
                     touched.insert(replica)
                 }
             }
-            let next = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE origin = ? AND seq = ?")
-            for replica in touched {
-                var seq = vector[replica]
-                while try Bool.fetchOne(next, arguments: [replica.rawValue, Int64(seq + 1)]) != nil { seq += 1 }
-                try Store.setCoverage(db, replica, seq)
-            }
+            try EventTable.closeRuns(db, origins: touched, from: vector)
             return outcome
         }
     }

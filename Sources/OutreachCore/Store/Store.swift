@@ -1,10 +1,6 @@
 import Crypto
 import Foundation
 import GRDB
-import GRDBSQLite
-
-/// SQLite copies bound values (`SQLITE_TRANSIENT`).
-let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// One laptop's local log: a single SQLite file (`fieldlog.sqlite` in the store directory).
 ///
@@ -141,14 +137,7 @@ public final class Store: Sendable {
         try db.read { try Store.vector($0) }
     }
 
-    static func vector(_ db: Database) throws -> VersionVector {
-        var v = VersionVector()
-        let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM coverage")
-        while let row = try rows.next() {
-            if let r = ReplicaID(row[0]) { v[r] = UInt64(row[1] as Int64) }
-        }
-        return v
-    }
+    static func vector(_ db: Database) throws -> VersionVector { try EventTable.vector(db) }
 
     /// How many events the store holds.
     public func eventCount() throws -> Int {
@@ -160,9 +149,38 @@ public final class Store: Sendable {
         try events(sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events ORDER BY rowid")
     }
 
-    /// The events that a peer whose vector is `vector` lacks, per origin in seq order.
-    public func events(notCoveredBy vector: VersionVector) throws -> [Event] {
-        try allEvents().filter { !vector.covers($0.dot) }
+    /// The events that a peer whose vector is `vector` lacks, by origin then ascending seq,
+    /// at most `limit` of them: one indexed query per origin this store holds events of.
+    public func events(notCoveredBy vector: VersionVector, limit: Int = .max) throws -> [Event] {
+        try db.read { db in
+            var out = [Event]()
+            let origins = try String.fetchAll(db, sql: "SELECT origin FROM coverage ORDER BY origin").compactMap(ReplicaID.init)
+            let statement = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?")
+            for origin in origins where out.count < limit {
+                let rows = try Row.fetchCursor(statement, arguments: [origin.rawValue, Int64(vector[origin]), Int64(min(limit - out.count, Int(Int32.max)))])
+                while let row = try rows.next() { out.append(try EventTable.event(from: row)) }
+            }
+            return out
+        }
+    }
+
+    // MARK: What the sync server is known to hold
+
+    /// The server vector of the last sync, and when it was (nil before the first sync).
+    public func lastSync() throws -> (vector: VersionVector, at: Int64)? {
+        try db.read { db in
+            guard let v = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'serverVector'"),
+                let at = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'lastSyncAt'").flatMap(Int64.init)
+            else { return nil }
+            return (try VersionVector(json: JSONValue.parse(v)), at)
+        }
+    }
+
+    func rememberSync(serverVector: VersionVector, at time: Int64) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('serverVector', ?), ('lastSyncAt', ?)",
+                           arguments: [serverVector.json.canonicalString(), String(time)])
+        }
     }
 
     /// Events whose id begins with `prefix` (lowercase hex).
@@ -180,54 +198,7 @@ public final class Store: Sendable {
         }
     }
 
-    /// An event from a row; `verify` recomputes its id from its contents (what `check` does).
-    static func event(from row: Row, verify: Bool = false) throws -> Event {
-        guard let id = EventID(hex: row[0]), let origin = ReplicaID(row[1]) else {
-            throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
-        }
-        let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
-        let dot = Dot(origin, UInt64(row[2] as Int64))
-        if verify {
-            return try Event(claimedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
-        }
-        return Event(storedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
-    }
+    static func event(from row: Row, verify: Bool = false) throws -> Event { try EventTable.event(from: row, verify: verify) }
 
-    /// Inserts one event through a prepared statement, binding values directly: the bulk paths
-    /// (append, import) spend their time here, and GRDB's generic argument boxing cost more than
-    /// SQLite itself.
-    /// Returns whether a row was inserted (false only with `mergeSQL` when the event was already there).
-    @discardableResult
-    static func insert(_ event: Event, _ statement: Statement, _ db: Database) throws -> Bool {
-        let s = statement.sqliteStatement
-        sqlite3_reset(s)
-        func text(_ index: Int32, _ value: String) {
-            var v = value
-            v.withUTF8 { b in _ = sqlite3_bind_text(s, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient) }
-        }
-        text(1, event.id.hex)
-        text(2, event.dot.replica.rawValue)
-        sqlite3_bind_int64(s, 3, Int64(event.dot.seq))
-        text(4, event.org)
-        text(5, event.scope.rawValue)
-        text(6, event.context.json.canonicalString())
-        sqlite3_bind_int64(s, 7, event.recordedAt)
-        text(8, event.keyID)
-        event.sealedPayload.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
-        let rc = sqlite3_step(s)
-        sqlite3_reset(s)
-        guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
-        return sqlite3_changes(db.sqliteConnection) > 0
-    }
-
-    static let insertSQL = "INSERT INTO events(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload) VALUES (?,?,?,?,?,?,?,?,?)"
-    /// For merging: a dot already held inserts nothing (then the caller compares ids).
-    static let mergeSQL = insertSQL + " ON CONFLICT DO NOTHING"
-
-    static func setCoverage(_ db: Database, _ replica: ReplicaID, _ seq: UInt64) throws {
-        try db.execute(sql: "INSERT INTO coverage(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq",
-                       arguments: [replica.rawValue, Int64(seq)])
-    }
+    static func setCoverage(_ db: Database, _ replica: ReplicaID, _ seq: UInt64) throws { try EventTable.setCoverage(db, replica, seq) }
 }

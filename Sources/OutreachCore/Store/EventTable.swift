@@ -1,0 +1,114 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// SQLite copies bound values (`SQLITE_TRANSIENT`).
+let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// The event log table and its vector, shared by a laptop's store and the sync server's:
+/// one schema, one append-only rule, one bulk insert.
+public enum EventTable {
+    /// The event table (append-only, enforced by triggers) and the coverage vector (only grows).
+    public static let schemaSQL = """
+        CREATE TABLE events (
+            rowid       INTEGER PRIMARY KEY,
+            id          TEXT NOT NULL UNIQUE CHECK (length(id) = 64),
+            origin      TEXT NOT NULL CHECK (length(origin) = 16),
+            seq         INTEGER NOT NULL CHECK (seq >= 1),
+            org         TEXT NOT NULL CHECK (org <> ''),
+            scope       TEXT NOT NULL CHECK (scope <> ''),
+            ctx         TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            key_id      TEXT NOT NULL,
+            payload     BLOB NOT NULL,
+            UNIQUE (origin, seq)
+        ) STRICT;
+
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'fieldlog events are append-only: UPDATE is refused'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'fieldlog events are append-only: DELETE is refused'); END;
+
+        -- Per origin, every event up to seq that this store is entitled to is held. Only grows.
+        CREATE TABLE coverage (
+            origin TEXT PRIMARY KEY NOT NULL CHECK (length(origin) = 16),
+            seq    INTEGER NOT NULL CHECK (seq >= 0)
+        ) STRICT;
+        CREATE TRIGGER coverage_only_grows BEFORE UPDATE ON coverage WHEN NEW.seq < OLD.seq
+        BEGIN SELECT RAISE(ABORT, 'a version vector never goes back'); END;
+        CREATE TRIGGER coverage_no_delete BEFORE DELETE ON coverage
+        BEGIN SELECT RAISE(ABORT, 'a version vector never goes back'); END;
+        """
+
+    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload"
+    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?)"
+    /// For merging: a dot already held inserts nothing (then the caller compares ids).
+    public static let mergeSQL = insertSQL + " ON CONFLICT DO NOTHING"
+
+    /// Inserts one event through a prepared statement, binding values directly: the bulk paths
+    /// spend their time here, and GRDB's generic argument boxing cost more than SQLite itself.
+    /// Returns whether a row was inserted (false only with `mergeSQL` when the dot was held).
+    @discardableResult
+    public static func insert(_ event: Event, _ statement: Statement, _ db: Database) throws -> Bool {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        func text(_ index: Int32, _ value: String) {
+            var v = value
+            v.withUTF8 { b in _ = sqlite3_bind_text(s, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient) }
+        }
+        text(1, event.id.hex)
+        text(2, event.dot.replica.rawValue)
+        sqlite3_bind_int64(s, 3, Int64(event.dot.seq))
+        text(4, event.org)
+        text(5, event.scope.rawValue)
+        text(6, event.context.json.canonicalString())
+        sqlite3_bind_int64(s, 7, event.recordedAt)
+        text(8, event.keyID)
+        event.sealedPayload.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+        return sqlite3_changes(db.sqliteConnection) > 0
+    }
+
+    /// An event from a row selected with `columns`; `verify` recomputes its id from its contents.
+    public static func event(from row: Row, verify: Bool = false) throws -> Event {
+        guard let id = EventID(hex: row[0]), let origin = ReplicaID(row[1]) else {
+            throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
+        }
+        let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
+        let dot = Dot(origin, UInt64(row[2] as Int64))
+        if verify {
+            return try Event(claimedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
+        }
+        return Event(storedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
+    }
+
+    /// The coverage vector.
+    public static func vector(_ db: Database) throws -> VersionVector {
+        var v = VersionVector()
+        let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM coverage")
+        while let row = try rows.next() {
+            if let r = ReplicaID(row[0]) { v[r] = UInt64(row[1] as Int64) }
+        }
+        return v
+    }
+
+    /// Raises an origin's coverage (never lowers it).
+    public static func setCoverage(_ db: Database, _ replica: ReplicaID, _ seq: UInt64) throws {
+        try db.execute(sql: "INSERT INTO coverage(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq",
+                       arguments: [replica.rawValue, Int64(seq)])
+    }
+
+    /// Raises each origin's coverage over the run of events now held just above it.
+    public static func closeRuns(_ db: Database, origins: Set<ReplicaID>, from vector: VersionVector) throws {
+        let next = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE origin = ? AND seq = ?")
+        for replica in origins {
+            var seq = vector[replica]
+            while try Bool.fetchOne(next, arguments: [replica.rawValue, Int64(seq + 1)]) != nil { seq += 1 }
+            try setCoverage(db, replica, seq)
+        }
+    }
+}

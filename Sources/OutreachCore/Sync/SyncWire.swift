@@ -1,0 +1,118 @@
+/// The body of `POST /v1/sync` (`Protocol/http.md`). Wire types stay apart from the domain:
+/// they convert to and from JSON here, and nothing else knows their layout.
+public struct SyncRequestV1: Sendable, Equatable {
+    public static let protocolVersion = 1
+    public static let defaultLimit = 2000
+    public static let maxEvents = 5000
+
+    public var vector: VersionVector
+    public var events: [Event]
+    public var limit: Int?
+
+    public init(vector: VersionVector, events: [Event], limit: Int? = nil) {
+        self.vector = vector
+        self.events = events
+        self.limit = limit
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["protocol": .int(Int64(Self.protocolVersion)), "vector": vector.json, "events": .array(events.map(\.json))]
+        o["limit"] = limit.map { .int(Int64($0)) }
+        return .object(o)
+    }
+
+    /// Reads a request; every failure is a `SyncWireError` a server can map to a status.
+    public init(json: JSONValue) throws {
+        guard let object = json.objectValue else { throw SyncWireError.malformed("the body must be a JSON object") }
+        guard let version = object["protocol"]?.intValue else { throw SyncWireError.malformed("\"protocol\" is missing") }
+        guard version == Int64(Self.protocolVersion) else { throw SyncWireError.unsupportedProtocol(Int(version)) }
+        guard let vectorJSON = object["vector"], let vector = try? VersionVector(json: vectorJSON) else {
+            throw SyncWireError.malformed("\"vector\" must map replica ids to sequence numbers")
+        }
+        guard let list = object["events"]?.arrayValue else { throw SyncWireError.malformed("\"events\" must be an array") }
+        guard list.count <= Self.maxEvents else { throw SyncWireError.tooLarge("at most \(Self.maxEvents) events per request") }
+        var limit: Int?
+        if let l = object["limit"] {
+            guard let n = l.intValue, (1...Int64(Self.maxEvents)).contains(n) else {
+                throw SyncWireError.malformed("\"limit\" must be 1 to \(Self.maxEvents)")
+            }
+            limit = Int(n)
+        }
+        self.init(vector: vector, events: try SyncWireError.events(list), limit: limit)
+    }
+}
+
+/// The answer to `POST /v1/sync`.
+public struct SyncResponseV1: Sendable, Equatable {
+    /// The server vector S.
+    public var vector: VersionVector
+    /// The covered vector C (`Protocol/sync-model.md`).
+    public var covered: VersionVector
+    public var events: [Event]
+    public var more: Bool
+    public var stored: Int
+    public var alreadyHad: Int
+
+    public init(vector: VersionVector, covered: VersionVector, events: [Event], more: Bool, stored: Int, alreadyHad: Int) {
+        self.vector = vector
+        self.covered = covered
+        self.events = events
+        self.more = more
+        self.stored = stored
+        self.alreadyHad = alreadyHad
+    }
+
+    public var json: JSONValue {
+        [
+            "protocol": .int(Int64(SyncRequestV1.protocolVersion)), "vector": vector.json, "covered": covered.json,
+            "events": .array(events.map(\.json)), "more": .bool(more), "stored": .int(Int64(stored)), "alreadyHad": .int(Int64(alreadyHad)),
+        ]
+    }
+
+    public init(json: JSONValue) throws {
+        guard json["protocol"]?.intValue == Int64(SyncRequestV1.protocolVersion) else {
+            throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0))
+        }
+        guard let v = json["vector"], let c = json["covered"], let list = json["events"]?.arrayValue, let more = json["more"]?.boolValue,
+            let stored = json["stored"]?.intValue, let had = json["alreadyHad"]?.intValue
+        else { throw SyncWireError.malformed("the sync response is incomplete") }
+        do {
+            self.init(vector: try VersionVector(json: v), covered: try VersionVector(json: c), events: try SyncWireError.events(list),
+                      more: more, stored: Int(stored), alreadyHad: Int(had))
+        } catch let e as SyncWireError { throw e } catch { throw SyncWireError.malformed("\(error)") }
+    }
+}
+
+/// Why a sync body was refused; each maps to one HTTP status and error code (`Protocol/http.md`).
+public enum SyncWireError: Error, Equatable, CustomStringConvertible {
+    case malformed(String)
+    case badEvent(String)
+    case unsupportedProtocol(Int)
+    case tooLarge(String)
+
+    public var code: String {
+        switch self {
+        case .malformed: "malformed"
+        case .badEvent: "bad-event"
+        case .unsupportedProtocol: "unsupported-protocol"
+        case .tooLarge: "too-large"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .malformed(let m): m
+        case .badEvent(let m): m
+        case .unsupportedProtocol(let v): "protocol \(v) is not supported; this server speaks protocol 1"
+        case .tooLarge(let m): m
+        }
+    }
+
+    static func events(_ list: [JSONValue]) throws -> [Event] {
+        try list.map { item in
+            do { return try Event(json: item) } catch let e as FieldlogError {
+                throw e.code == .tampered ? SyncWireError.badEvent(e.message) : SyncWireError.malformed(e.message)
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+import OutreachCore
+
+/// The default storage: one SQLite file (`sync.sqlite`) in the server's data directory, WAL,
+/// synchronous FULL (an acknowledged event survives power loss). Payloads stay sealed.
+public final class SQLiteSyncStorage: SyncStorage {
+    public static let fileName = "sync.sqlite"
+    let db: DatabasePool
+
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        db = try DatabasePool(path: directory.appendingPathComponent(Self.fileName).path, configuration: config)
+        try Self.migrator.migrate(db)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: EventTable.schemaSQL)
+            try db.execute(sql: """
+                CREATE TABLE organisations (name TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT;
+                CREATE TABLE enrolments (
+                    token_hash TEXT PRIMARY KEY NOT NULL, org TEXT NOT NULL REFERENCES organisations(name),
+                    expires_at INTEGER NOT NULL, used_at INTEGER, device_id TEXT
+                ) STRICT;
+                CREATE TABLE devices (
+                    id TEXT PRIMARY KEY NOT NULL, org TEXT NOT NULL REFERENCES organisations(name), name TEXT NOT NULL,
+                    replica TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE, enrolled_at INTEGER NOT NULL,
+                    last_sync_at INTEGER, revoked_at INTEGER
+                ) STRICT;
+                """)
+        }
+        return m
+    }
+
+    // MARK: Organisations and devices
+
+    public func addOrganisation(_ name: String, at time: Int64) async throws {
+        try await db.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM organisations WHERE name = ?", arguments: [name]) == nil else {
+                throw ServerError(.exists, "organisation \(name) already exists")
+            }
+            try db.execute(sql: "INSERT INTO organisations(name, created_at) VALUES (?, ?)", arguments: [name, time])
+        }
+    }
+
+    public func organisations() async throws -> [String] {
+        try await db.read { try String.fetchAll($0, sql: "SELECT name FROM organisations ORDER BY name") }
+    }
+
+    public func addEnrolment(tokenHash: String, org: String, expiresAt: Int64) async throws {
+        try await db.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM organisations WHERE name = ?", arguments: [org]) != nil else {
+                throw ServerError(.unknownOrganisation, "no organisation \(org)")
+            }
+            try db.execute(sql: "INSERT INTO enrolments(token_hash, org, expires_at) VALUES (?, ?, ?)", arguments: [tokenHash, org, expiresAt])
+        }
+    }
+
+    public func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, at time: Int64) async throws -> Device {
+        try await db.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT org, expires_at, used_at FROM enrolments WHERE token_hash = ?", arguments: [tokenHash]),
+                row["used_at"] as Int64? == nil, (row["expires_at"] as Int64) > time
+            else { throw ServerError(.badToken, "the enrolment token is unknown, used or expired") }
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM devices WHERE replica = ?", arguments: [replica.rawValue]) == nil else {
+                throw ServerError(.replicaTaken, "replica \(replica) is already enrolled")
+            }
+            let org: String = row["org"]
+            try db.execute(sql: "UPDATE enrolments SET used_at = ?, device_id = ? WHERE token_hash = ?", arguments: [time, deviceID, tokenHash])
+            try db.execute(sql: "INSERT INTO devices(id, org, name, replica, token_hash, enrolled_at) VALUES (?,?,?,?,?,?)",
+                           arguments: [deviceID, org, device, replica.rawValue, deviceTokenHash, time])
+            return Device(id: deviceID, org: org, name: device, replica: replica, enrolledAt: time)
+        }
+    }
+
+    static func device(_ row: Row) -> Device? {
+        guard let replica = ReplicaID(row["replica"]) else { return nil }
+        return Device(id: row["id"], org: row["org"], name: row["name"], replica: replica, enrolledAt: row["enrolled_at"],
+                      lastSyncAt: row["last_sync_at"], revokedAt: row["revoked_at"])
+    }
+
+    public func device(tokenHash: String) async throws -> Device? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE token_hash = ?", arguments: [tokenHash]).flatMap(Self.device)
+        }
+    }
+
+    public func devices() async throws -> [Device] {
+        try await db.read { try Row.fetchAll($0, sql: "SELECT * FROM devices ORDER BY org, name").compactMap(Self.device) }
+    }
+
+    public func revoke(deviceID: String, at time: Int64) async throws -> Bool {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [time, deviceID])
+            return db.changesCount > 0
+        }
+    }
+
+    public func markSynced(deviceID: String, at time: Int64) async throws {
+        try await db.write { try $0.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [time, deviceID]) }
+    }
+
+    // MARK: Events
+
+    public func push(_ events: [Event]) async throws -> PushOutcome {
+        guard !events.isEmpty else { return .stored(new: 0, alreadyHad: 0) }
+        do {
+            return try await db.write { db in
+                let insert = try db.makeStatement(sql: EventTable.mergeSQL)
+                let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
+                var new = 0, had = 0
+                var touched = Set<ReplicaID>()
+                for event in events {
+                    if try EventTable.insert(event, insert, db) {
+                        new += 1
+                        touched.insert(event.dot.replica)
+                    } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
+                        had += 1
+                    } else {
+                        throw Forked(dot: event.dot)  // rolls the whole transaction back
+                    }
+                }
+                try EventTable.closeRuns(db, origins: touched, from: try EventTable.vector(db))
+                return .stored(new: new, alreadyHad: had)
+            }
+        } catch let forked as Forked {
+            return .rejected(forked.dot)
+        }
+    }
+
+    private struct Forked: Error { let dot: Dot }
+
+    public func vector() async throws -> VersionVector {
+        try await db.read { try EventTable.vector($0) }
+    }
+
+    public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
+        try await db.read { db in
+            let server = try EventTable.vector(db)
+            let query = try db.cachedStatement(sql: """
+                SELECT \(EventTable.columns) FROM events
+                WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope = 'partnership')
+                ORDER BY seq LIMIT ?
+                """)
+            var events = [Event]()
+            var covered = VersionVector()
+            var more = false
+            for (origin, top) in server.entries.sorted(by: { $0.key < $1.key }) where top > after[origin] {
+                let budget = limit - events.count
+                guard budget > 0 else { more = true; break }
+                var batch = [Event]()
+                let rows = try Row.fetchCursor(query, arguments: [origin.rawValue, Int64(after[origin]), Int64(top), org, budget + 1])
+                while let row = try rows.next() { batch.append(try EventTable.event(from: row)) }
+                if batch.count <= budget {
+                    covered[origin] = top
+                    events += batch
+                } else {
+                    // Cut: everything before the first event left out is covered.
+                    covered[origin] = batch[budget].dot.seq - 1
+                    events += batch.prefix(budget)
+                    more = true
+                    break
+                }
+            }
+            return Page(vector: server, covered: covered, events: events, more: more)
+        }
+    }
+
+    /// A consistent copy of the whole database into `directory` (SQLite's online backup),
+    /// safe while devices sync.
+    public func backup(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let target = try DatabaseQueue(path: directory.appendingPathComponent(Self.fileName).path)
+        try db.backup(to: target)
+    }
+
+    public func eventCount() async throws -> Int {
+        try await db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") ?? 0 }
+    }
+}

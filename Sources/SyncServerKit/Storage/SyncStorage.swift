@@ -1,0 +1,69 @@
+import OutreachCore
+
+/// An enrolled laptop, as the server knows it: never its keys, only a hash of its token.
+public struct Device: Sendable, Equatable {
+    public let id: String
+    public let org: String
+    public let name: String
+    public let replica: ReplicaID
+    public let enrolledAt: Int64
+    public var lastSyncAt: Int64?
+    public var revokedAt: Int64?
+}
+
+/// What storing a push did.
+public enum PushOutcome: Sendable, Equatable {
+    case stored(new: Int, alreadyHad: Int)
+    /// A dot already held with a different id: a forged or forked replica. Nothing was stored.
+    case rejected(Dot)
+}
+
+/// A page of events for one device (`Protocol/sync-model.md`).
+public struct Page: Sendable, Equatable {
+    /// The server vector S.
+    public let vector: VersionVector
+    /// The covered vector C.
+    public let covered: VersionVector
+    public let events: [Event]
+    public let more: Bool
+}
+
+/// The server's storage: one interface, so SQLite and PostgreSQL can both stand behind it, and
+/// one test suite (`SyncStorageSuite`) that every backend must pass.
+public protocol SyncStorage: Sendable {
+    // Organisations and devices
+    func addOrganisation(_ name: String, at time: Int64) async throws
+    func organisations() async throws -> [String]
+    /// Records an enrolment token's hash, single-use, until `expiresAt`.
+    func addEnrolment(tokenHash: String, org: String, expiresAt: Int64) async throws
+    /// Uses an enrolment token (once) to enrol a device, storing its token's hash.
+    func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, at time: Int64) async throws -> Device
+    func device(tokenHash: String) async throws -> Device?
+    func devices() async throws -> [Device]
+    func revoke(deviceID: String, at time: Int64) async throws -> Bool
+    func markSynced(deviceID: String, at time: Int64) async throws
+
+    // Events
+    /// Stores events in one transaction, idempotently; refuses all of them on a forked dot.
+    func push(_ events: [Event]) async throws -> PushOutcome
+    /// The server vector S.
+    func vector() async throws -> VersionVector
+    /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
+    func page(for org: String, after: VersionVector, limit: Int) async throws -> Page
+    func eventCount() async throws -> Int
+}
+
+/// Why the server refused something; `SyncService` and the HTTP layer map these to statuses.
+public struct ServerError: Error, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case unauthorised, badToken = "bad-token", notEntitled = "not-entitled", forkedDot = "forked-dot"
+        case replicaTaken = "replica-taken", unknownOrganisation = "unknown-organisation", exists
+    }
+    public let kind: Kind
+    public let message: String
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+    public var description: String { message }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import OutreachCore
+import SyncServerKit
+
+/// The storage suite: every `SyncStorage` backend must pass it (SQLite today, PostgreSQL next).
+enum SyncStorageSuite {
+    static func run(_ make: () throws -> any SyncStorage) async throws {
+        try await organisationsAndEnrolment(make())
+        try await pushIsIdempotentAndAGapHoldsTheVector(make())
+        try await aForkedDotIsRefusedAndNothingStored(make())
+        try await pagesAreFilteredByEntitlementAndCutWithCover(make())
+    }
+
+    static func organisationsAndEnrolment(_ storage: any SyncStorage) async throws {
+        try await storage.addOrganisation("basis", at: t0)
+        try await storage.addOrganisation("joanna", at: t0)
+        await #expect(throws: ServerError.self) { try await storage.addOrganisation("basis", at: t0) }
+        #expect(try await storage.organisations() == ["basis", "joanna"])
+        await #expect(throws: ServerError.self) { try await storage.addEnrolment(tokenHash: "x", org: "nobody", expiresAt: t0 + 1) }
+
+        try await storage.addEnrolment(tokenHash: "e1", org: "basis", expiresAt: t0 + 1000)
+        try await storage.addEnrolment(tokenHash: "old", org: "basis", expiresAt: t0 - 1)
+        let replica = ReplicaID.random()
+        let device = try await storage.enrol(tokenHash: "e1", device: "b1", replica: replica, deviceID: "d1", deviceTokenHash: "t1", at: t0)
+        #expect(device.org == "basis" && device.replica == replica)
+        // Single use, expiry, and one enrolment per replica
+        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "e1", device: "b2", replica: .random(), deviceID: "d2", deviceTokenHash: "t2", at: t0) }
+        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "old", device: "b2", replica: .random(), deviceID: "d2", deviceTokenHash: "t2", at: t0) }
+        try await storage.addEnrolment(tokenHash: "e2", org: "basis", expiresAt: t0 + 1000)
+        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "e2", device: "b2", replica: replica, deviceID: "d2", deviceTokenHash: "t2", at: t0) }
+
+        #expect(try await storage.device(tokenHash: "t1")?.id == "d1")
+        #expect(try await storage.device(tokenHash: "nope") == nil)
+        #expect(try await storage.revoke(deviceID: "d1", at: t0 + 5))
+        #expect(try await storage.device(tokenHash: "t1")?.revokedAt == t0 + 5)
+        #expect(try await storage.devices().map(\.id) == ["d1"])
+    }
+
+    static func events(_ org: String, _ scope: Scope, origin: ReplicaID, seqs: ClosedRange<UInt64>) -> [Event] {
+        seqs.map { Event(dot: Dot(origin, $0), org: org, scope: scope, context: VersionVector(), recordedAt: Int64($0), keyID: "k", sealedPayload: Data([UInt8($0 % 250)])) }
+    }
+
+    static func pushIsIdempotentAndAGapHoldsTheVector(_ storage: any SyncStorage) async throws {
+        let r = ReplicaID.random()
+        let all = events("basis", .partnership, origin: r, seqs: 1...6)
+        #expect(try await storage.push(Array(all[0..<2])) == .stored(new: 2, alreadyHad: 0))
+        #expect(try await storage.push(Array(all[0..<2])) == .stored(new: 0, alreadyHad: 2))
+        // 5 and 6 arrive before 3 and 4: kept, but the vector waits
+        #expect(try await storage.push(Array(all[4...])) == .stored(new: 2, alreadyHad: 0))
+        #expect(try await storage.vector()[r] == 2)
+        #expect(try await storage.push(Array(all[2..<4])) == .stored(new: 2, alreadyHad: 0))
+        #expect(try await storage.vector()[r] == 6)
+        #expect(try await storage.eventCount() == 6)
+    }
+
+    static func aForkedDotIsRefusedAndNothingStored(_ storage: any SyncStorage) async throws {
+        let r = ReplicaID.random()
+        let original = events("basis", .org, origin: r, seqs: 1...2)
+        _ = try await storage.push(original)
+        let fork = Event(dot: Dot(r, 2), org: "basis", scope: .org, context: VersionVector(), recordedAt: 99, keyID: "k", sealedPayload: Data([9]))
+        let fresh = events("basis", .org, origin: .random(), seqs: 1...1)
+        let before = try await storage.eventCount()
+        #expect(try await storage.push(fresh + [fork]) == .rejected(Dot(r, 2)))
+        #expect(try await storage.eventCount() == before)
+    }
+
+    static func pagesAreFilteredByEntitlementAndCutWithCover(_ storage: any SyncStorage) async throws {
+        let b = ReplicaID.random(), j = ReplicaID.random()
+        // basis: 1-3 partnership, 4-5 org-only, 6 partnership; joanna: 1-2 org-only, 3 partnership
+        _ = try await storage.push(events("basis", .partnership, origin: b, seqs: 1...3) + events("basis", .org, origin: b, seqs: 4...5)
+                                   + events("basis", .partnership, origin: b, seqs: 6...6))
+        _ = try await storage.push(events("joanna", .org, origin: j, seqs: 1...2) + events("joanna", .partnership, origin: j, seqs: 3...3))
+        // A joanna device with nothing: basis's org events never appear, yet it is covered to the top
+        let forJoanna = try await storage.page(for: "joanna", after: VersionVector(), limit: 100)
+        #expect(forJoanna.events.allSatisfy { $0.org == "joanna" || $0.scope == .partnership })
+        #expect(forJoanna.events.filter { $0.dot.replica == b }.map(\.dot.seq) == [1, 2, 3, 6])
+        #expect(forJoanna.covered[b] == 6 && forJoanna.covered[j] == 3 && !forJoanna.more)
+        // A cut page: covered stops before the first event left out
+        let cut = try await storage.page(for: "joanna", after: VersionVector(), limit: 2)
+        #expect(cut.events.count == 2 && cut.more)
+        let first = cut.events[0].dot.replica
+        #expect(cut.covered[first] == cut.events[1].dot.seq)
+        // Nothing new: an empty page
+        let none = try await storage.page(for: "basis", after: try await storage.vector(), limit: 100)
+        #expect(none.events.isEmpty && !none.more)
+    }
+}
+
+@Suite struct SQLiteSyncStorageTests {
+    @Test func sqliteStoragePassesTheStorageSuite() async throws {
+        let dir = TempDir()
+        var n = 0
+        try await SyncStorageSuite.run {
+            n += 1
+            return try SQLiteSyncStorage(directory: dir.sub("server\(n)"))
+        }
+    }
+}
