@@ -7,12 +7,16 @@ let package = Package(
     products: [
         .library(name: "OutreachCore", targets: ["OutreachCore"]),
         .executable(name: "fieldlog", targets: ["fieldlog"]),
+        .executable(name: "SyncServer", targets: ["SyncServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // zlib from the system (gzip for bundles); the shim wraps zlib's macros.
@@ -35,13 +39,29 @@ let package = Package(
                 "OutreachCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "SyncServer",
+            dependencies: [
+                "SyncServerKit",
+                "OutreachCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "fieldlog",
             dependencies: [
                 "OutreachCore",
+                "SyncServerKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Benchmarks: `swift run -c release fieldlog-bench` (never run as tests).
@@ -55,11 +75,11 @@ let package = Package(
         // Core and sync-server logic (the sync tests reuse the core's test keys and helpers).
         .testTarget(
             name: "OutreachCoreTests",
-            dependencies: ["OutreachCore", "SyncServerKit"]
+            dependencies: ["OutreachCore", "SyncServerKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "FieldlogCLITests",
-            dependencies: ["OutreachCore"]
+            dependencies: ["OutreachCore", "SyncServerKit"]
         ),
     ]
 )

@@ -2,7 +2,7 @@ import ArgumentParser
 import OutreachCore
 
 @main
-struct Fieldlog: ParsableCommand {
+struct Fieldlog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldlog",
         abstract: "The street-outreach field log: works offline, merges without losing anything.",
@@ -17,7 +17,7 @@ struct Fieldlog: ParsableCommand {
             Init.self, Unlock.self, Lock.self, Status.self,
             PersonCommand.self, People.self, ContactCommand.self, IncidentCommand.self, Alerts.self,
             LogCommand.self, Retract.self, Conflicts.self, Resolve.self,
-            Export.self, Import.self, DeviceCommand.self, ReportCommand.self, Check.self, Demo.self,
+            Sync.self, Export.self, Import.self, DeviceCommand.self, ReportCommand.self, Check.self, Demo.self,
         ]
     )
 }

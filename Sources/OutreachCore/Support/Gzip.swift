@@ -3,6 +3,12 @@ import Foundation
 
 /// gzip through the system zlib.
 public enum Gzip {
+    /// The stream expands past the limit the caller set (a zip bomb, or simply too much).
+    public struct TooLarge: Error, CustomStringConvertible {
+        public let limit: Int
+        public var description: String { "compressed data expands beyond \(limit) bytes" }
+    }
+
     public static func compress(_ data: Data, level: Int32 = 6) throws -> Data {
         var stream = z_stream()
         guard fieldlog_deflateInit2(&stream, level) == Z_OK else { throw FieldlogError(.io, "gzip: cannot start compression") }
@@ -51,7 +57,7 @@ public enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 out.append(contentsOf: buffer[0..<(chunk - Int(stream.avail_out))])
-                guard out.count <= maxSize else { throw FieldlogError.malformed("compressed data expands beyond \(maxSize) bytes") }
+                guard out.count <= maxSize else { throw TooLarge(limit: maxSize) }
                 if status == Z_STREAM_END {
                     guard stream.avail_in == 0 else { throw FieldlogError.malformed("trailing bytes after the gzip stream") }
                     return out

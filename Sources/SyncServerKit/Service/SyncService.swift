@@ -22,15 +22,15 @@ public struct SyncService: Sendable {
 
     /// Issues a single-use enrolment token for `org`, valid for `lifetime` ms.
     public func issueEnrolment(org: String, lifetime: Int64) async throws -> String {
-        let token = Tokens.generate()
+        let token = Tokens.generate(.enrolment)
         try await storage.addEnrolment(tokenHash: Tokens.hash(token), org: org, expiresAt: now() + lifetime)
         return token
     }
 
     /// Enrols a laptop with an enrolment token; returns the device and its bearer token (shown once).
     public func enrol(token: String, device name: String, replica: ReplicaID) async throws -> (Device, String) {
-        let bearer = Tokens.generate()
-        let device = try await storage.enrol(tokenHash: Tokens.hash(token), device: name, replica: replica, deviceID: Tokens.generate().prefix(12).lowercased(),
+        let bearer = Tokens.generate(.device)
+        let device = try await storage.enrol(tokenHash: Tokens.hash(token), device: name, replica: replica, deviceID: Hex.random(bytes: 6),
                                              deviceTokenHash: Tokens.hash(bearer), at: now())
         return (device, bearer)
     }

@@ -88,6 +88,7 @@ struct DeviceInvite: ParsableCommand {
     @Argument(help: "A name for the new laptop.") var name: String
     @Option(help: "The invite file to write.") var out: String
     @Option(help: "The new laptop's organisation (default: this one).") var org: String?
+    @Option(help: "A single-use enrolment token for the new laptop (SyncServer admin enrol ORG).") var token: String?
 
     func run() throws {
         try guarded {
@@ -99,7 +100,10 @@ struct DeviceInvite: ParsableCommand {
             let sameOrg = targetOrg == log.keyring.org
             let invite = Invite(partnershipID: log.keyring.partnershipID, org: targetOrg, device: name,
                                 orgKey: sameOrg ? log.keyring.orgKey : nil, partnershipKey: log.keyring.partnershipKey,
-                                invitedBy: log.store.info.device)
+                                invitedBy: log.store.info.device, server: token == nil ? nil : try log.store.serverURL(), token: token)
+            if token != nil, invite.server == nil {
+                throw FieldlogError.badInput("this laptop has no sync server to put in the invite", hint: "enrol it first, or leave out --token")
+            }
             let passphrase = Invite.generatePassphrase()
             let data = try invite.sealed(passphrase: passphrase)
             do { try data.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {

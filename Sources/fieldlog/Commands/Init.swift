@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import OutreachCore
 
-struct Init: ParsableCommand {
+struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "init",
         abstract: "Create this laptop's store: the first of a partnership, or joining with an invite.",
         discussion: """
-            First laptop of the partnership:  fieldlog init --org basis --device b1
+            First laptop of the partnership:  fieldlog init --org basis --device b1 [--server URL --token TOKEN]
             Another laptop:                    fieldlog init --invite FILE [--device b2]
+            With --server and --token (or an invite that carries them) the laptop enrols with the
+            sync server; the token is a single-use enrolment token from SyncServer admin enrol.
             The passphrase comes from FIELDLOG_PASSPHRASE or is asked twice; an invite's one-time
             passphrase from FIELDLOG_INVITE_PASSPHRASE or is asked.
             """)
@@ -18,6 +20,8 @@ struct Init: ParsableCommand {
     @Option(help: "A name for this laptop, e.g. b1 or van-laptop.") var device: String?
     @Option(help: ArgumentParser.ArgumentHelp("An invite file from an enrolled laptop.", valueName: "file")) var invite: String?
     @Option(name: .customLong("for"), help: "Stay unlocked this long after init (default 8h).") var duration = "8h"
+    @Option(help: "The sync server's address, e.g. http://10.0.0.5:8080.") var server: String?
+    @Option(help: "A single-use enrolment token from the server's administrator.") var token: String?
 
     func validate() throws {
         if invite == nil && (org == nil || device == nil) {
@@ -27,10 +31,11 @@ struct Init: ParsableCommand {
             throw ValidationError("--org must be a short lowercase name, e.g. basis")
         }
         if let device, device.isEmpty || device.count > 40 { throw ValidationError("--device must be 1 to 40 characters") }
+        if (server == nil) != (token == nil) && invite == nil { throw ValidationError("give both --server and --token to enrol, or neither") }
     }
 
-    func run() throws {
-        try guarded {
+    func run() async throws {
+        try await guarded {
             let dir = storeOptions.directory
             guard !Store.exists(at: dir) else {
                 throw FieldlogError(.storeExists, "a store already exists at \(dir.path)", hint: "use --store DIR for another one")
@@ -38,6 +43,7 @@ struct Init: ParsableCommand {
             let lifetime = try LondonTime.parseDuration(duration)
             let keyring: Keyring
             let deviceName: String
+            var enrolment: (server: String, token: String)? = server.flatMap { s in token.map { (s, $0) } }
             if let invite {
                 guard let data = FileManager.default.contents(atPath: invite) else {
                     throw FieldlogError(.io, "cannot read the invite \(invite)", hint: "check the path")
@@ -46,19 +52,34 @@ struct Init: ParsableCommand {
                 keyring = Keyring(partnershipID: opened.partnershipID, org: opened.org, orgKey: opened.orgKey ?? ScopeKey.generate(),
                                   partnershipKey: opened.partnershipKey)
                 deviceName = device ?? opened.device
+                if enrolment == nil, let s = opened.server, let t = opened.token { enrolment = (s, t) }
             } else {
                 keyring = Keyring(partnershipID: Hex.random(bytes: 8), org: org!, orgKey: .generate(), partnershipKey: .generate())
                 deviceName = device!
             }
             let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, minimumLength: 8)
             let (store, master) = try Store.create(at: dir, org: keyring.org, device: deviceName, keyring: keyring, passphrase: passphrase)
+            if let enrolment {
+                // Enrol now; if the server refuses, remove the new store: bad input changes nothing.
+                do {
+                    let (deviceToken, org) = try await HTTPTransport.enrol(server: enrolment.server, token: enrolment.token, device: deviceName, replica: store.info.replica)
+                    guard org == keyring.org else {
+                        throw FieldlogError(.notPermitted, "the enrolment token is for \(org), not \(keyring.org)", hint: "ask for a token for \(keyring.org)")
+                    }
+                    try store.setServer(url: enrolment.server, deviceToken: deviceToken, keyring: keyring)
+                } catch {
+                    try? FileManager.default.removeItem(at: dir)
+                    throw error
+                }
+            }
             let until = Clock.nowMillis() + lifetime
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
             if output.format == .json {
-                Output.json(["store": .string(dir.path), "org": .string(keyring.org), "device": .string(deviceName),
+                Output.json(["store": .string(dir.path), "org": .string(keyring.org), "device": .string(deviceName), "server": .str(enrolment?.server),
                              "replica": .string(store.info.replica.rawValue), "unlockedUntil": .string(LondonTime().iso(until))])
             } else {
                 Output.line("store created for \(keyring.org) on \(deviceName) at \(dir.path)")
+                if let enrolment { Output.line("enrolled with \(enrolment.server); fieldlog sync exchanges the log") }
                 Output.line("unlocked until \(LondonTime().format(until)); fieldlog lock ends the shift")
             }
         }

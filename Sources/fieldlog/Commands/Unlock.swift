@@ -46,13 +46,17 @@ struct Status: ParsableCommand {
             let vector = try store.vector()
             let count = try store.eventCount()
             let own = vector[store.info.replica]
+            let server = try store.serverURL()
+            let lastSync = try store.lastSync()
+            let unacknowledged = try lastSync.map { try store.events(notCoveredBy: $0.vector).count } ?? count
             if output.format == .json {
                 Output.json([
                     "schema": "fieldlog.status/1", "store": .string(store.directory.path), "org": .string(store.info.org),
                     "device": .string(store.info.device), "replica": .string(store.info.replica.rawValue),
                     "partnership": .string(store.info.partnershipID), "events": .num(count), "ownEvents": .int(Int64(own)),
                     "unlockedUntil": session.map { .string(LondonTime().iso($0.expiresAt)) } ?? .null,
-                    "vector": vector.json,
+                    "vector": vector.json, "server": .str(server),
+                    "lastSync": lastSync.map { .string(LondonTime().iso($0.at)) } ?? .null, "unacknowledged": .num(unacknowledged),
                 ])
                 return
             }
@@ -60,6 +64,10 @@ struct Status: ParsableCommand {
             Output.line("laptop   \(store.info.device) of \(store.info.org)")
             Output.line("events   \(count) (\(own) written here, from \(vector.entries.count) laptop\(vector.entries.count == 1 ? "" : "s"))")
             Output.line("shift    " + (session.map { "unlocked until \(LondonTime().format($0.expiresAt))" } ?? "locked (fieldlog unlock)"))
+            if let server {
+                Output.line("server   \(server), " + (lastSync.map { "last sync \(LondonTime().format($0.at))" } ?? "never synced")
+                            + (unacknowledged > 0 ? "; \(unacknowledged) event\(unacknowledged == 1 ? "" : "s") not yet on the server" : ""))
+            }
         }
     }
 }

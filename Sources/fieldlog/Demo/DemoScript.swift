@@ -1,24 +1,31 @@
 import ArgumentParser
 import Foundation
 import OutreachCore
+import SyncServerKit
 
-/// `fieldlog demo`: two Basis laptops, one evening offline, a USB-stick swap, a conflict and its
-/// resolution, alerts and the month's report. Every step runs the real command in this process
-/// against throwaway stores in one temporary directory, which is removed at the end.
+/// `fieldlog demo`: a sync server on 127.0.0.1, two charities with two laptops each, an evening
+/// offline, the morning sync, a conflict and its resolution, alerts, the report, and a USB-stick
+/// bundle for a laptop that cannot reach the server. Every step runs the real command in this
+/// process against throwaway stores in one temporary directory, which is removed at the end.
 struct DemoScript {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-demo-\(UUID().uuidString.prefix(8))")
 
-    func run() throws {
+    func run() async throws {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer {
-            try? FileManager.default.removeItem(at: root)
-            print("\nremoved \(root.path): nothing left behind")
-        }
         // Sessions go into the demo's own runtime directory, so the demo never touches real ones.
         setenv("XDG_RUNTIME_DIR", root.appendingPathComponent("run").path, 1)
         setenv("FIELDLOG_PASSPHRASE", "demo: a long passphrase for the van", 1)
         unsetenv("FIELDLOG_WORKER")
-        try story()
+        step("The sync server starts (SyncServer serve --data-dir … --port 0), on 127.0.0.1")
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: root.appendingPathComponent("server")))
+        let server = try await EmbeddedServer.start(service: service)
+        print("    listening on \(server.url)")
+        var failure: (any Error)?
+        do { try await story(server: server.url, service: service) } catch { failure = error }
+        await server.stop()
+        try? FileManager.default.removeItem(at: root)
+        print("\nserver stopped; removed \(root.path): nothing left behind")
+        if let failure { throw failure }
     }
 
     func path(_ name: String) -> String { root.appendingPathComponent(name).path }
@@ -27,16 +34,16 @@ struct DemoScript {
 
     /// Runs `fieldlog ARGS` on laptop `laptop`, showing the command line; returns what it printed.
     @discardableResult
-    func on(_ laptop: String, _ args: [String], expectFailure: Bool = false) throws -> String {
+    func on(_ laptop: String, _ args: [String], expectFailure: Bool = false) async throws -> String {
         setenv("FIELDLOG_STORE", path(laptop), 1)
         let shown = args.map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
             .replacingOccurrences(of: root.path + "/", with: "")
         print("[\(laptop)] $ fieldlog \(shown)")
         var failed = false
-        let out = try captureStdout {
+        let out = try await captureStdout {
             do {
                 var command = try Fieldlog.parseAsRoot(args)
-                try command.run()
+                if var async = command as? any AsyncParsableCommand { try await async.run() } else { try command.run() }
             } catch let code as ExitCode where code != .success {
                 failed = true
             }
@@ -50,70 +57,101 @@ struct DemoScript {
         var description: String { "demo step failed: fieldlog \(command)" }
     }
 
-    func story() throws {
-        step("First laptop of the partnership: Basis's van laptop b1")
-        try on("b1", ["init", "--org", "basis", "--device", "b1"])
+    /// An administrator's command, shown as typed and run against the server's storage.
+    func admin(_ shown: String, _ body: () async throws -> String) async throws -> String {
+        print("[admin] $ SyncServer admin \(shown)")
+        let out = try await body()
+        print("    " + out)
+        return out
+    }
 
-        step("Register the women met tonight under their working names")
-        let rose = try ref(on("b1", ["person", "add", "--name", "Rose", "--descriptor", "red coat, Scottish accent", "--format", "json"]))
-        let jade = try ref(on("b1", ["person", "add", "--name", "Jade", "--initials", "JT", "--dob", "1994-02-11", "--sex", "F", "--format", "json"]))
+    func token(_ service: SyncService, _ org: String) async throws -> String {
+        let t = try await service.issueEnrolment(org: org, lifetime: 7 * 86_400_000)
+        _ = try await admin("enrol \(org)") { "single-use token \(t.prefix(10))…" }
+        return t
+    }
 
-        step("A second laptop (the foot team's) joins through an invite file")
-        let invite = try on("b1", ["device", "invite", "b2", "--out", path("b2.invite")])
-        guard let pass = invite.split(separator: "\n").first(where: { $0.hasPrefix("one-time passphrase: ") })?.split(separator: " ").last else {
-            throw DemoFailure(command: "device invite")
+    func story(server: String, service: SyncService) async throws {
+        step("The administrator creates the two organisations and an enrolment token")
+        for org in ["basis", "joanna"] {
+            _ = try await admin("org add \(org)") { try await service.storage.addOrganisation(org, at: Clock.nowMillis()); return "organisation \(org) added" }
         }
-        setenv("FIELDLOG_INVITE_PASSPHRASE", String(pass), 1)
-        try on("b2", ["init", "--invite", path("b2.invite")])
-        try on("b1", ["export", "--out", path("start.bundle")])
-        try on("b2", ["import", path("start.bundle")])
 
-        step("The evening, offline: each laptop logs what it sees")
-        try on("b1", ["contact", "add", rose, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing",
-                      "--referral", "drug-treatment", "--note", "asked about hostel places"])
-        try on("b1", ["contact", "add", "--unidentified", "3", "--setting", "van", "--zone", "Z1", "--service", "condoms=20"])
-        let oops = try ref(on("b1", ["contact", "add", jade, "--setting", "van", "--zone", "Z9", "--format", "json"]))
-        try on("b1", ["retract", oops, "--reason", "wrong-person"])
-        try on("b2", ["contact", "add", jade, "--setting", "foot", "--zone", "Z2", "--service", "naloxone", "--need", "drugs,mental-health", "--welfare"])
-        try on("b2", ["incident", "add", jade, "--type", "robbery", "--consent", "L2", "--zone", "Z2",
-                      "--offender", "white man, 40s, shaved head", "--vehicle", "silver Astra, partial plate YD"])
+        step("Basis's first laptop creates the partnership's keys and enrols")
+        try await on("b1", ["init", "--org", "basis", "--device", "b1", "--server", server, "--token", try await token(service, "basis")])
 
-        step("Both workers change Rose's risk level without seeing each other")
-        try on("b1", ["person", "set", rose, "--risk", "high", "--reason", "new boyfriend controlling"])
-        try on("b2", ["person", "set", rose, "--risk", "medium"])
+        step("More laptops join through invite files (keys sealed under a one-time passphrase)")
+        func join(_ laptop: String, from inviter: String, org: String?) async throws {
+            let file = path("\(laptop).invite")
+            var args = ["device", "invite", laptop, "--out", file, "--token", try await token(service, org ?? "basis")]
+            if let org { args += ["--org", org] }
+            let made = try await on(inviter, args)
+            guard let pass = made.split(separator: "\n").first(where: { $0.hasPrefix("one-time passphrase: ") })?.split(separator: " ").last else {
+                throw DemoFailure(command: "device invite")
+            }
+            setenv("FIELDLOG_INVITE_PASSPHRASE", String(pass), 1)
+            try await on(laptop, ["init", "--invite", file])
+        }
+        try await join("b2", from: "b1", org: nil)
+        print("  (an invite for Joanna carries only the partnership key: Joanna makes its own)")
+        try await join("j1", from: "b1", org: "joanna")
+        try await join("j2", from: "j1", org: nil)
 
-        step("End of the night: swap bundle files on a USB stick")
-        try on("b1", ["status", "--format", "json"]).write(toFile: path("b1.status.json"), atomically: true, encoding: .utf8)
-        try on("b2", ["export", "--out", path("b2.bundle"), "--for", path("b1.status.json")])
-        try on("b1", ["import", path("b2.bundle")])
-        try on("b1", ["export", "--out", path("b1.bundle")])
-        try on("b2", ["import", path("b1.bundle")])
-        print("  (importing the same bundle again changes nothing)")
-        try on("b2", ["import", path("b1.bundle")])
+        step("Basis registers the women it knows, and everyone syncs before going out")
+        let rose = try ref(await on("b1", ["person", "add", "--name", "Rose", "--descriptor", "red coat, Scottish accent", "--format", "json"]))
+        let jade = try ref(await on("b1", ["person", "add", "--name", "Jade", "--initials", "JT", "--dob", "1994-02-11", "--sex", "F", "--format", "json"]))
+        for laptop in ["b1", "b2", "j1", "j2"] { try await on(laptop, ["sync"]) }
+
+        step("The evening, offline: each van logs what it sees")
+        try await on("b1", ["contact", "add", "rose", "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing",
+                            "--referral", "drug-treatment", "--note", "asked about hostel places"])
+        try await on("b1", ["contact", "add", "--unidentified", "3", "--setting", "van", "--zone", "Z1", "--service", "condoms=20"])
+        let oops = try ref(await on("b1", ["contact", "add", jade, "--setting", "van", "--zone", "Z9", "--format", "json"]))
+        try await on("b1", ["retract", oops, "--reason", "wrong-person"])
+        try await on("b2", ["contact", "add", "jade", "--setting", "foot", "--zone", "Z2", "--service", "naloxone", "--need", "drugs,mental-health", "--welfare"])
+        try await on("b2", ["incident", "add", "jade", "--type", "robbery", "--consent", "L2", "--zone", "Z2",
+                            "--offender", "white man, 40s, shaved head", "--vehicle", "silver Astra, partial plate YD"])
+        try await on("j1", ["person", "add", "--name", "Mel", "--format", "json"])
+        try await on("j1", ["contact", "add", "mel", "--setting", "van", "--zone", "Z2", "--service", "condoms=5", "--need", "finance"])
+        try await on("j1", ["contact", "add", jade, "--setting", "van", "--zone", "Z2", "--need", "exit"])
+        print("  (Joanna's van met Jade too: same person id, so she is counted once)")
+        step("Both Basis workers change Rose's risk level without seeing each other")
+        try await on("b1", ["person", "set", rose, "--risk", "high", "--reason", "new boyfriend controlling"])
+        try await on("b2", ["person", "set", rose, "--risk", "medium"])
+
+        step("The morning sync, on every laptop")
+        for laptop in ["b1", "b2", "j1", "j2", "b1", "b2", "j1", "j2"] { try await on(laptop, ["sync"]) }
+        try await on("b2", ["status"])
 
         step("The concurrent change is kept as a conflict, not guessed; a worker resolves it")
-        try on("b1", ["conflicts"])
-        try on("b1", ["resolve", rose, "risk", "high"])
-        try on("b1", ["export", "--out", path("b1-again.bundle")])
-        try on("b2", ["import", path("b1-again.bundle")])
-        try on("b2", ["conflicts"])
+        try await on("b1", ["conflicts"])
+        try await on("b1", ["resolve", rose, "risk", "high"])
+        try await on("b1", ["sync"])
+        try await on("b2", ["sync"])
+        try await on("b2", ["conflicts"])
 
-        step("What both laptops now show")
-        try on("b2", ["people"])
-        try on("b2", ["person", "show", rose])
-        try on("b1", ["alerts"])
-        try on("b1", ["report", "--month", String(LondonTime().format(Clock.nowMillis()).prefix(7))])
+        step("What each charity sees: Basis's names stay with Basis; the alert reaches everyone")
+        try await on("b2", ["people"])
+        try await on("j2", ["people"])
+        try await on("j2", ["alerts"])
+        try await on("b2", ["person", "show", rose])
+        try await on("b1", ["report", "--month", String(LondonTime().format(Clock.nowMillis()).prefix(7))])
 
-        step("Bad input changes nothing: an altered bundle is refused")
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: path("b1.bundle")))
+        step("Without the network: a USB-stick bundle, and a tampered one refused")
+        try await on("j1", ["contact", "add", "mel", "--setting", "drop-in", "--need", "housing"])
+        try await on("j1", ["export", "--out", path("j1.bundle")])
+        try await on("j2", ["import", path("j1.bundle")])
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path("j1.bundle")))
         bytes[bytes.count - 12] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: path("tampered.bundle")))
-        try on("b2", ["import", path("tampered.bundle")], expectFailure: true)
-        try on("b2", ["check"])
+        try await on("j2", ["import", path("tampered.bundle")], expectFailure: true)
+        try await on("j2", ["check"])
+
+        step("The server holds every event and can read none of them")
+        _ = try await admin("devices") { "\(try await service.storage.devices().count) laptops, \(try await service.storage.eventCount()) sealed events" }
 
         step("End of shift")
-        try on("b1", ["lock"])
-        try on("b2", ["lock"])
+        for laptop in ["b1", "b2", "j1", "j2"] { try await on(laptop, ["lock"]) }
     }
 
     /// The `ref` of a `--format json` write.
@@ -123,7 +161,7 @@ struct DemoScript {
     }
 
     /// Runs `body`, echoing what it prints (indented) and returning it.
-    func captureStdout(_ body: () throws -> Void) throws -> String {
+    func captureStdout(_ body: () async throws -> Void) async throws -> String {
         fflush(nil)
         let file = root.appendingPathComponent(".stdout")
         FileManager.default.createFile(atPath: file.path, contents: nil)
@@ -132,7 +170,7 @@ struct DemoScript {
         dup2(fd, STDOUT_FILENO)
         close(fd)
         var thrown: Error?
-        do { try body() } catch { thrown = error }
+        do { try await body() } catch { thrown = error }
         fflush(nil)
         dup2(saved, STDOUT_FILENO)
         close(saved)

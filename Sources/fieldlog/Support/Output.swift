@@ -15,7 +15,22 @@ func guarded(_ body: () throws -> Void) throws {
     }
 }
 
+/// The same for async command bodies.
+func guarded(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as FieldlogError {
+        Output.error(error.message, hint: error.hint)
+        throw ExitCode(Output.exitCode(error.code))
+    }
+}
+
 enum Output {
+    /// A progress line that rewrites itself on a terminal (nil clears it).
+    static func progress(_ text: String?) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + (text ?? "")).utf8))
+    }
+
     static func line(_ text: String = "") { print(text) }
 
     static func json(_ value: JSONValue) { print(value.prettyString()) }

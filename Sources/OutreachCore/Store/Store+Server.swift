@@ -1,0 +1,29 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Remembers the sync server and this device's bearer token (sealed under the organisation
+    /// key, bound to this store: the token never sits in the file in clear).
+    public func setServer(url: String, deviceToken: String, keyring: Keyring) throws {
+        let sealed = try keyring.orgKey.seal(Data(deviceToken.utf8), aad: tokenAAD)
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('server', ?), ('deviceToken', ?)",
+                           arguments: [url, sealed.base64EncodedString()])
+        }
+    }
+
+    /// The server's URL, if this store was enrolled (readable while locked).
+    public func serverURL() throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'server'") }
+    }
+
+    /// The device's bearer token, opened with the keyring.
+    public func deviceToken(keyring: Keyring) throws -> String? {
+        guard let text = try db.read({ try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'deviceToken'") }),
+            let box = Data(base64Encoded: text)
+        else { return nil }
+        return String(decoding: try keyring.orgKey.open(box, aad: tokenAAD), as: UTF8.self)
+    }
+
+    private var tokenAAD: Data { Data("fieldlog/device-token/v1/\(info.storeID)".utf8) }
+}

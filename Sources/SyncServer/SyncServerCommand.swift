@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import OutreachCore
+import SyncServerKit
+
+@main
+struct SyncServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "SyncServer",
+        abstract: "The fieldlog sync server: reconciles the partnership's laptops, blind to the content.",
+        subcommands: [Serve.self, Admin.self])
+}
+
+struct DataDirOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The server's data directory.", valueName: "dir")) var dataDir = "./fieldlog-sync-data"
+    var url: URL { URL(fileURLWithPath: (dataDir as NSString).expandingTildeInPath) }
+    func storage() throws -> SQLiteSyncStorage { try SQLiteSyncStorage(directory: url) }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (SIGTERM or Ctrl-C stops it gracefully).")
+    @OptionGroup var data: DataDirOption
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port (0 picks a free one).") var port = 8080
+
+    func run() async throws {
+        var logger = Logger(label: "fieldlog.sync")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let storage = try data.storage()
+        let log = logger
+        let app = buildApplication(service: SyncService(storage: storage), configuration: SyncServerConfiguration(host: host, port: port),
+                                   logger: logger) { port in
+            log.notice("listening", metadata: ["address": "\(host):\(port)", "data": "\(data.url.path)"])
+        }
+        try await app.runService()
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin", abstract: "Organisations, enrolment tokens, devices and backups (on the data directory).",
+        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Backup.self])
+}
+
+struct OrgCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "org", abstract: "Organisations.", subcommands: [OrgAdd.self, OrgList.self])
+}
+
+func adminFailure(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode(2)
+}
+
+struct OrgAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an organisation (a short lowercase name, as laptops use with --org).")
+    @OptionGroup var data: DataDirOption
+    @Argument var name: String
+
+    func validate() throws {
+        guard name.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) != nil else {
+            throw ValidationError("an organisation is a short lowercase name, e.g. basis")
+        }
+    }
+
+    func run() async throws {
+        do { try await data.storage().addOrganisation(name, at: Clock.nowMillis()) } catch { throw adminFailure(error) }
+        print("organisation \(name) added")
+    }
+}
+
+struct OrgList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List organisations.")
+    @OptionGroup var data: DataDirOption
+    func run() async throws { for o in try await data.storage().organisations() { print(o) } }
+}
+
+struct Enrol: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enrol", abstract: "Issue a single-use enrolment token for a new laptop of ORG.",
+        discussion: "Give it to the laptop's first init (--token) or put it in an invite (fieldlog device invite --token).")
+    @OptionGroup var data: DataDirOption
+    @Argument var org: String
+    @Option(name: .customLong("for"), help: "How long the token stays valid (default 7d).") var lifetime = "7d"
+    @Option(help: "table or json.") var format = "table"
+
+    func run() async throws {
+        do {
+            let service = SyncService(storage: try data.storage())
+            let token = try await service.issueEnrolment(org: org, lifetime: try LondonTime.parseDuration(lifetime))
+            if format == "json" {
+                print(JSONValue.object(["token": .string(token), "org": .string(org)]).prettyString())
+            } else {
+                print("enrolment token for \(org) (single use, valid \(lifetime)):\n\(token)")
+            }
+        } catch { throw adminFailure(error) }
+    }
+}
+
+struct Devices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "devices", abstract: "Enrolled laptops with their last sync.")
+    @OptionGroup var data: DataDirOption
+    @Option(help: "table or json.") var format = "table"
+
+    func run() async throws {
+        let devices = try await data.storage().devices()
+        let time = LondonTime()
+        if format == "json" {
+            print(JSONValue.object(["devices": .array(devices.map { d in
+                ["id": .string(d.id), "org": .string(d.org), "name": .string(d.name), "replica": .string(d.replica.rawValue),
+                 "lastSync": d.lastSyncAt.map { .string(time.iso($0)) } ?? .null, "revoked": .bool(d.revokedAt != nil)]
+            })]).prettyString())
+            return
+        }
+        for d in devices {
+            let state = d.revokedAt != nil ? "revoked" : d.lastSyncAt.map { "last sync \(time.format($0))" } ?? "never synced"
+            print("\(d.id)  \(d.org)  \(d.name)  \(state)")
+        }
+    }
+}
+
+struct Revoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a laptop: its token stops working at once.")
+    @OptionGroup var data: DataDirOption
+    @Argument var device: String
+
+    func run() async throws {
+        guard try await data.storage().revoke(deviceID: device, at: Clock.nowMillis()) else {
+            throw adminFailure(ServerError(.unauthorised, "no active device \(device) (SyncServer admin devices lists them)"))
+        }
+        print("device \(device) revoked")
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "backup", abstract: "Copy the database consistently, even while laptops sync.")
+    @OptionGroup var data: DataDirOption
+    @Option(help: "The directory to write the copy into.") var out: String
+
+    func run() async throws {
+        do { try data.storage().backup(to: URL(fileURLWithPath: out)) } catch { throw adminFailure(error) }
+        print("backup written to \(out)")
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import OutreachCore
+
+/// Where and how the sync server listens.
+public struct SyncServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port (tests, the demo); the real one arrives through `onRunning`.
+    public var port: Int
+    /// Largest request body as sent (compressed or not), and once expanded.
+    public var maxBodyBytes = 32 << 20
+    public var maxExpandedBytes = 256 << 20
+
+    public init(host: String = "127.0.0.1", port: Int = 8080) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// Builds the sync server's HTTP application (`Protocol/http.md`). `main`, the demo and the
+/// end-to-end tests all start the server through this one function.
+public func buildApplication(
+    service: SyncService, configuration: SyncServerConfiguration, logger: Logger,
+    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    let http = SyncHTTP(service: service, configuration: configuration, logger: logger)
+
+    /// 200 `{"status":"ok","protocol":1}`.
+    router.get("/v1/health") { _, _ in
+        SyncHTTP.json(["status": "ok", "protocol": 1], status: .ok, gzip: false)
+    }
+    /// 200 on enrolment; 400 malformed, 401 bad-token, 409 replica-taken.
+    router.post("/v1/enrol") { request, _ in await http.respond(to: request) { try await http.enrol(&$0) } }
+    /// 200 with a page; 400 malformed / bad-event / unsupported-protocol, 401 unauthorised,
+    /// 403 not-entitled, 409 forked-dot, 413 too-large.
+    router.post("/v1/sync") { request, _ in await http.respond(to: request) { try await http.sync(&$0) } }
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-sync"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}
+
+/// The handlers, and the one place errors become statuses.
+struct SyncHTTP: Sendable {
+    let service: SyncService
+    let configuration: SyncServerConfiguration
+    let logger: Logger
+
+    struct Refusal: Error {
+        let status: HTTPResponse.Status
+        let code: String
+        let message: String
+    }
+
+    func respond(to request: Request, _ handler: (inout Request) async throws -> JSONValue) async -> Response {
+        var request = request
+        let gzip = request.headers[.acceptEncoding]?.contains("gzip") == true
+        do {
+            return SyncHTTP.json(try await handler(&request), status: .ok, gzip: gzip)
+        } catch {
+            let refusal = SyncHTTP.refusal(for: error)
+            if refusal.status == .internalServerError {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            } else {
+                logger.notice("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(refusal.status.code)", "code": "\(refusal.code)"])
+            }
+            return SyncHTTP.json(["error": ["code": .string(refusal.code), "message": .string(refusal.message)]], status: refusal.status, gzip: false)
+        }
+    }
+
+    static func refusal(for error: any Error) -> Refusal {
+        switch error {
+        case let r as Refusal: return r
+        case let e as ServerError:
+            let status: HTTPResponse.Status = switch e.kind {
+            case .unauthorised, .badToken: .unauthorized
+            case .notEntitled: .forbidden
+            case .forkedDot, .replicaTaken, .exists: .conflict
+            case .unknownOrganisation: .notFound
+            }
+            return Refusal(status: status, code: e.kind.rawValue, message: e.message)
+        case let e as SyncWireError:
+            return Refusal(status: e.code == "too-large" ? .contentTooLarge : .badRequest, code: e.code, message: e.description)
+        case let e as Gzip.TooLarge:
+            return Refusal(status: .contentTooLarge, code: "too-large", message: e.description)
+        case let e as JSONParseError:
+            return Refusal(status: .badRequest, code: "malformed", message: e.description)
+        case let e as any HTTPResponseError where e.status == .contentTooLarge:  // NIOTooManyBytesError from collectBody
+            return Refusal(status: .contentTooLarge, code: "too-large", message: "the body is over the limit")
+        default:
+            return Refusal(status: .internalServerError, code: "internal", message: "the server could not complete the request")
+        }
+    }
+
+    /// The request body as JSON: size-limited, gunzipped when it says so.
+    func body(_ request: inout Request) async throws -> JSONValue {
+        let buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        var data = Data(buffer.readableBytesView)
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+            guard encoding.lowercased() == "gzip" else {
+                throw Refusal(status: .unsupportedMediaType, code: "malformed", message: "unsupported Content-Encoding \(encoding)")
+            }
+            do { data = try Gzip.decompress(data, maxSize: configuration.maxExpandedBytes) } catch is FieldlogError {
+                throw Refusal(status: .badRequest, code: "malformed", message: "the gzip body is damaged")
+            }
+        }
+        return try JSONValue.parse(data)
+    }
+
+    func bearer(_ request: Request) -> String? {
+        guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    func enrol(_ request: inout Request) async throws -> JSONValue {
+        let json = try await body(&request)
+        guard json["protocol"]?.intValue == 1 else { throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0)) }
+        guard let token = json["token"]?.stringValue, let name = json["device"]?.stringValue, !name.isEmpty,
+            let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init)
+        else { throw SyncWireError.malformed("enrolment needs \"token\", \"device\" and \"replica\"") }
+        let (device, bearer) = try await service.enrol(token: token, device: name, replica: replica)
+        logger.info("device enrolled", metadata: ["device": "\(device.id)", "org": "\(device.org)", "name": "\(device.name)"])
+        return ["deviceId": .string(device.id), "deviceToken": .string(bearer), "org": .string(device.org)]
+    }
+
+    func sync(_ request: inout Request) async throws -> JSONValue {
+        let device = try await service.authenticate(bearer: bearer(request))  // before reading a byte of the body
+        let exchange = try SyncRequestV1(json: try await body(&request))
+        let response = try await service.sync(exchange, from: device)
+        logger.info("sync", metadata: ["device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
+                                       "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])
+        return response.json
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status, gzip: Bool) -> Response {
+        var bytes = value.canonicalData()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if gzip, bytes.count > 512, let compressed = try? Gzip.compress(bytes) {
+            bytes = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// A sync server running inside this process on 127.0.0.1 (the demo, end-to-end tests).
+public final class EmbeddedServer: Sendable {
+    public let url: String
+    public let service: SyncService
+    private let task: Task<Void, any Error>
+
+    private init(url: String, service: SyncService, task: Task<Void, any Error>) {
+        self.url = url
+        self.service = service
+        self.task = task
+    }
+
+    /// Starts the server on a free port and returns once it is listening.
+    public static func start(service: SyncService, configuration: SyncServerConfiguration = SyncServerConfiguration(host: "127.0.0.1", port: 0),
+                             logLevel: Logger.Level = .warning) async throws -> EmbeddedServer {
+        var logger = Logger(label: "fieldlog.sync")
+        logger.logLevel = logLevel
+        let (ports, sink) = AsyncStream.makeStream(of: Int.self)
+        let app = buildApplication(service: service, configuration: configuration, logger: logger) { port in
+            sink.yield(port)
+            sink.finish()
+        }
+        let task = Task { try await app.run() }
+        guard let port = await ports.first(where: { _ in true }) else {
+            task.cancel()
+            throw ServerError(.unauthorised, "the embedded server did not start")
+        }
+        return EmbeddedServer(url: "http://\(configuration.host):\(port)", service: service, task: task)
+    }
+
+    /// Stops the server and waits until it has.
+    public func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Exchange events with the sync server until both sides have everything (safe to repeat, resumes after a cut).")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "The server's address (default: the one this laptop enrolled with).") var server: String?
+
+    func run() async throws {
+        try await guarded {
+            let log = try Session.unlocked(storeOptions)
+            guard let url = try server ?? log.store.serverURL() else {
+                throw FieldlogError(.badInput, "this laptop has no sync server", hint: "pass --server URL, or enrol with fieldlog init --server URL --token TOKEN")
+            }
+            guard let token = try log.store.deviceToken(keyring: log.keyring) else {
+                throw FieldlogError(.badInput, "this laptop is not enrolled with a sync server", hint: "ask the administrator for an enrolment token")
+            }
+            let before = try log.state().conflicts.count
+            let showProgress = Terminal.isInteractive && output.format == .table
+            let engine = SyncEngine(store: log.store, keyring: log.keyring, transport: HTTPTransport(server: url, token: token))
+            let summary = try await engine.run(progress: { s in
+                if showProgress { Output.progress("syncing: sent \(s.sent), received \(s.received)") }
+            })
+            if showProgress { Output.progress(nil) }
+            let conflicts = try log.state().conflicts.count
+            if output.format == .json {
+                Output.json(["schema": "fieldlog.sync/1", "server": .string(url), "sent": .num(summary.sent), "received": .num(summary.received),
+                             "roundTrips": .num(summary.roundTrips), "waiting": .num(summary.waiting), "conflicts": .num(conflicts),
+                             "newConflicts": .num(max(0, conflicts - before))])
+            } else {
+                Output.line("sent \(summary.sent), received \(summary.received), \(conflicts) conflict\(conflicts == 1 ? "" : "s")"
+                            + (conflicts > 0 ? " (fieldlog conflicts)" : ""))
+                if summary.waiting > 0 { Output.line("\(summary.waiting) events wait for earlier ones from their laptop") }
+            }
+        }
+    }
+}

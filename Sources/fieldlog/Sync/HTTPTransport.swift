@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import OutreachCore
+
+/// Talks to a sync server over HTTP (`Protocol/http.md`): gzip both ways, one client for the process.
+struct HTTPTransport: SyncTransport {
+    let server: String
+    let token: String
+
+    /// One client for the process. Decompression is off: the protocol gzips bodies itself and
+    /// sets its own limits (AsyncHTTPClient's shared client would inflate responses first).
+    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
+
+    func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1 {
+        let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token)
+        do { return try SyncResponseV1(json: json) } catch {
+            throw FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
+        }
+    }
+
+    /// Enrols this laptop with a single-use enrolment token; returns the device token and organisation.
+    static func enrol(server: String, token: String, device: String, replica: ReplicaID) async throws -> (deviceToken: String, org: String) {
+        let json = try await post(server: server, path: "/v1/enrol",
+                                  body: ["protocol": 1, "token": .string(token), "device": .string(device), "replica": .string(replica.rawValue)], bearer: nil)
+        guard let deviceToken = json["deviceToken"]?.stringValue, let org = json["org"]?.stringValue else {
+            throw FieldlogError(.malformed, "the server's enrolment answer is incomplete")
+        }
+        return (deviceToken, org)
+    }
+
+    static func post(server: String, path: String, body: JSONValue, bearer: String?) async throws -> JSONValue {
+        let base = server.hasSuffix("/") ? String(server.dropLast()) : server
+        guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. http://127.0.0.1:8080")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Encoding", value: "gzip")
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        request.body = .bytes(ByteBuffer(bytes: try Gzip.compress(body.canonicalData())))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(120))
+        } catch {
+            throw FieldlogError(.io, "cannot reach the sync server at \(server)", hint: "check the network and the address; nothing was lost, run fieldlog sync again later")
+        }
+        var data = Data((try await response.body.collect(upTo: 512 << 20)).readableBytesView)
+        if response.headers.first(name: "Content-Encoding")?.lowercased() == "gzip" {
+            data = try Gzip.decompress(data, maxSize: 1 << 30)
+        }
+        let json = (try? JSONValue.parse(data)) ?? .null
+        guard response.status == .ok else {
+            let message = json["error"]?["message"]?.stringValue ?? "HTTP \(response.status.code)"
+            let code = json["error"]?["code"]?.stringValue ?? ""
+            let hint: String = switch code {
+            case "unauthorised": "this laptop's token was refused (revoked?); ask the administrator"
+            case "bad-token": "the enrolment token is unknown, used or expired; ask for a new one"
+            default: "nothing was changed"
+            }
+            throw FieldlogError(code == "unauthorised" || code == "bad-token" ? .notPermitted : .io, "the sync server refused: \(message)", hint: hint)
+        }
+        return json
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import OutreachCore
+import SyncServerKit
+import Testing
+
+/// Real `fieldlog` binaries against a real sync server on 127.0.0.1 (an ephemeral port).
+@Suite struct SyncEndToEndTests {
+    @Test func fourLaptopsOfTwoCharitiesSyncInAnyOrder() async throws {
+        let base = CLI("b1")
+        defer { base.cleanUp() }
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: base.dir.appendingPathComponent("server")))
+        let server = try await EmbeddedServer.start(service: service)
+        do {
+            try await service.storage.addOrganisation("basis", at: 0)
+            try await service.storage.addOrganisation("joanna", at: 0)
+            func laptop(_ name: String) -> CLI {
+                var c = CLI(name, base: base.dir)
+                c.env["XDG_RUNTIME_DIR"] = base.dir.appendingPathComponent("run-\(name)").path
+                return c
+            }
+            let b1 = laptop("b1"), b2 = laptop("b2"), j1 = laptop("j1"), j2 = laptop("j2")
+            // Given the first laptop enrolled with a token, and the others through invites
+            let first = try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url,
+                                   "--token", try await service.issueEnrolment(org: "basis", lifetime: 60_000)])
+            #expect(first["server"]?.stringValue == server.url)
+            /// `org` is the new laptop's organisation when it differs from the inviter's.
+            func invite(_ from: CLI, _ to: CLI, _ name: String, org: String?, tokenFor tokenOrg: String) async throws {
+                let file = base.dir.appendingPathComponent("\(name).invite").path
+                var args = ["device", "invite", name, "--out", file, "--token", try await service.issueEnrolment(org: tokenOrg, lifetime: 60_000)]
+                if let org { args += ["--org", org] }
+                let pass = try #require(try from.ok(args)["passphrase"]?.stringValue)
+                try to.ok(["init", "--invite", file], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
+            }
+            try await invite(b1, b2, "b2", org: nil, tokenFor: "basis")
+            try await invite(b1, j1, "j1", org: "joanna", tokenFor: "joanna")
+            try await invite(j1, j2, "j2", org: nil, tokenFor: "joanna")
+            #expect(try j2.run(["status", "--format", "json"]).json["org"] == "joanna")
+
+            // When each writes offline and they sync in a shuffled order, twice round
+            let rose = try b1.ok(["person", "add", "--name", "Rosalind", "--note", "sister in Bradford"])["ref"]!.stringValue!
+            try b1.ok(["sync"])
+            try b2.ok(["sync"])
+            try b2.ok(["contact", "add", rose, "--setting", "van", "--need", "housing", "--note", "Pathway hostel"])
+            try j1.ok(["person", "add", "--name", "Melisande"])
+            try j1.ok(["incident", "add", "--type", "assault", "--consent", "L1", "--vehicle", "maroon Transit"])
+            var order = [b1, b2, j1, j2, b1, b2, j1, j2]
+            order.shuffle()
+            for laptop in order + [b1, b2, j1, j2] { try laptop.ok(["sync"]) }
+
+            // Then each charity's laptops agree, and Joanna never holds Basis's names or notes
+            let vectors = try [b1, b2, j1, j2].map { try $0.run(["status", "--format", "json"]).json }
+            #expect(vectors[0]["events"] == vectors[1]["events"] && vectors[2]["events"] == vectors[3]["events"])
+            #expect(vectors.allSatisfy { $0["unacknowledged"] == 0 })
+            let jPeople = try j2.run(["people", "--format", "json"]).json["people"]?.arrayValue ?? []
+            #expect(jPeople.contains { $0["name"] == "Melisande" })
+            #expect(jPeople.contains { $0["org"] == "basis" && $0["name"] == .null })
+            #expect(try j2.run(["alerts"]).stdout.contains("maroon Transit"))
+            #expect(try b2.run(["alerts"]).stdout.contains("maroon Transit"))
+            #expect(try b2.run(["person", "show", rose, "--format", "json"]).json["contacts"]?.arrayValue?.count == 1)
+            for laptop in [j1, j2] {
+                for file in try FileManager.default.contentsOfDirectory(at: laptop.store, includingPropertiesForKeys: nil) {
+                    let bytes = try Data(contentsOf: file)
+                    #expect(bytes.range(of: Data("Rosalind".utf8)) == nil)
+                }
+            }
+            // A sync with nothing new: one round trip
+            let quiet = try b2.ok(["sync"])
+            #expect(quiet["roundTrips"] == 1 && quiet["sent"] == 0 && quiet["received"] == 0)
+            // The server's files hold none of the text typed on any laptop
+            let serverDir = base.dir.appendingPathComponent("server")
+            #expect(try await service.storage.eventCount() > 0)
+            for file in try FileManager.default.contentsOfDirectory(at: serverDir, includingPropertiesForKeys: nil) {
+                let bytes = try Data(contentsOf: file)
+                for secret in ["Rosalind", "Bradford", "Pathway", "Melisande", "maroon Transit", "housing"] {
+                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in clear in \(file.lastPathComponent)")
+                }
+            }
+            // A revoked laptop gets one clear line and its store is unchanged
+            let device = try await service.storage.devices().first { $0.name == "b2" }!
+            _ = try await service.storage.revoke(deviceID: device.id, at: 0)
+            let before = try b2.fingerprint()
+            let refused = try b2.run(["sync"])
+            #expect(refused.status != 0 && refused.stderr.hasPrefix("error: the sync server refused"))
+            #expect(refused.stderr.split(separator: "\n").count == 1)
+            #expect(try b2.fingerprint() == before)
+            // A used enrolment token creates no store
+            let late = laptop("late")
+            let usedToken = try await service.issueEnrolment(org: "basis", lifetime: 60_000)
+            _ = try await service.enrol(token: usedToken, device: "x", replica: .random())
+            let r = try late.run(["init", "--org", "basis", "--device", "late", "--server", server.url, "--token", usedToken])
+            #expect(r.status != 0 && r.stderr.contains("enrolment token"))
+            #expect(!FileManager.default.fileExists(atPath: late.store.path))
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+}

@@ -1,0 +1,99 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+@testable import OutreachCore
+import SyncServerKit
+
+/// The HTTP layer, live on 127.0.0.1: statuses, JSON errors, limits and gzip (`Protocol/http.md`).
+@Suite struct HTTPTests {
+    struct Reply {
+        let status: Int
+        let json: JSONValue
+        let gzipped: Bool
+    }
+
+    /// Decompression off, so the test sees exactly what the server sent.
+    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
+
+    static func post(_ url: String, _ body: Data, bearer: String? = nil, gzip: Bool = false, acceptGzip: Bool = false) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if gzip { request.headers.add(name: "Content-Encoding", value: "gzip") }
+        if acceptGzip { request.headers.add(name: "Accept-Encoding", value: "gzip") }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        var data = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
+        let gzipped = response.headers.first(name: "Content-Encoding") == "gzip"
+        if gzipped { data = try Gzip.decompress(data, maxSize: 1 << 30) }
+        return Reply(status: Int(response.status.code), json: (try? JSONValue.parse(data)) ?? .null, gzipped: gzipped)
+    }
+
+    @Test func everyRefusalIsAJSONErrorAndChangesNothing() async throws {
+        let dir = TempDir()
+        var config = SyncServerConfiguration(host: "127.0.0.1", port: 0)
+        config.maxBodyBytes = 64 * 1024
+        config.maxExpandedBytes = 256 * 1024
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
+        let server = try await EmbeddedServer.start(service: service, configuration: config)
+        do { try await refusals(server: server, service: service, dir: dir) } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    func refusals(server: EmbeddedServer, service: SyncService, dir: TempDir) async throws {
+        let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+        let (_, events) = try laptops[0].log.registerPerson(name: "Rose", at: t0)
+        let sync = server.url + "/v1/sync"
+        func body(_ json: JSONValue) -> Data { json.canonicalData() }
+        let good = body(SyncRequestV1(vector: VersionVector(), events: events).json)
+
+        // Health
+        var health = HTTPClientRequest(url: server.url + "/v1/health")
+        health.method = .GET
+        #expect(try await Self.client.execute(health, timeout: .seconds(10)).status.code == 200)
+
+        let cases: [(String, Data, String?, Bool, Int, String)] = [
+            ("no token", good, nil, false, 401, "unauthorised"),
+            ("a wrong token", good, "not-a-token", false, 401, "unauthorised"),
+            ("another organisation's org-only event", good, laptops[2].bearer, false, 403, "not-entitled"),
+            ("malformed JSON", Data("{\"protocol\":1,".utf8), laptops[0].bearer, false, 400, "malformed"),
+            ("a wrong protocol version", body(["protocol": 9, "vector": [:], "events": []]), laptops[0].bearer, false, 400, "unsupported-protocol"),
+            ("a bad gzip stream", Data("definitely not gzip".utf8), laptops[0].bearer, true, 400, "malformed"),
+            ("a body over the limit", Data(repeating: 0x20, count: 100 * 1024), laptops[0].bearer, false, 413, "too-large"),
+            ("a gzip bomb", try Gzip.compress(Data(repeating: 0x20, count: 1 << 20)), laptops[0].bearer, true, 413, "too-large"),
+        ]
+        for (what, data, bearer, gzip, status, code) in cases {
+            let reply = try await Self.post(sync, data, bearer: bearer, gzip: gzip)
+            #expect(reply.status == status, "\(what)")
+            #expect(reply.json["error"]?["code"]?.stringValue == code, "\(what): \(reply.json)")
+            #expect(reply.json["error"]?["message"]?.stringValue?.isEmpty == false, "\(what)")
+            #expect(try await service.storage.eventCount() == 0, "\(what) changed the server")
+        }
+
+        // A good push, gzipped both ways, then the same dot with other content: 409, nothing stored
+        let ok = try await Self.post(sync, try Gzip.compress(good), bearer: laptops[0].bearer, gzip: true, acceptGzip: true)
+        #expect(ok.status == 200 && ok.json["stored"] == 1)
+        let key = laptops[0].log.keyring.orgKey
+        let forged = Event(dot: events[0].dot, org: "basis", scope: .org, context: VersionVector(), recordedAt: 1, keyID: key.id,
+                           sealedPayload: try key.seal(Data("{}".utf8), aad: events[0].associatedData))
+        let fork = try await Self.post(sync, body(SyncRequestV1(vector: VersionVector(), events: [forged]).json), bearer: laptops[0].bearer)
+        #expect(fork.status == 409 && fork.json["error"]?["code"] == "forked-dot")
+        #expect(try await service.storage.eventCount() == 1)
+
+        // Enrolment: a used token, and a replica already enrolled
+        let enrol = server.url + "/v1/enrol"
+        let used = try await Self.post(enrol, body(["protocol": 1, "token": "used-or-unknown", "device": "x", "replica": .string(ReplicaID.random().rawValue)]))
+        #expect(used.status == 401 && used.json["error"]?["code"] == "bad-token")
+        let token = try await service.issueEnrolment(org: "basis", lifetime: 60_000)
+        let taken = try await Self.post(enrol, body(["protocol": 1, "token": .string(token), "device": "x", "replica": .string(laptops[0].log.store.info.replica.rawValue)]))
+        #expect(taken.status == 409 && taken.json["error"]?["code"] == "replica-taken")
+        // A revoked device
+        let device = try await service.authenticate(bearer: laptops[1].bearer)
+        _ = try await service.storage.revoke(deviceID: device.id, at: t0)
+        #expect(try await Self.post(sync, good, bearer: laptops[1].bearer).status == 401)
+    }
+}
