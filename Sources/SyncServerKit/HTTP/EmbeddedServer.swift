@@ -1,16 +1,19 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// A sync server running inside this process on 127.0.0.1 (the demo, end-to-end tests).
 public final class EmbeddedServer: Sendable {
     public let url: String
     public let service: SyncService
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    private init(url: String, service: SyncService, task: Task<Void, any Error>) {
+    private init(url: String, service: SyncService, group: ServiceGroup, task: Task<Void, any Error>) {
         self.url = url
         self.service = service
+        self.group = group
         self.task = task
     }
 
@@ -24,17 +27,18 @@ public final class EmbeddedServer: Sendable {
             sink.yield(port)
             sink.finish()
         }
-        let task = Task { try await app.run() }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task { try await group.run() }
         guard let port = await ports.first(where: { _ in true }) else {
-            task.cancel()
+            await group.triggerGracefulShutdown()
             throw ServerError(.unauthorised, "the embedded server did not start")
         }
-        return EmbeddedServer(url: "http://\(configuration.host):\(port)", service: service, task: task)
+        return EmbeddedServer(url: "http://\(configuration.host):\(port)", service: service, group: group, task: task)
     }
 
-    /// Stops the server and waits until it has.
+    /// Stops the server gracefully (requests in flight finish) and waits until it has.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = await task.result
     }
 }

@@ -47,7 +47,7 @@ struct ReportCommand: ParsableCommand {
         func breakdown(_ d: [String: Int]) -> String {
             d.isEmpty ? "none" : d.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         }
-        Output.line("\(org) — \(r.period.label) (this laptop's log)")
+        Output.line("\(r.period.label), from this laptop's log (\(org)'s events and both charities' shared ones)")
         line("outreach contacts", "\(r.contacts)")
         line("people engaged", "\(r.engaged) (\(r.new) new)")
         line("casework", "\(r.casework)")

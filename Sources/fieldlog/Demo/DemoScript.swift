@@ -81,9 +81,10 @@ struct DemoScript {
         try await on("b1", ["init", "--org", "basis", "--device", "b1", "--server", server, "--token", try await token(service, "basis")])
 
         step("More laptops join through invite files (keys sealed under a one-time passphrase)")
-        func join(_ laptop: String, from inviter: String, org: String?) async throws {
+        /// `org`: the new laptop's organisation when it differs from the inviter's; `of`: its organisation.
+        func join(_ laptop: String, from inviter: String, org: String?, of home: String) async throws {
             let file = path("\(laptop).invite")
-            var args = ["device", "invite", laptop, "--out", file, "--token", try await token(service, org ?? "basis")]
+            var args = ["device", "invite", laptop, "--out", file, "--token", try await token(service, home)]
             if let org { args += ["--org", org] }
             let made = try await on(inviter, args)
             guard let pass = made.split(separator: "\n").first(where: { $0.hasPrefix("one-time passphrase: ") })?.split(separator: " ").last else {
@@ -92,10 +93,10 @@ struct DemoScript {
             setenv("FIELDLOG_INVITE_PASSPHRASE", String(pass), 1)
             try await on(laptop, ["init", "--invite", file])
         }
-        try await join("b2", from: "b1", org: nil)
+        try await join("b2", from: "b1", org: nil, of: "basis")
         print("  (an invite for Joanna carries only the partnership key: Joanna makes its own)")
-        try await join("j1", from: "b1", org: "joanna")
-        try await join("j2", from: "j1", org: nil)
+        try await join("j1", from: "b1", org: "joanna", of: "joanna")
+        try await join("j2", from: "j1", org: nil, of: "joanna")
 
         step("Basis registers the women it knows, and everyone syncs before going out")
         let rose = try ref(await on("b1", ["person", "add", "--name", "Rose", "--descriptor", "red coat, Scottish accent", "--format", "json"]))
@@ -126,9 +127,8 @@ struct DemoScript {
         step("The concurrent change is kept as a conflict, not guessed; a worker resolves it")
         try await on("b1", ["conflicts"])
         try await on("b1", ["resolve", rose, "risk", "high"])
-        try await on("b1", ["sync"])
-        try await on("b2", ["sync"])
-        try await on("b2", ["conflicts"])
+        for laptop in ["b1", "b2", "j1", "j2"] { try await on(laptop, ["sync"]) }
+        try await on("j2", ["conflicts"])
 
         step("What each charity sees: Basis's names stay with Basis; the alert reaches everyone")
         try await on("b2", ["people"])
