@@ -1,0 +1,125 @@
+import Foundation
+import OutreachCore
+import SyncServerKit
+import Testing
+
+/// The real `SyncServer` binary, killed and restarted under a real `fieldlog sync`.
+struct ServerProcess {
+    let process: Process
+    let url: String
+
+    static var binary: URL { CLI.binary.deletingLastPathComponent().appendingPathComponent("SyncServer") }
+
+    /// Runs `SyncServer admin …` to completion and returns its output.
+    @discardableResult
+    static func admin(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["admin"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "SyncServer admin \(args)")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Starts `SyncServer serve` on a free port and waits for its "listening" line.
+    static func start(dataDir: URL, log: URL, port: Int = 0) throws -> ServerProcess {
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["serve", "--data-dir", dataDir.path, "--host", "127.0.0.1", "--port", String(port)]
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        for _ in 0..<200 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let match = text.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                let port = text[match].split(separator: ":").last!
+                return ServerProcess(process: p, url: "http://127.0.0.1:\(port)")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        p.terminate()
+        throw CocoaError(.fileReadUnknown)
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+@Suite struct ServerProcessTests {
+    @Test func aServerKilledMidSyncLosesAndDoublesNothing() async throws {
+        let b1 = CLI("b1")
+        defer { b1.cleanUp() }
+        let data = b1.dir.appendingPathComponent("server-data")
+        try ServerProcess.admin(["org", "add", "basis", "--data-dir", data.path])
+        var server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server1.log"))
+        let token = { () throws -> String in
+            let out = try ServerProcess.admin(["enrol", "basis", "--data-dir", data.path, "--format", "json"])
+            return try #require((try JSONValue.parse(out))["token"]?.stringValue)
+        }
+        try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url, "--token", token()])
+
+        // Given an evening's worth of events and more (written straight into the store)
+        let store = try Store.open(at: b1.store)
+        let keyring = try store.keyring(masterKey: store.masterKey(passphrase: "a test passphrase"))
+        let drafts = (0..<6000).map { n in
+            Draft(.partnership, Payload(type: .contactLogged, occurredAt: 1_763_000_000_000 + Int64(n), author: "b1",
+                                        fields: ["unidentified": .int(Int64(1 + n % 3)), "setting": "van", "zone": "Z1"]))
+        }
+        try store.append(drafts, keyring: keyring)
+        let total = try store.eventCount()
+
+        // When the server is killed while fieldlog sync is sending them
+        let sync = Process()
+        sync.executableURL = CLI.binary
+        sync.arguments = ["sync"]
+        sync.environment = b1.env
+        sync.standardOutput = FileHandle.nullDevice
+        sync.standardError = FileHandle.nullDevice
+        try sync.run()
+        // Kill it once the first push has committed, so the sync is cut between two requests.
+        let watcher = try SQLiteSyncStorage(directory: data)
+        var heldAtKill = 0
+        for _ in 0..<1000 {
+            heldAtKill = try await watcher.eventCount()
+            if heldAtKill > 0 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        server.kill9()
+        sync.waitUntilExit()
+        #expect(heldAtKill > 0)
+
+        // Then, restarted on the same data and address, the next sync finishes the job
+        let port = Int(server.url.split(separator: ":").last!)!
+        server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server2.log"), port: port)
+        let done = try b1.ok(["sync", "--server", server.url])
+        #expect(done["waiting"] == 0)
+        let status = try b1.run(["status", "--format", "json"]).json
+        #expect(status["unacknowledged"] == 0)
+        let storage = try SQLiteSyncStorage(directory: data)
+        #expect(try await storage.eventCount() == total, "the server lost or doubled events")
+        #expect(try await storage.vector() == store.vector())
+
+        // A second laptop receives exactly the same events
+        let invite = b1.dir.appendingPathComponent("b2.invite").path
+        let pass = try #require(try b1.ok(["device", "invite", "b2", "--out", invite, "--token", token()])["passphrase"]?.stringValue)
+        var b2 = CLI("b2", base: b1.dir)
+        b2.env["XDG_RUNTIME_DIR"] = b1.dir.appendingPathComponent("run2").path
+        try b2.ok(["init", "--invite", invite], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
+        try b2.ok(["sync", "--server", server.url])
+        #expect(try b2.run(["status", "--format", "json"]).json["events"] == .int(Int64(total)))
+
+        // SIGTERM: a graceful stop, exit status 0
+        server.process.terminate()
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+    }
+}
