@@ -38,9 +38,9 @@ public struct SyncEngine: Sendable {
         var summary = SyncSummary()
         // What the server held last time: push at once what it lacked then (it may hold more now).
         var known = try store.lastSync()?.vector ?? VersionVector()
+        var push = try store.events(notCoveredBy: known, limit: pushLimit)
         while true {
             let mine = try store.vector()
-            let push = try store.events(notCoveredBy: known, limit: pushLimit)
             let response = try await transport.exchange(SyncRequestV1(vector: mine, events: push, limit: pageLimit))
             summary.roundTrips += 1
             summary.sent += response.stored
@@ -49,14 +49,16 @@ public struct SyncEngine: Sendable {
             known = response.vector
             try store.rememberSync(serverVector: known, at: now())
             progress?(summary)
-            if response.more { continue }
             let pending = try store.events(notCoveredBy: known, limit: pushLimit)
-            if pending.isEmpty { break }
-            // Nothing moved: what is left sits beyond a gap the server cannot close yet.
-            if response.stored == 0 && outcome.stored == 0 && Set(pending.map(\.id)).isSubset(of: Set(push.map(\.id))) {
-                summary.waiting = pending.count
-                break
+            if !response.more {
+                if pending.isEmpty { break }
+                // Nothing moved: what is left sits beyond a gap the server cannot close yet.
+                if response.stored == 0 && outcome.stored == 0 && Set(pending.map(\.id)).isSubset(of: Set(push.map(\.id))) {
+                    summary.waiting = pending.count
+                    break
+                }
             }
+            push = pending
         }
         return summary
     }

@@ -103,7 +103,7 @@ struct SyncHTTP: Sendable {
         var data = Data(buffer.readableBytesView)
         if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
             guard encoding.lowercased() == "gzip" else {
-                throw Refusal(status: .unsupportedMediaType, code: "malformed", message: "unsupported Content-Encoding \(encoding)")
+                throw Refusal(status: .badRequest, code: "malformed", message: "unsupported Content-Encoding \(encoding); send gzip or nothing")
             }
             do { data = try Gzip.decompress(data, maxSize: configuration.maxExpandedBytes) } catch is FieldlogError {
                 throw Refusal(status: .badRequest, code: "malformed", message: "the gzip body is damaged")
