@@ -46,6 +46,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The device side of sync over HTTP (fieldlog and the benchmarks).
+        .target(
+            name: "SyncClient",
+            dependencies: [
+                "OutreachCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "SyncServer",
             dependencies: [
@@ -60,10 +69,9 @@ let package = Package(
             name: "fieldlog",
             dependencies: [
                 "OutreachCore",
+                "SyncClient",
                 "SyncServerKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Benchmarks: `swift run -c release fieldlog-bench` (never run as tests).
@@ -71,6 +79,8 @@ let package = Package(
             name: "fieldlog-bench",
             dependencies: [
                 "OutreachCore",
+                "SyncClient",
+                "SyncServerKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -2,7 +2,8 @@
 //
 //   swift build -c release && swift run -c release fieldlog-bench [--quick]
 //
-// --quick stops at 100k events (no 1M fold), for a faster look.
+// --quick stops at 100k events (no 1M fold, 50 laptops at once), for a faster look;
+// --no-sync leaves out the sync benchmarks.
 import Foundation
 import GRDB
 import OutreachCore
@@ -212,7 +213,13 @@ if FileManager.default.isExecutableFile(atPath: binary.path) {
     report("contact add", "skipped: build the client first (swift build -c release)")
 }
 
-// MARK: 4. Fold at 1M
+// MARK: 4. Sync over HTTP (--sync, or the full run)
+
+if !CommandLine.arguments.contains("--no-sync") {
+    try await SyncBench(root: root, keyring: keyring, passphrase: passphrase).run(quick: quick, makeStore: { try makeStore($0, count: $1) })
+}
+
+// MARK: 5. Fold at 1M
 
 if !quick {
     let (big, _, _) = try makeStore("million", count: 1_000_000)

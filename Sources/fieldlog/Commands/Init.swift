@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OutreachCore
+import SyncClient
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "init",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OutreachCore
+import SyncClient
 
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,23 +4,30 @@ import NIOCore
 import OutreachCore
 
 /// Talks to a sync server over HTTP (`Protocol/http.md`): gzip both ways, one client for the process.
-struct HTTPTransport: SyncTransport {
-    let server: String
-    let token: String
+public struct HTTPTransport: SyncTransport {
+    public let server: String
+    public let token: String
+    let client: HTTPClient
+
+    public init(server: String, token: String, client: HTTPClient = HTTPTransport.client) {
+        self.server = server
+        self.token = token
+        self.client = client
+    }
 
     /// One client for the process. Decompression is off: the protocol gzips bodies itself and
     /// sets its own limits (AsyncHTTPClient's shared client would inflate responses first).
-    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
+    public static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
 
-    func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1 {
-        let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token)
+    public func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1 {
+        let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client)
         do { return try SyncResponseV1(json: json) } catch {
             throw FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
         }
     }
 
     /// Enrols this laptop with a single-use enrolment token; returns the device token and organisation.
-    static func enrol(server: String, token: String, device: String, replica: ReplicaID) async throws -> (deviceToken: String, org: String) {
+    public static func enrol(server: String, token: String, device: String, replica: ReplicaID) async throws -> (deviceToken: String, org: String) {
         let json = try await post(server: server, path: "/v1/enrol",
                                   body: ["protocol": 1, "token": .string(token), "device": .string(device), "replica": .string(replica.rawValue)], bearer: nil)
         guard let deviceToken = json["deviceToken"]?.stringValue, let org = json["org"]?.stringValue else {
@@ -29,7 +36,7 @@ struct HTTPTransport: SyncTransport {
         return (deviceToken, org)
     }
 
-    static func post(server: String, path: String, body: JSONValue, bearer: String?) async throws -> JSONValue {
+    static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client) async throws -> JSONValue {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. http://127.0.0.1:8080")
