@@ -121,5 +121,14 @@ struct ServerProcess {
         server.process.terminate()
         server.process.waitUntilExit()
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+
+        // The server's logs carry no token and no payload
+        for name in ["server1.log", "server2.log"] {
+            let text = try String(contentsOf: b1.dir.appendingPathComponent(name), encoding: .utf8)
+            #expect(text.contains("sync"), "\(name) should log syncs")
+            for secret in ["fle_", "fld_", "Bearer", "payload", "\"zone\""] {
+                #expect(!text.contains(secret), "\(name) contains \(secret)")
+            }
+        }
     }
 }
