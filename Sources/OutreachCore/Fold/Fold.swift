@@ -109,11 +109,10 @@ public enum Fold {
             }
         }
         state.people = merged
-        // Merged people's profiles: all writes together.
-        for (root, _) in merged {
-            let writes = profileWrites.filter { links.find($0.key) == root }.flatMap(\.value)
-            if !writes.isEmpty { state.people[root]!.profile = RegisterState(writes: writes) }
-        }
+        // Merged people's profiles: all their writes together (grouped in one pass).
+        var profilesByRoot = [String: [RegisterWrite]]()
+        for (id, writes) in profileWrites { profilesByRoot[links.find(id), default: []] += writes }
+        for (root, writes) in profilesByRoot { state.people[root]?.profile = RegisterState(writes: writes) }
         func canon(_ id: String?) -> String? { id.map { state.canonicalID[$0] ?? $0 } }
 
         // 4. Everything else.
