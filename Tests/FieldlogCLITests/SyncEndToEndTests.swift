@@ -90,6 +90,13 @@ import Testing
             let r = try late.run(["init", "--org", "basis", "--device", "late", "--server", server.url, "--token", usedToken])
             #expect(r.status != 0 && r.stderr.contains("enrolment token"))
             #expect(!FileManager.default.fileExists(atPath: late.store.path))
+            // A directory that already held the user's files keeps them
+            let existing = base.dir.appendingPathComponent("Documents")
+            try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: true)
+            try Data("keep me".utf8).write(to: existing.appendingPathComponent("letter.txt"))
+            let again = try late.run(["init", "--org", "basis", "--device", "late", "--store", existing.path, "--server", server.url, "--token", usedToken])
+            #expect(again.status != 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: existing.path) == ["letter.txt"])
         } catch {
             await server.stop()
             throw error

@@ -59,9 +59,11 @@ struct Init: AsyncParsableCommand {
                 deviceName = device!
             }
             let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, minimumLength: 8)
+            let dirExisted = FileManager.default.fileExists(atPath: dir.path)
             let (store, master) = try Store.create(at: dir, org: keyring.org, device: deviceName, keyring: keyring, passphrase: passphrase)
             if let enrolment {
-                // Enrol now; if the server refuses, remove the new store: bad input changes nothing.
+                // Enrol now; if the server refuses, remove what init created (the database files,
+                // and the directory only if init made it): bad input changes nothing.
                 do {
                     let (deviceToken, org) = try await HTTPTransport.enrol(server: enrolment.server, token: enrolment.token, device: deviceName, replica: store.info.replica)
                     guard org == keyring.org else {
@@ -69,7 +71,10 @@ struct Init: AsyncParsableCommand {
                     }
                     try store.setServer(url: enrolment.server, deviceToken: deviceToken, keyring: keyring)
                 } catch {
-                    try? FileManager.default.removeItem(at: dir)
+                    for suffix in ["", "-wal", "-shm"] {
+                        try? FileManager.default.removeItem(at: dir.appendingPathComponent(Store.fileName + suffix))
+                    }
+                    if !dirExisted { try? FileManager.default.removeItem(at: dir) }
                     throw error
                 }
             }
