@@ -22,15 +22,9 @@ public struct Event: Hashable, Sendable {
 
     /// Builds an event and computes its id.
     public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) {
-        self.dot = dot
-        self.org = org
-        self.scope = scope
-        self.context = context
-        self.recordedAt = recordedAt
-        self.keyID = keyID
-        self.sealedPayload = sealedPayload
-        self.id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
-                                                          recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
+                                                               recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+        self.init(storedID: id, dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload)
     }
 
     /// Rebuilds an event received from elsewhere and checks that `claimedID` matches its contents.
@@ -41,8 +35,8 @@ public struct Event: Hashable, Sendable {
         }
     }
 
-    /// Rebuilds an event read back from this device's own store, trusting the stored id
-    /// (`Store.check` re-verifies every id; imports verify on the way in).
+    /// An event with a known id, not recomputed: one read back from a store (`Store.check`
+    /// re-verifies every id; imports verify on the way in), or one whose id was just computed.
     init(storedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) {
         self.id = storedID
         self.dot = dot

@@ -28,7 +28,7 @@ extension Store {
         }
         let nonces = try Nonces(count: drafts.count)
         return try db.write { db in
-            let vector = try Store.vector(db)
+            let vector = try EventTable.vector(db)
             let base = vector[me]
             // Event n's dot is (me, base + n + 1) and its context everything before it: fixed
             // up front, so sealing (the costly part) can run on every core for a bulk append.
@@ -43,7 +43,7 @@ extension Store {
             }
             let statement = try db.makeStatement(sql: EventTable.insertSQL)
             for event in written { try EventTable.insert(event, statement, db) }
-            if let last = written.last { try Store.setCoverage(db, me, last.dot.seq) }
+            if let last = written.last { try EventTable.setCoverage(db, me, last.dot.seq) }
             return written
         }
     }

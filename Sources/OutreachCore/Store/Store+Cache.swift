@@ -17,7 +17,7 @@ extension Store {
             var out = [(Int64, Event)]()
             let rows = try Row.fetchCursor(db, sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, rowid FROM events WHERE rowid > ? ORDER BY rowid",
                                            arguments: [rowID])
-            while let row = try rows.next() { out.append((row[9], try Store.event(from: row))) }
+            while let row = try rows.next() { out.append((row[9], try EventTable.event(from: row))) }
             return out
         }
     }

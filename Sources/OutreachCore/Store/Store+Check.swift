@@ -43,7 +43,7 @@ extension Store {
                     orgOf[origin] = row[3]
                 }
                 let event: Event
-                do { event = try Store.event(from: row, verify: true) } catch {
+                do { event = try EventTable.event(from: row, verify: true) } catch {
                     find("event \(row[1] as String)@\(row[2] as Int64): \(error)")
                     continue
                 }
@@ -56,7 +56,7 @@ extension Store {
                 }
             }
             report.origins = seqs.count
-            let vector = try Store.vector(db)
+            let vector = try EventTable.vector(db)
             for (replica, list) in seqs {
                 let sorted = list.sorted()
                 let covered = vector[replica]

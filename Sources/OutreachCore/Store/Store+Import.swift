@@ -75,7 +75,7 @@ extension Store {
             }
             // Advance the vector: first by the sender's coverage where it vouches for what we are
             // entitled to, then over any contiguous run of events now held.
-            var vector = try Store.vector(db)
+            var vector = try EventTable.vector(db)
             for (replica, seq) in origin.covered.entries where seq > vector[replica] && vector[replica] >= origin.since[replica] {
                 let org = try originOrg[replica]
                     ?? String.fetchOne(db, sql: "SELECT org FROM events WHERE origin = ? LIMIT 1", arguments: [replica.rawValue])

@@ -134,10 +134,9 @@ public final class Store: Sendable {
 
     /// The store's version vector.
     public func vector() throws -> VersionVector {
-        try db.read { try Store.vector($0) }
+        try db.read { try EventTable.vector($0) }
     }
 
-    static func vector(_ db: Database) throws -> VersionVector { try EventTable.vector(db) }
 
     /// How many events the store holds.
     public func eventCount() throws -> Int {
@@ -193,12 +192,10 @@ public final class Store: Sendable {
         try db.read { db in
             var out = [Event]()
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() { out.append(try Store.event(from: row)) }
+            while let row = try rows.next() { out.append(try EventTable.event(from: row)) }
             return out
         }
     }
 
-    static func event(from row: Row, verify: Bool = false) throws -> Event { try EventTable.event(from: row, verify: verify) }
 
-    static func setCoverage(_ db: Database, _ replica: ReplicaID, _ seq: UInt64) throws { try EventTable.setCoverage(db, replica, seq) }
 }
