@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "OutreachCore", targets: ["OutreachCore"]),
         .executable(name: "fieldlog", targets: ["fieldlog"]),
+        .executable(name: "fieldlog-net", targets: ["fieldlog-net"]),
         .executable(name: "SyncServer", targets: ["SyncServer"]),
     ],
     dependencies: [
@@ -65,9 +66,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The offline commands and what every command shares (options, sessions, output).
+        .target(
+            name: "FieldlogCLI",
+            dependencies: [
+                "OutreachCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // What a van worker runs all evening: no HTTP code linked, so it starts fast. It hands
+        // init, sync and demo to fieldlog-net, installed beside it (in a development build tree
+        // it builds fieldlog-net first if `swift run fieldlog` did not).
         .executableTarget(
             name: "fieldlog",
             dependencies: [
+                "FieldlogCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The commands that reach a sync server or run one (init, sync, demo).
+        .executableTarget(
+            name: "fieldlog-net",
+            dependencies: [
+                "FieldlogCLI",
                 "OutreachCore",
                 "SyncClient",
                 "SyncServerKit",

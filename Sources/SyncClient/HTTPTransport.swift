@@ -8,11 +8,14 @@ public struct HTTPTransport: SyncTransport {
     public let server: String
     public let token: String
     let client: HTTPClient
+    /// Counts the bytes of each exchange as they cross the wire (benchmarks and `sync --verbose`).
+    public let meter: WireMeter?
 
-    public init(server: String, token: String, client: HTTPClient = HTTPTransport.client) {
+    public init(server: String, token: String, client: HTTPClient = HTTPTransport.client, meter: WireMeter? = nil) {
         self.server = server
         self.token = token
         self.client = client
+        self.meter = meter
     }
 
     /// One client for the process. Decompression is off: the protocol gzips bodies itself and
@@ -20,7 +23,7 @@ public struct HTTPTransport: SyncTransport {
     public static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
 
     public func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1 {
-        let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client)
+        let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client, meter: meter)
         do { return try SyncResponseV1(json: json) } catch {
             throw FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
         }
@@ -36,7 +39,8 @@ public struct HTTPTransport: SyncTransport {
         return (deviceToken, org)
     }
 
-    static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client) async throws -> JSONValue {
+    static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
+                     meter: WireMeter? = nil) async throws -> JSONValue {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. http://127.0.0.1:8080")
@@ -47,7 +51,8 @@ public struct HTTPTransport: SyncTransport {
         request.headers.add(name: "Content-Encoding", value: "gzip")
         request.headers.add(name: "Accept-Encoding", value: "gzip")
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        request.body = .bytes(ByteBuffer(bytes: try Gzip.compress(body.canonicalData())))
+        let sent = try Gzip.compress(body.canonicalData(), level: Gzip.fastLevel)
+        request.body = .bytes(ByteBuffer(bytes: sent))
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(120))
@@ -55,6 +60,7 @@ public struct HTTPTransport: SyncTransport {
             throw FieldlogError(.io, "cannot reach the sync server at \(server)", hint: "check the network and the address; nothing was lost, run fieldlog sync again later")
         }
         var data = Data((try await response.body.collect(upTo: 512 << 20)).readableBytesView)
+        meter?.count(sent: sent.count, received: data.count)
         if response.headers.first(name: "Content-Encoding")?.lowercased() == "gzip" {
             data = try Gzip.decompress(data, maxSize: 1 << 30)
         }
@@ -71,4 +77,20 @@ public struct HTTPTransport: SyncTransport {
         }
         return json
     }
+}
+
+/// Bytes and exchanges as they crossed the wire (gzipped where the body was).
+public final class WireMeter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var totals = (sent: 0, received: 0, exchanges: 0)
+
+    public init() {}
+
+    func count(sent: Int, received: Int) {
+        lock.withLock { totals = (totals.sent + sent, totals.received + received, totals.exchanges + 1) }
+    }
+
+    public var sent: Int { lock.withLock { totals.sent } }
+    public var received: Int { lock.withLock { totals.received } }
+    public var exchanges: Int { lock.withLock { totals.exchanges } }
 }

@@ -5,32 +5,6 @@ import OutreachCore
 import SyncClient
 import SyncServerKit
 
-/// Counts what crosses the wire for one transport (bodies as sent: gzipped requests,
-/// responses as the server sent them).
-final class CountingTransport: SyncTransport, @unchecked Sendable {
-    let inner: HTTPTransport
-    private let lock = NSLock()
-    private(set) var requestBytes = 0
-    private(set) var responseBytes = 0
-    private(set) var exchanges = 0
-
-    init(_ inner: HTTPTransport) { self.inner = inner }
-
-    func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1 {
-        let sent = try Gzip.compress(request.json.canonicalData()).count
-        let response = try await inner.exchange(request)
-        let body = response.json.canonicalData()
-        // The server gzips only bodies over 512 bytes.
-        let received = body.count > 512 ? try Gzip.compress(body).count : body.count
-        lock.withLock {
-            requestBytes += sent
-            responseBytes += received
-            exchanges += 1
-        }
-        return response
-    }
-}
-
 struct SyncBench {
     let root: URL
     let keyring: Keyring
@@ -45,11 +19,12 @@ struct SyncBench {
     }
 
     /// Enrols `store` and returns an engine that syncs it over HTTP.
-    func enrolled(_ store: Store, on server: EmbeddedServer, client: HTTPClient = HTTPTransport.client) async throws -> (SyncEngine, CountingTransport) {
+    func enrolled(_ store: Store, on server: EmbeddedServer, client: HTTPClient = HTTPTransport.client) async throws -> (SyncEngine, WireMeter) {
         let token = try await server.service.issueEnrolment(org: store.info.org, lifetime: 3_600_000)
         let (_, bearer) = try await server.service.enrol(token: token, device: store.info.device, replica: store.info.replica)
-        let transport = CountingTransport(HTTPTransport(server: server.url, token: bearer, client: client))
-        return (SyncEngine(store: store, keyring: keyring, transport: transport), transport)
+        let meter = WireMeter()
+        let transport = HTTPTransport(server: server.url, token: bearer, client: client, meter: meter)
+        return (SyncEngine(store: store, keyring: keyring, transport: transport), meter)
     }
 
     func newStore(_ name: String) throws -> Store {
@@ -73,8 +48,15 @@ struct SyncBench {
         try log.store.append(drafts, keyring: keyring)
     }
 
-    func run(quick: Bool, makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
-        // 1. A new laptop's first sync of 100k events, then a sync with nothing new.
+    /// `parts` empty: all of them.
+    func run(quick: Bool, parts: Set<String>, makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
+        if parts.isEmpty || parts.contains("first-sync") { try await firstSync(makeStore: makeStore) }
+        if parts.isEmpty || parts.contains("evening") { try await evenings(quick: quick, makeStore: makeStore) }
+        if parts.isEmpty || parts.contains("crowd") { try await crowd(quick: quick) }
+    }
+
+    /// A new laptop's first sync of 100k events, then a sync with nothing new.
+    func firstSync(makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
         let (source, _, _) = try makeStore("sync-source", 100_000)
         let big = try await server("server-100k")
         try await fill(big, from: source.store)
@@ -82,14 +64,17 @@ struct SyncBench {
         let (engine, counter) = try await enrolled(fresh, on: big)
         var summary = SyncSummary()
         let first = try await seconds { summary = try await engine.run() }
-        report("first sync, new laptop, 100k events", String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.responseBytes) / 1e6))
-        let before = (counter.requestBytes, counter.responseBytes, counter.exchanges)
+        report("first sync, new laptop, 100k events", String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
+        let before = (counter.sent, counter.received, counter.exchanges)
         let quiet = try await seconds { summary = try await engine.run() }
         report("sync with nothing new (100k held)", String(format: "%6.1f ms, %d round trip, %d B out, %d B in", quiet * 1000, counter.exchanges - before.2,
-                                                           counter.requestBytes - before.0, counter.responseBytes - before.1))
+                                                           counter.sent - before.0, counter.received - before.1))
         await big.stop()
+    }
 
-        // 2. An evening's 200 events against servers of growing size.
+    /// An evening's 200 events against servers of growing size.
+    func evenings(quick: Bool, makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
+        var summary = SyncSummary()
         for size in quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000] {
             let (log, people, _) = try makeStore("evening-\(size)", size)
             let server = try await server("server-evening-\(size)")
@@ -101,8 +86,10 @@ struct SyncBench {
             report("evening sync, 200 events, server holds \(size / 1000)k", String(format: "%6.1f ms (%d round trips, sent %d)", t * 1000, summary.roundTrips, summary.sent))
             await server.stop()
         }
+    }
 
-        // 3. Many laptops at once: each pushes 20 events and receives everyone else's.
+    /// Many laptops at once: each pushes 20 events and receives everyone else's.
+    func crowd(quick: Bool) async throws {
         let laptops = quick ? 50 : 200
         let crowd = try await server("server-crowd")
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,

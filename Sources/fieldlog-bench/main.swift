@@ -12,6 +12,9 @@ let quick = CommandLine.arguments.contains("--quick")
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 let keep = CommandLine.arguments.contains("--keep")
+/// `--only append|fold|contact|sync|first-sync|evening|crowd|million`: one section, for a closer look.
+let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap { i in i + 1 < CommandLine.arguments.count ? CommandLine.arguments[i + 1] : nil }
+func section(_ names: String...) -> Bool { only.map(names.contains) ?? true }
 
 /// Removes the benchmark's stores (unless --keep) and exits.
 func finish() -> Never {
@@ -148,6 +151,7 @@ func rawInsertRate(rows: Int) throws -> Double {
 }
 
 let appendRows = 100_000
+if section("append", "fold") {
 let raw = try rawInsertRate(rows: appendRows)
 report("raw SQLite insert (prepared statement, 1 txn)", String(format: "%8.0f rows/s", raw))
 let appendStore = try makeStore("append", count: appendRows).0
@@ -164,11 +168,13 @@ report("event import (verify seal + insert, 1 txn)", String(format: "%8.0f event
 
 let f100k = try foldTime(appendStore)
 report("fold 100k events", describe(f100k))
+}
 
 // MARK: 3. `fieldlog contact add` wall time, whole process, 100k events held
 
 let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldlog")
-if FileManager.default.isExecutableFile(atPath: binary.path) {
+if !section("contact") {
+} else if FileManager.default.isExecutableFile(atPath: binary.path) {
     // Only the CLI touches the store on a laptop: build it, then let this process's connection go.
     let (storePath, storeID, people, master) = try { () throws -> (String, String, [String], Data) in
         let (log, people, master) = try makeStore("van", count: 100_000)
@@ -215,13 +221,14 @@ if FileManager.default.isExecutableFile(atPath: binary.path) {
 
 // MARK: 4. Sync over HTTP (--sync, or the full run)
 
-if !CommandLine.arguments.contains("--no-sync") {
-    try await SyncBench(root: root, keyring: keyring, passphrase: passphrase).run(quick: quick, makeStore: { try makeStore($0, count: $1) })
+if !CommandLine.arguments.contains("--no-sync") && section("sync", "first-sync", "evening", "crowd") {
+    let parts: Set<String> = only.map { $0 == "sync" ? [] : [$0] } ?? []
+    try await SyncBench(root: root, keyring: keyring, passphrase: passphrase).run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
 }
 
 // MARK: 5. Fold at 1M
 
-if !quick {
+if !quick && section("million") {
     let (big, _, _) = try makeStore("million", count: 1_000_000)
     let f1m = try foldTime(big)
     report("fold 1M events (\(f1m.people) people)", describe(f1m))

@@ -14,6 +14,8 @@ struct CLI {
     let dir: URL
     let store: URL
     var env: [String: String]
+    /// The `fieldlog` binary this CLI runs (a copy elsewhere, to test a broken install).
+    var executable = CLI.binary
 
     static let binary: URL = {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldlog")
@@ -37,9 +39,9 @@ struct CLI {
     /// Runs `fieldlog args…`; `unset` names variables to leave out.
     @discardableResult
     func run(_ args: [String], set extra: [String: String] = [:], unset: [String] = []) throws -> Result {
-        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary.path), "build fieldlog first: swift build --build-tests")
+        #expect(FileManager.default.isExecutableFile(atPath: executable.path), "build fieldlog first: swift build --build-tests")
         let p = Process()
-        p.executableURL = CLI.binary
+        p.executableURL = executable
         p.arguments = args
         var e = env.merging(extra) { _, new in new }
         for name in unset { e[name] = nil }

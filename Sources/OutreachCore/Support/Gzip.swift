@@ -9,6 +9,10 @@ public enum Gzip {
         public var description: String { "compressed data expands beyond \(limit) bytes" }
     }
 
+    /// The level for sync bodies: they are mostly sealed bytes in base64, where level 1 saves
+    /// nearly as much as level 6 in a fraction of the time (BENCHMARKS.md, "gzip of a sync page").
+    public static let fastLevel: Int32 = 1
+
     public static func compress(_ data: Data, level: Int32 = 6) throws -> Data {
         var stream = z_stream()
         guard fieldlog_deflateInit2(&stream, level) == Z_OK else { throw FieldlogError(.io, "gzip: cannot start compression") }

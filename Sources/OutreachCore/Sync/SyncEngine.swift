@@ -19,14 +19,21 @@ public struct SyncSummary: Sendable, Equatable {
 /// The device side of the anti-entropy exchange (`Protocol/sync-model.md`): send what the
 /// server lacks, store what it sends, repeat until neither side has anything new.
 ///
-/// Every page is committed before the next request, and every request carries the whole
-/// vector, so a sync cut off at any point is finished by the next one.
+/// Every page is committed before the next one is stored, and every request carries a vector
+/// the device holds (or is about to hold, below), so a sync cut off at any point is finished
+/// by the next one.
+///
+/// While a page is being checked and stored, the request for the next page is already on its
+/// way: it carries the device's vector merged with the page's covered vector, which is exactly
+/// what the device will hold once the page is stored (`Protocol/sync-model.md`, "pipelining").
+/// If storing the page fails, the answer to that request is thrown away unread.
 public struct SyncEngine: Sendable {
     public let store: Store
     public let keyring: Keyring
     public let transport: any SyncTransport
     public var pushLimit = 2000
-    public var pageLimit: Int?
+    /// Events per page asked of the server (the protocol's largest by default: fewer round trips).
+    public var pageLimit: Int? = SyncRequestV1.maxEvents
 
     public init(store: Store, keyring: Keyring, transport: any SyncTransport) {
         self.store = store
@@ -37,29 +44,47 @@ public struct SyncEngine: Sendable {
     public func run(now: @Sendable () -> Int64 = Clock.nowMillis, progress: (@Sendable (SyncSummary) -> Void)? = nil) async throws -> SyncSummary {
         var summary = SyncSummary()
         // What the server held last time: push at once what it lacked then (it may hold more now).
-        var known = try store.lastSync()?.vector ?? VersionVector()
-        var push = try store.events(notCoveredBy: known, limit: pushLimit)
-        while true {
-            let mine = try store.vector()
-            let response = try await transport.exchange(SyncRequestV1(vector: mine, events: push, limit: pageLimit))
-            summary.roundTrips += 1
-            summary.sent += response.stored
-            let outcome = try store.importEvents(response.events, from: .server(since: mine, covered: response.covered), keyring: keyring)
-            summary.received += outcome.stored
-            known = response.vector
-            try store.rememberSync(serverVector: known, at: now())
-            progress?(summary)
-            let pending = try store.events(notCoveredBy: known, limit: pushLimit)
-            if !response.more {
-                if pending.isEmpty { break }
-                // Nothing moved: what is left sits beyond a gap the server cannot close yet.
-                if response.stored == 0 && outcome.stored == 0 && Set(pending.map(\.id)).isSubset(of: Set(push.map(\.id))) {
-                    summary.waiting = pending.count
-                    break
+        var push = try store.events(notCoveredBy: try store.lastSync()?.vector ?? VersionVector(), limit: pushLimit)
+        var asked = try store.vector()
+        var inFlight = send(SyncRequestV1(vector: asked, events: push, limit: pageLimit))
+        do {
+            while true {
+                let response = try await inFlight.value
+                summary.roundTrips += 1
+                summary.sent += response.stored
+                let pending = try store.events(notCoveredBy: response.vector, limit: pushLimit)
+                var next: VersionVector?
+                if response.more {
+                    // Ask for the next page now; this page is stored while the answer travels.
+                    next = asked.merged(with: response.covered)
+                    inFlight = send(SyncRequestV1(vector: next!, events: pending, limit: pageLimit))
                 }
+                let outcome = try store.importEvents(response.events, from: .server(since: asked, covered: response.covered), keyring: keyring)
+                summary.received += outcome.stored
+                try store.rememberSync(serverVector: response.vector, at: now())
+                progress?(summary)
+                if next == nil {
+                    if pending.isEmpty { break }
+                    // Nothing moved: what is left sits beyond a gap the server cannot close yet.
+                    if response.stored == 0 && outcome.stored == 0 && Set(pending.map(\.id)).isSubset(of: Set(push.map(\.id))) {
+                        summary.waiting = pending.count
+                        break
+                    }
+                    next = try store.vector()
+                    inFlight = send(SyncRequestV1(vector: next!, events: pending, limit: pageLimit))
+                }
+                asked = next!
+                push = pending
             }
-            push = pending
+        } catch {
+            inFlight.cancel()
+            throw error
         }
         return summary
+    }
+
+    private func send(_ request: SyncRequestV1) -> Task<SyncResponseV1, any Error> {
+        let transport = transport
+        return Task { try await transport.exchange(request) }
     }
 }

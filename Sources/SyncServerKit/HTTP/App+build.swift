@@ -140,7 +140,7 @@ struct SyncHTTP: Sendable {
     static func json(_ value: JSONValue, status: HTTPResponse.Status, gzip: Bool) -> Response {
         var bytes = value.canonicalData()
         var headers: HTTPFields = [.contentType: "application/json"]
-        if gzip, bytes.count > 512, let compressed = try? Gzip.compress(bytes) {
+        if gzip, bytes.count > 512, let compressed = try? Gzip.compress(bytes, level: Gzip.fastLevel) {
             bytes = compressed
             headers[.contentEncoding] = "gzip"
         }

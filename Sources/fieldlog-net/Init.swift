@@ -1,19 +1,11 @@
 import ArgumentParser
+import FieldlogCLI
 import Foundation
 import OutreachCore
 import SyncClient
 
 struct Init: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init",
-        abstract: "Create this laptop's store: the first of a partnership, or joining with an invite.",
-        discussion: """
-            First laptop of the partnership:  fieldlog init --org basis --device b1 [--server URL --token TOKEN]
-            Another laptop:                    fieldlog init --invite FILE [--device b2]
-            With --server and --token (or an invite that carries them) the laptop enrols with the
-            sync server; the token is a single-use enrolment token from SyncServer admin enrol.
-            The passphrase comes from FIELDLOG_PASSPHRASE or is asked twice; an invite's one-time
-            passphrase from FIELDLOG_INVITE_PASSPHRASE or is asked.
-            """)
+    static let configuration = FieldlogCommandLine.initConfiguration
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption

@@ -3,17 +3,19 @@ import Foundation
 import OutreachCore
 
 /// How a read command prints.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
 }
 
 /// Options every command takes.
-struct StoreOptions: ParsableArguments {
+public struct StoreOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: ArgumentHelp("The store directory (default: $FIELDLOG_STORE, else ~/.local/share/fieldlog).", valueName: "dir"))
-    var store: String?
+    public var store: String?
 
     /// The store directory this command works on.
-    var directory: URL {
+    public var directory: URL {
         let env = ProcessInfo.processInfo.environment
         if let store, !store.isEmpty { return URL(fileURLWithPath: (store as NSString).expandingTildeInPath) }
         if let s = env["FIELDLOG_STORE"], !s.isEmpty { return URL(fileURLWithPath: (s as NSString).expandingTildeInPath) }
@@ -22,7 +24,9 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-struct FormatOption: ParsableArguments {
+public struct FormatOption: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: "table or json.")
-    var format: OutputFormat = .table
+    public var format: OutputFormat = .table
 }

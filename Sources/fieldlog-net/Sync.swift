@@ -1,11 +1,11 @@
 import ArgumentParser
+import FieldlogCLI
 import Foundation
 import OutreachCore
 import SyncClient
 
 struct Sync: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Exchange events with the sync server until both sides have everything (safe to repeat, resumes after a cut).")
+    static let configuration = FieldlogCommandLine.syncConfiguration
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
     @Option(help: "The server's address (default: the one this laptop enrolled with).") var server: String?

@@ -3,13 +3,13 @@ import Foundation
 import OutreachCore
 
 /// Opens the store and its keys the way every command needs them.
-enum Session {
+public enum Session {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    static func store(_ options: StoreOptions) throws -> Store { try Store.open(at: options.directory) }
+    public static func store(_ options: StoreOptions) throws -> Store { try Store.open(at: options.directory) }
 
     /// The store, unlocked: from the shift session, else from `FIELDLOG_PASSPHRASE`.
-    static func unlocked(_ options: StoreOptions) throws -> FieldLog {
+    public static func unlocked(_ options: StoreOptions) throws -> FieldLog {
         let store = try store(options)
         let master: SymmetricKey
         if let session = ShiftSession(environment: environment).load(storeID: store.info.storeID) {
@@ -25,7 +25,7 @@ enum Session {
     }
 
     /// The worker's passphrase: `FIELDLOG_PASSPHRASE`, else asked on the terminal.
-    static func passphrase(prompt: String, confirm: Bool = false, minimumLength: Int = 0, variable: String = "FIELDLOG_PASSPHRASE") throws -> String {
+    public static func passphrase(prompt: String, confirm: Bool = false, minimumLength: Int = 0, variable: String = "FIELDLOG_PASSPHRASE") throws -> String {
         let tooShort = FieldlogError(.badInput, "the passphrase is too short", hint: "use at least \(minimumLength) characters; a few words is best")
         if let p = environment[variable] {
             guard p.count >= minimumLength else { throw tooShort }
@@ -44,7 +44,7 @@ enum Session {
     }
 }
 
-enum Terminal {
+public enum Terminal {
     /// Reads a line from the terminal without echoing it.
     static func readSecret(_ prompt: String) throws -> String {
         FileHandle.standardError.write(Data(prompt.utf8))
@@ -65,5 +65,5 @@ enum Terminal {
         return line
     }
 
-    static var isInteractive: Bool { isatty(STDOUT_FILENO) != 0 }
+    public static var isInteractive: Bool { isatty(STDOUT_FILENO) != 0 }
 }

@@ -6,7 +6,7 @@ import OutreachCore
 ///
 /// Exit codes: 2 bad input or unknown ref, 3 no store / locked / wrong passphrase,
 /// 4 a damaged, altered or foreign file, 1 anything else.
-func guarded(_ body: () throws -> Void) throws {
+public func guarded(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as FieldlogError {
@@ -16,7 +16,7 @@ func guarded(_ body: () throws -> Void) throws {
 }
 
 /// The same for async command bodies.
-func guarded(_ body: () async throws -> Void) async throws {
+public func guarded(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as FieldlogError {
@@ -25,24 +25,24 @@ func guarded(_ body: () async throws -> Void) async throws {
     }
 }
 
-enum Output {
+public enum Output {
     /// A progress line that rewrites itself on a terminal (nil clears it).
-    static func progress(_ text: String?) {
+    public static func progress(_ text: String?) {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + (text ?? "")).utf8))
     }
 
-    static func line(_ text: String = "") { print(text) }
+    public static func line(_ text: String = "") { print(text) }
 
-    static func json(_ value: JSONValue) { print(value.prettyString()) }
+    public static func json(_ value: JSONValue) { print(value.prettyString()) }
 
-    static func error(_ message: String, hint: String?) {
+    public static func error(_ message: String, hint: String?) {
         let text = "error: \(message)" + (hint.map { " — \($0)" } ?? "") + "\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    public static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 
-    static func exitCode(_ code: FieldlogError.Code) -> Int32 {
+    public static func exitCode(_ code: FieldlogError.Code) -> Int32 {
         switch code {
         case .badInput, .unknownRef, .ambiguousRef, .notPermitted, .conflict: return 2
         case .noStore, .locked, .wrongPassphrase, .storeExists: return 3
@@ -52,7 +52,7 @@ enum Output {
     }
 
     /// A plain text table: columns padded to their widest cell.
-    static func table(_ header: [String], _ rows: [[String]]) {
+    public static func table(_ header: [String], _ rows: [[String]]) {
         guard !rows.isEmpty else { return }
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
@@ -66,6 +66,6 @@ enum Output {
 }
 
 extension JSONValue {
-    static func str(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
-    static func num(_ n: Int) -> JSONValue { .int(Int64(n)) }
+    public static func str(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+    public static func num(_ n: Int) -> JSONValue { .int(Int64(n)) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldlogCLI
 import Foundation
 import OutreachCore
 import SyncServerKit
@@ -42,7 +43,7 @@ struct DemoScript {
         var failed = false
         let out = try await captureStdout {
             do {
-                var command = try Fieldlog.parseAsRoot(args)
+                var command = try FieldlogNet.parseAsRoot(args)
                 if var async = command as? any AsyncParsableCommand { try await async.run() } else { try command.run() }
             } catch let code as ExitCode where code != .success {
                 failed = true

@@ -1,0 +1,9 @@
+import ArgumentParser
+import FieldlogCLI
+import Foundation
+import OutreachCore
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = FieldlogCommandLine.demoConfiguration
+    func run() async throws { try await DemoScript().run() }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+import FieldlogCLI
+
+/// `fieldlog-net`: the whole `fieldlog` command line, including the commands that reach a sync
+/// server or run one. Users type `fieldlog`, which hands these commands over.
+@main
+struct FieldlogNet: AsyncParsableCommand {
+    static let configuration = FieldlogCommandLine.configuration(initialise: Init.self, sync: Sync.self, demo: Demo.self)
+}
