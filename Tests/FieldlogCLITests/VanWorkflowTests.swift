@@ -44,8 +44,11 @@ import Testing
         let now = LondonTime()
         let today = String(now.format(Clock.nowMillis()).prefix(10))
         let yesterday = String(now.format(Clock.nowMillis() - 86_400_000).prefix(10))
-        let report = try cli.run(["report", "--from", yesterday, "--to", today, "--format", "json"]).json
-        #expect(report["schema"] == "fieldlog.report/1")
+        let json = try cli.run(["report", "--from", yesterday, "--to", today, "--format", "json"]).json
+        #expect(json["schema"] == "fieldlog.partnership-report/1")
+        // One charity's laptop, one charity in the log: merged and its own column agree.
+        #expect(json["byOrg"]?["basis"] == json["merged"])
+        let report = try #require(json["merged"])
         #expect(report["contacts"] == 4)          // Rose once (the duplicate retracted) + 3 unidentified
         #expect(report["engaged"] == 1)
         #expect(report["new"] == 1)

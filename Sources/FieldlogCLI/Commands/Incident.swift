@@ -39,7 +39,7 @@ struct IncidentAdd: ParsableCommand {
             let when = try Parse.time(at, now: now)
             let log = try Session.unlocked(storeOptions)
             if let ref { incident.person = try PersonIndex.load(log: log).resolve(ref) }
-            let (reported, alert) = try log.reportIncident(incident, at: when, now: now)
+            let (reported, _, alert) = try log.reportIncident(incident, at: when, now: now)
             let short = String(reported.id.hex.prefix(7))
             if output.format == .json {
                 Output.json(["ref": .string(short), "id": .string(reported.id.hex), "alert": alert.map { .string(String($0.id.hex.prefix(7))) } ?? .null])

@@ -47,7 +47,7 @@ struct Retract: ParsableCommand {
             let id = try lookup.eventRefs.resolve(ref, noun: "event")
             let target = try log.store.events(idPrefix: id)[0]
             guard !lookup.state.retracted.contains(target.id) else { throw FieldlogError.badInput("event \(ref) is already retracted") }
-            let event = try log.retract(target, reason: why, at: Clock.nowMillis())
+            let event = try log.retract(target, reason: why, at: Clock.nowMillis(), state: lookup.state)
             let short = String(event.id.hex.prefix(7))
             if output.format == .json { Output.json(["ref": .string(short), "retracted": .string(target.id.hex)]) } else {
                 Output.line("event \(lookup.ref(target.id)) retracted (\(why.rawValue)) by \(short)")

@@ -4,60 +4,82 @@ import OutreachCore
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Counts for a month or a date range (Europe/London), from this laptop's log.",
-        discussion: "Definitions: docs/reports.md. fieldlog report --month 2026-11 | --from 2026-11-01 --to 2026-11-30")
+        commandName: "report", abstract: "The partnership's counts, merged and by charity, for a month, a quarter or a date range.",
+        discussion: """
+            fieldlog report --month 2026-11 | --quarter 2026-Q4 | --from 2026-11-01 --to 2026-11-30 | --months 12
+            Europe/London time; people both charities met count once in the merged column.
+            Definitions with worked examples: docs/reports.md.
+            """)
     @OptionGroup var storeOptions: StoreOptions
-    @OptionGroup var output: FormatOption
+    @Option(help: "table or json.") var format: OutputFormat = .table
     @Option(help: "YYYY-MM (default: this month).") var month: String?
+    @Option(help: "YYYY-Qn, e.g. 2026-Q4.") var quarter: String?
     @Option(help: "First day, YYYY-MM-DD.") var from: String?
     @Option(help: "Last day (included), YYYY-MM-DD.") var to: String?
-
-    func validate() throws {
-        if month != nil && (from != nil || to != nil) { throw ValidationError("give --month, or --from and --to, not both") }
-        if (from == nil) != (to == nil) { throw ValidationError("give both --from and --to") }
-    }
+    @Option(help: "A trend: this many months, ending with --month (default: this month).") var months: Int?
+    @Option(help: "Show only this organisation beside the merged counts.") var org: String?
 
     func run() throws {
         try guarded {
+            let ways = [month != nil || months != nil, quarter != nil, from != nil || to != nil].filter { $0 }.count
+            if ways > 1 { throw FieldlogError.badInput("give one of --month/--months, --quarter, or --from and --to", hint: "fieldlog report --help") }
+            if (from == nil) != (to == nil) { throw FieldlogError.badInput("give both --from and --to", hint: "both days are included") }
             let time = LondonTime()
-            let period: ReportPeriod
+            let periods: [ReportPeriod]
             if let from, let to {
-                let start = try time.day(from), last = try time.day(to)
-                guard start <= last else { throw FieldlogError.badInput("--from \(from) is after --to \(to)") }
-                period = ReportPeriod(start: start, end: time.nextDay(last), label: "\(from)..\(to)")
+                periods = [try .days(from: from, to: to, time: time)]
+            } else if let quarter {
+                periods = [try .quarter(quarter, time: time)]
             } else {
                 let label = month ?? String(time.format(Clock.nowMillis()).prefix(7))
-                let range = try time.month(label)
-                period = ReportPeriod(start: range.start, end: range.end, label: label)
+                periods = try months.map { try ReportPeriod.months($0, endingWith: label, time: time) } ?? [try .month(label, time: time)]
             }
             let log = try Session.unlocked(storeOptions)
-            let report = Report(state: try log.state(), period: period)
-            if output.format == .json {
-                var json = report.json.objectValue!
-                json["org"] = .string(log.keyring.org)
-                Output.json(.object(json))
-            } else {
-                ReportCommand.printTable(report, org: log.keyring.org)
+            let state = try log.state()
+            let known = PartnershipReport.organisations(in: state)
+            if let org, !known.contains(org) {
+                throw FieldlogError.badInput("no organisation \"\(org)\" in this log",
+                                             hint: known.isEmpty ? "nothing has been logged yet" : "known here: \(known.joined(separator: ", "))")
+            }
+            let reports = periods.map { PartnershipReport(state: state, period: $0, orgs: org.map { [$0] } ?? known) }
+            switch format {
+            case .json:
+                if months == nil {
+                    Output.json(reports[0].json)
+                } else {
+                    Output.json(["schema": .string("fieldlog.partnership-trend/\(PartnershipReport.schemaVersion)"), "periods": .array(reports.map(\.json))])
+                }
+            case .table:
+                ReportCommand.printTable(reports)
             }
         }
     }
 
-    static func printTable(_ r: Report, org: String) {
-        func line(_ label: String, _ value: String) { Output.line(label.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
-        func breakdown(_ d: [String: Int]) -> String {
-            d.isEmpty ? "none" : d.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    /// One column per organisation (merged first); a trend shows the merged counts, one column a month.
+    static func printTable(_ reports: [PartnershipReport]) {
+        let cells = PartnershipReport.cells(reports)
+        let header: [String]
+        let values: [[Report]]
+        if reports.count == 1 {
+            header = reports[0].columns.map(\.name)
+            values = [reports[0].columns.map(\.report)]
+        } else {
+            header = reports.map(\.period.label)
+            values = [reports.map(\.merged)]
         }
-        Output.line("\(r.period.label), from this laptop's log (\(org)'s events and both charities' shared ones)")
-        line("outreach contacts", "\(r.contacts)")
-        line("people engaged", "\(r.engaged) (\(r.new) new)")
-        line("casework", "\(r.casework)")
-        line("needs (people)", breakdown(r.needs))
-        line("services (items)", breakdown(r.services))
-        let attended = Report.percent(r.referralsAttended, of: r.referralsWithOutcome).map { ", \($0)% attended of \(r.referralsWithOutcome) with an outcome" } ?? ""
-        line("referrals", breakdown(r.referrals) + attended)
-        line("safeguarding", breakdown(r.safeguarding) + (r.safeguardingWithoutConsent > 0 ? " (\(r.safeguardingWithoutConsent) without consent)" : ""))
-        line("incidents", "\(r.incidents): " + breakdown(r.incidentsByType))
-        line("  consented to police", "\(r.policeConsented)" + (Report.percent(r.policeConsented, of: r.incidents).map { " (\($0)%)" } ?? "") + ", \(r.fullReports) full reports")
-        line("priority group", "\(r.priorityGroup) (+\(r.priorityJoiners) −\(r.priorityLeavers)), \(r.priorityWithLead) with a lead, \(r.overdueReviews) reviews overdue")
+        let title = reports.count == 1 ? reports[0].period.label : "\(reports[0].period.label) to \(reports.last!.period.label), merged"
+        Output.line("\(title) (Europe/London), from this laptop's copy of the partnership's shared events")
+        var rows = [[String]]()
+        var lastSection: String?
+        for cell in cells {
+            if let section = cell.section, section != lastSection { rows.append([section] + header.map { _ in "" }) }
+            lastSection = cell.section
+            rows.append([cell.label] + values[0].map { String($0.value(cell)) })
+        }
+        Output.table([""] + header, rows, alignRight: true)
+        let merged = reports.last!.merged
+        if let percent = Report.percent(merged.referralsAttended, of: merged.referralsWithOutcome) {
+            Output.line("referrals attended: \(percent)% of \(merged.referralsWithOutcome) with a known outcome (merged\(reports.count > 1 ? ", last month" : ""))")
+        }
     }
 }

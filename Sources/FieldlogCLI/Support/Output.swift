@@ -51,14 +51,19 @@ public enum Output {
         }
     }
 
-    /// A plain text table: columns padded to their widest cell.
-    public static func table(_ header: [String], _ rows: [[String]]) {
+    /// A plain text table: columns padded to their widest cell; `alignRight` right-aligns every
+    /// column but the first (figures).
+    public static func table(_ header: [String], _ rows: [[String]], alignRight: Bool = false) {
         guard !rows.isEmpty else { return }
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
         func render(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
+            let padded = cells.enumerated().map { i, c -> String in
+                let gap = String(repeating: " ", count: max(0, widths[min(i, widths.count - 1)] - c.count))
+                if alignRight && i > 0 { return gap + c }
+                return i == cells.count - 1 ? c : c + gap
+            }
+            return padded.joined(separator: "  ")
         }
         print(render(header))
         for row in rows { print(render(row)) }

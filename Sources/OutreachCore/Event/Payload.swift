@@ -59,6 +59,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case referralOutcome = "referral.outcome"     // partnership: referral, outcome
     case safeguardingRaised = "safeguarding.raised" // partnership: person, category, action, consent, reason
     case incidentReported = "incident.reported"   // org: person, kind, zone, offender, vehicle, handle, consent, note
+    case incidentSummary = "incident.summary"     // partnership: incident, kind, consent (what merged reports count)
+    case incidentExported = "incident.exported"   // org: incident, level, recipient (the police export's audit record)
     case alertIssued = "alert.issued"             // partnership: incident, zone, text, expires
     case alertWithdrawn = "alert.withdrawn"       // partnership: alert
     case registerSet = "register.set"             // partnership: person, register, value, reason, review
@@ -68,7 +70,7 @@ public enum EventType: String, Sendable, CaseIterable {
     /// The scope an event of this type is written in (retractions and corrections follow their target).
     public var scope: Scope? {
         switch self {
-        case .personRegistered, .contactNote, .incidentReported: return .org
+        case .personRegistered, .contactNote, .incidentReported, .incidentExported: return .org
         case .eventRetracted, .eventCorrected: return nil
         default: return .partnership
         }

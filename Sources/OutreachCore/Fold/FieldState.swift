@@ -10,6 +10,10 @@ public struct FieldState: Sendable, Equatable {
     public var contacts: [EventID: Contact] = [:]
     public var referrals: [EventID: Referral] = [:]
     public var incidents: [EventID: Incident] = [:]
+    /// Incident summaries by the incident they summarise (every organisation's).
+    public var incidentSummaries: [EventID: IncidentSummary] = [:]
+    /// Police exports (this organisation's audit trail), by export event id.
+    public var exports: [EventID: IncidentExport] = [:]
     public var alerts: [EventID: Alert] = [:]
     public var safeguarding: [EventID: Safeguarding] = [:]
     /// Register writes by canonical person and register, all of them (for "as of" questions).
@@ -43,6 +47,16 @@ public struct FieldState: Sendable, Equatable {
     public func register(_ register: Register, of person: String, asOf time: Int64) -> RegisterState {
         let writes = registerWrites[canonical(person)]?[register] ?? []
         return RegisterState(writes: writes.filter { $0.occurredAt <= time })
+    }
+
+    /// Every incident reports count: this organisation's from the detail (corrections applied),
+    /// the others' from their summaries, each once.
+    public var incidentFacts: [IncidentFact] {
+        var facts = incidents.values.map { IncidentFact(incident: $0.id, org: $0.org, kind: $0.kind, consent: $0.consent, occurredAt: $0.occurredAt) }
+        for s in incidentSummaries.values where incidents[s.incident] == nil {
+            facts.append(IncidentFact(incident: s.incident, org: s.org, kind: s.kind, consent: s.consent, occurredAt: s.occurredAt))
+        }
+        return facts.sorted { ($0.occurredAt, $0.incident) < ($1.occurredAt, $1.incident) }
     }
 
     /// Contacts of a person (canonical), oldest first.

@@ -128,7 +128,7 @@ public enum Fold {
                     services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author)
             case .referralMade:
                 state.referrals[o.event.id] = Referral(
-                    id: o.event.id, person: canon(p.string("person")), contact: p.eventID("contact"),
+                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), contact: p.eventID("contact"),
                     destination: p.string("destination") ?? "", method: p.string("method") ?? "", occurredAt: p.occurredAt)
             case .referralOutcome:
                 if let r = p.eventID("referral") { outcomes[r, default: []].append(write(o, value: p["outcome"] ?? .null)) }
@@ -138,13 +138,26 @@ public enum Fold {
                     zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
                     consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, note: p.string("note"),
                     occurredAt: p.occurredAt, author: p.author)
+            case .incidentSummary:
+                guard let incident = p.eventID("incident") else { continue }
+                // One summary per incident; should there be two, the smallest id, whatever the order.
+                if let seen = state.incidentSummaries[incident], seen.id < o.event.id { continue }
+                state.incidentSummaries[incident] = IncidentSummary(
+                    id: o.event.id, incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
+                    consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+            case .incidentExported:
+                guard let incident = p.eventID("incident") else { continue }
+                state.exports[o.event.id] = IncidentExport(
+                    id: o.event.id, incident: incident, org: o.event.org,
+                    level: p.string("level").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, recipient: p.string("recipient"),
+                    exportedAt: p.occurredAt, author: p.author)
             case .alertIssued:
                 state.alerts[o.event.id] = Alert(
                     id: o.event.id, org: o.event.org, incident: p.eventID("incident"), zone: p.string("zone"),
                     text: p.string("text") ?? "", issuedAt: p.occurredAt, expiresAt: p.int("expires") ?? p.occurredAt, withdrawn: false)
             case .safeguardingRaised:
                 state.safeguarding[o.event.id] = Safeguarding(
-                    id: o.event.id, person: canon(p.string("person")), category: p.string("category") ?? "",
+                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), category: p.string("category") ?? "",
                     action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
                     occurredAt: p.occurredAt)
             case .registerSet:
@@ -169,8 +182,9 @@ public enum Fold {
         }
         for id in state.contacts.keys { state.contacts[id]!.notes.sort() }
         for (id, writes) in outcomes where state.referrals[id] != nil { state.referrals[id]!.outcome = RegisterState(writes: writes) }
-        // Alerts of a retracted incident go too.
+        // Alerts and summaries of a retracted incident go too.
         for (id, alert) in state.alerts where alert.incident.map(state.retracted.contains) == true { state.alerts[id] = nil }
+        for id in state.incidentSummaries.keys where state.retracted.contains(id) { state.incidentSummaries[id] = nil }
         for (person, registers) in state.registerWrites {
             for register in registers.keys { state.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID } }
             if state.people[person] == nil { state.people[person] = Person(id: person, org: registers.values.flatMap { $0 }.map(\.org).min() ?? "") }

@@ -64,6 +64,7 @@ public struct Contact: Sendable, Equatable {
 
 public struct Referral: Sendable, Equatable {
     public let id: EventID
+    public let org: String
     public var person: String?
     public var contact: EventID?
     public var destination: String
@@ -87,6 +88,39 @@ public struct Incident: Sendable, Equatable {
     public var author: String
 }
 
+/// The partnership-scope summary of an incident (`incident.summary`): just what merged reports
+/// count, written beside the organisation-only detail so the other charity can count it too.
+public struct IncidentSummary: Sendable, Equatable {
+    /// The summary event.
+    public let id: EventID
+    /// The `incident.reported` event it summarises (which other organisations cannot open).
+    public let incident: EventID
+    public let org: String
+    public var kind: String
+    public var consent: ConsentLevel
+    public var occurredAt: Int64
+}
+
+/// An incident as reports count it: from the detail where this device holds it, else from its summary.
+public struct IncidentFact: Sendable, Equatable {
+    public let incident: EventID
+    public let org: String
+    public let kind: String
+    public let consent: ConsentLevel
+    public let occurredAt: Int64
+}
+
+/// A police export of an incident (`incident.exported`): the audit record.
+public struct IncidentExport: Sendable, Equatable {
+    public let id: EventID
+    public let incident: EventID
+    public let org: String
+    public let level: ConsentLevel
+    public let recipient: String?
+    public let exportedAt: Int64
+    public let author: String
+}
+
 public struct Alert: Sendable, Equatable {
     public let id: EventID
     public let org: String
@@ -102,6 +136,7 @@ public struct Alert: Sendable, Equatable {
 
 public struct Safeguarding: Sendable, Equatable {
     public let id: EventID
+    public let org: String
     public var person: String?
     public var category: String
     public var action: String?

@@ -110,10 +110,11 @@ public struct FieldLog: Sendable {
 
     // MARK: Incidents and alerts
 
-    /// Records an incident (organisation only) and, at L1 and above, the alert that warns others
-    /// (partnership, no victim identity). Returns the incident and the alert if any.
+    /// Records an incident (organisation only), its summary for merged reports (partnership: kind
+    /// and consent level, nothing else) and, at L1 and above, the alert that warns others
+    /// (partnership, no victim identity). Returns the incident, its summary and the alert if any.
     @discardableResult
-    public func reportIncident(_ incident: NewIncident, at: Int64, now: Int64) throws -> (incident: Event, alert: Event?) {
+    public func reportIncident(_ incident: NewIncident, at: Int64, now: Int64) throws -> (incident: Event, summary: Event, alert: Event?) {
         var fields: [String: JSONValue] = ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]
         fields["person"] = incident.person.map { .string($0) }
         fields["zone"] = incident.zone.map { .string($0) }
@@ -122,38 +123,64 @@ public struct FieldLog: Sendable {
         fields["handle"] = incident.handle.map { .string($0) }
         fields["note"] = incident.note.map { .string($0) }
         let reported = try store.append([Draft(.org, payload(.incidentReported, at: at, fields))], keyring: keyring)[0]
-        guard incident.consent >= .l1 else { return (reported, nil) }
+        var follow = [Draft(.partnership, payload(.incidentSummary, at: at, [
+            "incident": .string(reported.id.hex), "kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue),
+        ]))]
+        guard incident.consent >= .l1 else { return (reported, try store.append(follow, keyring: keyring)[0], nil) }
         let text = [incident.kind.rawValue.replacingOccurrences(of: "-", with: " "), incident.offender, incident.vehicle.map { "vehicle: \($0)" },
                     incident.handle.map { "phone/handle: \($0)" }].compactMap { $0 }.joined(separator: "; ")
         var alertFields: [String: JSONValue] = [
             "incident": .string(reported.id.hex), "text": .string(text), "expires": .int(now + incident.alertLifetime),
         ]
         alertFields["zone"] = incident.zone.map { .string($0) }
-        let alert = try store.append([Draft(.partnership, payload(.alertIssued, at: at, alertFields))], keyring: keyring)[0]
-        return (reported, alert)
+        follow.append(Draft(.partnership, payload(.alertIssued, at: at, alertFields)))
+        let written = try store.append(follow, keyring: keyring)
+        return (reported, written[0], written[1])
     }
 
     // MARK: Retractions
 
     /// Retracts an event of this organisation: it stops counting everywhere, and stays in the log.
+    /// An incident's summary is retracted with it, in the same transaction. `state`, when the
+    /// caller has folded it already, spares a second fold.
     @discardableResult
-    public func retract(_ target: Event, reason: RetractReason, at: Int64) throws -> Event {
+    public func retract(_ target: Event, reason: RetractReason, at: Int64, state: FieldState? = nil) throws -> Event {
         guard target.org == keyring.org else {
             throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to retract it")
         }
-        return try store.append([Draft(target.scope, payload(.eventRetracted, at: at, ["target": .string(target.id.hex), "reason": .string(reason.rawValue)]))],
-                                keyring: keyring)[0]
+        let drafts = try ([target] + companions(of: target, state: state)).map { t in
+            Draft(t.scope, payload(.eventRetracted, at: at, ["target": .string(t.id.hex), "reason": .string(reason.rawValue)]))
+        }
+        return try store.append(drafts, keyring: keyring)[0]
+    }
+
+    /// The summary that mirrors `target` when it is an incident: retractions and corrections of
+    /// the incident must reach it too, or other organisations would go on counting the old one.
+    func companions(of target: Event, state: FieldState?) throws -> [Event] {
+        guard keyring.open(target)?.payload.eventType == .incidentReported else { return [] }
+        guard let summary = try (state ?? self.state()).incidentSummaries[target.id] else { return [] }
+        return try store.events(idPrefix: summary.id.hex)
     }
 
     /// Corrects fields of an event of this organisation; the corrected event counts once, as corrected.
+    /// Correcting an incident's kind, consent or time corrects its summary too (same transaction).
     @discardableResult
-    public func correct(_ target: Event, fields: [String: JSONValue], reason: String, at: Int64) throws -> Event {
+    public func correct(_ target: Event, fields: [String: JSONValue], reason: String, at: Int64, state: FieldState? = nil) throws -> Event {
         guard target.org == keyring.org else {
             throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to correct it")
         }
-        return try store.append([Draft(target.scope, payload(.eventCorrected, at: at, [
+        var drafts = [Draft(target.scope, payload(.eventCorrected, at: at, [
             "target": .string(target.id.hex), "fields": .object(fields), "reason": .string(reason),
-        ]))], keyring: keyring)[0]
+        ]))]
+        let mirrored = fields.filter { ["kind", "consent", "at"].contains($0.key) }
+        if !mirrored.isEmpty {
+            for summary in try companions(of: target, state: state) {
+                drafts.append(Draft(summary.scope, payload(.eventCorrected, at: at, [
+                    "target": .string(summary.id.hex), "fields": .object(mirrored), "reason": .string(reason),
+                ])))
+            }
+        }
+        return try store.append(drafts, keyring: keyring)[0]
     }
 }
 

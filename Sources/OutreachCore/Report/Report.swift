@@ -1,19 +1,3 @@
-/// A reporting period: a half-open range of London time.
-public struct ReportPeriod: Sendable, Equatable {
-    public let start: Int64
-    public let end: Int64
-    /// `2026-11` or `2026-11-01..2026-11-30`.
-    public let label: String
-
-    public init(start: Int64, end: Int64, label: String) {
-        self.start = start
-        self.end = end
-        self.label = label
-    }
-
-    public func contains(_ t: Int64) -> Bool { t >= start && t < end }
-}
-
 /// The counts of DESIGN §8 over one device's log (definitions with worked examples: `docs/reports.md`).
 public struct Report: Sendable, Equatable {
     public static let schemaVersion = 1
@@ -47,14 +31,23 @@ public struct Report: Sendable, Equatable {
     public var priorityWithLead = 0
     public var overdueReviews = 0
 
-    /// Computes the report over a folded state.
-    public init(state: FieldState, period: ReportPeriod) {
+    /// Which organisation's work this report counts (nil: the whole partnership, people once).
+    public var org: String?
+
+    /// Computes the report over a folded state: everyone's work, or one organisation's
+    /// (`docs/reports.md` says how each measure is attributed).
+    public init(state: FieldState, period: ReportPeriod, org: String? = nil) {
         self.period = period
+        self.org = org
+        func ours(_ o: String) -> Bool { org == nil || o == org }
+        /// Whether a register's live writes say `value`, by a write of ours.
+        func says(_ register: RegisterState, _ value: String) -> Bool { register.live.contains { $0.value == .string(value) && ours($0.org) } }
+
         var engagedPeople = Set<String>()
         var needPeople = [String: Set<String>]()
         var caseworkPeople = Set<String>()
         var firstContact = [String: Int64]()
-        for c in state.contacts.values {
+        for c in state.contacts.values where ours(c.org) {
             if let p = c.person { firstContact[p] = min(firstContact[p] ?? .max, c.occurredAt) }
             guard period.contains(c.occurredAt) else { continue }
             let setting = Setting(rawValue: c.setting)
@@ -72,36 +65,36 @@ public struct Report: Sendable, Equatable {
 
         for (person, registers) in state.registerWrites {
             let asOfStart = RegisterState(writes: (registers[.casework] ?? []).filter { $0.occurredAt < period.start })
-            let openedDuring = (registers[.casework] ?? []).contains { period.contains($0.occurredAt) && $0.value == "open" }
-            if asOfStart.live.contains(where: { $0.value == "open" }) || openedDuring { caseworkPeople.insert(person) }
+            let openedDuring = (registers[.casework] ?? []).contains { period.contains($0.occurredAt) && $0.value == "open" && ours($0.org) }
+            if says(asOfStart, "open") || openedDuring { caseworkPeople.insert(person) }
 
-            let inAtStart = state.register(.priority, of: person, asOf: period.start - 1).live.contains { $0.value == "in" }
-            let inAtEnd = state.register(.priority, of: person, asOf: period.end - 1).live.contains { $0.value == "in" }
-            if inAtEnd {
+            let atStart = state.register(.priority, of: person, asOf: period.start - 1)
+            let atEnd = state.register(.priority, of: person, asOf: period.end - 1)
+            if says(atEnd, "in") {
                 priorityGroup += 1
-                if !inAtStart { priorityJoiners += 1 }
+                if !atStart.live.contains(where: { $0.value == "in" }) { priorityJoiners += 1 }
                 if let lead = state.register(.lead, of: person, asOf: period.end - 1).value?.stringValue, !lead.isEmpty { priorityWithLead += 1 }
                 if let review = state.register(.risk, of: person, asOf: period.end - 1).live.compactMap(\.review).min(), review < period.end {
                     overdueReviews += 1
                 }
-            } else if inAtStart {
+            } else if says(atStart, "in") && !atEnd.live.contains(where: { $0.value == "in" }) {
                 priorityLeavers += 1
             }
         }
         casework = caseworkPeople.count
 
-        for r in state.referrals.values where period.contains(r.occurredAt) {
+        for r in state.referrals.values where period.contains(r.occurredAt) && ours(r.org) {
             referrals[r.destination, default: 0] += 1
             if let outcome = r.outcome?.value?.stringValue, outcome != ReferralOutcomeKind.waiting.rawValue {
                 referralsWithOutcome += 1
                 if outcome == ReferralOutcomeKind.attended.rawValue { referralsAttended += 1 }
             }
         }
-        for s in state.safeguarding.values where period.contains(s.occurredAt) {
+        for s in state.safeguarding.values where period.contains(s.occurredAt) && ours(s.org) {
             safeguarding[s.category, default: 0] += 1
             if !s.withConsent { safeguardingWithoutConsent += 1 }
         }
-        for i in state.incidents.values where period.contains(i.occurredAt) {
+        for i in state.incidentFacts where period.contains(i.occurredAt) && ours(i.org) {
             incidents += 1
             incidentsByType[i.kind, default: 0] += 1
             if i.consent >= .l2 { policeConsented += 1 }
@@ -118,10 +111,16 @@ public struct Report: Sendable, Equatable {
 extension Report {
     /// `--format json`: versioned, documented in `docs/json-output.md`.
     public var json: JSONValue {
+        var o = countsJSON.objectValue ?? [:]
+        o["schema"] = .string("fieldlog.report/\(Report.schemaVersion)")
+        o["period"] = period.json
+        return .object(o)
+    }
+
+    /// The counts alone: the shape of the local report, and of `merged` and each `byOrg` entry.
+    public var countsJSON: JSONValue {
         func object(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .int(Int64($0)) }) }
         return [
-            "schema": .string("fieldlog.report/\(Report.schemaVersion)"),
-            "period": ["label": .string(period.label), "start": .string(LondonTime().iso(period.start)), "end": .string(LondonTime().iso(period.end))],
             "contacts": .int(Int64(contacts)), "engaged": .int(Int64(engaged)), "new": .int(Int64(new)),
             "casework": .int(Int64(casework)), "needs": object(needs), "services": object(services),
             "referrals": ["byDestination": object(referrals), "withOutcome": .int(Int64(referralsWithOutcome)),
@@ -133,6 +132,48 @@ extension Report {
             "priorityGroup": ["size": .int(Int64(priorityGroup)), "joiners": .int(Int64(priorityJoiners)),
                               "leavers": .int(Int64(priorityLeavers)), "withLeadProfessional": .int(Int64(priorityWithLead)),
                               "overdueReviews": .int(Int64(overdueReviews))],
+        ]
+    }
+}
+
+/// The coordinators' report (DESIGN §8): the partnership's merged counts, people once, and each
+/// organisation's own. Any laptop of the partnership that holds the same partnership events
+/// computes the same figures: they rest only on partnership-scope events (incidents through
+/// their summaries).
+public struct PartnershipReport: Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public let period: ReportPeriod
+    public let merged: Report
+    public let byOrg: [String: Report]
+
+    /// `orgs`: the organisations to show apart (default: every one the log mentions).
+    public init(state: FieldState, period: ReportPeriod, orgs: [String]? = nil) {
+        self.period = period
+        merged = Report(state: state, period: period)
+        let names = orgs ?? PartnershipReport.organisations(in: state)
+        byOrg = Dictionary(uniqueKeysWithValues: names.map { ($0, Report(state: state, period: period, org: $0)) })
+    }
+
+    /// Every organisation whose work the log holds, sorted.
+    public static func organisations(in state: FieldState) -> [String] {
+        var orgs = Set(state.contacts.values.map(\.org))
+        orgs.formUnion(state.people.values.map(\.org))
+        orgs.formUnion(state.referrals.values.map(\.org))
+        orgs.formUnion(state.safeguarding.values.map(\.org))
+        orgs.formUnion(state.incidentSummaries.values.map(\.org))
+        orgs.formUnion(state.incidents.values.map(\.org))
+        orgs.remove("")
+        return orgs.sorted()
+    }
+
+    /// `--format json` (`docs/json-output.md`): `merged` and `byOrg` carry the local report's counts.
+    public var json: JSONValue {
+        [
+            "schema": .string("fieldlog.partnership-report/\(PartnershipReport.schemaVersion)"),
+            "period": period.json,
+            "merged": merged.countsJSON,
+            "byOrg": .object(byOrg.mapValues(\.countsJSON)),
         ]
     }
 }

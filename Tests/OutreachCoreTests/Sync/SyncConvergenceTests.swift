@@ -91,7 +91,7 @@ struct Laptop {
                     var i = NewIncident(person: nil, kind: .robbery, consent: .l1)
                     i.vehicle = "green Fiesta"
                     let r = try laptop.log.reportIncident(i, at: clock, now: clock)
-                    written.insert(r.incident.id)
+                    written.formUnion([r.incident.id, r.summary.id])
                     if let a = r.alert { written.insert(a.id) }
                 default:
                     // Syncs: sometimes in tiny pages, sometimes cut off half-way (the next one finishes it)
