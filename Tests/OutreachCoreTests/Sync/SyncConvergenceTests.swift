@@ -132,6 +132,46 @@ struct Laptop {
         }
     }
 
+    /// Pipelining (`Protocol/sync-model.md`): the next page is already asked for when a page
+    /// fails to store. Nothing of the failed page or any later one may be stored, and what was
+    /// stored before stays whole.
+    @Test func aPageThatFailsToStoreStopsTheSyncAndNothingAfterItIsKept() async throws {
+        let dir = TempDir()
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
+        let laptops = try await Self.partnership(in: dir, service: service)
+        // Writers whose events the server holds; one of them seals under a partnership key
+        // nobody else has (a laptop of another partnership pushed through a mix-up).
+        var writers = [FieldLog]()
+        for n in 0..<4 {
+            let log = try TestKeys.log("basis", device: "w\(n)", in: dir.sub("w\(n)"))
+            for i in 0..<6 { try log.logContact(NewContact(person: nil, unidentified: i + 1, setting: .van), at: t0 + Int64(i)) }
+            writers.append(log)
+        }
+        // The rogue sorts second, so two origins' pages come after the one that fails.
+        writers.sort { $0.store.info.replica < $1.store.info.replica }
+        let rogue = writers[1]
+        let foreign = Keyring(partnershipID: "p-other", org: "basis", orgKey: TestKeys.orgKeys["basis"]!, partnershipKey: .generate())
+        try rogue.store.append([Draft(.partnership, Payload(type: .contactLogged, occurredAt: t0 + 9, author: "x", fields: ["unidentified": 1, "setting": "van"]))],
+                               keyring: foreign)
+        for w in writers { _ = try await service.storage.push(try w.store.allEvents()) }
+
+        let reader = laptops[1]
+        await #expect(throws: FieldlogError.self) { _ = try await reader.sync(service, push: 5, page: 4) }
+        let held = try reader.log.store.allEvents()
+        // Pages go by origin, then seq: origins after the rogue one were never stored.
+        for w in writers[2...] { #expect(!held.contains { $0.dot.replica == w.store.info.replica }, "a page after the failed one was stored") }
+        #expect(held.filter { $0.dot.replica == writers[0].store.info.replica }.count == 6, "the pages before the failed one were stored")
+        #expect(!held.contains { $0.keyID != TestKeys.partnershipKey.id && $0.scope == .partnership })
+        #expect(try reader.log.store.check(keyring: reader.log.keyring).isHealthy)
+        // Everything before the failure is whole: each origin a run from seq 1.
+        for (origin, events) in Dictionary(grouping: held, by: \.dot.replica) {
+            #expect(events.map(\.dot.seq).sorted() == Array(1...UInt64(events.count)), "origin \(origin) has a gap")
+        }
+        // The same sync again fails at the same place and changes nothing.
+        await #expect(throws: FieldlogError.self) { _ = try await reader.sync(service, push: 5, page: 4) }
+        #expect(try reader.log.store.allEvents().count == held.count)
+    }
+
     @Test func aSyncWithNothingNewIsOneSmallRoundTrip() async throws {
         let dir = TempDir()
         let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
