@@ -5,5 +5,6 @@ import OutreachCore
 
 struct Demo: AsyncParsableCommand {
     static let configuration = FieldlogCommandLine.demoConfiguration
-    func run() async throws { try await DemoScript().run() }
+    @Flag(help: "Keep the demo's stores afterwards, to try commands on them (it says how).") var keep = false
+    func run() async throws { try await DemoScript(keep: keep).run() }
 }

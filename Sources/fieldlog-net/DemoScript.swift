@@ -10,6 +10,7 @@ import SyncServerKit
 /// process against throwaway stores in one temporary directory, which is removed at the end.
 struct DemoScript {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-demo-\(UUID().uuidString.prefix(8))")
+    var keep = false
 
     func run() async throws {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -24,8 +25,15 @@ struct DemoScript {
         var failure: (any Error)?
         do { try await story(server: server.url, service: service) } catch { failure = error }
         await server.stop()
-        try? FileManager.default.removeItem(at: root)
-        print("\nserver stopped; removed \(root.path): nothing left behind")
+        if keep {
+            print("\nserver stopped; the laptops' stores are kept in \(root.path). Try, for instance:")
+            print("    export XDG_RUNTIME_DIR=\(root.path)/run FIELDLOG_STORE=\(root.path)/b1")
+            print("    fieldlog unlock        (the demo's passphrase: demo: a long passphrase for the van)")
+            print("    fieldlog report --format html > report.html     (rm -r \(root.path) when done)")
+        } else {
+            try? FileManager.default.removeItem(at: root)
+            print("\nserver stopped; removed \(root.path): nothing left behind")
+        }
         if let failure { throw failure }
     }
 

@@ -2,16 +2,24 @@ import ArgumentParser
 import Foundation
 import OutreachCore
 
+/// What `fieldlog report` prints.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv, html
+}
+
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "The partnership's counts, merged and by charity, for a month, a quarter or a date range.",
         discussion: """
             fieldlog report --month 2026-11 | --quarter 2026-Q4 | --from 2026-11-01 --to 2026-11-30 | --months 12
             Europe/London time; people both charities met count once in the merged column.
+            --format html > board.html: a page with charts, for the partnership board.
+            --public for anything that leaves the partnership: small counts hidden, the rest rounded.
             Definitions with worked examples: docs/reports.md.
             """)
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "table or json.") var format: OutputFormat = .table
+    @Option(help: "table, json, csv or html.") var format: ReportFormat = .table
+    @Flag(help: "Disclosure control, for anything that leaves the partnership: 1-7 shown as <8, the rest rounded to 5.") var `public` = false
     @Option(help: "YYYY-MM (default: this month).") var month: String?
     @Option(help: "YYYY-Qn, e.g. 2026-Q4.") var quarter: String?
     @Option(help: "First day, YYYY-MM-DD.") var from: String?
@@ -42,44 +50,50 @@ struct ReportCommand: ParsableCommand {
                                              hint: known.isEmpty ? "nothing has been logged yet" : "known here: \(known.joined(separator: ", "))")
             }
             let reports = periods.map { PartnershipReport(state: state, period: $0, orgs: org.map { [$0] } ?? known) }
+            let output = ReportOutput(reports, isPublic: `public`)
             switch format {
-            case .json:
-                if months == nil {
-                    Output.json(reports[0].json)
-                } else {
-                    Output.json(["schema": .string("fieldlog.partnership-trend/\(PartnershipReport.schemaVersion)"), "periods": .array(reports.map(\.json))])
-                }
-            case .table:
-                ReportCommand.printTable(reports)
+            case .json: Output.json(output.json)
+            case .csv: print(output.csv, terminator: "")
+            case .html:
+                // The trend chart: the twelve months up to the last one reported.
+                let lastMonth = String(time.format(reports.last!.period.end - 1).prefix(7))
+                let trendPeriods = periods.count > 1 ? periods : try ReportPeriod.months(12, endingWith: lastMonth, time: time)
+                let trend = ReportOutput(trendPeriods.map { PartnershipReport(state: state, period: $0, orgs: org.map { [$0] } ?? known) }, isPublic: `public`)
+                print(ReportHTML(output, trend: trend, generatedAt: Clock.nowMillis()).page)
+            case .table: ReportCommand.printTable(output)
             }
         }
     }
 
     /// One column per organisation (merged first); a trend shows the merged counts, one column a month.
-    static func printTable(_ reports: [PartnershipReport]) {
-        let cells = PartnershipReport.cells(reports)
+    static func printTable(_ output: ReportOutput) {
+        let reports = output.reports
         let header: [String]
-        let values: [[Report]]
+        let column: (Int) -> [String]  // row → the row's figures
         if reports.count == 1 {
-            header = reports[0].columns.map(\.name)
-            values = [reports[0].columns.map(\.report)]
+            header = output.tables[0].columns
+            column = { row in output.tables[0].values[row].map(\.description) }
         } else {
             header = reports.map(\.period.label)
-            values = [reports.map(\.merged)]
+            column = { row in output.tables.map { $0.values[row][0].description } }
         }
         let title = reports.count == 1 ? reports[0].period.label : "\(reports[0].period.label) to \(reports.last!.period.label), merged"
-        Output.line("\(title) (Europe/London), from this laptop's copy of the partnership's shared events")
+        Output.line("\(title) (Europe/London)" + (output.isPublic ? ", for publication: <8 = 1 to 7, x = hidden, others rounded to 5"
+                                                                  : ", from this laptop's copy of the partnership's shared events"))
         var rows = [[String]]()
         var lastSection: String?
-        for cell in cells {
+        for (row, cell) in output.cells.enumerated() {
             if let section = cell.section, section != lastSection { rows.append([section] + header.map { _ in "" }) }
             lastSection = cell.section
-            rows.append([cell.label] + values[0].map { String($0.value(cell)) })
+            rows.append([cell.label] + column(row))
         }
+        let percents = reports.indices.map(output.percentages)
+        func percentRow(_ label: String, _ pick: ((column: String, attended: Int?, consented: Int?)) -> Int?) -> [String] {
+            let figures = reports.count == 1 ? percents[0].map(pick) : percents.map { pick($0[0]) }
+            return [label] + figures.map { $0.map { "\($0)%" } ?? "–" }
+        }
+        rows.append(percentRow("referrals attended (%)", \.attended))
+        rows.append(percentRow("incidents consented to police (%)", \.consented))
         Output.table([""] + header, rows, alignRight: true)
-        let merged = reports.last!.merged
-        if let percent = Report.percent(merged.referralsAttended, of: merged.referralsWithOutcome) {
-            Output.line("referrals attended: \(percent)% of \(merged.referralsWithOutcome) with a known outcome (merged\(reports.count > 1 ? ", last month" : ""))")
-        }
     }
 }
