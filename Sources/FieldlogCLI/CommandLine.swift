@@ -27,7 +27,7 @@ public enum FieldlogCommandLine {
                 initialise, Unlock.self, Lock.self, Status.self,
                 PersonCommand.self, People.self, ContactCommand.self, IncidentCommand.self, Alerts.self,
                 LogCommand.self, Retract.self, Conflicts.self, Resolve.self,
-                sync, Export.self, Import.self, DeviceCommand.self, ReportCommand.self, Check.self, demo,
+                sync, Export.self, Import.self, DeviceCommand.self, ReportCommand.self, Audit.self, Check.self, demo,
             ]
         )
     }

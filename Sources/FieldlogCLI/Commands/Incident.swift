@@ -3,7 +3,8 @@ import Foundation
 import OutreachCore
 
 struct IncidentCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "incident", abstract: "Record incidents.", subcommands: [IncidentAdd.self])
+    static let configuration = CommandConfiguration(commandName: "incident", abstract: "Record incidents; export one to the police with her consent.",
+                                                    subcommands: [IncidentAdd.self, IncidentConsent.self, IncidentExport.self])
 }
 
 struct IncidentAdd: ParsableCommand {
@@ -47,6 +48,80 @@ struct IncidentAdd: ParsableCommand {
                 Output.line("incident \(short) recorded (\(incident.kind.rawValue), \(incident.consent.rawValue))")
                 if let alert { Output.line("alert \(alert.id.hex.prefix(7)) issued to both charities until \(LondonTime().format(now + incident.alertLifetime))") }
             }
+        }
+    }
+}
+
+struct IncidentConsent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consent", abstract: "Record that she changed her consent for an incident (withdrawn, or given later).",
+        discussion: "fieldlog incident consent REF L1 --reason \"withdrawn on the phone\"")
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The incident's ref (fieldlog log).") var ref: String
+    @Argument(help: "L0, L1, L2 or L3.") var level: String
+    @Option(help: "Why (kept with the change).") var reason = "consent changed"
+
+    func run() throws {
+        try guarded {
+            let consent = try ConsentLevel.parse(level)
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "event"))!
+            try log.setIncidentConsent(id, to: consent, reason: reason, state: lookup.state, at: Clock.nowMillis())
+            Output.line("incident \(lookup.ref(id)) consent is now \(consent.rawValue)")
+        }
+    }
+}
+
+struct IncidentExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Prepare one incident for the police liaison officer, at the consent level she gave.",
+        discussion: """
+            L2: offender, vehicle and method, no victim identity. L3: with her identity. L0, L1 and
+            withdrawn consent are refused. Every export is recorded: fieldlog audit lists them.
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The incident's ref (fieldlog log).") var ref: String
+    @Option(help: "Who receives it, e.g. \"PC Khan, Leeds District\".") var to: String?
+    @Option(help: "text or json.") var format: ExportFormat = .text
+
+    enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "incident"))!
+            let (export, _) = try log.exportIncident(id, recipient: to, state: lookup.state, at: Clock.nowMillis())
+            switch format {
+            case .json: Output.json(export.json)
+            case .text: Output.line(export.text)
+            }
+        }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Every police export from this charity: who, what, when, at which level.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log)
+            let exports = lookup.state.exports.values.sorted { ($0.exportedAt, $0.id) > ($1.exportedAt, $1.id) }
+            if output.format == .json {
+                Output.json(["schema": "fieldlog.audit/1", "exports": .array(exports.map { e in
+                    ["ref": .string(lookup.ref(e.id)), "incident": .string(lookup.ref(e.incident)), "level": .string(e.level.rawValue),
+                     "recipient": .str(e.recipient), "by": .string(e.author), "org": .string(e.org), "at": .string(lookup.time.iso(e.exportedAt))]
+                })])
+                return
+            }
+            if exports.isEmpty { Output.line("no police exports"); return }
+            Output.table(["when", "by", "incident", "level", "to"], exports.map { e in
+                [lookup.time.format(e.exportedAt), e.author, lookup.ref(e.incident), e.level.rawValue, e.recipient ?? ""]
+            })
         }
     }
 }
