@@ -51,4 +51,32 @@ import Testing
         #expect(all.count == 3)  // L1, L2, L3 warn; L0 does not
         #expect(all.map { $0["issuedAt"]?.stringValue ?? "" } == all.map { $0["issuedAt"]?.stringValue ?? "" }.sorted(by: >))
     }
+
+    @Test func theTaskingListAndItsActions() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        try cli.ok(["init", "--org", "basis", "--device", "b1"])
+        let rose = try #require(try cli.ok(["person", "add", "--name", "Rose"])["ref"]?.stringValue)
+        #expect(try cli.run(["tasking"]).stdout.contains("nobody is in the priority group"))
+        #expect(try cli.run(["person", "set", rose, "--priority", "in", "--risk", "high", "--review", "2020-01-01", "--lead", "Sam"]).status == 0)
+        let logged = try cli.ok(["contact", "add", rose, "--setting", "van", "--referral", "housing", "--format", "json"])
+        let referral = try #require(logged["referrals"]?.arrayValue?.first?.stringValue)
+        let added = try cli.run(["tasking", "add", "Rose", "offer a GP appointment", "--owner", "basis", "--due", "2026-12-01"])
+        #expect(added.status == 0 && added.stdout.contains("Rose"))
+        let list = try cli.run(["tasking", "--format", "json"]).json
+        let member = try #require(list["members"]?.arrayValue?.first)
+        #expect(member["name"] == "Rose" && member["risk"] == ["high"] && member["lead"] == "Sam" && member["reviewOverdue"] == true)
+        #expect(member["openReferrals"] == ["housing"])
+        let action = try #require(member["openActions"]?.arrayValue?.first?["ref"]?.stringValue)
+        let table = try cli.run(["tasking"]).stdout
+        #expect(table.contains("Rose") && table.contains("OVERDUE") && table.contains("offer a GP appointment"))
+        let csv = try cli.run(["tasking", "list", "--format", "csv"]).stdout.split(separator: "\n")
+        #expect(csv.count == 2 && csv[0].hasPrefix("person,org,risk") && csv[1].contains("housing"))
+        #expect(try cli.run(["referral", "outcome", referral, "attended"]).status == 0)
+        #expect(try cli.run(["tasking", "done", action]).status == 0)
+        let after = try cli.run(["tasking", "--format", "json"]).json["members"]?.arrayValue?.first
+        #expect(after?["openReferrals"] == [] && after?["openActions"] == [])
+        try BadInputTests.expectRefused(cli, ["tasking", "done", action], mentioning: ["already done"])
+        try BadInputTests.expectRefused(cli, ["referral", "outcome", referral, "went"], mentioning: ["referral outcome"])
+    }
 }

@@ -61,6 +61,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case incidentReported = "incident.reported"   // org: person, kind, zone, offender, vehicle, handle, consent, note
     case incidentSummary = "incident.summary"     // partnership: incident, kind, consent (what merged reports count)
     case incidentExported = "incident.exported"   // org: incident, level, recipient (the police export's audit record)
+    case taskingAction = "tasking.action"         // partnership: person, action, owner, due
+    case taskingDone = "tasking.done"             // partnership: action (event id)
     case alertIssued = "alert.issued"             // partnership: incident, zone, text, expires
     case alertWithdrawn = "alert.withdrawn"       // partnership: alert
     case registerSet = "register.set"             // partnership: person, register, value, reason, review

@@ -12,6 +12,8 @@ public struct FieldState: Sendable, Equatable {
     public var incidents: [EventID: Incident] = [:]
     /// Incident summaries by the incident they summarise (every organisation's).
     public var incidentSummaries: [EventID: IncidentSummary] = [:]
+    /// Tasking actions, by event id (done ones too).
+    public var taskingActions: [EventID: TaskingAction] = [:]
     /// Police exports (this organisation's audit trail), by export event id.
     public var exports: [EventID: IncidentExport] = [:]
     public var alerts: [EventID: Alert] = [:]

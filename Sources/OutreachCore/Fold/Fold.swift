@@ -145,6 +145,11 @@ public enum Fold {
                 state.incidentSummaries[incident] = IncidentSummary(
                     id: o.event.id, incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
                     consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+            case .taskingAction:
+                guard let person = canon(p.string("person")) else { continue }
+                state.taskingActions[o.event.id] = TaskingAction(
+                    id: o.event.id, org: o.event.org, person: person, action: p.string("action") ?? "",
+                    owner: p.string("owner"), due: p.int("due"), agreedAt: p.occurredAt)
             case .incidentExported:
                 guard let incident = p.eventID("incident") else { continue }
                 state.exports[o.event.id] = IncidentExport(
@@ -177,6 +182,8 @@ public enum Fold {
                 if let c = p.eventID("contact"), let text = p.string("text") { state.contacts[c]?.notes.append(text) }
             case .alertWithdrawn:
                 if let a = p.eventID("alert") { state.alerts[a]?.withdrawn = true }
+            case .taskingDone:
+                if let a = p.eventID("action") { state.taskingActions[a]?.done = true }
             default: break
             }
         }

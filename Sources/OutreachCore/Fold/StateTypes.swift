@@ -110,6 +110,19 @@ public struct IncidentFact: Sendable, Equatable {
     public let occurredAt: Int64
 }
 
+/// An action agreed at the weekly tasking meeting for a member of the priority group.
+public struct TaskingAction: Sendable, Equatable {
+    public let id: EventID
+    public let org: String
+    /// Canonical person id.
+    public var person: String
+    public var action: String
+    public var owner: String?
+    public var due: Int64?
+    public var agreedAt: Int64
+    public var done = false
+}
+
 /// A police export of an incident (`incident.exported`): the audit record.
 public struct IncidentExport: Sendable, Equatable {
     public let id: EventID

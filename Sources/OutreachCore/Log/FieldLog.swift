@@ -251,3 +251,41 @@ public struct PartnershipCode: Sendable, Equatable {
         Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("\(initials)|\(dateOfBirth)|\(sex)".utf8), using: key.key))
     }
 }
+
+extension FieldLog {
+    /// Records an action agreed at the tasking meeting for a person (partnership: both charities
+    /// and the meeting see it; keep names out of the text).
+    @discardableResult
+    public func addTaskingAction(person: String, action: String, owner: String?, due: Int64?, at: Int64) throws -> Event {
+        let text = action.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw FieldlogError.badInput("the action is empty", hint: "say what was agreed, e.g. \"offer a GP appointment\"") }
+        var fields: [String: JSONValue] = ["person": .string(person), "action": .string(text)]
+        fields["owner"] = owner.map { .string($0) }
+        fields["due"] = due.map { .int($0) }
+        return try store.append([Draft(.partnership, payload(.taskingAction, at: at, fields))], keyring: keyring)[0]
+    }
+
+    /// Marks a tasking action done.
+    @discardableResult
+    public func completeTaskingAction(_ id: EventID, state: FieldState, at: Int64) throws -> Event {
+        guard let action = state.taskingActions[id] else {
+            throw FieldlogError(.unknownRef, "event \(id.hex.prefix(7)) is not a tasking action", hint: "fieldlog tasking lists them with their refs")
+        }
+        guard !action.done else { throw FieldlogError.badInput("that action is already done") }
+        return try store.append([Draft(.partnership, payload(.taskingDone, at: at, ["action": .string(id.hex)]))], keyring: keyring)[0]
+    }
+}
+
+extension FieldLog {
+    /// Records how a referral turned out (partnership; a later outcome supersedes an earlier one
+    /// it has seen, concurrent ones are a conflict like any register's).
+    @discardableResult
+    public func recordReferralOutcome(_ referral: EventID, _ outcome: ReferralOutcomeKind, state: FieldState, at: Int64) throws -> Event {
+        guard state.referrals[referral] != nil else {
+            throw FieldlogError(.unknownRef, "event \(referral.hex.prefix(7)) is not a referral", hint: "fieldlog log lists events with their refs")
+        }
+        return try store.append([Draft(.partnership, payload(.referralOutcome, at: at, [
+            "referral": .string(referral.hex), "outcome": .string(outcome.rawValue),
+        ]))], keyring: keyring)[0]
+    }
+}
