@@ -78,6 +78,8 @@ func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], master
     return (log, people, master.withUnsafeBytes { Data($0) })
 }
 
+nonisolated(unsafe) var lastFolded = FieldState()
+
 func foldTime(_ log: FieldLog) throws -> (read: Double, open: Double, fold: Double, people: Int) {
     var events = [Event]()
     let read = try seconds { events = try log.store.allEvents() }
@@ -86,7 +88,26 @@ func foldTime(_ log: FieldLog) throws -> (read: Double, open: Double, fold: Doub
     let open = seconds { opened = Parallel.map(count: held.count) { log.keyring.open(held[$0]) } }
     var state = FieldState()
     let fold = seconds { state = Fold.fold(opened.compactMap { $0 }) }
+    lastFolded = state
     return (read, open, fold, state.people.count)
+}
+
+/// The coordinators' report over the last folded state: one month, and a 12-month trend.
+/// The whole `fieldlog report` is the fold plus this.
+func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), events: String) throws {
+    let state = lastFolded
+    let last = state.contacts.values.map(\.occurredAt).max() ?? 0
+    let month = String(LondonTime().format(last).prefix(7))
+    var monthly: PartnershipReport?
+    var index: ReportIndex?
+    let indexing = seconds { index = ReportIndex(state) }
+    let one = try indexing + seconds { monthly = PartnershipReport(index: index!, period: try .month(month)) }
+    let periods = try ReportPeriod.months(12, endingWith: month)
+    let trend = indexing + seconds { _ = periods.map { PartnershipReport(index: index!, period: $0) } }
+    let total = f.read + f.open + f.fold
+    report("report --month over \(events) (fold + counts)", String(format: "%5.2f s (%.2f + %.3f; %d contacts in %@)", total + one, total, one,
+                                                                   monthly?.merged.contacts ?? 0, month))
+    report("report --months 12 over \(events) (fold + counts)", String(format: "%5.2f s (%.2f + %.3f)", total + trend, total, trend))
 }
 
 func describe(_ f: (read: Double, open: Double, fold: Double, people: Int)) -> String {
@@ -168,6 +189,7 @@ report("event import (verify seal + insert, 1 txn)", String(format: "%8.0f event
 
 let f100k = try foldTime(appendStore)
 report("fold 100k events", describe(f100k))
+try reportTimes(f100k, events: "100k")
 }
 
 // MARK: 3. `fieldlog contact add` wall time, whole process, 100k events held
@@ -232,6 +254,7 @@ if !quick && section("million") {
     let (big, _, _) = try makeStore("million", count: 1_000_000)
     let f1m = try foldTime(big)
     report("fold 1M events (\(f1m.people) people)", describe(f1m))
+    try reportTimes(f1m, events: "1M")
 }
 progress("")
 finish()

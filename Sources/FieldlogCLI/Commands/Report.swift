@@ -49,7 +49,8 @@ struct ReportCommand: ParsableCommand {
                 throw FieldlogError.badInput("no organisation \"\(org)\" in this log",
                                              hint: known.isEmpty ? "nothing has been logged yet" : "known here: \(known.joined(separator: ", "))")
             }
-            let reports = periods.map { PartnershipReport(state: state, period: $0, orgs: org.map { [$0] } ?? known) }
+            let index = ReportIndex(state)
+            let reports = periods.map { PartnershipReport(index: index, period: $0, orgs: org.map { [$0] } ?? known) }
             let output = ReportOutput(reports, isPublic: `public`)
             switch format {
             case .json: Output.json(output.json)
@@ -58,7 +59,7 @@ struct ReportCommand: ParsableCommand {
                 // The trend chart: the twelve months up to the last one reported.
                 let lastMonth = String(time.format(reports.last!.period.end - 1).prefix(7))
                 let trendPeriods = periods.count > 1 ? periods : try ReportPeriod.months(12, endingWith: lastMonth, time: time)
-                let trend = ReportOutput(trendPeriods.map { PartnershipReport(state: state, period: $0, orgs: org.map { [$0] } ?? known) }, isPublic: `public`)
+                let trend = ReportOutput(trendPeriods.map { PartnershipReport(index: index, period: $0, orgs: org.map { [$0] } ?? known) }, isPublic: `public`)
                 print(ReportHTML(output, trend: trend, generatedAt: Clock.nowMillis()).page)
             case .table: ReportCommand.printTable(output)
             }

@@ -37,6 +37,12 @@ public struct Report: Sendable, Equatable {
     /// Computes the report over a folded state: everyone's work, or one organisation's
     /// (`docs/reports.md` says how each measure is attributed).
     public init(state: FieldState, period: ReportPeriod, org: String? = nil) {
+        self.init(index: ReportIndex(state), period: period, org: org)
+    }
+
+    /// The same from an index built once (a trend, or merged and by-organisation reports, share one).
+    public init(index: ReportIndex, period: ReportPeriod, org: String? = nil) {
+        let state = index.state
         self.period = period
         self.org = org
         func ours(_ o: String) -> Bool { org == nil || o == org }
@@ -46,10 +52,8 @@ public struct Report: Sendable, Equatable {
         var engagedPeople = Set<String>()
         var needPeople = [String: Set<String>]()
         var caseworkPeople = Set<String>()
-        var firstContact = [String: Int64]()
-        for c in state.contacts.values where ours(c.org) {
-            if let p = c.person { firstContact[p] = min(firstContact[p] ?? .max, c.occurredAt) }
-            guard period.contains(c.occurredAt) else { continue }
+        let firstContact = org.map { index.firstContactByOrg[$0] ?? [:] } ?? index.firstContact
+        for c in index.contacts(in: period) where ours(c.org) {
             let setting = Setting(rawValue: c.setting)
             if setting?.isOutreach == true {
                 contacts += c.person == nil ? c.unidentified : 1
@@ -94,7 +98,7 @@ public struct Report: Sendable, Equatable {
             safeguarding[s.category, default: 0] += 1
             if !s.withConsent { safeguardingWithoutConsent += 1 }
         }
-        for i in state.incidentFacts where period.contains(i.occurredAt) && ours(i.org) {
+        for i in index.incidentFacts where period.contains(i.occurredAt) && ours(i.org) {
             incidents += 1
             incidentsByType[i.kind, default: 0] += 1
             if i.consent >= .l2 { policeConsented += 1 }
@@ -149,10 +153,14 @@ public struct PartnershipReport: Sendable, Equatable {
 
     /// `orgs`: the organisations to show apart (default: every one the log mentions).
     public init(state: FieldState, period: ReportPeriod, orgs: [String]? = nil) {
+        self.init(index: ReportIndex(state), period: period, orgs: orgs)
+    }
+
+    public init(index: ReportIndex, period: ReportPeriod, orgs: [String]? = nil) {
         self.period = period
-        merged = Report(state: state, period: period)
-        let names = orgs ?? PartnershipReport.organisations(in: state)
-        byOrg = Dictionary(uniqueKeysWithValues: names.map { ($0, Report(state: state, period: period, org: $0)) })
+        merged = Report(index: index, period: period)
+        let names = orgs ?? PartnershipReport.organisations(in: index.state)
+        byOrg = Dictionary(uniqueKeysWithValues: names.map { ($0, Report(index: index, period: period, org: $0)) })
     }
 
     /// Every organisation whose work the log holds, sorted.
@@ -175,5 +183,44 @@ public struct PartnershipReport: Sendable, Equatable {
             "merged": merged.countsJSON,
             "byOrg": .object(byOrg.mapValues(\.countsJSON)),
         ]
+    }
+}
+
+/// What reports need from a folded state, worked out once: contacts in time order (a period is
+/// a binary search away), each person's first contact with anyone and with each organisation,
+/// and the incidents as counted.
+public struct ReportIndex: Sendable {
+    public let state: FieldState
+    let contacts: [Contact]
+    let firstContact: [String: Int64]
+    let firstContactByOrg: [String: [String: Int64]]
+    let incidentFacts: [IncidentFact]
+
+    public init(_ state: FieldState) {
+        self.state = state
+        contacts = state.contacts.values.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+        var first = [String: Int64](), byOrg = [String: [String: Int64]]()
+        // In time order, the first write wins.
+        for c in contacts {
+            guard let p = c.person else { continue }
+            if first[p] == nil { first[p] = c.occurredAt }
+            if byOrg[c.org]?[p] == nil { byOrg[c.org, default: [:]][p] = c.occurredAt }
+        }
+        firstContact = first
+        firstContactByOrg = byOrg
+        incidentFacts = state.incidentFacts
+    }
+
+    /// Contacts dated in `period`, in time order.
+    func contacts(in period: ReportPeriod) -> ArraySlice<Contact> {
+        func firstIndex(atOrAfter t: Int64) -> Int {
+            var low = 0, high = contacts.count
+            while low < high {
+                let mid = (low + high) / 2
+                if contacts[mid].occurredAt < t { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        return contacts[firstIndex(atOrAfter: period.start)..<firstIndex(atOrAfter: period.end)]
     }
 }
