@@ -40,45 +40,57 @@ public struct Report: Sendable, Equatable {
         self.init(index: ReportIndex(state), period: period, org: org)
     }
 
-    /// The same from an index built once (a trend, or merged and by-organisation reports, share one).
+    /// The same from an index built once (a trend, or merged and by-organisation reports, share
+    /// one; it may come from the sealed snapshot instead of a fold).
     public init(index: ReportIndex, period: ReportPeriod, org: String? = nil) {
-        let state = index.state
         self.period = period
         self.org = org
         func ours(_ o: String) -> Bool { org == nil || o == org }
         /// Whether a register's live writes say `value`, by a write of ours.
         func says(_ register: RegisterState, _ value: String) -> Bool { register.live.contains { $0.value == .string(value) && ours($0.org) } }
 
-        var engagedPeople = Set<String>()
-        var needPeople = [String: Set<String>]()
-        var caseworkPeople = Set<String>()
-        let firstContact = org.map { index.firstContactByOrg[$0] ?? [:] } ?? index.firstContact
-        for c in index.contacts(in: period) where ours(c.org) {
-            let setting = Setting(rawValue: c.setting)
-            if setting?.isOutreach == true {
-                contacts += c.person == nil ? c.unidentified : 1
-                if let p = c.person { engagedPeople.insert(p) }
+        // Contacts: columns, one period's slice of them.
+        let orgIndex = org.map { index.words.firstIndex(of: $0).map(UInt32.init) ?? .max }
+        var engagedPeople = Set<UInt32>()
+        var needPeople = [UInt32: Set<UInt32>]()
+        var caseworkIDs = Set<UInt32>()
+        var serviceTotals = [UInt32: Int]()
+        for i in index.contactRange(period) {
+            if let orgIndex, index.org[i] != orgIndex { continue }
+            let p = index.person[i]
+            let setting = index.setting[i]
+            if index.outreachWords.contains(setting) {
+                contacts += p == ReportIndex.nobody ? Int(index.unidentified[i]) : 1
+                if p != ReportIndex.nobody { engagedPeople.insert(p) }
             }
-            if setting == .casework, let p = c.person { caseworkPeople.insert(p) }
-            if let p = c.person { for n in c.needs { needPeople[n, default: []].insert(p) } }
-            for (kind, n) in c.services { services[kind, default: 0] += n }
+            if p != ReportIndex.nobody {
+                if setting == index.caseworkWord { caseworkIDs.insert(p) }
+                for n in index.needs[Int(index.needsStart[i])..<Int(index.needsStart[i + 1])] { needPeople[n, default: []].insert(p) }
+            }
+            for k in Int(index.servicesStart[i])..<Int(index.servicesStart[i + 1]) { serviceTotals[index.serviceKind[k], default: 0] += Int(index.serviceCount[k]) }
         }
         engaged = engagedPeople.count
-        new = engagedPeople.filter { firstContact[$0].map(period.contains) == true }.count
-        needs = needPeople.mapValues(\.count)
+        let first = orgIndex.map { index.firstContactByOrg[$0] ?? [:] } ?? index.firstContact
+        new = engagedPeople.filter { first[$0].map(period.contains) == true }.count
+        needs = Dictionary(uniqueKeysWithValues: needPeople.map { (index.words[Int($0.key)], $0.value.count) })
+        services = Dictionary(uniqueKeysWithValues: serviceTotals.map { (index.words[Int($0.key)], $0.value) })
+        var caseworkPeople = Set(caseworkIDs.map { index.people[Int($0)] })
 
-        for (person, registers) in state.registerWrites {
+        for (person, registers) in index.registerWrites {
             let asOfStart = RegisterState(writes: (registers[.casework] ?? []).filter { $0.occurredAt < period.start })
             let openedDuring = (registers[.casework] ?? []).contains { period.contains($0.occurredAt) && $0.value == "open" && ours($0.org) }
             if says(asOfStart, "open") || openedDuring { caseworkPeople.insert(person) }
 
-            let atStart = state.register(.priority, of: person, asOf: period.start - 1)
-            let atEnd = state.register(.priority, of: person, asOf: period.end - 1)
+            func asOf(_ register: Register, _ time: Int64) -> RegisterState {
+                RegisterState(writes: (registers[register] ?? []).filter { $0.occurredAt <= time })
+            }
+            let atStart = asOf(.priority, period.start - 1)
+            let atEnd = asOf(.priority, period.end - 1)
             if says(atEnd, "in") {
                 priorityGroup += 1
                 if !atStart.live.contains(where: { $0.value == "in" }) { priorityJoiners += 1 }
-                if let lead = state.register(.lead, of: person, asOf: period.end - 1).value?.stringValue, !lead.isEmpty { priorityWithLead += 1 }
-                if let review = state.register(.risk, of: person, asOf: period.end - 1).live.compactMap(\.review).min(), review < period.end {
+                if let lead = asOf(.lead, period.end - 1).value?.stringValue, !lead.isEmpty { priorityWithLead += 1 }
+                if let review = asOf(.risk, period.end - 1).live.compactMap(\.review).min(), review < period.end {
                     overdueReviews += 1
                 }
             } else if says(atStart, "in") && !atEnd.live.contains(where: { $0.value == "in" }) {
@@ -87,14 +99,14 @@ public struct Report: Sendable, Equatable {
         }
         casework = caseworkPeople.count
 
-        for r in state.referrals.values where period.contains(r.occurredAt) && ours(r.org) {
+        for r in index.referrals where period.contains(r.occurredAt) && ours(r.org) {
             referrals[r.destination, default: 0] += 1
-            if let outcome = r.outcome?.value?.stringValue, outcome != ReferralOutcomeKind.waiting.rawValue {
+            if let outcome = r.outcome, outcome != ReferralOutcomeKind.waiting.rawValue {
                 referralsWithOutcome += 1
                 if outcome == ReferralOutcomeKind.attended.rawValue { referralsAttended += 1 }
             }
         }
-        for s in state.safeguarding.values where period.contains(s.occurredAt) && ours(s.org) {
+        for s in index.concerns where period.contains(s.occurredAt) && ours(s.org) {
             safeguarding[s.category, default: 0] += 1
             if !s.withConsent { safeguardingWithoutConsent += 1 }
         }
@@ -159,7 +171,7 @@ public struct PartnershipReport: Sendable, Equatable {
     public init(index: ReportIndex, period: ReportPeriod, orgs: [String]? = nil) {
         self.period = period
         merged = Report(index: index, period: period)
-        let names = orgs ?? PartnershipReport.organisations(in: index.state)
+        let names = orgs ?? index.organisations
         byOrg = Dictionary(uniqueKeysWithValues: names.map { ($0, Report(index: index, period: period, org: $0)) })
     }
 
@@ -186,41 +198,3 @@ public struct PartnershipReport: Sendable, Equatable {
     }
 }
 
-/// What reports need from a folded state, worked out once: contacts in time order (a period is
-/// a binary search away), each person's first contact with anyone and with each organisation,
-/// and the incidents as counted.
-public struct ReportIndex: Sendable {
-    public let state: FieldState
-    let contacts: [Contact]
-    let firstContact: [String: Int64]
-    let firstContactByOrg: [String: [String: Int64]]
-    let incidentFacts: [IncidentFact]
-
-    public init(_ state: FieldState) {
-        self.state = state
-        contacts = state.contacts.values.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
-        var first = [String: Int64](), byOrg = [String: [String: Int64]]()
-        // In time order, the first write wins.
-        for c in contacts {
-            guard let p = c.person else { continue }
-            if first[p] == nil { first[p] = c.occurredAt }
-            if byOrg[c.org]?[p] == nil { byOrg[c.org, default: [:]][p] = c.occurredAt }
-        }
-        firstContact = first
-        firstContactByOrg = byOrg
-        incidentFacts = state.incidentFacts
-    }
-
-    /// Contacts dated in `period`, in time order.
-    func contacts(in period: ReportPeriod) -> ArraySlice<Contact> {
-        func firstIndex(atOrAfter t: Int64) -> Int {
-            var low = 0, high = contacts.count
-            while low < high {
-                let mid = (low + high) / 2
-                if contacts[mid].occurredAt < t { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
-        return contacts[firstIndex(atOrAfter: period.start)..<firstIndex(atOrAfter: period.end)]
-    }
-}
