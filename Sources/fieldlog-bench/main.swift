@@ -92,9 +92,10 @@ func foldTime(_ log: FieldLog) throws -> (read: Double, open: Double, fold: Doub
     return (read, open, fold, state.people.count)
 }
 
-/// The coordinators' report over the last folded state: one month, and a 12-month trend.
-/// The whole `fieldlog report` is the fold plus this.
-func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), events: String) throws {
+/// The coordinators' report over the last folded state: one month, and a 12-month trend. The
+/// whole `fieldlog report` is the fold plus this; with the sealed snapshot (`ReportIndex.load`)
+/// an unchanged store skips the fold.
+func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), log: FieldLog, events: String) throws {
     let state = lastFolded
     let last = state.contacts.values.map(\.occurredAt).max() ?? 0
     let month = String(LondonTime().format(last).prefix(7))
@@ -105,9 +106,19 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), e
     let periods = try ReportPeriod.months(12, endingWith: month)
     let trend = indexing + seconds { _ = periods.map { PartnershipReport(index: index!, period: $0) } }
     let total = f.read + f.open + f.fold
-    report("report --month over \(events) (fold + counts)", String(format: "%5.2f s (%.2f + %.3f; %d contacts in %@)", total + one, total, one,
-                                                                   monthly?.merged.contacts ?? 0, month))
-    report("report --months 12 over \(events) (fold + counts)", String(format: "%5.2f s (%.2f + %.3f)", total + trend, total, trend))
+    report("report --month over \(events), folding (fold + counts)", String(format: "%5.2f s (%.2f + %.3f; %d contacts in %@)", total + one, total, one,
+                                                                            monthly?.merged.contacts ?? 0, month))
+    report("report --months 12 over \(events), folding", String(format: "%5.2f s (%.2f + %.3f)", total + trend, total, trend))
+    // The snapshot: the first report writes it (a fold), the next ones read it.
+    let cold = try seconds { _ = try ReportIndex.load(log: log) }
+    var warmIndex: ReportIndex?
+    var hit = false
+    let load = try seconds { (warmIndex, hit) = try ReportIndex.load(log: log) }
+    let warm = try seconds { _ = PartnershipReport(index: warmIndex!, period: try .month(month)) }
+    let warmTrend = seconds { _ = periods.map { PartnershipReport(index: warmIndex!, period: $0) } }
+    report("report --month over \(events), from the snapshot", String(format: "%5.3f s (read and open %.3f + counts %.3f)%@; writing it: %.2f s",
+                                                                      load + warm, load, warm, hit ? "" : " NOT USED", cold))
+    report("report --months 12 over \(events), from the snapshot", String(format: "%5.3f s (%.3f + %.3f)", load + warmTrend, load, warmTrend))
 }
 
 func describe(_ f: (read: Double, open: Double, fold: Double, people: Int)) -> String {
@@ -189,7 +200,7 @@ report("event import (verify seal + insert, 1 txn)", String(format: "%8.0f event
 
 let f100k = try foldTime(appendStore)
 report("fold 100k events", describe(f100k))
-try reportTimes(f100k, events: "100k")
+try reportTimes(f100k, log: appendStore, events: "100k")
 }
 
 // MARK: 3. `fieldlog contact add` wall time, whole process, 100k events held
@@ -254,7 +265,7 @@ if !quick && section("million") {
     let (big, _, _) = try makeStore("million", count: 1_000_000)
     let f1m = try foldTime(big)
     report("fold 1M events (\(f1m.people) people)", describe(f1m))
-    try reportTimes(f1m, events: "1M")
+    try reportTimes(f1m, log: big, events: "1M")
 }
 progress("")
 finish()

@@ -43,13 +43,13 @@ struct ReportCommand: ParsableCommand {
                 periods = try months.map { try ReportPeriod.months($0, endingWith: label, time: time) } ?? [try .month(label, time: time)]
             }
             let log = try Session.unlocked(storeOptions)
-            let state = try log.state()
-            let known = PartnershipReport.organisations(in: state)
+            // The sealed snapshot when nothing changed since the last report; else a fold.
+            let index = try ReportIndex.load(log: log).index
+            let known = index.organisations
             if let org, !known.contains(org) {
                 throw FieldlogError.badInput("no organisation \"\(org)\" in this log",
                                              hint: known.isEmpty ? "nothing has been logged yet" : "known here: \(known.joined(separator: ", "))")
             }
-            let index = ReportIndex(state)
             let reports = periods.map { PartnershipReport(index: index, period: $0, orgs: org.map { [$0] } ?? known) }
             let output = ReportOutput(reports, isPublic: `public`)
             switch format {

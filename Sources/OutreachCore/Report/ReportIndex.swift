@@ -51,6 +51,8 @@ public struct ReportIndex: Sendable, Equatable {
         let org: String, category: String, occurredAt: Int64, withConsent: Bool
     }
 
+    init(empty: Void) {}
+
     public init(_ state: FieldState) {
         var wordIndex = [String: UInt32](), personIndex = [String: UInt32]()
         func word(_ s: String) -> UInt32 {

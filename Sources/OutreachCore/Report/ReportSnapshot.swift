@@ -1,0 +1,183 @@
+import Foundation
+
+/// The report snapshot: a `ReportIndex` sealed in the store's cache (DESIGN §6 allows sealed
+/// derived state). It is bound to the store vector it was folded at: a report on a store whose
+/// vector is unchanged reads it back; any new event means a fresh fold and a fresh snapshot.
+/// Like every cache it is derived data (losing it costs one fold) and never plaintext: sealed
+/// under the organisation key with the store id and the cache name as associated data.
+///
+/// Layout (host byte order: a cache never leaves its laptop): a version, the vector (canonical
+/// JSON), then the columns as counted arrays, the words and people as counted strings, and the
+/// small parts (register writes, referrals, concerns, incidents, organisations) as canonical JSON.
+extension ReportIndex {
+    static let cacheName = "report-snapshot/v1"
+    static let formatVersion: UInt32 = 1
+
+    /// The index for `log`, from the snapshot when the store has not changed since it was made;
+    /// otherwise folded, indexed and kept as the new snapshot.
+    public static func load(log: FieldLog) throws -> (index: ReportIndex, fromSnapshot: Bool) {
+        let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
+        let vector = try log.store.vector()
+        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
+           let (index, at) = try? decode(plain), at == vector {
+            return (index, true)
+        }
+        let index = ReportIndex(try log.state())
+        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(vector: vector), aad: aad))
+        return (index, false)
+    }
+
+    func encoded(vector: VersionVector) -> Data {
+        var w = RawWriter()
+        w.put(Self.formatVersion)
+        w.put(vector.json.canonicalString())
+        w.put(words)
+        w.put(people)
+        w.put(at); w.put(org); w.put(person); w.put(setting); w.put(unidentified)
+        w.put(needsStart); w.put(needs); w.put(servicesStart); w.put(serviceKind); w.put(serviceCount)
+        w.put(smallParts.canonicalString())
+        return w.data
+    }
+
+    static func decode(_ data: Data) throws -> (ReportIndex, VersionVector) {
+        var r = RawReader(data)
+        guard try r.get(UInt32.self) == formatVersion else { throw FieldlogError.malformed("report snapshot of another version") }
+        let vector = try VersionVector(json: JSONValue.parse(try r.string()))
+        var index = ReportIndex(empty: ())
+        index.words = try r.strings()
+        index.people = try r.strings()
+        index.at = try r.array(Int64.self)
+        index.org = try r.array(UInt32.self)
+        index.person = try r.array(UInt32.self)
+        index.setting = try r.array(UInt32.self)
+        index.unidentified = try r.array(UInt32.self)
+        index.needsStart = try r.array(UInt32.self)
+        index.needs = try r.array(UInt32.self)
+        index.servicesStart = try r.array(UInt32.self)
+        index.serviceKind = try r.array(UInt32.self)
+        index.serviceCount = try r.array(UInt32.self)
+        try index.readSmallParts(JSONValue.parse(try r.string()))
+        let n = index.at.count
+        guard r.isAtEnd, [index.org.count, index.person.count, index.setting.count, index.unidentified.count].allSatisfy({ $0 == n }),
+              index.needsStart.count == n + 1, index.servicesStart.count == n + 1, index.serviceKind.count == index.serviceCount.count,
+              index.needsStart.last.map(Int.init) == index.needs.count, index.servicesStart.last.map(Int.init) == index.serviceKind.count,
+              (index.org + index.setting + index.needs + index.serviceKind).allSatisfy({ Int($0) < index.words.count }),
+              index.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count })
+        else { throw FieldlogError.malformed("inconsistent report snapshot") }
+        index.derive()
+        return (index, vector)
+    }
+
+    /// Register writes, referrals, concerns, incidents and organisations: a few thousand items.
+    var smallParts: JSONValue {
+        func write(_ w: RegisterWrite) -> JSONValue {
+            [
+                "id": .string(w.eventID.hex), "origin": .string(w.dot.replica.rawValue), "seq": .int(Int64(w.dot.seq)), "ctx": w.context.json,
+                "value": w.value, "reason": w.reason.map { .string($0) } ?? .null, "review": w.review.map { .int($0) } ?? .null,
+                "at": .int(w.occurredAt), "by": .string(w.author), "org": .string(w.org),
+            ]
+        }
+        return [
+            "registers": .object(registerWrites.mapValues { registers in .object(Dictionary(uniqueKeysWithValues: registers.map { ($0.key.rawValue, .array($0.value.map(write))) })) }),
+            "referrals": .array(referrals.map { ["org": .string($0.org), "destination": .string($0.destination), "at": .int($0.occurredAt),
+                                                 "outcome": $0.outcome.map { .string($0) } ?? .null] }),
+            "concerns": .array(concerns.map { ["org": .string($0.org), "category": .string($0.category), "at": .int($0.occurredAt), "consent": .bool($0.withConsent)] }),
+            "incidents": .array(incidentFacts.map { ["incident": .string($0.incident.hex), "org": .string($0.org), "kind": .string($0.kind),
+                                                     "consent": .string($0.consent.rawValue), "at": .int($0.occurredAt)] }),
+            "organisations": .array(organisations.map { .string($0) }),
+        ]
+    }
+
+    mutating func readSmallParts(_ json: JSONValue) throws {
+        let bad = FieldlogError.malformed("damaged report snapshot")
+        func write(_ j: JSONValue) throws -> RegisterWrite {
+            guard let id = j["id"]?.stringValue.flatMap({ EventID(hex: $0) }), let origin = j["origin"]?.stringValue.flatMap(ReplicaID.init),
+                  let seq = j["seq"]?.intValue, let ctx = j["ctx"], let value = j["value"], let at = j["at"]?.intValue,
+                  let by = j["by"]?.stringValue, let org = j["org"]?.stringValue else { throw bad }
+            return RegisterWrite(eventID: id, dot: Dot(origin, UInt64(seq)), context: try VersionVector(json: ctx), value: value,
+                                 reason: j["reason"]?.stringValue, review: j["review"]?.intValue, occurredAt: at, author: by, org: org)
+        }
+        for (person, registers) in json["registers"]?.objectValue ?? [:] {
+            for (name, writes) in registers.objectValue ?? [:] {
+                guard let register = Register(rawValue: name), let list = writes.arrayValue else { throw bad }
+                registerWrites[person, default: [:]][register] = try list.map(write)
+            }
+        }
+        referrals = try (json["referrals"]?.arrayValue ?? []).map { j in
+            guard let org = j["org"]?.stringValue, let d = j["destination"]?.stringValue, let at = j["at"]?.intValue else { throw bad }
+            return ReportReferral(org: org, destination: d, occurredAt: at, outcome: j["outcome"]?.stringValue)
+        }
+        concerns = try (json["concerns"]?.arrayValue ?? []).map { j in
+            guard let org = j["org"]?.stringValue, let c = j["category"]?.stringValue, let at = j["at"]?.intValue, let ok = j["consent"]?.boolValue else { throw bad }
+            return ReportConcern(org: org, category: c, occurredAt: at, withConsent: ok)
+        }
+        incidentFacts = try (json["incidents"]?.arrayValue ?? []).map { j in
+            guard let id = j["incident"]?.stringValue.flatMap({ EventID(hex: $0) }), let org = j["org"]?.stringValue, let kind = j["kind"]?.stringValue,
+                  let consent = j["consent"]?.stringValue.flatMap(ConsentLevel.init(rawValue:)), let at = j["at"]?.intValue else { throw bad }
+            return IncidentFact(incident: id, org: org, kind: kind, consent: consent, occurredAt: at)
+        }
+        organisations = (json["organisations"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+}
+
+/// Counted arrays of plain numbers copied as memory, and counted strings.
+struct RawWriter {
+    private(set) var bytes: [UInt8] = []
+    var data: Data { Data(bytes) }
+
+    mutating func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) } }
+    mutating func put<T: FixedWidthInteger>(_ a: [T]) {
+        put(UInt64(a.count))
+        a.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
+    mutating func put(_ s: String) {
+        put(UInt64(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
+    mutating func put(_ list: [String]) {
+        put(UInt64(list.count))
+        for s in list { put(s) }
+    }
+}
+
+struct RawReader {
+    private let bytes: [UInt8]
+    private var at = 0
+    init(_ data: Data) { bytes = [UInt8](data) }
+    var isAtEnd: Bool { at == bytes.count }
+
+    private mutating func take(_ n: Int) throws -> Range<Int> {
+        guard n >= 0, n <= bytes.count - at else { throw FieldlogError.malformed("truncated report snapshot") }
+        defer { at += n }
+        return at..<at + n
+    }
+
+    mutating func get<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let range = try take(MemoryLayout<T>.size)
+        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: range.lowerBound, as: T.self) }
+    }
+
+    mutating func array<T: FixedWidthInteger>(_: T.Type) throws -> [T] {
+        let count = Int(try get(UInt64.self))
+        guard count <= (bytes.count - at) / MemoryLayout<T>.size else { throw FieldlogError.malformed("truncated report snapshot") }
+        let range = try take(count * MemoryLayout<T>.size)
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialised in
+            bytes.withUnsafeBytes { raw in
+                _ = memcpy(buffer.baseAddress!, raw.baseAddress! + range.lowerBound, range.count)
+            }
+            initialised = count
+        }
+    }
+
+    mutating func string() throws -> String {
+        let n = Int(try get(UInt64.self))
+        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated report snapshot") }
+        return String(decoding: bytes[try take(n)], as: UTF8.self)
+    }
+
+    mutating func strings() throws -> [String] {
+        let n = Int(try get(UInt64.self))
+        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated report snapshot") }
+        return try (0..<n).map { _ in try string() }
+    }
+}
