@@ -1,13 +1,14 @@
 import Foundation
 
 /// The report snapshot: a `ReportIndex` sealed in the store's cache (DESIGN §6 allows sealed
-/// derived state). It is bound to the store vector it was folded at: a report on a store whose
-/// vector is unchanged reads it back; any new event means a fresh fold and a fresh snapshot.
+/// derived state). It is bound to the store's content when it was folded (the vector, the event
+/// count and the last row id: an event stored beyond a gap leaves the vector as it was): a
+/// report on an unchanged store reads it back; any new event means a fresh fold and snapshot.
 /// Like every cache it is derived data (losing it costs one fold) and never plaintext: sealed
 /// under the organisation key with the store id and the cache name as associated data.
 ///
-/// Layout (host byte order: a cache never leaves its laptop): a version, the vector (canonical
-/// JSON), then the columns as counted arrays, the words and people as counted strings, and the
+/// Layout (host byte order: a cache never leaves its laptop): a version, the content mark and
+/// the vector (canonical JSON), then the columns as counted arrays, the words and people as counted strings, and the
 /// small parts (register writes, referrals, concerns, incidents, organisations) as canonical JSON.
 extension ReportIndex {
     static let cacheName = "report-snapshot/v1"
@@ -17,20 +18,20 @@ extension ReportIndex {
     /// otherwise folded, indexed and kept as the new snapshot.
     public static func load(log: FieldLog) throws -> (index: ReportIndex, fromSnapshot: Bool) {
         let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
-        let vector = try log.store.vector()
+        let mark = try log.store.contentMark() + " " + log.store.vector().json.canonicalString()
         if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
-           let (index, at) = try? decode(plain), at == vector {
+           let (index, at) = try? decode(plain), at == mark {
             return (index, true)
         }
         let index = ReportIndex(try log.state())
-        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(vector: vector), aad: aad))
+        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark), aad: aad))
         return (index, false)
     }
 
-    func encoded(vector: VersionVector) -> Data {
+    func encoded(mark: String) -> Data {
         var w = RawWriter()
         w.put(Self.formatVersion)
-        w.put(vector.json.canonicalString())
+        w.put(mark)
         w.put(words)
         w.put(people)
         w.put(at); w.put(org); w.put(person); w.put(setting); w.put(unidentified)
@@ -39,10 +40,10 @@ extension ReportIndex {
         return w.data
     }
 
-    static func decode(_ data: Data) throws -> (ReportIndex, VersionVector) {
+    static func decode(_ data: Data) throws -> (ReportIndex, String) {
         var r = RawReader(data)
         guard try r.get(UInt32.self) == formatVersion else { throw FieldlogError.malformed("report snapshot of another version") }
-        let vector = try VersionVector(json: JSONValue.parse(try r.string()))
+        let mark = try r.string()
         var index = ReportIndex(empty: ())
         index.words = try r.strings()
         index.people = try r.strings()
@@ -65,7 +66,7 @@ extension ReportIndex {
               index.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count })
         else { throw FieldlogError.malformed("inconsistent report snapshot") }
         index.derive()
-        return (index, vector)
+        return (index, mark)
     }
 
     /// Register writes, referrals, concerns, incidents and organisations: a few thousand items.

@@ -143,6 +143,15 @@ public final class Store: Sendable {
         try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") ?? 0 }
     }
 
+    /// Changes whenever an event is stored: the number of events and the last row id. (The
+    /// vector alone does not: an event beyond a gap is stored without moving it.)
+    public func contentMark() throws -> String {
+        try db.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(max(rowid), 0) FROM events")
+            return "\(row?[0] as Int? ?? 0):\(row?[1] as Int64? ?? 0)"
+        }
+    }
+
     /// Every event, in local arrival order.
     public func allEvents() throws -> [Event] {
         try events(sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events ORDER BY rowid")
