@@ -119,8 +119,9 @@ struct DemoScript {
         let oops = try ref(await on("b1", ["contact", "add", jade, "--setting", "van", "--zone", "Z9", "--format", "json"]))
         try await on("b1", ["retract", oops, "--reason", "wrong-person"])
         try await on("b2", ["contact", "add", "jade", "--setting", "foot", "--zone", "Z2", "--service", "naloxone", "--need", "drugs,mental-health", "--welfare"])
-        try await on("b2", ["incident", "add", "jade", "--type", "robbery", "--consent", "L2", "--zone", "Z2",
-                            "--offender", "white man, 40s, shaved head", "--vehicle", "silver Astra, partial plate YD"])
+        let robbery = try await on("b2", ["incident", "add", "jade", "--type", "robbery", "--consent", "L2", "--zone", "Z2",
+                                          "--offender", "white man, 40s, shaved head", "--vehicle", "silver Astra, partial plate YD", "--format", "json"])
+        let robberyRef = (try? JSONValue.parse(robbery))?["ref"]?.stringValue ?? ""
         try await on("j1", ["person", "add", "--name", "Mel", "--format", "json"])
         try await on("j1", ["contact", "add", "mel", "--setting", "van", "--zone", "Z2", "--service", "condoms=5", "--need", "finance"])
         try await on("j1", ["contact", "add", jade, "--setting", "van", "--zone", "Z2", "--need", "exit"])
@@ -144,7 +145,18 @@ struct DemoScript {
         try await on("j2", ["people"])
         try await on("j2", ["alerts"])
         try await on("b2", ["person", "show", rose])
-        try await on("b1", ["report", "--month", String(LondonTime().format(Clock.nowMillis()).prefix(7))])
+
+        step("The coordinators: the same merged counts on either charity's laptop, the tasking list, a police export")
+        let month = String(LondonTime().format(Clock.nowMillis()).prefix(7))
+        try await on("b1", ["report", "--month", month])
+        print("  (for a funder or the council's bulletin: small counts hidden, the rest rounded to 5)")
+        try await on("j2", ["report", "--month", month, "--public"])
+        try await on("b1", ["person", "set", rose, "--priority", "in", "--lead", "Sam (ISVA)"])
+        try await on("b1", ["tasking", "add", rose, "offer a hostel place", "--owner", "basis"])
+        try await on("b1", ["tasking"])
+        print("  (Jade agreed to anonymous intelligence, L2: the export carries no victim identity, and is recorded)")
+        try await on("b2", ["incident", "export", robberyRef, "--to", "Sex Work Liaison Officer"])
+        try await on("b2", ["audit"])
 
         step("Without the network: a USB-stick bundle, and a tampered one refused")
         try await on("j1", ["contact", "add", "mel", "--setting", "drop-in", "--need", "housing"])
