@@ -34,6 +34,12 @@ import Testing
             c.needs = needs
             return try log.logContact(c, at: try at(when)).contact
         }
+        /// A drop-in contact that makes referrals (their events, in the order given).
+        func refer(_ log: FieldLog, _ p: String, _ when: String, _ to: [ReferralDestination]) throws -> [Event] {
+            var c = NewContact(person: p, setting: .dropIn)
+            c.referrals = to
+            return try log.logContact(c, at: try at(when)).referrals
+        }
         try contact(basis, rose, .dropIn, "2026-09-10 11:00")
         try contact(basis, rose, .van, "2026-11-05 21:00", condoms: 10, needs: [.housing])
         try contact(basis, rose, .van, "2026-11-12 21:00", condoms: 10, needs: [.housing])
@@ -51,6 +57,18 @@ import Testing
         try contact(joanna, nil, .van, "2026-11-22 22:00", unidentified: 3)
         try contact(joanna, tia, .casework, "2026-11-25 10:00")
         try joanna.link(s, sal, at: try at("2026-11-21 21:05"))
+
+        // Referrals and concerns.
+        let basisReferrals = try refer(basis, rose, "2026-11-13 11:00", [.housing, .gp])
+        try basis.recordReferralOutcome(basisReferrals[0].id, .attended, state: try basis.state(), at: try at("2026-11-20 11:00"))
+        try basis.recordReferralOutcome(basisReferrals[1].id, .waiting, state: try basis.state(), at: try at("2026-11-20 11:00"))
+        let joannaReferral = try refer(joanna, tia, "2026-11-26 11:00", [.sexualHealth])
+        try joanna.recordReferralOutcome(joannaReferral[0].id, .didNotAttend, state: try joanna.state(), at: try at("2026-11-28 11:00"))
+        try refer(basis, uma, "2026-10-20 11:00", [.drugTreatment])  // October's
+        try basis.raiseSafeguarding(person: sal, category: .exploitation, action: "adult social care", withConsent: true, reason: nil,
+                                    at: try at("2026-11-06 22:30"))
+        try joanna.raiseSafeguarding(person: tia, category: .sexual, action: "police", withConsent: false, reason: "risk to life",
+                                     at: try at("2026-11-25 10:30"))
 
         func incident(_ log: FieldLog, _ kind: IncidentKind, _ consent: ConsentLevel, _ when: String) throws -> Event {
             try log.reportIncident(NewIncident(person: nil, kind: kind, consent: consent), at: try at(when), now: try at(when)).incident
@@ -94,6 +112,14 @@ import Testing
         #expect(m.incidents == 3 && m.policeConsented == 2 && m.fullReports == 1)
         #expect(m.incidentsByType == ["assault": 1, "threats": 1, "robbery": 1])
         #expect(m.priorityGroup == 1)
+        // Referrals (the drop-in contacts count in no outreach figure) and concerns.
+        #expect(b.referrals == ["housing": 1, "gp": 1] && b.referralsWithOutcome == 1 && b.referralsAttended == 1)
+        #expect(j.referrals == ["sexual-health": 1] && j.referralsWithOutcome == 1 && j.referralsAttended == 0)
+        #expect(m.referrals == ["housing": 1, "gp": 1, "sexual-health": 1] && m.referralsWithOutcome == 2 && m.referralsAttended == 1)
+        #expect(Report.percent(m.referralsAttended, of: m.referralsWithOutcome) == 50)
+        #expect(b.safeguarding == ["exploitation": 1] && b.safeguardingWithoutConsent == 0)
+        #expect(j.safeguarding == ["sexual": 1] && j.safeguardingWithoutConsent == 1)
+        #expect(m.safeguarding == ["exploitation": 1, "sexual": 1] && m.safeguardingWithoutConsent == 1)
 
         // October holds only Uma's 31 October contact, her first (and Rose's case, open since 1 October).
         let oct = try time.month("2026-10")

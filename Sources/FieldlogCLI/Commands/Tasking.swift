@@ -103,27 +103,3 @@ struct TaskingDone: ParsableCommand {
         }
     }
 }
-
-struct ReferralCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "referral", abstract: "Record how a referral turned out.", subcommands: [ReferralOutcome.self])
-}
-
-struct ReferralOutcome: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "outcome", abstract: "attended, did-not-attend, declined or waiting.",
-        discussion: "fieldlog referral outcome REF attended   (referrals are made with fieldlog contact add --referral)")
-    @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The referral's ref (fieldlog log).") var ref: String
-    @Argument(help: "attended, did-not-attend, declined or waiting.") var outcome: String
-
-    func run() throws {
-        try guarded {
-            let kind = try ReferralOutcomeKind.parse(outcome)
-            let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
-            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "referral"))!
-            try log.recordReferralOutcome(id, kind, state: lookup.state, at: Clock.nowMillis())
-            Output.line("referral \(lookup.ref(id)): \(kind.rawValue)")
-        }
-    }
-}

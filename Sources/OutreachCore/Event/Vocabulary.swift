@@ -53,6 +53,13 @@ public enum ReferralOutcomeKind: String, Vocabulary {
     public static let noun = "referral outcome"
 }
 
+/// Adult safeguarding categories (the Care Act 2014 statutory guidance).
+public enum SafeguardingCategory: String, Vocabulary {
+    case physical, sexual, psychological, financial, neglect, selfNeglect = "self-neglect", domesticAbuse = "domestic-abuse"
+    case modernSlavery = "modern-slavery", exploitation, discriminatory, organisational
+    public static let noun = "safeguarding category"
+}
+
 public enum IncidentKind: String, Vocabulary {
     case assault, sexualAssault = "sexual-assault", robbery, threats, harassment, nonPayment = "non-payment"
     case condomRemoval = "condom-removal", blackmail, other

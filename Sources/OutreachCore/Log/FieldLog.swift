@@ -289,3 +289,21 @@ extension FieldLog {
         ]))], keyring: keyring)[0]
     }
 }
+
+extension FieldLog {
+    /// Records a safeguarding concern (partnership: category and action, no detail). Raised
+    /// without her consent, a reason is required (DESIGN §4).
+    @discardableResult
+    public func raiseSafeguarding(person: String?, category: SafeguardingCategory, action: String?, withConsent: Bool, reason: String?,
+                                  at: Int64) throws -> Event {
+        let why = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !withConsent && (why ?? "").isEmpty {
+            throw FieldlogError.badInput("a concern raised without her consent needs a reason", hint: "add --reason, e.g. \"risk to life\"")
+        }
+        var fields: [String: JSONValue] = ["category": .string(category.rawValue), "consent": .bool(withConsent)]
+        fields["person"] = person.map { .string($0) }
+        fields["action"] = action.map { .string($0) }
+        fields["reason"] = why.map { .string($0) }
+        return try store.append([Draft(.partnership, payload(.safeguardingRaised, at: at, fields))], keyring: keyring)[0]
+    }
+}
