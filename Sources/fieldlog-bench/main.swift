@@ -112,13 +112,29 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
     // The snapshot: the first report writes it (a fold), the next ones read it.
     let cold = try seconds { _ = try ReportIndex.load(log: log) }
     var warmIndex: ReportIndex?
-    var hit = false
-    let load = try seconds { (warmIndex, hit) = try ReportIndex.load(log: log) }
+    var source = ReportIndex.Source.folded
+    let load = try seconds { (warmIndex, source) = try ReportIndex.load(log: log) }
+    let hit = source == .snapshot
     let warm = try seconds { _ = PartnershipReport(index: warmIndex!, period: try .month(month)) }
     let warmTrend = seconds { _ = periods.map { PartnershipReport(index: warmIndex!, period: $0) } }
     report("report --month over \(events), from the snapshot", String(format: "%5.3f s (read and open %.3f + counts %.3f)%@; writing it: %.2f s",
                                                                       load + warm, load, warm, hit ? "" : " NOT USED", cold))
     report("report --months 12 over \(events), from the snapshot", String(format: "%5.3f s (%.3f + %.3f)", load + warmTrend, load, warmTrend))
+    // An evening's 200 contacts arrive (a morning sync): folded into the snapshot, not a full fold.
+    let people = Array(state.people.keys.prefix(50))
+    let drafts = (0..<200).map { n in
+        Draft(.partnership, Payload(type: .contactLogged, occurredAt: last + Int64(n) * 1000, author: "van", fields: [
+            "person": .string(people[n % people.count]), "setting": "van", "zone": "Z4", "services": ["condoms": 10], "needs": ["housing"],
+        ]))
+    }
+    try log.store.append(drafts, keyring: keyring)
+    var after = ReportIndex.Source.folded
+    let updated = try seconds {
+        let (index, source) = try ReportIndex.load(log: log)
+        after = source
+        _ = PartnershipReport(index: index, period: try .month(month))
+    }
+    report("report --month over \(events) after 200 new contacts", String(format: "%5.3f s (%@)", updated, "\(after)"))
 }
 
 func describe(_ f: (read: Double, open: Double, fold: Double, people: Int)) -> String {

@@ -15,18 +15,18 @@ import Testing
 
         let nov = try ReportPeriod.month("2026-11")
         let first = try ReportIndex.load(log: log)
-        #expect(!first.fromSnapshot)
+        #expect(first.source == .folded)
         let second = try ReportIndex.load(log: log)
-        #expect(second.fromSnapshot && second.index == first.index)
+        #expect(second.source == .snapshot && second.index == first.index)
         let folded = PartnershipReport(state: try log.state(), period: nov)
         #expect(PartnershipReport(index: second.index, period: nov) == folded)
 
         // A new event: the snapshot is stale, the next report folds and counts it.
         try log.logContact(NewContact(person: nil, unidentified: 2, setting: .van), at: nov.start + 3_600_000)
         let third = try ReportIndex.load(log: log)
-        #expect(!third.fromSnapshot)
+        #expect(third.source == .updated(events: 1))
         #expect(PartnershipReport(index: third.index, period: nov).merged.contacts == 12)
-        #expect(try ReportIndex.load(log: log).fromSnapshot)
+        #expect(try ReportIndex.load(log: log).source == .snapshot)
 
         // An event stored beyond a gap leaves the vector as it was; the snapshot still goes stale.
         let other = try TestKeys.log("basis", device: "b9", in: dir.sub("b9"))
@@ -36,8 +36,8 @@ import Testing
         try log.store.importEvents([later], from: BatchOrigin(org: "basis", since: VersionVector(), covered: VersionVector()), keyring: log.keyring)
         #expect(try log.store.vector() == vectorBefore)
         let beyondGap = try ReportIndex.load(log: log)
-        #expect(!beyondGap.fromSnapshot && PartnershipReport(index: beyondGap.index, period: nov).merged.contacts == 16)
-        #expect(try ReportIndex.load(log: log).fromSnapshot)
+        #expect(beyondGap.source == .updated(events: 1) && PartnershipReport(index: beyondGap.index, period: nov).merged.contacts == 16)
+        #expect(try ReportIndex.load(log: log).source == .snapshot)
 
         // Nothing of it in clear in the store's files ("drugs" is a word the snapshot holds).
         for file in try FileManager.default.contentsOfDirectory(at: log.store.directory, includingPropertiesForKeys: nil) {
@@ -48,9 +48,96 @@ import Testing
         // A damaged snapshot is ignored: the report folds, as if there were none.
         try log.store.setCache(ReportIndex.cacheName, Data(repeating: 7, count: 64))
         let healed = try ReportIndex.load(log: log)
-        #expect(!healed.fromSnapshot && healed.index == beyondGap.index)
+        #expect(healed.source == .folded && healed.index == beyondGap.index)
         // A truncated or inconsistent body is refused by the decoder itself.
         let good = third.index.encoded(mark: "m")
         #expect(throws: FieldlogError.self) { try ReportIndex.decode(good.prefix(good.count / 2)) }
+    }
+
+    /// Folding new events into the snapshot must give exactly what a full fold gives, over
+    /// random evenings of both charities (contacts dated before ones already held, people known
+    /// under a linked id, outcomes, concerns, incidents), and a retraction or a link must fall
+    /// back to the full fold.
+    @Test func foldingNewEventsIntoTheSnapshotGivesWhatAFullFoldGives() throws {
+        let time = LondonTime()
+        let start = try time.parse("2026-10-01 00:00", now: 0)
+        let periods = try ["2026-10", "2026-11", "2026-12"].map { try ReportPeriod.month($0) } + [try ReportPeriod.quarter("2026-Q4")]
+        for seed in propertySeeds(6) {
+            var rng = SeededRNG(seed: seed)
+            let dir = TempDir()
+            let basis = try TestKeys.log("basis", device: "b1", in: dir.sub("b"))
+            let joanna = try TestKeys.log("joanna", device: "j1", in: dir.sub("j"))
+            var people = [try basis.registerPerson(name: "A", at: start).person, try basis.registerPerson(name: "B", at: start).person]
+            let alias = try joanna.registerPerson(name: "B2", at: start).person
+            try joanna.link(alias, people[1], at: start)
+            people += [alias, try joanna.registerPerson(name: "C", at: start).person]
+            try joanna.logContact(NewContact(person: people[3], setting: .van), at: start + 1)
+            try basis.send(to: joanna)
+            try joanna.send(to: basis)
+            #expect(try ReportIndex.load(log: basis).source == .folded)
+            var referrals = [EventID]()
+            var written = [(FieldLog, Event)]()
+
+            for round in 0..<6 {
+                let structural = round > 0 && Int.random(in: 0..<4, using: &rng) == 0
+                for _ in 0..<Int.random(in: 1...12, using: &rng) {
+                    let log = Bool.random(using: &rng) ? basis : joanna
+                    let person = people.randomElement(using: &rng)!
+                    let at = start + Int64.random(in: 0..<(92 * 86_400_000), using: &rng)
+                    switch Int.random(in: 0..<7, using: &rng) {
+                    case 0...2:
+                        let identified = Bool.random(using: &rng)
+                        var c = NewContact(person: identified ? person : nil, unidentified: identified ? 0 : Int.random(in: 1...3, using: &rng),
+                                           setting: [.van, .foot, .dropIn, .casework].randomElement(using: &rng)!)
+                        c.needs = Set(Need.allCases.shuffled(using: &rng).prefix(Int.random(in: 0...2, using: &rng)))
+                        c.services = [.condoms: Int.random(in: 1...20, using: &rng)]
+                        if Int.random(in: 0..<3, using: &rng) == 0 { c.referrals = [.housing] }
+                        let logged = try log.logContact(c, at: at)
+                        referrals += logged.referrals.map(\.id)
+                        written.append((log, logged.contact))
+                    case 3:
+                        let register = Register.allCases.randomElement(using: &rng)!
+                        let value: JSONValue = switch register {
+                        case .risk: .string(["low", "high"].randomElement(using: &rng)!)
+                        case .priority: .string(["in", "out"].randomElement(using: &rng)!)
+                        case .lead: "Sam"
+                        case .casework: .string(["open", "closed"].randomElement(using: &rng)!)
+                        }
+                        try log.setRegister(register, of: person, to: value, review: at + 86_400_000, at: at)
+                    case 4:
+                        let state = try log.state()
+                        guard let referral = referrals.filter({ state.referrals[$0] != nil }).randomElement(using: &rng) else { continue }
+                        try log.recordReferralOutcome(referral, [.attended, .declined, .waiting].randomElement(using: &rng)!, state: state, at: at)
+                    case 5:
+                        try log.raiseSafeguarding(person: person, category: .exploitation, action: nil, withConsent: Bool.random(using: &rng),
+                                                  reason: "risk", at: at)
+                    default:
+                        try log.reportIncident(NewIncident(person: nil, kind: .robbery, consent: ConsentLevel.allCases.randomElement(using: &rng)!),
+                                               at: at, now: at)
+                    }
+                }
+                if structural {
+                    if Bool.random(using: &rng), let (log, event) = written.randomElement(using: &rng), event.org == log.keyring.org {
+                        try log.retract(event, reason: .error, at: start)
+                    } else {
+                        try basis.link(people[0], people[3], at: start)
+                    }
+                }
+                try basis.send(to: joanna)
+                try joanna.send(to: basis)
+
+                for log in [basis, joanna] {
+                    let (index, source) = try ReportIndex.load(log: log)
+                    let fresh = ReportIndex(try log.state())
+                    for period in periods {
+                        #expect(PartnershipReport(index: index, period: period) == PartnershipReport(index: fresh, period: period),
+                                "seed \(seed), round \(round), \(log.keyring.org), \(period.label), \(source)")
+                    }
+                    if log.keyring.org == "basis" {
+                        #expect(structural ? source == .folded : (source != .folded && source != .snapshot), "seed \(seed), round \(round): \(source)")
+                    }
+                }
+            }
+        }
     }
 }

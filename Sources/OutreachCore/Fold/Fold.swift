@@ -109,6 +109,8 @@ public enum Fold {
             }
         }
         state.people = merged
+        // Ids known only from a link still map to their person (a contact may name them later).
+        for id in links.members where state.canonicalID[id] == nil { state.canonicalID[id] = links.find(id) }
         // Merged people's profiles: all their writes together (grouped in one pass).
         var profilesByRoot = [String: [RegisterWrite]]()
         for (id, writes) in profileWrites { profilesByRoot[links.find(id), default: []] += writes }
@@ -242,6 +244,9 @@ struct UnionFind {
     private var parent = [String: String]()
 
     mutating func add(_ x: String) { if parent[x] == nil { parent[x] = x } }
+
+    /// Every id added or united, in no particular order.
+    var members: [String] { Array(parent.keys) }
 
     mutating func find(_ x: String) -> String {
         add(x)

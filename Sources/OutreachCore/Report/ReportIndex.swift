@@ -29,6 +29,10 @@ public struct ReportIndex: Sendable, Equatable {
     var serviceCount: [UInt32] = []
 
     var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
+    /// Person ids merged into another (alias → canonical), for contacts folded in later.
+    var aliases: [String: String] = [:]
+    /// The store row the index was folded up to (events after it are folded in incrementally).
+    var lastRowID: Int64 = 0
     var referrals: [ReportReferral] = []
     var concerns: [ReportConcern] = []
     var incidentFacts: [IncidentFact] = []
@@ -42,9 +46,22 @@ public struct ReportIndex: Sendable, Equatable {
     var caseworkWord: UInt32 = .max
 
     struct ReportReferral: Sendable, Equatable {
-        let org: String, destination: String, occurredAt: Int64
+        let id: EventID, org: String, destination: String, occurredAt: Int64
+        /// Every outcome recorded for it (concurrent ones are a conflict, like a register's).
+        var outcomeWrites: [RegisterWrite] {
+            didSet { outcome = RegisterState(writes: outcomeWrites).value?.stringValue }
+        }
         /// The outcome when there is exactly one live one.
-        let outcome: String?
+        private(set) var outcome: String?
+
+        init(id: EventID, org: String, destination: String, occurredAt: Int64, outcomeWrites: [RegisterWrite]) {
+            self.id = id
+            self.org = org
+            self.destination = destination
+            self.occurredAt = occurredAt
+            self.outcomeWrites = outcomeWrites
+            outcome = RegisterState(writes: outcomeWrites).value?.stringValue
+        }
     }
 
     struct ReportConcern: Sendable, Equatable {
@@ -83,8 +100,10 @@ public struct ReportIndex: Sendable, Equatable {
             servicesStart.append(UInt32(serviceKind.count))
         }
         registerWrites = state.registerWrites
-        referrals = state.referrals.values.map { ReportReferral(org: $0.org, destination: $0.destination, occurredAt: $0.occurredAt, outcome: $0.outcome?.value?.stringValue) }
-            .sorted { ($0.occurredAt, $0.destination, $0.org) < ($1.occurredAt, $1.destination, $1.org) }
+        referrals = state.referrals.values.map {
+            ReportReferral(id: $0.id, org: $0.org, destination: $0.destination, occurredAt: $0.occurredAt, outcomeWrites: $0.outcome?.live ?? [])
+        }.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+        aliases = state.canonicalID.filter { $0.key != $0.value }
         concerns = state.safeguarding.values.map { ReportConcern(org: $0.org, category: $0.category, occurredAt: $0.occurredAt, withConsent: $0.withConsent) }
             .sorted { ($0.occurredAt, $0.category, $0.org) < ($1.occurredAt, $1.category, $1.org) }
         incidentFacts = state.incidentFacts
@@ -123,5 +142,122 @@ public struct ReportIndex: Sendable, Equatable {
             && a.unidentified == b.unidentified && a.needsStart == b.needsStart && a.needs == b.needs && a.servicesStart == b.servicesStart
             && a.serviceKind == b.serviceKind && a.serviceCount == b.serviceCount && a.registerWrites == b.registerWrites
             && a.referrals == b.referrals && a.concerns == b.concerns && a.incidentFacts == b.incidentFacts && a.organisations == b.organisations
+            && a.aliases == b.aliases
+    }
+}
+
+extension ReportIndex {
+    /// Folds events stored after the index was made (`lastRowID`) into it, when all they do is
+    /// add to what reports count: contacts, register writes, referrals and their outcomes,
+    /// concerns, incidents and summaries (notes, alerts, tasking and exports count in no report).
+    /// Returns false, leaving the index as it was, when one of them needs the whole fold: a
+    /// retraction or correction (it changes something already counted), a link or a profile (its
+    /// code may merge people), or an organisation the index has not seen.
+    mutating func fold(_ newer: [(rowID: Int64, event: Event)], keyring: Keyring) -> Bool {
+        let opened = newer.compactMap { keyring.open($0.event) }
+        for o in opened {
+            switch o.payload.eventType {
+            case .eventRetracted, .eventCorrected, .personsLinked, .personProfile: return false
+            default: if !organisations.contains(o.event.org) { return false }
+            }
+        }
+        var updated = self
+        func canonical(_ id: String?) -> String? { id.map { updated.aliases[$0] ?? $0 } }
+        var wordIndex = Dictionary(uniqueKeysWithValues: words.enumerated().map { ($0.element, UInt32($0.offset)) })
+        var personIndex = Dictionary(uniqueKeysWithValues: people.enumerated().map { ($0.element, UInt32($0.offset)) })
+        func word(_ s: String) -> UInt32 {
+            if let i = wordIndex[s] { return i }
+            updated.words.append(s)
+            wordIndex[s] = UInt32(updated.words.count - 1)
+            return UInt32(updated.words.count - 1)
+        }
+        var outOfOrder = false
+        var facts = Dictionary(uniqueKeysWithValues: incidentFacts.map { ($0.incident, $0) })
+        // Referrals first, so an outcome in the same batch finds its referral.
+        for o in opened where o.payload.eventType == .referralMade {
+            let p = o.payload
+            updated.referrals.append(ReportReferral(id: o.event.id, org: o.event.org, destination: p.string("destination") ?? "",
+                                                    occurredAt: p.occurredAt, outcomeWrites: []))
+        }
+        let referralAt = Dictionary(uniqueKeysWithValues: updated.referrals.enumerated().map { ($0.element.id, $0.offset) })
+        for o in opened {
+            let p = o.payload
+            switch p.eventType {
+            case .contactLogged:
+                if let last = updated.at.last, p.occurredAt < last { outOfOrder = true }
+                updated.at.append(p.occurredAt)
+                updated.org.append(word(o.event.org))
+                if let person = canonical(p.string("person")) {
+                    if personIndex[person] == nil { updated.people.append(person); personIndex[person] = UInt32(updated.people.count - 1) }
+                    updated.person.append(personIndex[person]!)
+                } else {
+                    updated.person.append(Self.nobody)
+                }
+                updated.setting.append(word(p.string("setting") ?? ""))
+                updated.unidentified.append(UInt32(clamping: p.int("unidentified") ?? 0))
+                for n in p.strings("needs") { updated.needs.append(word(n)) }
+                updated.needsStart.append(UInt32(updated.needs.count))
+                for (kind, n) in p.counts("services").sorted(by: { $0.key < $1.key }) {
+                    updated.serviceKind.append(word(kind))
+                    updated.serviceCount.append(UInt32(clamping: n))
+                }
+                updated.servicesStart.append(UInt32(updated.serviceKind.count))
+            case .registerSet:
+                guard let person = canonical(p.string("person")), let register = p.string("register").flatMap(Register.init(rawValue:)) else { continue }
+                updated.registerWrites[person, default: [:]][register, default: []].append(Fold.write(o, value: p["value"] ?? .null))
+                updated.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID }
+            case .referralOutcome:
+                guard let r = p.eventID("referral"), let i = referralAt[r] else { continue }
+                updated.referrals[i].outcomeWrites.append(Fold.write(o, value: p["outcome"] ?? .null))
+            case .safeguardingRaised:
+                updated.concerns.append(ReportConcern(org: o.event.org, category: p.string("category") ?? "", occurredAt: p.occurredAt,
+                                                      withConsent: p["consent"]?.boolValue ?? true))
+            case .incidentReported:
+                // The detail (this organisation's own) wins over a summary.
+                facts[o.event.id] = IncidentFact(incident: o.event.id, org: o.event.org, kind: p.string("kind") ?? "other",
+                                                 consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+            case .incidentSummary:
+                guard let incident = p.eventID("incident"), facts[incident] == nil else { continue }
+                facts[incident] = IncidentFact(incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
+                                               consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+            default:
+                continue
+            }
+        }
+        if outOfOrder {
+            // A contact dated before ones already held (a synced evening): back into time order.
+            let order = updated.at.indices.sorted { (updated.at[$0], $0) < (updated.at[$1], $1) }
+            updated.reorderContacts(order)
+        }
+        updated.referrals.sort { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+        updated.concerns.sort { ($0.occurredAt, $0.category, $0.org) < ($1.occurredAt, $1.category, $1.org) }
+        updated.incidentFacts = facts.values.sorted { ($0.occurredAt, $0.incident) < ($1.occurredAt, $1.incident) }
+        updated.lastRowID = newer.last?.rowID ?? lastRowID
+        updated.derive()
+        self = updated
+        return true
+    }
+
+    /// Puts the contact columns in `order` (positions of the current columns).
+    mutating func reorderContacts(_ order: [Int]) {
+        var needsStart: [UInt32] = [0], needs: [UInt32] = [], servicesStart: [UInt32] = [0], kinds: [UInt32] = [], counts: [UInt32] = []
+        for i in order {
+            needs += self.needs[Int(self.needsStart[i])..<Int(self.needsStart[i + 1])]
+            needsStart.append(UInt32(needs.count))
+            let services = Int(self.servicesStart[i])..<Int(self.servicesStart[i + 1])
+            kinds += serviceKind[services]
+            counts += serviceCount[services]
+            servicesStart.append(UInt32(kinds.count))
+        }
+        at = order.map { at[$0] }
+        org = order.map { org[$0] }
+        person = order.map { person[$0] }
+        setting = order.map { setting[$0] }
+        unidentified = order.map { unidentified[$0] }
+        self.needsStart = needsStart
+        self.needs = needs
+        self.servicesStart = servicesStart
+        serviceKind = kinds
+        serviceCount = counts
     }
 }

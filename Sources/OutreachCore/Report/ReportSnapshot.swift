@@ -14,18 +14,43 @@ extension ReportIndex {
     static let cacheName = "report-snapshot/v1"
     static let formatVersion: UInt32 = 1
 
-    /// The index for `log`, from the snapshot when the store has not changed since it was made;
-    /// otherwise folded, indexed and kept as the new snapshot.
-    public static func load(log: FieldLog) throws -> (index: ReportIndex, fromSnapshot: Bool) {
+    /// Where `load` found the index.
+    public enum Source: Sendable, Equatable {
+        /// The snapshot, as it was: nothing changed since.
+        case snapshot
+        /// The snapshot, with the events stored since folded in (they only added to it).
+        case updated(events: Int)
+        /// A fold of the whole log (no usable snapshot, or a retraction, correction or link since).
+        case folded
+    }
+
+    /// The index for `log`: the snapshot when the store has not changed since it was made, the
+    /// snapshot brought up to date when the new events only add to it, otherwise a full fold.
+    /// Whatever it took, the result is kept as the new snapshot.
+    public static func load(log: FieldLog) throws -> (index: ReportIndex, source: Source) {
         let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
-        let mark = try log.store.contentMark() + " " + log.store.vector().json.canonicalString()
-        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
-           let (index, at) = try? decode(plain), at == mark {
-            return (index, true)
+        let content = try log.store.contentMark()
+        let now = "\(content.events):\(content.lastRowID) " + (try log.store.vector().json.canonicalString())
+        /// Keeps `index` as the snapshot; if more events arrived while it was made, under a mark
+        /// that cannot match, so the next report folds them in.
+        func keep(_ index: ReportIndex) throws {
+            let mark = index.lastRowID == content.lastRowID ? now : "behind"
+            try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark), aad: aad))
         }
-        let index = ReportIndex(try log.state())
-        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark), aad: aad))
-        return (index, false)
+        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
+           var (index, at) = try? decode(plain) {
+            if at == now { return (index, .snapshot) }
+            let newer = try log.store.events(afterRowID: index.lastRowID)
+            if index.fold(newer, keyring: log.keyring) {
+                try keep(index)
+                return (index, .updated(events: newer.count))
+            }
+        }
+        let rows = try log.store.events(afterRowID: 0)
+        var index = ReportIndex(Fold.fold(rows.map(\.event), keyring: log.keyring))
+        index.lastRowID = rows.last?.rowID ?? 0
+        try keep(index)
+        return (index, .folded)
     }
 
     func encoded(mark: String) -> Data {
@@ -80,8 +105,10 @@ extension ReportIndex {
         }
         return [
             "registers": .object(registerWrites.mapValues { registers in .object(Dictionary(uniqueKeysWithValues: registers.map { ($0.key.rawValue, .array($0.value.map(write))) })) }),
-            "referrals": .array(referrals.map { ["org": .string($0.org), "destination": .string($0.destination), "at": .int($0.occurredAt),
-                                                 "outcome": $0.outcome.map { .string($0) } ?? .null] }),
+            "referrals": .array(referrals.map { ["id": .string($0.id.hex), "org": .string($0.org), "destination": .string($0.destination),
+                                                 "at": .int($0.occurredAt), "outcomes": .array($0.outcomeWrites.map(write))] }),
+            "aliases": .object(aliases.mapValues { .string($0) }),
+            "lastRowID": .int(lastRowID),
             "concerns": .array(concerns.map { ["org": .string($0.org), "category": .string($0.category), "at": .int($0.occurredAt), "consent": .bool($0.withConsent)] }),
             "incidents": .array(incidentFacts.map { ["incident": .string($0.incident.hex), "org": .string($0.org), "kind": .string($0.kind),
                                                      "consent": .string($0.consent.rawValue), "at": .int($0.occurredAt)] }),
@@ -105,9 +132,13 @@ extension ReportIndex {
             }
         }
         referrals = try (json["referrals"]?.arrayValue ?? []).map { j in
-            guard let org = j["org"]?.stringValue, let d = j["destination"]?.stringValue, let at = j["at"]?.intValue else { throw bad }
-            return ReportReferral(org: org, destination: d, occurredAt: at, outcome: j["outcome"]?.stringValue)
+            guard let id = j["id"]?.stringValue.flatMap({ EventID(hex: $0) }), let org = j["org"]?.stringValue, let d = j["destination"]?.stringValue,
+                  let at = j["at"]?.intValue, let outcomes = j["outcomes"]?.arrayValue else { throw bad }
+            return ReportReferral(id: id, org: org, destination: d, occurredAt: at, outcomeWrites: try outcomes.map(write))
         }
+        aliases = (json["aliases"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        guard let last = json["lastRowID"]?.intValue else { throw bad }
+        lastRowID = last
         concerns = try (json["concerns"]?.arrayValue ?? []).map { j in
             guard let org = j["org"]?.stringValue, let c = j["category"]?.stringValue, let at = j["at"]?.intValue, let ok = j["consent"]?.boolValue else { throw bad }
             return ReportConcern(org: org, category: c, occurredAt: at, withConsent: ok)

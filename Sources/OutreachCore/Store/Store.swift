@@ -145,10 +145,10 @@ public final class Store: Sendable {
 
     /// Changes whenever an event is stored: the number of events and the last row id. (The
     /// vector alone does not: an event beyond a gap is stored without moving it.)
-    public func contentMark() throws -> String {
+    public func contentMark() throws -> (events: Int, lastRowID: Int64) {
         try db.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(max(rowid), 0) FROM events")
-            return "\(row?[0] as Int? ?? 0):\(row?[1] as Int64? ?? 0)"
+            return (row?[0] as Int? ?? 0, row?[1] as Int64? ?? 0)
         }
     }
 
