@@ -66,7 +66,7 @@ struct IncidentConsent: ParsableCommand {
             let consent = try ConsentLevel.parse(level)
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log)
-            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "event"))!
+            let id = try lookup.eventID(ref, noun: "event")
             try log.setIncidentConsent(id, to: consent, reason: reason, state: lookup.state, at: Clock.nowMillis())
             Output.line("incident \(lookup.ref(id)) consent is now \(consent.rawValue)")
         }
@@ -91,7 +91,7 @@ struct IncidentExport: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log)
-            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "incident"))!
+            let id = try lookup.eventID(ref, noun: "incident")
             let (export, _) = try log.exportIncident(id, recipient: to, state: lookup.state, at: Clock.nowMillis())
             switch format {
             case .json: Output.json(export.json)

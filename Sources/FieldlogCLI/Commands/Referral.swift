@@ -19,7 +19,7 @@ struct ReferralOutcome: ParsableCommand {
             let kind = try ReferralOutcomeKind.parse(outcome)
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log)
-            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "referral"))!
+            let id = try lookup.eventID(ref, noun: "referral")
             try log.recordReferralOutcome(id, kind, state: lookup.state, at: Clock.nowMillis())
             Output.line("referral \(lookup.ref(id)): \(kind.rawValue)")
         }

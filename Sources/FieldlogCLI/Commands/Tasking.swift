@@ -49,8 +49,7 @@ struct TaskingList: ParsableCommand {
                 for e in list {
                     let fields = [who(e), e.org, risk(e), day(e.riskReview), e.reviewOverdue ? "yes" : "no", e.lead ?? "", day(e.lastContact),
                                   e.openReferrals.joined(separator: "; "), actions(e).joined(separator: "; ")]
-                    lines.append(fields.map { f in f.contains(where: { ",\"\n".contains($0) }) ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f }
-                        .joined(separator: ","))
+                    lines.append(ReportOutput.csvLine(fields))
                 }
                 print(lines.joined(separator: "\n"))
             case .table:
@@ -97,7 +96,7 @@ struct TaskingDone: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log)
-            let id = try EventID(hex: lookup.eventRefs.resolve(ref, noun: "action"))!
+            let id = try lookup.eventID(ref, noun: "action")
             try log.completeTaskingAction(id, state: lookup.state, at: Clock.nowMillis())
             Output.line("action \(lookup.ref(id)) done")
         }

@@ -24,6 +24,9 @@ struct Lookup {
         return state.people[state.canonical(id)]!
     }
 
+    /// The event a ref names (`noun` says what was expected, in the error).
+    func eventID(_ ref: String, noun: String) throws -> EventID { EventID(hex: try eventRefs.resolve(ref, noun: noun))! }
+
     func ref(_ person: Person) -> String { personRefs.short(person.id) }
     func ref(_ id: EventID) -> String { eventRefs.short(id.hex) }
 

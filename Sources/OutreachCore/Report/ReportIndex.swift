@@ -71,33 +71,12 @@ public struct ReportIndex: Sendable, Equatable {
     init(empty: Void) {}
 
     public init(_ state: FieldState) {
-        var wordIndex = [String: UInt32](), personIndex = [String: UInt32]()
-        func word(_ s: String) -> UInt32 {
-            if let i = wordIndex[s] { return i }
-            words.append(s)
-            wordIndex[s] = UInt32(words.count - 1)
-            return UInt32(words.count - 1)
-        }
+        var interning = Interning(self)
         let sorted = state.contacts.values.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
         at.reserveCapacity(sorted.count)
         for c in sorted {
-            at.append(c.occurredAt)
-            org.append(word(c.org))
-            if let p = c.person {
-                if personIndex[p] == nil { people.append(p); personIndex[p] = UInt32(people.count - 1) }
-                person.append(personIndex[p]!)
-            } else {
-                person.append(Self.nobody)
-            }
-            setting.append(word(c.setting))
-            unidentified.append(UInt32(clamping: c.unidentified))
-            for n in c.needs { needs.append(word(n)) }
-            needsStart.append(UInt32(needs.count))
-            for (kind, n) in c.services.sorted(by: { $0.key < $1.key }) {
-                serviceKind.append(word(kind))
-                serviceCount.append(UInt32(clamping: n))
-            }
-            servicesStart.append(UInt32(serviceKind.count))
+            appendContact(at: c.occurredAt, org: c.org, person: c.person, setting: c.setting, unidentified: c.unidentified,
+                          needs: c.needs, services: c.services, interning: &interning)
         }
         registerWrites = state.registerWrites
         referrals = state.referrals.values.map {
@@ -109,6 +88,45 @@ public struct ReportIndex: Sendable, Equatable {
         incidentFacts = state.incidentFacts
         organisations = PartnershipReport.organisations(in: state)
         derive()
+    }
+
+    /// Where each word and person already sits in the tables, while contacts are appended.
+    struct Interning {
+        var words: [String: UInt32]
+        var people: [String: UInt32]
+
+        init(_ index: ReportIndex) {
+            words = Dictionary(uniqueKeysWithValues: index.words.enumerated().map { ($0.element, UInt32($0.offset)) })
+            people = Dictionary(uniqueKeysWithValues: index.people.enumerated().map { ($0.element, UInt32($0.offset)) })
+        }
+    }
+
+    /// Appends one contact to the columns (`person` canonical), interning its words and person.
+    mutating func appendContact(at time: Int64, org: String, person: String?, setting: String, unidentified: Int, needs: [String],
+                                services: [String: Int], interning: inout Interning) {
+        func word(_ s: String) -> UInt32 {
+            if let i = interning.words[s] { return i }
+            words.append(s)
+            interning.words[s] = UInt32(words.count - 1)
+            return UInt32(words.count - 1)
+        }
+        at.append(time)
+        self.org.append(word(org))
+        if let p = person {
+            if interning.people[p] == nil { people.append(p); interning.people[p] = UInt32(people.count - 1) }
+            self.person.append(interning.people[p]!)
+        } else {
+            self.person.append(Self.nobody)
+        }
+        self.setting.append(word(setting))
+        self.unidentified.append(UInt32(clamping: unidentified))
+        for n in needs { self.needs.append(word(n)) }
+        needsStart.append(UInt32(self.needs.count))
+        for (kind, n) in services.sorted(by: { $0.key < $1.key }) {
+            serviceKind.append(word(kind))
+            serviceCount.append(UInt32(clamping: n))
+        }
+        servicesStart.append(UInt32(serviceKind.count))
     }
 
     /// Works out what is not stored: first contacts, and which settings are outreach.
@@ -163,14 +181,7 @@ extension ReportIndex {
         }
         var updated = self
         func canonical(_ id: String?) -> String? { id.map { updated.aliases[$0] ?? $0 } }
-        var wordIndex = Dictionary(uniqueKeysWithValues: words.enumerated().map { ($0.element, UInt32($0.offset)) })
-        var personIndex = Dictionary(uniqueKeysWithValues: people.enumerated().map { ($0.element, UInt32($0.offset)) })
-        func word(_ s: String) -> UInt32 {
-            if let i = wordIndex[s] { return i }
-            updated.words.append(s)
-            wordIndex[s] = UInt32(updated.words.count - 1)
-            return UInt32(updated.words.count - 1)
-        }
+        var interning = Interning(self)
         var outOfOrder = false
         var facts = Dictionary(uniqueKeysWithValues: incidentFacts.map { ($0.incident, $0) })
         // Referrals first, so an outcome in the same batch finds its referral.
@@ -185,23 +196,9 @@ extension ReportIndex {
             switch p.eventType {
             case .contactLogged:
                 if let last = updated.at.last, p.occurredAt < last { outOfOrder = true }
-                updated.at.append(p.occurredAt)
-                updated.org.append(word(o.event.org))
-                if let person = canonical(p.string("person")) {
-                    if personIndex[person] == nil { updated.people.append(person); personIndex[person] = UInt32(updated.people.count - 1) }
-                    updated.person.append(personIndex[person]!)
-                } else {
-                    updated.person.append(Self.nobody)
-                }
-                updated.setting.append(word(p.string("setting") ?? ""))
-                updated.unidentified.append(UInt32(clamping: p.int("unidentified") ?? 0))
-                for n in p.strings("needs") { updated.needs.append(word(n)) }
-                updated.needsStart.append(UInt32(updated.needs.count))
-                for (kind, n) in p.counts("services").sorted(by: { $0.key < $1.key }) {
-                    updated.serviceKind.append(word(kind))
-                    updated.serviceCount.append(UInt32(clamping: n))
-                }
-                updated.servicesStart.append(UInt32(updated.serviceKind.count))
+                updated.appendContact(at: p.occurredAt, org: o.event.org, person: canonical(p.string("person")), setting: p.string("setting") ?? "",
+                                      unidentified: Int(p.int("unidentified") ?? 0), needs: p.strings("needs"), services: p.counts("services"),
+                                      interning: &interning)
             case .registerSet:
                 guard let person = canonical(p.string("person")), let register = p.string("register").flatMap(Register.init(rawValue:)) else { continue }
                 updated.registerWrites[person, default: [:]][register, default: []].append(Fold.write(o, value: p["value"] ?? .null))

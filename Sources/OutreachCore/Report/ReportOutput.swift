@@ -45,7 +45,8 @@ public struct ReportOutput: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func csvLine(_ fields: [String]) -> String {
+    /// One CSV line: fields with a comma, a quote or a line break are quoted (RFC 4180).
+    public static func csvLine(_ fields: [String]) -> String {
         fields.map { f in
             f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
         }.joined(separator: ",")
