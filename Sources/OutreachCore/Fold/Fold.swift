@@ -138,7 +138,7 @@ public enum Fold {
                 state.incidents[o.event.id] = Incident(
                     id: o.event.id, org: o.event.org, person: canon(p.string("person")), kind: p.string("kind") ?? "other",
                     zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
-                    consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, note: p.string("note"),
+                    consent: p.consentLevel("consent"), note: p.string("note"),
                     occurredAt: p.occurredAt, author: p.author)
             case .incidentSummary:
                 guard let incident = p.eventID("incident") else { continue }
@@ -146,7 +146,7 @@ public enum Fold {
                 if let seen = state.incidentSummaries[incident], seen.id < o.event.id { continue }
                 state.incidentSummaries[incident] = IncidentSummary(
                     id: o.event.id, incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
-                    consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+                    consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             case .taskingAction:
                 guard let person = canon(p.string("person")) else { continue }
                 state.taskingActions[o.event.id] = TaskingAction(
@@ -156,7 +156,7 @@ public enum Fold {
                 guard let incident = p.eventID("incident") else { continue }
                 state.exports[o.event.id] = IncidentExport(
                     id: o.event.id, incident: incident, org: o.event.org,
-                    level: p.string("level").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, recipient: p.string("recipient"),
+                    level: p.consentLevel("level"), recipient: p.string("recipient"),
                     exportedAt: p.occurredAt, author: p.author)
             case .alertIssued:
                 state.alerts[o.event.id] = Alert(
@@ -232,6 +232,8 @@ extension Payload {
     func string(_ key: String) -> String? { fields[key]?.stringValue }
     func int(_ key: String) -> Int64? { fields[key]?.intValue }
     func eventID(_ key: String) -> EventID? { string(key).flatMap { EventID(hex: $0) } }
+    /// A consent level field; missing or unknown reads as L0 (record only: the safest).
+    func consentLevel(_ key: String) -> ConsentLevel { string(key).flatMap(ConsentLevel.init(rawValue:)) ?? .l0 }
     func strings(_ key: String) -> [String] { (fields[key]?.arrayValue ?? []).compactMap(\.stringValue).sorted() }
     func counts(_ key: String) -> [String: Int] {
         (fields[key]?.objectValue ?? [:]).compactMapValues { $0.intValue.map(Int.init) }

@@ -212,11 +212,11 @@ extension ReportIndex {
             case .incidentReported:
                 // The detail (this organisation's own) wins over a summary.
                 facts[o.event.id] = IncidentFact(incident: o.event.id, org: o.event.org, kind: p.string("kind") ?? "other",
-                                                 consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+                                                 consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             case .incidentSummary:
                 guard let incident = p.eventID("incident"), facts[incident] == nil else { continue }
                 facts[incident] = IncidentFact(incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
-                                               consent: p.string("consent").flatMap(ConsentLevel.init(rawValue:)) ?? .l0, occurredAt: p.occurredAt)
+                                               consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             default:
                 continue
             }
