@@ -2,18 +2,41 @@
 """Golden vectors for Protocol/encoding.md, written from the spec by a second implementation.
 
 Run: python3 Protocol/vectors/generate.py > Protocol/vectors/events.json
-Needs the `cryptography` package. Nonces are fixed here so the output is reproducible;
-real implementations draw them at random.
+Needs the `cryptography` package. Nonces and device keys are fixed here so the output is
+reproducible; real implementations draw them at random. Ed25519 signatures are deterministic.
 """
 import base64, hashlib, hmac, json, struct
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
 
 def s(text): b = text.encode(); return struct.pack(">I", len(b)) + b
 def u64(n): return struct.pack(">Q", n & 0xFFFFFFFFFFFFFFFF)
 def canonical(obj): return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 def key_id(key): return hmac.new(key, b"fieldlog/key-id/v1", hashlib.sha256).digest()[:8].hex()
+def blob(b): return struct.pack(">I", len(b)) + b
 
-def event(key, nonce, origin, seq, org, scope, ctx, recorded_at, payload):
+# Device keys (encoding.md §7-8, trust.md): raw Ed25519 keys, fingerprints and certificates.
+def device_key(seed): return Ed25519PrivateKey.from_private_bytes(seed)
+def public(key): return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def fingerprint(pub): return hashlib.sha256(b"fieldlog/device-key/v1" + pub).digest()[:16].hex()
+
+def certificate(issuer_key, partnership, org, device, replica, role, pub, issued_at):
+    issuer = fingerprint(public(issuer_key))
+    signed = (s("fieldlog/device-cert/v1") + s(partnership) + s(org) + s(device) + s(replica) + s(role) + blob(pub)
+              + u64(issued_at) + s(issuer))
+    return {"partnership": partnership, "org": org, "device": device, "replica": replica, "role": role, "key": pub.hex(),
+            "issuedAt": issued_at, "issuer": issuer, "sig": base64.b64encode(issuer_key.sign(signed)).decode(),
+            "signedBytes": signed.hex(), "fingerprint": fingerprint(pub)}
+
+def event_signature(signer, event_id):
+    return base64.b64encode(signer.sign(s("fieldlog/event-sig/v1") + blob(bytes.fromhex(event_id)))).decode()
+
+basis_device = device_key(bytes([11] * 32))
+joanna_device = device_key(bytes([22] * 32))
+signers = {"0123456789abcdef": basis_device, "fedcba9876543210": joanna_device}
+
+def event(key, nonce, origin, seq, org, scope, ctx, recorded_at, payload, signer=None):
     kid = key_id(key)
     aad = s("fieldlog/payload-aad/v1") + s(origin) + u64(seq) + s(org) + s(scope) + s(kid)
     plaintext = canonical(payload)
@@ -22,15 +45,25 @@ def event(key, nonce, origin, seq, org, scope, ctx, recorded_at, payload):
     for r in sorted(ctx):
         hin += s(r) + u64(ctx[r])
     hin += u64(recorded_at) + s(kid) + struct.pack(">I", len(box)) + box
+    eid = hashlib.sha256(hin).hexdigest()
     return {
         "key": key.hex(), "keyId": kid, "plaintext": plaintext.decode(), "aad": aad.hex(), "hashInput": hin.hex(),
-        "event": {"id": hashlib.sha256(hin).hexdigest(), "origin": origin, "seq": seq, "org": org, "scope": scope,
-                  "ctx": ctx, "recordedAt": recorded_at, "keyId": kid, "payload": base64.b64encode(box).decode()},
+        "event": {"id": eid, "origin": origin, "seq": seq, "org": org, "scope": scope,
+                  "ctx": ctx, "recordedAt": recorded_at, "keyId": kid, "payload": base64.b64encode(box).decode(),
+                  "sig": event_signature(signer or signers[origin], eid)},
     }
 
 org_key = bytes(range(32))
 partnership_key = bytes(range(100, 132))
+partnership = "p-golden"
 vectors = {
+    "partnership": partnership,
+    "deviceKeys": [{"seed": bytes([11] * 32).hex(), "public": public(basis_device).hex(), "fingerprint": fingerprint(public(basis_device))},
+                   {"seed": bytes([22] * 32).hex(), "public": public(joanna_device).hex(), "fingerprint": fingerprint(public(joanna_device))}],
+    "certificates": [
+        certificate(basis_device, partnership, "basis", "b1", "0123456789abcdef", "root", public(basis_device), 1763000000000),
+        certificate(joanna_device, partnership, "joanna", "j1", "fedcba9876543210", "root", public(joanna_device), 1763000000000),
+    ],
     "events": [
         dict(name="person registered, org scope, empty context",
              **event(org_key, bytes(12), "0123456789abcdef", 1, "basis", "org", {}, 1763000000000,
@@ -46,6 +79,19 @@ vectors = {
              **event(partnership_key, bytes([1] * 12), "fedcba9876543210", 9, "joanna", "partnership",
                      {"fedcba9876543210": 8}, -1,
                      {"type": "future.thing", "v": 3, "at": 0, "by": "j1", "zzz": {"nested": [1, -2, None]}, "\u00e9t\u00e9": "\u2603\u0001"})),
+    ],
+    # Events that break a rule of trust.md §4 (the server refuses them; laptops set them aside).
+    "attacks": [
+        dict(name="bad-signature: basis's origin signed by joanna's key",
+             **event(partnership_key, bytes([3] * 12), "0123456789abcdef", 3, "basis", "partnership", {"0123456789abcdef": 2}, 1763000120000,
+                     {"type": "alert.issued", "v": 1, "at": 1763000100000, "by": "j1", "incident": "00" * 32, "text": "all clear", "expires": 1763600000000},
+                     signer=joanna_device)),
+        dict(name="bad-scope: Org is not org",
+             **event(org_key, bytes([4] * 12), "fedcba9876543210", 10, "joanna", "Org", {"fedcba9876543210": 9}, 1763000180000,
+                     {"type": "person.registered", "v": 1, "at": 1763000180000, "by": "j1", "person": "11" * 16, "name": "X"})),
+        dict(name="wrong-org: joanna's device writing as basis",
+             **event(partnership_key, bytes([5] * 12), "fedcba9876543210", 11, "basis", "partnership", {"fedcba9876543210": 10}, 1763000240000,
+                     {"type": "event.retracted", "v": 1, "at": 1763000240000, "by": "j1", "target": "22" * 32, "reason": "error"})),
     ],
     "canonicalJSON": [
         {"input": '{ "b" : 1, "a" : [ true, false, null ], "\\u00e9" : "x\\/y" }', "canonical": canonical({"b": 1, "a": [True, False, None], "\u00e9": "x/y"}).decode()},

@@ -22,17 +22,20 @@ public struct HTTPTransport: SyncTransport {
     /// sets its own limits (AsyncHTTPClient's shared client would inflate responses first).
     public static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
 
-    public func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1 {
+    public func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
         let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client, meter: meter)
-        do { return try SyncResponseV1(json: json) } catch {
+        do { return try SyncResponseV2(json: json) } catch {
             throw FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
         }
     }
 
-    /// Enrols this laptop with a single-use enrolment token; returns the device token and organisation.
-    public static func enrol(server: String, token: String, device: String, replica: ReplicaID) async throws -> (deviceToken: String, org: String) {
+    /// Enrols this laptop with a single-use enrolment token and the certificates that make it a
+    /// device of its organisation (its roster); returns the device token and organisation.
+    public static func enrol(server: String, token: String, device: String, replica: ReplicaID,
+                             certificates: [DeviceCertificate]) async throws -> (deviceToken: String, org: String) {
         let json = try await post(server: server, path: "/v1/enrol",
-                                  body: ["protocol": 1, "token": .string(token), "device": .string(device), "replica": .string(replica.rawValue)], bearer: nil)
+                                  body: ["protocol": .int(Int64(SyncRequestV2.protocolVersion)), "token": .string(token), "device": .string(device),
+                                         "replica": .string(replica.rawValue), "certificates": .array(certificates.map(\.json))], bearer: nil)
         guard let deviceToken = json["deviceToken"]?.stringValue, let org = json["org"]?.stringValue else {
             throw FieldlogError(.malformed, "the server's enrolment answer is incomplete")
         }
@@ -71,9 +74,11 @@ public struct HTTPTransport: SyncTransport {
             let hint: String = switch code {
             case "unauthorised": "this laptop's token was refused (revoked?); ask the administrator"
             case "bad-token": "the enrolment token is unknown, used or expired; ask for a new one"
+            case "not-certified": "invite this laptop from a laptop of its own organisation that is enrolled with this server"
+            case "unsupported-protocol": "this laptop and the server run different fieldlog versions; update the older one"
             default: "nothing was changed"
             }
-            throw FieldlogError(code == "unauthorised" || code == "bad-token" ? .notPermitted : .io, "the sync server refused: \(message)", hint: hint)
+            throw FieldlogError(["unauthorised", "bad-token", "not-certified"].contains(code) ? .notPermitted : .io, "the sync server refused: \(message)", hint: hint)
         }
         return json
     }

@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Organisations, enrolment tokens, devices and backups (on the data directory).",
-        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Backup.self])
+        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Quarantine.self, Backup.self])
 }
 
 struct OrgCommand: AsyncParsableCommand {
@@ -130,6 +130,28 @@ struct Revoke: AsyncParsableCommand {
             throw adminFailure(ServerError(.unauthorised, "no active device \(device) (SyncServer admin devices lists them)"))
         }
         print("device \(device) revoked")
+    }
+}
+
+struct Quarantine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quarantine", abstract: "Stop serving one stored event (kept, never served again).",
+        discussion: "EVENT is the event's id, or enough of its start to be unique (at least 8 hex characters), as a laptop's fieldlog check shows it.")
+    @OptionGroup var data: DataDirOption
+    @Argument var event: String
+
+    func validate() throws {
+        guard event.count >= 8, event.count <= 64, event.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw ValidationError("give the event's id in lowercase hex, at least its first 8 characters")
+        }
+    }
+
+    func run() async throws {
+        do {
+            let ids = try await data.storage().quarantine(idPrefix: event, at: Clock.nowMillis())
+            guard let id = ids.first else { throw ServerError(.notFound, "no stored event starts with \(event)") }
+            print("event \(id) quarantined: kept, never served again")
+        } catch { throw adminFailure(error) }
     }
 }
 

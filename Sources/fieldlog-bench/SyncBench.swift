@@ -7,7 +7,7 @@ import SyncServerKit
 
 struct SyncBench {
     let root: URL
-    let keyring: Keyring
+    let partnership: BenchPartnership
     let passphrase: String
 
     /// A server with both organisations, in its own directory.
@@ -21,19 +21,22 @@ struct SyncBench {
     /// Enrols `store` and returns an engine that syncs it over HTTP.
     func enrolled(_ store: Store, on server: EmbeddedServer, client: HTTPClient = HTTPTransport.client) async throws -> (SyncEngine, WireMeter) {
         let token = try await server.service.issueEnrolment(org: store.info.org, lifetime: 3_600_000)
-        let (_, bearer) = try await server.service.enrol(token: token, device: store.info.device, replica: store.info.replica)
+        let (_, bearer) = try await server.service.enrol(token: token, device: store.info.device, replica: store.info.replica,
+                                                         certificates: try store.roster().certificates)
         let meter = WireMeter()
         let transport = HTTPTransport(server: server.url, token: bearer, client: client, meter: meter)
-        return (SyncEngine(store: store, keyring: keyring, transport: transport), meter)
+        return (SyncEngine(store: store, keyring: partnership.keyring(for: store), transport: transport), meter)
     }
 
     func newStore(_ name: String) throws -> Store {
-        try Store.create(at: root.appendingPathComponent(name), org: "basis", device: name, keyring: keyring, passphrase: passphrase).0
+        try partnership.create(root.appendingPathComponent(name), device: name, passphrase: passphrase).0
     }
 
     /// Puts a laptop's whole log on the server directly (set-up, not measured).
     func fill(_ server: EmbeddedServer, from store: Store) async throws {
         let events = try store.allEvents()
+        let roster = try store.roster()
+        try await server.service.addTrust(TrustRecord(partnership: roster.partnership, pins: roster.pins, certificates: roster.certificates))
         for start in stride(from: 0, to: events.count, by: 5000) {
             _ = try await server.service.storage.push(Array(events[start..<min(events.count, start + 5000)]))
         }
@@ -45,7 +48,7 @@ struct SyncBench {
                 "person": .string(people[n % people.count]), "setting": "van", "zone": "Z4", "services": ["condoms": 10], "needs": ["housing"],
             ]))
         }
-        try log.store.append(drafts, keyring: keyring)
+        try log.store.append(drafts, keyring: log.keyring)
     }
 
     /// `parts` empty: all of them.
@@ -99,7 +102,7 @@ struct SyncBench {
         for n in 0..<laptops {
             progress("crowd: laptop \(n + 1)/\(laptops)")
             let store = try newStore("crowd-\(n)")
-            let log = FieldLog(store: store, keyring: keyring, author: "crowd")
+            let log = FieldLog(store: store, keyring: partnership.keyring(for: store), author: "crowd")
             let (p, _) = try log.registerPerson(name: "P\(n)", at: 1_770_000_000_000)
             try evening(log, people: [p], count: 19, at: 1_770_000_000_000)
             engines.append(try await enrolled(store, on: crowd, client: client).0)

@@ -41,7 +41,8 @@ func report(_ label: String, _ value: String) {
 }
 
 let passphrase = "benchmark passphrase"
-let keyring = Keyring(partnershipID: "bench", org: "basis", orgKey: .generate(), partnershipKey: .generate())
+let partnership = BenchPartnership()
+let keyring = partnership.someKeyring
 let services: [Service: Int] = [.condoms: 10, .lube: 2]
 
 /// A store of `count` events: 2% registrations, the rest contacts with those people.
@@ -50,7 +51,7 @@ nonisolated(unsafe) var appendSeconds = 0.0
 
 func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], masterKey: Data) {
     appendSeconds = 0
-    let (store, master) = try Store.create(at: root.appendingPathComponent(name), org: "basis", device: name, keyring: keyring, passphrase: passphrase)
+    let (store, keyring, master) = try partnership.create(root.appendingPathComponent(name), device: name, passphrase: passphrase)
     let log = FieldLog(store: store, keyring: keyring, author: name)
     var people = [String]()
     var written = 0
@@ -127,7 +128,7 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
             "person": .string(people[n % people.count]), "setting": "van", "zone": "Z4", "services": ["condoms": 10], "needs": ["housing"],
         ]))
     }
-    try log.store.append(drafts, keyring: keyring)
+    try log.store.append(drafts, keyring: log.keyring)
     var after = ReportIndex.Source.folded
     let updated = try seconds {
         let (index, source) = try ReportIndex.load(log: log)
@@ -158,7 +159,14 @@ if CommandLine.arguments.contains("--micro") {
     report("seal (ChaChaPoly)", String(format: "%6.2f µs", try seconds { for _ in 0..<n { box = try keyring.partnershipKey.seal(plain, aad: aad) } } / Double(n) * 1e6))
     var event: Event?
     report("event id (encode + SHA-256)", String(format: "%6.2f µs", seconds { for i in 0..<n {
-        event = Event(dot: Dot(replica, UInt64(i + 1)), org: "basis", scope: .partnership, context: ctx, recordedAt: 1, keyID: "k", sealedPayload: box) } } / Double(n) * 1e6))
+        event = Event(dot: Dot(replica, UInt64(i + 1)), org: "basis", scope: .partnership, context: ctx, recordedAt: 1, keyID: "k", sealedPayload: box,
+                      signature: Data(count: 64)) } } / Double(n) * 1e6))
+    report("sign an event id (Ed25519)", String(format: "%6.2f µs", try seconds { for _ in 0..<n {
+        _ = try keyring.deviceKey.sign(Authority.signedMessage(event!.id)) } } / Double(n) * 1e6))
+    let signature = try keyring.deviceKey.sign(Authority.signedMessage(event!.id))
+    let checker = SignatureChecker(publicKey: keyring.deviceKey.publicKey)!
+    report("verify an event signature (Ed25519)", String(format: "%6.2f µs", seconds { for _ in 0..<n {
+        _ = checker.isValid(signature, for: Authority.signedMessage(event!.id)) } } / Double(n) * 1e6))
     var text = ""
     report("context as canonical JSON", String(format: "%6.2f µs", seconds { for _ in 0..<n { text = ctx.json.canonicalString() } } / Double(n) * 1e6))
     report("context parse", String(format: "%6.2f µs", try seconds { for _ in 0..<n { ctx = try VersionVector(json: JSONValue.parse(text)) } } / Double(n) * 1e6))
@@ -171,10 +179,10 @@ if CommandLine.arguments.contains("--micro") {
         report("fold 100k events", describe(f))
         finish()
     }
-    let (store, _) = try Store.create(at: root.appendingPathComponent("micro"), org: "basis", device: "m", keyring: keyring, passphrase: passphrase)
+    let (store, microKeyring, _) = try partnership.create(root.appendingPathComponent("micro"), device: "m", passphrase: passphrase)
     let drafts = (0..<10_000).map { _ in Draft(.partnership, payload) }
     let cpu0 = clock()
-    let wall = try seconds { for _ in 0..<10 { try store.append(drafts, keyring: keyring) } }
+    let wall = try seconds { for _ in 0..<10 { try store.append(drafts, keyring: microKeyring) } }
     let cpu = Double(clock() - cpu0) / Double(CLOCKS_PER_SEC)
     report("Store.append, 10 × 10k prebuilt drafts", String(format: "%6.2f µs/event wall, %.2f µs CPU", wall / Double(n) * 1e6, cpu / Double(n) * 1e6))
     finish()
@@ -206,11 +214,11 @@ let appendStore = try makeStore("append", count: appendRows).0
 let appendRate = Double(appendRows) / appendSeconds
 report("event append (seal + hash + insert, 10k/txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", appendRate, appendRate / raw * 100))
 let all = try appendStore.store.allEvents()
-let importStore = try Store.create(at: root.appendingPathComponent("import"), org: "basis", device: "imp", keyring: keyring, passphrase: passphrase).0
+let (importStore, importKeyring, _) = try partnership.create(root.appendingPathComponent("import"), device: "imp", passphrase: passphrase)
 let importTime = try seconds {
-    _ = try importStore.importEvents(all, from: BatchOrigin(org: "basis", since: VersionVector(), covered: try appendStore.store.vector()), keyring: keyring)
+    _ = try importStore.importEvents(all, certificates: try appendStore.store.roster().certificates, from: .carried("bench"), keyring: importKeyring)
 }
-report("event import (verify seal + insert, 1 txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", Double(all.count) / importTime, Double(all.count) / importTime / raw * 100))
+report("event import (verify signature + seal, insert, 1 txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", Double(all.count) / importTime, Double(all.count) / importTime / raw * 100))
 
 // MARK: 2. Fold time
 
@@ -272,7 +280,7 @@ if !section("contact") {
 
 if !CommandLine.arguments.contains("--no-sync") && section("sync", "first-sync", "evening", "crowd") {
     let parts: Set<String> = only.map { $0 == "sync" ? [] : [$0] } ?? []
-    try await SyncBench(root: root, keyring: keyring, passphrase: passphrase).run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
+    try await SyncBench(root: root, partnership: partnership, passphrase: passphrase).run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
 }
 
 // MARK: 5. Fold at 1M

@@ -34,7 +34,7 @@ struct Init: AsyncParsableCommand {
                 throw FieldlogError(.storeExists, "a store already exists at \(dir.path)", hint: "use --store DIR for another one")
             }
             let lifetime = try LondonTime.parseDuration(duration)
-            let keyring: Keyring
+            let setup: DeviceSetup
             let deviceName: String
             var enrolment: (server: String, token: String)? = server.flatMap { s in token.map { (s, $0) } }
             if let invite {
@@ -42,22 +42,26 @@ struct Init: AsyncParsableCommand {
                     throw FieldlogError(.io, "cannot read the invite \(invite)", hint: "check the path")
                 }
                 let opened = try Invite.open(data, passphrase: try Session.passphrase(prompt: "Invite passphrase: ", variable: "FIELDLOG_INVITE_PASSPHRASE"))
-                keyring = Keyring(partnershipID: opened.partnershipID, org: opened.org, orgKey: opened.orgKey ?? ScopeKey.generate(),
-                                  partnershipKey: opened.partnershipKey)
-                deviceName = device ?? opened.device
+                if let device, device != opened.device {
+                    throw FieldlogError.badInput("this invite is for a laptop named \(opened.device), not \(device)", hint: "leave out --device, or make a new invite")
+                }
+                setup = try opened.setup(now: Clock.nowMillis())
+                deviceName = opened.device
                 if enrolment == nil, let s = opened.server, let t = opened.token { enrolment = (s, t) }
             } else {
-                keyring = Keyring(partnershipID: Hex.random(bytes: 8), org: org!, orgKey: .generate(), partnershipKey: .generate())
+                setup = try DeviceSetup.founding(org: org!, device: device!, now: Clock.nowMillis())
                 deviceName = device!
             }
+            let keyring = setup.keyring
             let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, minimumLength: 8)
             let dirExisted = FileManager.default.fileExists(atPath: dir.path)
-            let (store, master) = try Store.create(at: dir, org: keyring.org, device: deviceName, keyring: keyring, passphrase: passphrase)
+            let (store, master) = try Store.create(at: dir, device: deviceName, setup: setup, passphrase: passphrase)
             if let enrolment {
                 // Enrol now; if the server refuses, remove what init created (the database files,
                 // and the directory only if init made it): bad input changes nothing.
                 do {
-                    let (deviceToken, org) = try await HTTPTransport.enrol(server: enrolment.server, token: enrolment.token, device: deviceName, replica: store.info.replica)
+                    let (deviceToken, org) = try await HTTPTransport.enrol(server: enrolment.server, token: enrolment.token, device: deviceName,
+                                                                           replica: store.info.replica, certificates: setup.roster.certificates)
                     guard org == keyring.org else {
                         throw FieldlogError(.notPermitted, "the enrolment token is for \(org), not \(keyring.org)", hint: "ask for a token for \(keyring.org)")
                     }
@@ -74,9 +78,12 @@ struct Init: AsyncParsableCommand {
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
             if output.format == .json {
                 Output.json(["store": .string(dir.path), "org": .string(keyring.org), "device": .string(deviceName), "server": .str(enrolment?.server),
-                             "replica": .string(store.info.replica.rawValue), "unlockedUntil": .string(LondonTime().iso(until))])
+                             "replica": .string(store.info.replica.rawValue),
+                             "fingerprint": .string(keyring.deviceKey.fingerprint.hex), "unlockedUntil": .string(LondonTime().iso(until))])
             } else {
                 Output.line("store created for \(keyring.org) on \(deviceName) at \(dir.path)")
+                let role = setup.roster.signer(of: setup.replica)?.role == .root ? "\(keyring.org)'s root device" : "certified by \(keyring.org)"
+                Output.line("device key \(keyring.deviceKey.fingerprint.grouped) (\(role))")
                 if let enrolment { Output.line("enrolled with \(enrolment.server); fieldlog sync exchanges the log") }
                 Output.line("unlocked until \(LondonTime().format(until)); fieldlog lock ends the shift")
             }

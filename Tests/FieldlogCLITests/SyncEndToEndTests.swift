@@ -83,10 +83,9 @@ import Testing
             #expect(refused.status != 0 && refused.stderr.hasPrefix("error: the sync server refused"))
             #expect(refused.stderr.split(separator: "\n").count == 1)
             #expect(try b2.fingerprint() == before)
-            // A used enrolment token creates no store
+            // An expired enrolment token creates no store
             let late = laptop("late")
-            let usedToken = try await service.issueEnrolment(org: "basis", lifetime: 60_000)
-            _ = try await service.enrol(token: usedToken, device: "x", replica: .random())
+            let usedToken = try await service.issueEnrolment(org: "basis", lifetime: 0)
             let r = try late.run(["init", "--org", "basis", "--device", "late", "--server", server.url, "--token", usedToken])
             #expect(r.status != 0 && r.stderr.contains("enrolment token"))
             #expect(!FileManager.default.fileExists(atPath: late.store.path))

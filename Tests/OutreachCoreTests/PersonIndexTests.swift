@@ -33,7 +33,7 @@ import Testing
     @Test func theEncodingRoundTrips() throws {
         var index = PersonIndex()
         let payload = Payload(type: .personRegistered, occurredAt: t0, author: "x", fields: ["person": "abcd", "name": "Ann\tMarie\n+"])
-        let event = Event(dot: Dot(ReplicaID.random(), 1), org: "basis", scope: .org, context: VersionVector(), recordedAt: 0, keyID: "k", sealedPayload: Data())
+        let event = Event(dot: Dot(ReplicaID.random(), 1), org: "basis", scope: .org, context: VersionVector(), recordedAt: 0, keyID: "k", sealedPayload: Data(), signature: Data(count: 64))
         index.apply(OpenedEvent(event: event, payload: payload))
         let back = try PersonIndex(encoded: index.encoded())
         #expect(back.people["abcd"]?.name == "Ann\tMarie\n+")

@@ -33,7 +33,7 @@ import Testing
         try other.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: nov.start)
         let later = try other.logContact(NewContact(person: nil, unidentified: 4, setting: .van), at: nov.start + 1).contact
         let vectorBefore = try log.store.vector()
-        try log.store.importEvents([later], from: BatchOrigin(org: "basis", since: VersionVector(), covered: VersionVector()), keyring: log.keyring)
+        try log.store.importEvents([later], certificates: try other.store.roster().certificates, from: .carried("test"), keyring: log.keyring)
         #expect(try log.store.vector() == vectorBefore)
         let beyondGap = try ReportIndex.load(log: log)
         #expect(beyondGap.source == .updated(events: 1) && PartnershipReport(index: beyondGap.index, period: nov).merged.contacts == 16)

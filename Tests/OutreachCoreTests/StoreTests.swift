@@ -27,8 +27,9 @@ import Testing
         // and drops a trigger.
         let raw = try DatabaseQueue(path: dir.sub("s").appendingPathComponent(Store.fileName).path)
         try raw.write { db in
-            try db.execute(sql: "INSERT INTO events(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload) VALUES (?,?,?,?,?,?,?,?,?)",
-                           arguments: [String(repeating: "ab", count: 32), log.store.info.replica.rawValue, 3, "basis", "org", "{}", 0, "k", Data([1, 2, 3])])
+            try db.execute(sql: "INSERT INTO events(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           arguments: [String(repeating: "ab", count: 32), log.store.info.replica.rawValue, 3, "basis", "org", "{}", 0, "k", Data([1, 2, 3]),
+                                       Data(count: 64)])
             try db.execute(sql: "DROP TRIGGER events_no_delete")
         }
         let report = try log.store.check(keyring: log.keyring)
@@ -103,16 +104,21 @@ import Testing
         let full = try Bundle.make(from: a.store, keyring: a.keyring)
         #expect(try b.store.importEvents(full.events, from: full.batchOrigin, keyring: b.keyring) == {
             var o = ImportOutcome(); o.alreadyHad = 1; return o }())
-        // A different event claiming a's dot 1 (a forked or forged replica) is refused, nothing stored.
+        // A different event claiming a's dot 1: forged (not a's signature) or forked (a's own
+        // signature: a cloned laptop). Either is set aside; nothing stored, nothing stops.
         let original = full.events[0]
         let key = a.keyring.orgKey
+        let box = try key.seal(Payload(type: .personRegistered, occurredAt: t0, author: "x", fields: ["person": "ab", "name": "X"]).json.canonicalData(),
+                               aad: original.associatedData)
         let forged = Event(dot: original.dot, org: "basis", scope: .org, context: VersionVector(), recordedAt: 5, keyID: key.id,
-                           sealedPayload: try key.seal(Data("{}".utf8), aad: original.associatedData))
+                           sealedPayload: box, signature: Data(count: 64))
+        let forked = try Event(dot: original.dot, org: "basis", scope: .org, context: VersionVector(), recordedAt: 6, keyID: key.id,
+                               sealedPayload: box, signer: a.keyring.deviceKey)
         let before = try b.store.eventCount()
-        #expect(throws: FieldlogError.self) {
-            try b.store.importEvents([forged], from: full.batchOrigin, keyring: b.keyring)
-        }
+        let outcome = try b.store.importEvents([forged, forked], from: full.batchOrigin, keyring: b.keyring)
+        #expect(outcome.setAside == [.badSignature: 1, .forked: 1] && outcome.stored == 0)
         #expect(try b.store.eventCount() == before)
+        #expect(Set(try b.store.setAside().map(\.rule)) == ["bad-signature", "forked"])
     }
 
     @Test func aGapInABundleHoldsTheVectorBackUntilItIsFilled() throws {
@@ -122,13 +128,14 @@ import Testing
         for n in 0..<4 { try a.registerPerson(name: "P\(n)", at: t0) }
         let events = try a.store.allEvents()
         // Given a bundle that claims to start after seq 2, imported by a store that has nothing
-        let late = BatchOrigin(org: "basis", since: VersionVector([a.store.info.replica: 2]), covered: try a.store.vector())
-        _ = try b.store.importEvents(Array(events[2...]), from: late, keyring: b.keyring)
+        let late = BatchOrigin.carried("a bundle")
+        let certificates = try a.store.roster().certificates
+        _ = try b.store.importEvents(Array(events[2...]), certificates: certificates, from: late, keyring: b.keyring)
         // Then the events are kept, but the vector does not jump the gap
         #expect(try b.store.eventCount() == 2)
         #expect(try b.store.vector()[a.store.info.replica] == 0)
         // When the earlier events arrive, the vector closes over the whole run
-        _ = try b.store.importEvents(Array(events[..<2]), from: late, keyring: b.keyring)
+        _ = try b.store.importEvents(Array(events[..<2]), certificates: certificates, from: late, keyring: b.keyring)
         #expect(try b.store.vector()[a.store.info.replica] == 4)
         #expect(try b.store.check(keyring: b.keyring).isHealthy)
     }

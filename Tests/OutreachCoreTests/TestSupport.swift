@@ -43,14 +43,30 @@ enum TestKeys {
     static let masterKey = SymmetricKey(size: .bits256)
     static let wrapped = try! PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
 
-    static func keyring(_ org: String) -> Keyring {
-        Keyring(partnershipID: partnershipID, org: org, orgKey: orgKeys[org]!, partnershipKey: partnershipKey)
+    /// Each organisation's root key: it certifies every test laptop of that organisation.
+    static let rootKeys = ["basis": DeviceKey.generate(), "joanna": DeviceKey.generate()]
+    static let roots = Dictionary(uniqueKeysWithValues: rootKeys.map { org, key in
+        (org, try! DeviceCertificate.root(partnership: partnershipID, org: org, device: "\(org)-root", replica: .random(), key: key, issuedAt: t0))
+    })
+
+    /// The roster every test laptop starts with: both roots, pinned.
+    static var roster: Roster {
+        var r = Roster(partnership: partnershipID)
+        r.admit(Array(roots.values), pinning: .firstSight)
+        return r
     }
 
-    /// A new store of `org` in `dir`, unlocked.
-    static func log(_ org: String, device: String, in dir: URL) throws -> FieldLog {
-        let store = try Store.create(at: dir, org: org, device: device, keyring: keyring(org), masterKey: masterKey, wrapped: wrapped)
-        return FieldLog(store: store, keyring: keyring(org), author: device)
+    /// A keyring of `org` with a fresh device key (certified nowhere: for reading and checking).
+    static func keyring(_ org: String) -> Keyring {
+        Keyring(partnershipID: partnershipID, org: org, orgKey: orgKeys[org]!, partnershipKey: partnershipKey, deviceKey: .generate())
+    }
+
+    /// A new store of `org` in `dir`, its device certified by the organisation's root, unlocked.
+    static func log(_ org: String, device: String, in dir: URL, replica: ReplicaID = .random()) throws -> FieldLog {
+        let keyring = keyring(org)
+        let setup = try DeviceSetup.certified(keyring: keyring, device: device, replica: replica, roster: roster, issuer: rootKeys[org]!, now: t0)
+        let store = try Store.create(at: dir, device: device, setup: setup, masterKey: masterKey, wrapped: wrapped)
+        return FieldLog(store: store, keyring: keyring, author: device)
     }
 }
 
@@ -60,7 +76,7 @@ extension FieldLog {
     func send(to other: FieldLog) throws -> ImportOutcome {
         let bundle = try Bundle.make(from: store, keyring: keyring, since: try other.store.vector(), targetOrg: other.keyring.org)
         let decoded = try Bundle.decode(try bundle.encoded(keyring: keyring), keyring: other.keyring)
-        return try other.store.importEvents(decoded.events, from: decoded.batchOrigin, keyring: other.keyring)
+        return try decoded.importInto(other.store, keyring: other.keyring)
     }
 
     var eventIDs: Set<EventID> { Set(try! store.allEvents().map(\.id)) }

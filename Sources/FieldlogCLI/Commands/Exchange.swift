@@ -58,21 +58,25 @@ struct Import: ParsableCommand {
             }
             let log = try Session.unlocked(storeOptions)
             let bundle = try Bundle.decode(data, keyring: log.keyring)
-            let outcome = try log.store.importEvents(bundle.events, from: bundle.batchOrigin, keyring: log.keyring)
+            let outcome = try bundle.importInto(log.store, keyring: log.keyring)
             let conflicts = try log.state().conflicts.count
             if output.format == .json {
                 Output.json(["ref": .string(file), "from": .string("\(bundle.header.device) (\(bundle.header.org))"), "stored": .num(outcome.stored),
-                             "alreadyHad": .num(outcome.alreadyHad), "notForThisOrg": .num(outcome.notEntitled), "conflicts": .num(conflicts)])
+                             "alreadyHad": .num(outcome.alreadyHad), "notForThisOrg": .num(outcome.notEntitled), "setAside": .num(outcome.setAsideCount), "conflicts": .num(conflicts)])
             } else {
                 Output.line("imported \(outcome.stored) new event\(outcome.stored == 1 ? "" : "s") from \(bundle.header.device) (\(bundle.header.org)); \(outcome.alreadyHad) already here")
                 if conflicts > 0 { Output.line("\(conflicts) conflict\(conflicts == 1 ? "" : "s") to resolve: fieldlog conflicts") }
+                if outcome.setAsideCount > 0 {
+                    Output.line("\(outcome.setAsideCount) event\(outcome.setAsideCount == 1 ? "" : "s") set aside: they failed a trust check (fieldlog check lists them)")
+                }
             }
         }
     }
 }
 
 struct DeviceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "device", abstract: "Bring another laptop in.", subcommands: [DeviceInvite.self])
+    static let configuration = CommandConfiguration(commandName: "device", abstract: "Bring another laptop in; list the partnership's laptops and their keys.",
+                                                    subcommands: [DeviceInvite.self, DeviceList.self])
 }
 
 struct DeviceInvite: ParsableCommand {
@@ -81,7 +85,8 @@ struct DeviceInvite: ParsableCommand {
         discussion: """
             Give the file and the passphrase to the new laptop separately (file on a stick, passphrase
             read out). There: fieldlog init --invite FILE. An invite for another organisation (--org)
-            carries only the partnership key.
+            carries only the partnership key and makes that organisation's first (root) laptop;
+            once an organisation has a laptop, invite its next ones from its own laptops.
             """)
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
@@ -97,13 +102,12 @@ struct DeviceInvite: ParsableCommand {
             }
             let log = try Session.unlocked(storeOptions)
             let targetOrg = org ?? log.keyring.org
-            let sameOrg = targetOrg == log.keyring.org
-            let invite = Invite(partnershipID: log.keyring.partnershipID, org: targetOrg, device: name,
-                                orgKey: sameOrg ? log.keyring.orgKey : nil, partnershipKey: log.keyring.partnershipKey,
-                                invitedBy: log.store.info.device, server: token == nil ? nil : try log.store.serverURL(), token: token)
-            if token != nil, invite.server == nil {
+            let server = token == nil ? nil : try log.store.serverURL()
+            if token != nil, server == nil {
                 throw FieldlogError.badInput("this laptop has no sync server to put in the invite", hint: "enrol it first, or leave out --token")
             }
+            let invite = try Invite.make(from: log, roster: try log.store.roster(), device: name, org: targetOrg, server: server, token: token,
+                                         now: Clock.nowMillis())
             let passphrase = Invite.generatePassphrase()
             let data = try invite.sealed(passphrase: passphrase)
             do { try data.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
@@ -116,6 +120,43 @@ struct DeviceInvite: ParsableCommand {
                 Output.line("invite for \(name) (\(targetOrg)) written to \(out)")
                 Output.line("one-time passphrase: \(passphrase)")
                 Output.line("on the new laptop: fieldlog init --invite \(out)")
+            }
+        }
+    }
+}
+
+struct DeviceList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "The laptops this one trusts: organisation, name, key fingerprint, who certified it.",
+        discussion: """
+            A root is an organisation's first laptop; every laptop pins one per organisation. Read a
+            root's fingerprint out by phone to the other charity's coordinator: it must match theirs.
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+
+    func run() throws {
+        try guarded {
+            let store = try Session.store(storeOptions)
+            let roster = try store.roster()
+            let devices = roster.certificates.filter { $0.role.signsEvents }
+            func issuerName(_ c: DeviceCertificate) -> String {
+                if c.isSelfSigned { return "itself (root)" }
+                guard let issuer = roster.accepted[c.issuer] else { return c.issuer.hex }
+                if issuer.role == .invite, let inviter = roster.accepted[issuer.issuer] { return "\(inviter.device), by invite" }
+                return issuer.device
+            }
+            if output.format == .json {
+                Output.json(["schema": "fieldlog.devices/1", "devices": .array(devices.map { c in
+                    ["org": .string(c.org), "device": .string(c.device), "role": .string(c.role.rawValue), "replica": .string(c.replica.rawValue),
+                     "fingerprint": .string(c.fingerprint.hex), "certifiedBy": .string(issuerName(c)), "pinned": .bool(roster.pins[c.org] == c.fingerprint),
+                     "thisLaptop": .bool(c.replica == store.info.replica)]
+                })])
+                return
+            }
+            for c in devices {
+                let me = c.replica == store.info.replica ? "  (this laptop)" : ""
+                Output.line("\(c.org)  \(c.device)  \(c.fingerprint.grouped)  certified by \(issuerName(c))\(me)")
             }
         }
     }

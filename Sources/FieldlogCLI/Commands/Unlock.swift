@@ -49,6 +49,7 @@ struct Status: ParsableCommand {
             let server = try store.serverURL()
             let lastSync = try store.lastSync()
             let unacknowledged = try lastSync.map { try store.events(notCoveredBy: $0.vector).count } ?? count
+            let setAside = try store.setAsideCount()
             if output.format == .json {
                 Output.json([
                     "schema": "fieldlog.status/1", "store": .string(store.directory.path), "org": .string(store.info.org),
@@ -57,6 +58,7 @@ struct Status: ParsableCommand {
                     "unlockedUntil": session.map { .string(LondonTime().iso($0.expiresAt)) } ?? .null,
                     "vector": vector.json, "server": .str(server),
                     "lastSync": lastSync.map { .string(LondonTime().iso($0.at)) } ?? .null, "unacknowledged": .num(unacknowledged),
+                    "setAside": .num(setAside),
                 ])
                 return
             }
@@ -67,6 +69,9 @@ struct Status: ParsableCommand {
             if let server {
                 Output.line("server   \(server), " + (lastSync.map { "last sync \(LondonTime().format($0.at))" } ?? "never synced")
                             + (unacknowledged > 0 ? "; \(unacknowledged) event\(unacknowledged == 1 ? "" : "s") not yet on the server" : ""))
+            }
+            if setAside > 0 {
+                Output.line("warning  \(setAside) event\(setAside == 1 ? "" : "s") set aside (failed a trust check; not counted, not passed on): see fieldlog check")
             }
         }
     }

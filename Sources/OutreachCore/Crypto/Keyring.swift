@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 
-/// The secrets a device holds: its organisation's key and the partnership's key.
+/// The secrets a device holds: its organisation's key, the partnership's key, and its own
+/// signing key (`Protocol/trust.md`).
 ///
 /// Stored only sealed (under the store's master key, itself wrapped under the worker's
 /// passphrase) and carried between devices only inside passphrase-sealed invites.
@@ -10,12 +11,15 @@ public struct Keyring: Sendable {
     public let org: String
     public let orgKey: ScopeKey
     public let partnershipKey: ScopeKey
+    /// This device's signing key: every event it writes is signed with it.
+    public let deviceKey: DeviceKey
 
-    public init(partnershipID: String, org: String, orgKey: ScopeKey, partnershipKey: ScopeKey) {
+    public init(partnershipID: String, org: String, orgKey: ScopeKey, partnershipKey: ScopeKey, deviceKey: DeviceKey) {
         self.partnershipID = partnershipID
         self.org = org
         self.orgKey = orgKey
         self.partnershipKey = partnershipKey
+        self.deviceKey = deviceKey
     }
 
     /// The key that seals events of `scope` written by this device's organisation.
@@ -40,20 +44,27 @@ public struct Keyring: Sendable {
         eventOrg == org || scope == .partnership
     }
 
+    /// The same keyring with another device key (a new laptop invited from this one).
+    public func with(deviceKey: DeviceKey, org newOrg: String? = nil, orgKey newOrgKey: ScopeKey? = nil) -> Keyring {
+        Keyring(partnershipID: partnershipID, org: newOrg ?? org, orgKey: newOrgKey ?? orgKey, partnershipKey: partnershipKey, deviceKey: deviceKey)
+    }
+
     var json: JSONValue {
         [
             "partnership": .string(partnershipID),
             "org": .string(org),
             "orgKey": .string(orgKey.base64),
             "partnershipKey": .string(partnershipKey.base64),
+            "deviceKey": .string(deviceKey.seed.base64EncodedString()),
         ]
     }
 
     init(json: JSONValue) throws {
         guard let p = json["partnership"]?.stringValue, let org = json["org"]?.stringValue,
             let ok = json["orgKey"]?.stringValue.flatMap(ScopeKey.init(base64:)),
-            let pk = json["partnershipKey"]?.stringValue.flatMap(ScopeKey.init(base64:))
+            let pk = json["partnershipKey"]?.stringValue.flatMap(ScopeKey.init(base64:)),
+            let seed = json["deviceKey"]?.stringValue.flatMap({ Data(base64Encoded: $0) }), let dk = try? DeviceKey(seed: seed)
         else { throw FieldlogError(.corrupt, "the store's keyring is unreadable") }
-        self.init(partnershipID: p, org: org, orgKey: ok, partnershipKey: pk)
+        self.init(partnershipID: p, org: org, orgKey: ok, partnershipKey: pk, deviceKey: dk)
     }
 }

@@ -1,6 +1,11 @@
 import Foundation
 
 extension Event {
+    /// At most this many entries in a causal context (`Protocol/trust.md` E1): far more replicas
+    /// than a partnership has, small enough that a hostile event cannot cost much to read.
+    public static let maxContextEntries = 10_000
+    static let members: Set<String> = ["id", "origin", "seq", "org", "scope", "ctx", "recordedAt", "keyId", "payload", "sig"]
+
     /// The event as a JSON object (`Protocol/schemas/event.schema.json`), used by bundles and sync.
     public var json: JSONValue {
         [
@@ -13,27 +18,41 @@ extension Event {
             "recordedAt": .int(recordedAt),
             "keyId": .string(keyID),
             "payload": .string(sealedPayload.base64EncodedString()),
+            "sig": .string(signature.base64EncodedString()),
         ]
     }
 
-    /// Reads an event from its JSON object and checks its id against its contents.
+    /// Reads an event from its JSON object, strictly (exactly its members, each well formed:
+    /// `Protocol/trust.md` E1), and checks its id against its contents.
     public init(json: JSONValue) throws {
+        guard let object = json.objectValue else { throw FieldlogError.malformed("an event must be a JSON object") }
+        if let extra = Set(object.keys).subtracting(Self.members).sorted().first {
+            throw FieldlogError.malformed("event has an unknown member \"\(extra)\"")
+        }
         func field(_ name: String) throws -> JSONValue {
-            guard let v = json[name] else { throw FieldlogError.malformed("event is missing \"\(name)\"") }
+            guard let v = object[name] else { throw FieldlogError.malformed("event is missing \"\(name)\"") }
             return v
         }
         guard let idText = try field("id").stringValue, let id = EventID(hex: idText) else { throw FieldlogError.malformed("event has a bad id") }
         guard let originText = try field("origin").stringValue, let origin = ReplicaID(originText) else { throw FieldlogError.malformed("event has a bad origin") }
         guard let seq = try field("seq").intValue, seq >= 1 else { throw FieldlogError.malformed("event has a bad seq") }
-        guard let org = try field("org").stringValue, !org.isEmpty else { throw FieldlogError.malformed("event has a bad org") }
-        guard let scope = try field("scope").stringValue, !scope.isEmpty else { throw FieldlogError.malformed("event has a bad scope") }
+        guard let org = try field("org").stringValue, Event.isOrgName(org) else { throw FieldlogError.malformed("event has a bad org") }
+        guard let scope = try field("scope").stringValue, !scope.isEmpty, scope.utf8.count <= 32 else { throw FieldlogError.malformed("event has a bad scope") }
         guard let recordedAt = try field("recordedAt").intValue else { throw FieldlogError.malformed("event has a bad recordedAt") }
-        guard let keyID = try field("keyId").stringValue else { throw FieldlogError.malformed("event has a bad keyId") }
+        guard let keyID = try field("keyId").stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy(Hex.isLowerHexDigit) else {
+            throw FieldlogError.malformed("event has a bad keyId")
+        }
         guard let payloadText = try field("payload").stringValue, let payload = Data(base64Encoded: payloadText) else {
             throw FieldlogError.malformed("event has a bad payload")
         }
-        let context = try VersionVector(json: try field("ctx"))
+        guard let sigText = try field("sig").stringValue, let signature = Data(base64Encoded: sigText), signature.count == 64 else {
+            throw FieldlogError.malformed("event has a bad sig")
+        }
+        guard let ctx = try field("ctx").objectValue, ctx.count <= Self.maxContextEntries,
+              ctx.values.allSatisfy({ ($0.intValue ?? 0) >= 1 })
+        else { throw FieldlogError.malformed("event has a bad ctx (entries ≥ 1, at most \(Self.maxContextEntries))") }
+        let context = try VersionVector(json: .object(ctx))
         try self.init(claimedID: id, dot: Dot(origin, UInt64(seq)), org: org, scope: Scope(scope), context: context,
-                      recordedAt: recordedAt, keyID: keyID, sealedPayload: payload)
+                      recordedAt: recordedAt, keyID: keyID, sealedPayload: payload, signature: signature)
     }
 }

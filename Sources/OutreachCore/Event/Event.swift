@@ -19,17 +19,29 @@ public struct Event: Hashable, Sendable {
     public let keyID: String
     /// `ChaChaPoly` combined box: nonce, ciphertext, tag.
     public let sealedPayload: Data
+    /// The author device's Ed25519 signature over the id (`Protocol/encoding.md` §7): 64 bytes.
+    public let signature: Data
 
-    /// Builds an event and computes its id.
-    public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) {
+    /// Builds an event with a given signature and computes its id (tests forge events this way).
+    public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signature: Data) {
         let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
                                                                recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
-        self.init(storedID: id, dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload)
+        self.init(storedID: id, dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+                  sealedPayload: sealedPayload, signature: signature)
     }
 
-    /// Rebuilds an event received from elsewhere and checks that `claimedID` matches its contents.
-    public init(claimedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) throws {
-        self.init(dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload)
+    /// Builds an event, computes its id and signs it with the author device's key.
+    public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signer: DeviceKey) throws {
+        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
+                                                               recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+        self.init(storedID: id, dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+                  sealedPayload: sealedPayload, signature: try signer.sign(Authority.signedMessage(id)))
+    }
+
+    /// Rebuilds an event received from elsewhere and checks that `claimedID` matches its contents
+    /// (the signature is checked against the roster on receipt: `Authority`).
+    public init(claimedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signature: Data) throws {
+        self.init(dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload, signature: signature)
         guard id == claimedID else {
             throw FieldlogError(.tampered, "event \(dot) does not match its id \(claimedID.short): it was altered")
         }
@@ -37,7 +49,7 @@ public struct Event: Hashable, Sendable {
 
     /// An event with a known id, not recomputed: one read back from a store (`Store.check`
     /// re-verifies every id; imports verify on the way in), or one whose id was just computed.
-    init(storedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) {
+    init(storedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signature: Data) {
         self.id = storedID
         self.dot = dot
         self.org = org
@@ -46,6 +58,14 @@ public struct Event: Hashable, Sendable {
         self.recordedAt = recordedAt
         self.keyID = keyID
         self.sealedPayload = sealedPayload
+        self.signature = signature
+    }
+
+    /// An organisation's name: a short lowercase word (`basis`, `joanna`), as servers register them.
+    public static func isOrgName(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard (1...32).contains(u.count), (0x61...0x7A).contains(u[0]) else { return false }
+        return u.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
     }
 
     /// The associated data bound into the payload's seal: the payload cannot be moved to another dot,

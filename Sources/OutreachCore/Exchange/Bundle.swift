@@ -8,7 +8,8 @@ import Foundation
 /// partnership key over the header and every event id. Since ids hash their events' contents,
 /// the MAC covers everything: one changed byte and the bundle is refused.
 public struct Bundle: Sendable {
-    public static let magic = Data("FIELDLOG-BUNDLE 1\n".utf8)
+    public static let magic = Data("FIELDLOG-BUNDLE 2\n".utf8)
+    static let formatVersion: Int64 = 2
     public static let maxExpandedSize = 2 << 30
 
     public struct Header: Sendable, Equatable {
@@ -20,16 +21,19 @@ public struct Bundle: Sendable {
         public let covered: VersionVector
         public let count: Int
         public let createdAt: Int64
+        /// The writer's roster: the certificates that sign the events (trust.md §2).
+        public let certificates: [DeviceCertificate]
 
         var json: JSONValue {
             [
-                "format": "fieldlog-bundle", "version": 1, "partnership": .string(partnershipID), "org": .string(org),
+                "format": "fieldlog-bundle", "version": .int(Bundle.formatVersion), "partnership": .string(partnershipID), "org": .string(org),
                 "device": .string(device), "replica": .string(replica.rawValue), "since": since.json, "covered": covered.json,
-                "count": .int(Int64(count)), "createdAt": .int(createdAt),
+                "count": .int(Int64(count)), "createdAt": .int(createdAt), "certificates": .array(certificates.map(\.json)),
             ]
         }
 
-        init(partnershipID: String, org: String, device: String, replica: ReplicaID, since: VersionVector, covered: VersionVector, count: Int, createdAt: Int64) {
+        init(partnershipID: String, org: String, device: String, replica: ReplicaID, since: VersionVector, covered: VersionVector, count: Int,
+             createdAt: Int64, certificates: [DeviceCertificate]) {
             self.partnershipID = partnershipID
             self.org = org
             self.device = device
@@ -38,19 +42,24 @@ public struct Bundle: Sendable {
             self.covered = covered
             self.count = count
             self.createdAt = createdAt
+            self.certificates = certificates
         }
 
         init(json: JSONValue) throws {
             guard json["format"]?.stringValue == "fieldlog-bundle" else { throw FieldlogError.malformed("not a fieldlog bundle") }
-            guard json["version"]?.intValue == 1 else {
-                throw FieldlogError(.malformed, "this bundle was written by a newer fieldlog (format \(json["version"]?.intValue ?? 0))", hint: "upgrade fieldlog")
+            let version = json["version"]?.intValue ?? 0
+            guard version == Bundle.formatVersion else {
+                throw version < Bundle.formatVersion
+                    ? FieldlogError(.malformed, "this bundle was written by fieldlog 0.1, before events were signed", hint: "export it again with an up-to-date fieldlog")
+                    : FieldlogError(.malformed, "this bundle was written by a newer fieldlog (format \(version))", hint: "upgrade fieldlog")
             }
             guard let p = json["partnership"]?.stringValue, let org = json["org"]?.stringValue, let device = json["device"]?.stringValue,
                 let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init), let since = json["since"], let covered = json["covered"],
-                let count = json["count"]?.intValue, let created = json["createdAt"]?.intValue
+                let count = json["count"]?.intValue, let created = json["createdAt"]?.intValue, let certs = json["certificates"]?.arrayValue
             else { throw FieldlogError.malformed("the bundle header is incomplete") }
             self.init(partnershipID: p, org: org, device: device, replica: replica, since: try VersionVector(json: since),
-                      covered: try VersionVector(json: covered), count: Int(count), createdAt: created)
+                      covered: try VersionVector(json: covered), count: Int(count), createdAt: created,
+                      certificates: try certs.map(DeviceCertificate.init(json:)))
         }
     }
 
@@ -65,16 +74,20 @@ public struct Bundle: Sendable {
         if let targetOrg { events = events.filter { $0.org == targetOrg || $0.scope == .partnership } }
         let header = Header(partnershipID: keyring.partnershipID, org: keyring.org,
                             device: store.info.device, replica: store.info.replica, since: since, covered: covered,
-                            count: events.count, createdAt: Clock.nowMillis())
+                            count: events.count, createdAt: Clock.nowMillis(), certificates: try store.roster().certificates)
         return Bundle(header: header, events: events)
     }
 
+    /// What the MAC covers: the domain, the header's canonical JSON, every event id in order.
+    static func macInput(header: Header, events: [Event]) -> Data {
+        var input = Data("fieldlog/bundle/v1".utf8)
+        input.append(header.json.canonicalData())
+        for e in events { input.append(Data(e.id.hex.utf8)) }
+        return input
+    }
+
     static func mac(header: Header, events: [Event], key: ScopeKey) -> String {
-        var hmac = HMAC<SHA256>(key: key.key)
-        hmac.update(data: Data("fieldlog/bundle/v1".utf8))
-        hmac.update(data: header.json.canonicalData())
-        for e in events { hmac.update(data: Data(e.id.hex.utf8)) }
-        return Hex.encode(hmac.finalize())
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: macInput(header: header, events: events), using: key.key))
     }
 
     /// The bundle file's bytes.
@@ -88,6 +101,9 @@ public struct Bundle: Sendable {
 
     /// Reads and verifies a bundle file: its format, its partnership, its MAC and every event id.
     public static func decode(_ data: Data, keyring: Keyring) throws -> Bundle {
+        if data.starts(with: Data("FIELDLOG-BUNDLE 1\n".utf8)) {
+            throw FieldlogError(.malformed, "this bundle was written by fieldlog 0.1, before events were signed", hint: "export it again with an up-to-date fieldlog")
+        }
         guard data.starts(with: magic) else {
             throw FieldlogError(.malformed, "this file is not a fieldlog bundle", hint: "check you picked the .bundle file that fieldlog export wrote")
         }
@@ -109,13 +125,19 @@ public struct Bundle: Sendable {
             throw FieldlogError(.tampered, "the bundle has been altered: \(error)", hint: "nothing was imported")
         }
         guard events.count == header.count,
-            Bundle.mac(header: header, events: events, key: keyring.partnershipKey) == mac
+            HMAC<SHA256>.isValidAuthenticationCode(Hex.decode(mac) ?? [], authenticating: Bundle.macInput(header: header, events: events),
+                                                   using: keyring.partnershipKey.key)
         else {
             throw FieldlogError(.tampered, "the bundle has been altered or was not written for this partnership", hint: "nothing was imported")
         }
         return Bundle(header: header, events: events)
     }
 
-    /// Where these events come from, for the import's vector rules.
-    public var batchOrigin: BatchOrigin { BatchOrigin(org: header.org, since: header.since, covered: header.covered) }
+    /// Where these events come from: a bundle vouches only for the events it carries (trust.md §6).
+    public var batchOrigin: BatchOrigin { .carried("bundle from \(header.device) (\(header.org))") }
+
+    /// Imports the bundle's certificates and events into `store`.
+    public func importInto(_ store: Store, keyring: Keyring) throws -> ImportOutcome {
+        try store.importEvents(events, certificates: header.certificates, from: batchOrigin, keyring: keyring)
+    }
 }

@@ -3,30 +3,83 @@ import Foundation
 
 /// An invite: what a new laptop needs to join, sealed under a one-time passphrase shown on screen.
 ///
-/// `FIELDLOG-INVITE 1\n` then a JSON object with the key derivation parameters and the sealed box.
-/// An invite for the inviter's own organisation carries both keys; one for another organisation
-/// carries only the partnership key (the new organisation makes its own key).
+/// `FIELDLOG-INVITE 2\n` then a JSON object with the key derivation parameters and the sealed box.
+/// It carries the inviter's roster (certificates and pins: the new laptop trusts what the inviter
+/// trusts, `Protocol/trust.md` §2) and:
+/// - for the inviter's own organisation: both scope keys and a one-time **invite key**, certified
+///   by the inviter for exactly this device name and replica; the new laptop makes its own device
+///   key and certifies it with the invite key (its private key never leaves the laptop);
+/// - for another organisation (that organisation's first laptop): only the partnership key; the
+///   new laptop makes its organisation's key and becomes its root.
 public struct Invite: Sendable {
-    public static let magic = Data("FIELDLOG-INVITE 1\n".utf8)
+    public static let magic = Data("FIELDLOG-INVITE 2\n".utf8)
 
     public let partnershipID: String
     public let org: String
     public let device: String
+    public let replica: ReplicaID
     public let orgKey: ScopeKey?
     public let partnershipKey: ScopeKey
     public let invitedBy: String
     public let server: String?
     public let token: String?
+    /// The one-time key that certifies the new device (same organisation only).
+    public let inviteKey: DeviceKey?
+    public let certificates: [DeviceCertificate]
+    public let pins: [String: KeyFingerprint]
 
-    public init(partnershipID: String, org: String, device: String, orgKey: ScopeKey?, partnershipKey: ScopeKey, invitedBy: String, server: String? = nil, token: String? = nil) {
+    /// An invite for `device` of `org` (default: the inviter's own organisation), made on an
+    /// unlocked laptop whose roster is `roster`. Refused for another organisation that already
+    /// has a root: its laptops must be invited by its own laptops (trust.md §2).
+    public static func make(from log: FieldLog, roster: Roster, device: String, org: String? = nil, server: String? = nil, token: String? = nil,
+                            now: Int64) throws -> Invite {
+        let target = org ?? log.keyring.org
+        var certificates = roster.certificates
+        let replica = ReplicaID.random()
+        var inviteKey: DeviceKey?
+        if target == log.keyring.org {
+            let key = DeviceKey.generate()
+            certificates.append(try DeviceCertificate.issue(partnership: log.keyring.partnershipID, org: target, device: device, replica: replica,
+                                                            role: .invite, key: key.publicKey, issuedAt: now, by: log.keyring.deviceKey))
+            inviteKey = key
+        } else if let root = roster.pins[target] {
+            let name = roster.accepted[root]?.device ?? "its root"
+            throw FieldlogError(.notPermitted, "\(target) already has laptops (its root is \(name), \(root.grouped))",
+                                hint: "invite this laptop from one of \(target)'s own laptops: fieldlog device invite \(device) there")
+        }
+        return Invite(partnershipID: log.keyring.partnershipID, org: target, device: device, replica: replica,
+                      orgKey: target == log.keyring.org ? log.keyring.orgKey : nil, partnershipKey: log.keyring.partnershipKey,
+                      invitedBy: log.store.info.device, server: server, token: token, inviteKey: inviteKey,
+                      certificates: certificates, pins: roster.pins)
+    }
+
+    init(partnershipID: String, org: String, device: String, replica: ReplicaID, orgKey: ScopeKey?, partnershipKey: ScopeKey, invitedBy: String,
+         server: String?, token: String?, inviteKey: DeviceKey?, certificates: [DeviceCertificate], pins: [String: KeyFingerprint]) {
         self.partnershipID = partnershipID
         self.org = org
         self.device = device
+        self.replica = replica
         self.orgKey = orgKey
         self.partnershipKey = partnershipKey
         self.invitedBy = invitedBy
         self.server = server
         self.token = token
+        self.inviteKey = inviteKey
+        self.certificates = certificates
+        self.pins = pins
+    }
+
+    /// The new laptop's keyring, replica and roster: a fresh device key, certified by the invite
+    /// key (same organisation) or as its organisation's root (another organisation).
+    public func setup(now: Int64) throws -> DeviceSetup {
+        var roster = Roster(partnership: partnershipID, pins: pins)
+        roster.admit(certificates, pinning: .never)
+        let keyring = Keyring(partnershipID: partnershipID, org: org, orgKey: orgKey ?? .generate(), partnershipKey: partnershipKey,
+                              deviceKey: .generate())
+        if let inviteKey {
+            return try DeviceSetup.certified(keyring: keyring, device: device, replica: replica, roster: roster, issuer: inviteKey, now: now)
+        }
+        return try DeviceSetup.root(keyring: keyring, device: device, roster: roster, replica: replica, now: now)
     }
 
     /// A fresh one-time passphrase: 20 characters from an alphabet without look-alikes (about 100 bits).
@@ -39,10 +92,12 @@ public struct Invite: Sendable {
 
     var json: JSONValue {
         var o: [String: JSONValue] = [
-            "partnership": .string(partnershipID), "org": .string(org), "device": .string(device),
+            "partnership": .string(partnershipID), "org": .string(org), "device": .string(device), "replica": .string(replica.rawValue),
             "partnershipKey": .string(partnershipKey.base64), "invitedBy": .string(invitedBy),
+            "certificates": .array(certificates.map(\.json)), "pins": .object(pins.mapValues { .string($0.hex) }),
         ]
         o["orgKey"] = orgKey.map { .string($0.base64) }
+        o["inviteKey"] = inviteKey.map { .string($0.seed.base64EncodedString()) }
         o["server"] = server.map { .string($0) }
         o["token"] = token.map { .string($0) }
         return .object(o)
@@ -54,6 +109,9 @@ public struct Invite: Sendable {
     }
 
     public static func open(_ data: Data, passphrase: String) throws -> Invite {
+        if data.starts(with: Data("FIELDLOG-INVITE 1\n".utf8)) {
+            throw FieldlogError(.malformed, "this invite was made by fieldlog 0.1, before events were signed", hint: "make a new invite with an up-to-date fieldlog")
+        }
         guard data.starts(with: magic), let json = try? JSONValue.parse(data.dropFirst(magic.count)),
             let sealed = try? PassphraseSealed(json: json)
         else { throw FieldlogError(.malformed, "this file is not a fieldlog invite", hint: "use the file that fieldlog device invite wrote") }
@@ -62,10 +120,15 @@ public struct Invite: Sendable {
             throw FieldlogError(.wrongPassphrase, "wrong invite passphrase", hint: "type the one-time passphrase shown when the invite was made")
         }
         guard let o = try? JSONValue.parse(plain), let p = o["partnership"]?.stringValue, let org = o["org"]?.stringValue,
-            let device = o["device"]?.stringValue, let pk = o["partnershipKey"]?.stringValue.flatMap(ScopeKey.init(base64:)),
-            let by = o["invitedBy"]?.stringValue
+            let device = o["device"]?.stringValue, let replica = o["replica"]?.stringValue.flatMap(ReplicaID.init),
+            let pk = o["partnershipKey"]?.stringValue.flatMap(ScopeKey.init(base64:)),
+            let by = o["invitedBy"]?.stringValue, let certs = o["certificates"]?.arrayValue, let pins = o["pins"]?.objectValue
         else { throw FieldlogError(.malformed, "the invite is incomplete") }
-        return Invite(partnershipID: p, org: org, device: device, orgKey: o["orgKey"]?.stringValue.flatMap(ScopeKey.init(base64:)),
-                      partnershipKey: pk, invitedBy: by, server: o["server"]?.stringValue, token: o["token"]?.stringValue)
+        let inviteKey = try o["inviteKey"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { try DeviceKey(seed: $0) }
+        return Invite(partnershipID: p, org: org, device: device, replica: replica,
+                      orgKey: o["orgKey"]?.stringValue.flatMap(ScopeKey.init(base64:)), partnershipKey: pk, invitedBy: by,
+                      server: o["server"]?.stringValue, token: o["token"]?.stringValue, inviteKey: inviteKey,
+                      certificates: try certs.map(DeviceCertificate.init(json:)),
+                      pins: pins.compactMapValues { $0.stringValue.flatMap(KeyFingerprint.init(hex:)) })
     }
 }

@@ -10,8 +10,8 @@ public struct FieldState: Sendable, Equatable {
     public var contacts: [EventID: Contact] = [:]
     public var referrals: [EventID: Referral] = [:]
     public var incidents: [EventID: Incident] = [:]
-    /// Incident summaries by the incident they summarise (every organisation's).
-    public var incidentSummaries: [EventID: IncidentSummary] = [:]
+    /// Incident summaries by organisation and the incident they summarise (every organisation's).
+    public var incidentSummaries: [IncidentSummary.Key: IncidentSummary] = [:]
     /// Tasking actions, by event id (done ones too).
     public var taskingActions: [EventID: TaskingAction] = [:]
     /// Police exports (this organisation's audit trail), by export event id.
@@ -27,6 +27,11 @@ public struct FieldState: Sendable, Equatable {
     public var unreadable = 0
 
     public init() {}
+
+    /// `org`'s summary of its incident `incident`.
+    public func summary(of incident: EventID, org: String) -> IncidentSummary? {
+        incidentSummaries[IncidentSummary.Key(org: org, incident: incident)]
+    }
 
     /// The canonical id of `personID` (itself when it was never merged).
     public func canonical(_ personID: String) -> String { canonicalID[personID] ?? personID }

@@ -15,18 +15,28 @@ public enum Fold {
         var state = FieldState()
         state.contacts.reserveCapacity(opened.count)
 
-        // 1. Retractions: a retraction counts unless it is itself retracted.
-        let retractions = opened.filter { $0.payload.eventType == .eventRetracted }
-        let retractionIDs = Set(retractions.map(\.event.id))
-        let retractedRetractions = Set(retractions.compactMap { $0.payload.eventID("target") }.filter(retractionIDs.contains))
-        for r in retractions where !retractedRetractions.contains(r.event.id) {
-            if let target = r.payload.eventID("target") { state.retracted.insert(target) }
+        // 0. The events that retractions and corrections name, to apply the target rules of
+        //    `Protocol/trust.md` §4: only the organisation that wrote an event may amend it.
+        let amendments = opened.filter { $0.payload.eventType == .eventRetracted || $0.payload.eventType == .eventCorrected }
+        let named = Set(amendments.compactMap { $0.payload.eventID("target") })
+        var targets = [EventID: Event]()
+        if !named.isEmpty { for o in opened where named.contains(o.event.id) { targets[o.event.id] = o.event } }
+        /// The target `o` may amend, if it is held and of the writer's organisation and scope.
+        func honouredTarget(_ o: OpenedEvent) -> EventID? {
+            guard let id = o.payload.eventID("target"), let target = targets[id], Authority.mayAmend(target, by: o.event) else { return nil }
+            return id
         }
+
+        // 1. Retractions: a retraction counts unless it is itself retracted.
+        let retractions = amendments.filter { $0.payload.eventType == .eventRetracted }.compactMap { o in honouredTarget(o).map { (o.event.id, $0) } }
+        let retractionIDs = Set(retractions.map(\.0))
+        let retractedRetractions = Set(retractions.map(\.1).filter(retractionIDs.contains))
+        for (id, target) in retractions where !retractedRetractions.contains(id) { state.retracted.insert(target) }
 
         // 2. Corrections: the live correction of each target overlays its fields.
         var corrections = [EventID: [RegisterWrite]]()
-        for o in opened where o.payload.eventType == .eventCorrected && !state.retracted.contains(o.event.id) {
-            guard let target = o.payload.eventID("target") else { continue }
+        for o in amendments where o.payload.eventType == .eventCorrected && !state.retracted.contains(o.event.id) {
+            guard let target = honouredTarget(o) else { continue }
             corrections[target, default: []].append(write(o, value: o.payload["fields"] ?? .object([:])))
         }
         func effective(_ o: OpenedEvent) -> OpenedEvent {
@@ -142,9 +152,11 @@ public enum Fold {
                     occurredAt: p.occurredAt, author: p.author)
             case .incidentSummary:
                 guard let incident = p.eventID("incident") else { continue }
-                // One summary per incident; should there be two, the smallest id, whatever the order.
-                if let seen = state.incidentSummaries[incident], seen.id < o.event.id { continue }
-                state.incidentSummaries[incident] = IncidentSummary(
+                // One summary per (organisation, incident): one organisation's never displaces
+                // another's; should there be two, the smallest id, whatever the order.
+                let key = IncidentSummary.Key(org: o.event.org, incident: incident)
+                if let seen = state.incidentSummaries[key], seen.id < o.event.id { continue }
+                state.incidentSummaries[key] = IncidentSummary(
                     id: o.event.id, incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
                     consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             case .taskingAction:
@@ -183,17 +195,30 @@ public enum Fold {
             case .contactNote:
                 if let c = p.eventID("contact"), let text = p.string("text") { state.contacts[c]?.notes.append(text) }
             case .alertWithdrawn:
-                if let a = p.eventID("alert") { state.alerts[a]?.withdrawn = true }
+                // Only the organisation that issued an alert withdraws it (trust.md §4).
+                if let a = p.eventID("alert"), let alert = state.alerts[a], Authority.mayActOn(targetOrg: alert.org, writerOrg: o.event.org) {
+                    state.alerts[a]!.withdrawn = true
+                }
             case .taskingDone:
                 if let a = p.eventID("action") { state.taskingActions[a]?.done = true }
             default: break
             }
         }
         for id in state.contacts.keys { state.contacts[id]!.notes.sort() }
-        for (id, writes) in outcomes where state.referrals[id] != nil { state.referrals[id]!.outcome = RegisterState(writes: writes) }
-        // Alerts and summaries of a retracted incident go too.
-        for (id, alert) in state.alerts where alert.incident.map(state.retracted.contains) == true { state.alerts[id] = nil }
-        for id in state.incidentSummaries.keys where state.retracted.contains(id) { state.incidentSummaries[id] = nil }
+        // A referral's outcomes are recorded by the organisation that made it (trust.md §4).
+        for (id, writes) in outcomes {
+            guard let referral = state.referrals[id] else { continue }
+            let own = writes.filter { Authority.mayActOn(targetOrg: referral.org, writerOrg: $0.org) }
+            if !own.isEmpty { state.referrals[id]!.outcome = RegisterState(writes: own) }
+        }
+        // Alerts of a retracted incident go too (the incident's own organisation's), and retracted summaries.
+        let incidentOrg = Dictionary(uniqueKeysWithValues: state.incidents.values.map { ($0.id, $0.org) })
+        for (id, alert) in state.alerts where alert.incident.map(state.retracted.contains) == true {
+            if incidentOrg[alert.incident!].map({ Authority.mayActOn(targetOrg: $0, writerOrg: alert.org) }) ?? true { state.alerts[id] = nil }
+        }
+        for (key, summary) in state.incidentSummaries where state.retracted.contains(key.incident) || state.retracted.contains(summary.id) {
+            state.incidentSummaries[key] = nil
+        }
         for (person, registers) in state.registerWrites {
             for register in registers.keys { state.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID } }
             if state.people[person] == nil { state.people[person] = Person(id: person, org: registers.values.flatMap { $0 }.map(\.org).min() ?? "") }

@@ -91,6 +91,12 @@ public struct Incident: Sendable, Equatable {
 /// The partnership-scope summary of an incident (`incident.summary`): just what merged reports
 /// count, written beside the organisation-only detail so the other charity can count it too.
 public struct IncidentSummary: Sendable, Equatable {
+    /// Summaries are kept per (organisation, incident): one organisation's never displaces another's.
+    public struct Key: Hashable, Sendable {
+        public let org: String
+        public let incident: EventID
+    }
+
     /// The summary event.
     public let id: EventID
     /// The `incident.reported` event it summarises (which other organisations cannot open).

@@ -158,7 +158,7 @@ public struct FieldLog: Sendable {
     /// the incident must reach it too, or other organisations would go on counting the old one.
     func companions(of target: Event, state: FieldState?) throws -> [Event] {
         guard keyring.open(target)?.payload.eventType == .incidentReported else { return [] }
-        guard let summary = try (state ?? self.state()).incidentSummaries[target.id] else { return [] }
+        guard let summary = try (state ?? self.state()).summary(of: target.id, org: target.org) else { return [] }
         return try store.events(idPrefix: summary.id.hex)
     }
 

@@ -64,7 +64,7 @@ extension FieldLog {
         let short = String(id.hex.prefix(7))
         guard let incident = state.incidents[id] else {
             if state.retracted.contains(id) { throw FieldlogError.badInput("incident \(short) was retracted", hint: "nothing was exported") }
-            if state.incidentSummaries[id] != nil {
+            if state.incidentSummaries.keys.contains(where: { $0.incident == id }) {
                 throw FieldlogError(.notPermitted, "incident \(short) was recorded by another charity", hint: "ask them to export it; only they hold its details")
             }
             throw FieldlogError(.unknownRef, "event \(short) is not an incident", hint: "fieldlog log lists events with their refs")

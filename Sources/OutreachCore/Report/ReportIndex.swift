@@ -204,7 +204,8 @@ extension ReportIndex {
                 updated.registerWrites[person, default: [:]][register, default: []].append(Fold.write(o, value: p["value"] ?? .null))
                 updated.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID }
             case .referralOutcome:
-                guard let r = p.eventID("referral"), let i = referralAt[r] else { continue }
+                // Only the referring organisation's outcomes count (trust.md §4, as in the fold).
+                guard let r = p.eventID("referral"), let i = referralAt[r], updated.referrals[i].org == o.event.org else { continue }
                 updated.referrals[i].outcomeWrites.append(Fold.write(o, value: p["outcome"] ?? .null))
             case .safeguardingRaised:
                 updated.concerns.append(ReportConcern(org: o.event.org, category: p.string("category") ?? "", occurredAt: p.occurredAt,
@@ -214,7 +215,9 @@ extension ReportIndex {
                 facts[o.event.id] = IncidentFact(incident: o.event.id, org: o.event.org, kind: p.string("kind") ?? "other",
                                                  consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             case .incidentSummary:
-                guard let incident = p.eventID("incident"), facts[incident] == nil else { continue }
+                guard let incident = p.eventID("incident") else { continue }
+                // Summaries count per (organisation, incident): a second organisation's claim needs the whole fold.
+                if let seen = facts[incident] { if seen.org != o.event.org { return false } else { continue } }
                 facts[incident] = IncidentFact(incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
                                                consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             default:

@@ -21,6 +21,7 @@ public enum EventTable {
             recorded_at INTEGER NOT NULL,
             key_id      TEXT NOT NULL,
             payload     BLOB NOT NULL,
+            sig         BLOB NOT NULL CHECK (length(sig) = 64),
             UNIQUE (origin, seq)
         ) STRICT;
 
@@ -40,8 +41,8 @@ public enum EventTable {
         BEGIN SELECT RAISE(ABORT, 'a version vector never goes back'); END;
         """
 
-    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload"
-    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?)"
+    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig"
+    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?)"
     /// For merging: a dot already held inserts nothing (then the caller compares ids).
     public static let mergeSQL = insertSQL + " ON CONFLICT DO NOTHING"
 
@@ -65,6 +66,7 @@ public enum EventTable {
         sqlite3_bind_int64(s, 7, event.recordedAt)
         text(8, event.keyID)
         event.sealedPayload.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
+        event.signature.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 10, b.baseAddress, Int32(b.count), sqliteTransient) }
         let rc = sqlite3_step(s)
         sqlite3_reset(s)
         guard rc == SQLITE_DONE else {
@@ -81,9 +83,11 @@ public enum EventTable {
         let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
         let dot = Dot(origin, UInt64(row[2] as Int64))
         if verify {
-            return try Event(claimedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
+            return try Event(claimedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
+                             sealedPayload: row[8], signature: row[9])
         }
-        return Event(storedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7], sealedPayload: row[8])
+        return Event(storedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
+                     sealedPayload: row[8], signature: row[9])
     }
 
     /// The coverage vector.

@@ -14,7 +14,7 @@ public struct Draft: Sendable {
 }
 
 extension Store {
-    /// Seals and appends this device's new events in one transaction, committed before it returns.
+    /// Seals, signs and appends this device's new events in one transaction, committed before it returns.
     ///
     /// Each event gets the next seq of this replica and, as causal context, everything the store
     /// held before it (including earlier events of the same call).
@@ -22,6 +22,7 @@ extension Store {
     public func append(_ drafts: [Draft], keyring: Keyring, recordedAt: Int64 = Clock.nowMillis()) throws -> [Event] {
         let me = info.replica
         let org = info.org
+        guard keyring.org == org else { throw FieldlogError(.notPermitted, "this keyring is \(keyring.org)'s, the store \(org)'s") }
         let keys = try drafts.map { draft -> ScopeKey in
             guard let key = keyring.key(for: draft.scope) else { throw FieldlogError.badInput("no key for scope \(draft.scope)") }
             return key
@@ -39,7 +40,8 @@ extension Store {
                 let draft = drafts[n], key = keys[n]
                 let aad = EventEncoding.associatedData(dot: dot, org: org, scope: draft.scope, keyID: key.id)
                 let sealed = try key.seal(draft.payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
-                return Event(dot: dot, org: org, scope: draft.scope, context: context, recordedAt: recordedAt, keyID: key.id, sealedPayload: sealed)
+                return try Event(dot: dot, org: org, scope: draft.scope, context: context, recordedAt: recordedAt, keyID: key.id,
+                                 sealedPayload: sealed, signer: keyring.deviceKey)
             }
             let statement = try db.makeStatement(sql: EventTable.insertSQL)
             for event in written { try EventTable.insert(event, statement, db) }

@@ -15,9 +15,9 @@ extension Store {
     func events(afterRowID rowID: Int64) throws -> [(rowID: Int64, event: Event)] {
         try db.read { db in
             var out = [(Int64, Event)]()
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, rowid FROM events WHERE rowid > ? ORDER BY rowid",
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns), rowid FROM events WHERE rowid > ? ORDER BY rowid",
                                            arguments: [rowID])
-            while let row = try rows.next() { out.append((row[9], try EventTable.event(from: row))) }
+            while let row = try rows.next() { out.append((row[10], try EventTable.event(from: row))) }
             return out
         }
     }

@@ -13,16 +13,23 @@ public struct CheckReport: Sendable {
     public var origins = 0
     public var opened = 0
     public var findings = [CheckFinding]()
+    /// Events set aside on receipt (`Protocol/trust.md` §5): kept, never folded, never passed on.
+    public var setAside = [Store.SetAside]()
     public var isHealthy: Bool { findings.isEmpty }
 }
 
 extension Store {
     /// Verifies the store: SQLite integrity, append-only triggers in place, every id matching its
-    /// contents, seqs contiguous for this device and for its organisation's devices, and (with a
-    /// keyring) every payload this device may read opening under its key.
+    /// contents, every event signed by a certified device of its organisation (the envelope
+    /// rules of `Protocol/trust.md` §4), seqs contiguous for this device and for its
+    /// organisation's devices, and (with a keyring) every payload this device may read opening
+    /// under its key. Lists the events set aside on receipt.
     public func check(keyring: Keyring?) throws -> CheckReport {
-        try db.read { db in
+        let roster = try roster()
+        let setAside = try setAside()
+        return try db.read { db in
             var report = CheckReport()
+            report.setAside = setAside
             func find(_ message: String) { report.findings.append(CheckFinding(message: message)) }
 
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
@@ -34,7 +41,7 @@ extension Store {
 
             var seqs = [ReplicaID: [UInt64]]()
             var orgOf = [ReplicaID: String]()
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events")
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns) FROM events")
             while let row = try rows.next() {
                 report.events += 1
                 // Every row's dot counts towards continuity, even one that fails to verify.
@@ -47,6 +54,9 @@ extension Store {
                     find("event \(row[1] as String)@\(row[2] as Int64): \(error)")
                     continue
                 }
+                if let broken = Authority.checkEnvelope(event, roster: roster) {
+                    find("event \(event.dot): \(broken)")
+                }
                 if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
                     if let key = keyring.key(id: event.keyID), (try? key.open(event.sealedPayload, aad: event.associatedData)) != nil {
                         report.opened += 1
@@ -56,6 +66,14 @@ extension Store {
                 }
             }
             report.origins = seqs.count
+            // A set-aside event's dot counts as received (a sync page covers it) though not held.
+            for row in try Row.fetchAll(db, sql: "SELECT origin, seq, org FROM set_aside") {
+                if let origin = ReplicaID(row[0] as String), origin != info.replica, let seq = row[1] as Int64?, seq >= 1,
+                   seqs[origin]?.contains(UInt64(seq)) != true {
+                    seqs[origin, default: []].append(UInt64(seq))
+                    if orgOf[origin] == nil { orgOf[origin] = row[2] }
+                }
+            }
             let vector = try EventTable.vector(db)
             for (replica, list) in seqs {
                 let sorted = list.sorted()

@@ -1,27 +1,27 @@
 import Foundation
 import GRDB
 
-/// Where a batch of events comes from: the sender's organisation and the vectors that say
-/// how complete the batch is (see `Protocol/sync-model.md`, "covered").
+/// Where a batch of events comes from, and what it may vouch for (`Protocol/trust.md` §6).
 public struct BatchOrigin: Sendable {
-    /// The sending side's organisation: its entitlement decides what its coverage vouches for.
-    /// Nil for a sync server, which holds every event and so vouches for all of them.
-    public let org: String?
-    /// The batch holds every event the sender had above `since` (empty: from the beginning)…
-    public let since: VersionVector
-    /// …up to `covered`.
-    public let covered: VersionVector
-
-    public init(org: String?, since: VersionVector, covered: VersionVector) {
-        self.org = org
-        self.since = since
-        self.covered = covered
+    /// A sync page's vectors (`Protocol/sync-model.md`, "covered"): the page holds every event
+    /// the device is entitled to above `since`, up to `covered`.
+    public struct Coverage: Sendable {
+        public let since: VersionVector
+        public let covered: VersionVector
     }
 
-    /// A page from a sync server (`Protocol/sync-model.md`): `since` is the vector the device sent.
+    /// For people and set-aside records: `sync`, or the bundle's writer.
+    public let source: String
+    /// Nil for a bundle: its header is a claim, so only the events it carries advance the vector.
+    public let coverage: Coverage?
+
+    /// A page from a sync server: `since` is the vector the device sent.
     public static func server(since: VersionVector, covered: VersionVector) -> BatchOrigin {
-        BatchOrigin(org: nil, since: since, covered: covered)
+        BatchOrigin(source: "sync", coverage: Coverage(since: since, covered: covered))
     }
+
+    /// Events that vouch only for themselves (a bundle, a test's hand-made batch).
+    public static func carried(_ source: String) -> BatchOrigin { BatchOrigin(source: source, coverage: nil) }
 }
 
 /// What importing a batch did.
@@ -30,57 +30,101 @@ public struct ImportOutcome: Sendable, Equatable {
     public var alreadyHad = 0
     /// Events for another organisation's eyes only: not kept (the server filters these too).
     public var notEntitled = 0
+    /// Events that broke a rule of `Protocol/trust.md` §4, by rule: kept apart, never folded.
+    public var setAside: [Authority.Rule: Int] = [:]
+    /// Events set aside earlier that now pass (their signer's certificate arrived).
+    public var recovered = 0
+    public var certificatesAccepted = 0
+    public var certificatesRefused: [Roster.Refusal] = []
     public init() {}
+
+    public var setAsideCount: Int { setAside.values.reduce(0, +) }
 }
 
 extension Store {
-    /// Merges events from a peer or a bundle, idempotently.
+    /// Merges events (and the certificates that sign them) from a sync page or a bundle.
     ///
-    /// Everything is checked before anything is written: ids must match contents (done when the
-    /// events were read), payloads this device can open must open, and a dot already held must
-    /// have the same id (a different one means a forged or forked replica). Any failure leaves
-    /// the store exactly as it was.
-    public func importEvents(_ events: [Event], from origin: BatchOrigin, keyring: Keyring) throws -> ImportOutcome {
+    /// Every event is checked against every rule of `Protocol/trust.md` §4 before anything is
+    /// written (on every core: the signature, the key, the payload). What passes is stored; a dot
+    /// already held with the same id is ignored (idempotence); what fails, a fork included, is set
+    /// aside with the rule it broke, and the rest goes on: nothing a peer sends can stop a sync.
+    /// One transaction: a failure to write leaves the store as it was.
+    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring: Keyring) throws -> ImportOutcome {
         var outcome = ImportOutcome()
-        let entitled = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
-        outcome.notEntitled = events.count - entitled.count
-        for event in entitled {
-            guard let key = keyring.key(id: event.keyID) else {
-                throw FieldlogError(.foreignBundle, "event \(event.dot) is sealed under a key this device does not hold",
-                                    hint: "it comes from another partnership or an older key; nothing was imported")
+        var roster = try roster()
+        let admitted = roster.admit(certificates, pinning: .firstSight)
+        outcome.certificatesAccepted = admitted.accepted.count
+        outcome.certificatesRefused = admitted.refused
+
+        var batch = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
+        outcome.notEntitled = events.count - batch.count
+        let hasSetAside = try setAsideCount() > 0
+        var retried = Set<EventID>()
+        if hasSetAside && !admitted.accepted.isEmpty {
+            // New certificates: what waited for its signer is examined again.
+            let waiting = try db.read { try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule = ?", arguments: [Authority.Rule.unknownSigner.rawValue]) }
+            for text in waiting {
+                if let e = try? Event(json: JSONValue.parse(text)) { batch.append(e); retried.insert(e.id) }
             }
-            _ = try key.open(event.sealedPayload, aad: event.associatedData)
+        }
+        let checked = roster, toCheck = batch
+        let verdicts = Parallel.map(count: toCheck.count) { i -> Authority.Rule? in
+            switch Authority.check(toCheck[i], roster: checked, keyring: keyring) {
+            case .success: return nil
+            case .failure(let e): return e.rule
+            }
         }
 
-        let myOrg = info.org
+        let me = info.replica
+        let now = Clock.nowMillis()
         return try db.write { db in
+            if !admitted.accepted.isEmpty { try Self.save(roster, db) }
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
             let insert = try db.makeStatement(sql: EventTable.mergeSQL)
+            let setAside = try db.cachedStatement(sql: """
+                INSERT INTO set_aside(id, origin, seq, org, scope, rule, event, source, received_at) VALUES (?,?,?,?,?,?,?,?,?)
+                ON CONFLICT(id) DO NOTHING
+                """)
+            let unSetAside = try db.cachedStatement(sql: "DELETE FROM set_aside WHERE id = ?")
+            let reRule = try db.cachedStatement(sql: "UPDATE set_aside SET rule = ? WHERE id = ?")
+            func putAside(_ e: Event, _ rule: Authority.Rule) throws {
+                if retried.contains(e.id) {  // examined again: its row stays, with the rule it breaks now
+                    try reRule.execute(arguments: [rule.rawValue, e.id.hex])
+                    return
+                }
+                try setAside.execute(arguments: [e.id.hex, e.dot.replica.rawValue, Int64(e.dot.seq), e.org, e.scope.rawValue, rule.rawValue,
+                                                 e.json.canonicalString(), origin.source, now])
+                outcome.setAside[rule, default: 0] += 1
+            }
+            let held = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?")
             var touched = Set<ReplicaID>()
-            var originOrg = [ReplicaID: String]()
-            for event in entitled {
-                originOrg[event.dot.replica] = event.org
+            for (event, verdict) in zip(batch, verdicts) {
+                if let rule = verdict {
+                    // A copy of an event already held, with its signature spoilt, is nothing new.
+                    if try Bool.fetchOne(held, arguments: [event.id.hex]) != nil { outcome.alreadyHad += 1; continue }
+                    try putAside(event, rule)
+                    continue
+                }
                 if try EventTable.insert(event, insert, db) {
                     touched.insert(event.dot.replica)
                     outcome.stored += 1
+                } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
+                    outcome.alreadyHad += 1
+                } else {
+                    try putAside(event, .forked)
                     continue
                 }
-                // The dot was already here: the same event (a replay), or a different one (a fork or forgery).
-                let existing = try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)])
-                guard existing == event.id.hex else {
-                    throw FieldlogError(.tampered, "event \(event.dot) differs from the one this store already holds",
-                                        hint: "a forged or forked device; nothing was imported")
+                if hasSetAside {
+                    try unSetAside.execute(arguments: [event.id.hex])
+                    if retried.contains(event.id) { outcome.recovered += 1 }
                 }
-                outcome.alreadyHad += 1
             }
-            // Advance the vector: first by the sender's coverage where it vouches for what we are
-            // entitled to, then over any contiguous run of events now held.
+            // A sync page's coverage advances other replicas' entries; nothing advances this
+            // device's own entry but its own signed events, held (trust.md §6).
             var vector = try EventTable.vector(db)
-            for (replica, seq) in origin.covered.entries where seq > vector[replica] && vector[replica] >= origin.since[replica] {
-                let org = try originOrg[replica]
-                    ?? String.fetchOne(db, sql: "SELECT org FROM events WHERE origin = ? LIMIT 1", arguments: [replica.rawValue])
-                let senderSeesAllWeMay = origin.org == nil || origin.org == myOrg || (org != nil && org != myOrg)
-                if senderSeesAllWeMay {
+            if let coverage = origin.coverage {
+                for (replica, seq) in coverage.covered.entries
+                where replica != me && seq > vector[replica] && vector[replica] >= coverage.since[replica] {
                     vector[replica] = seq
                     touched.insert(replica)
                 }

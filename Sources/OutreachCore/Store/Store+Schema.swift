@@ -1,11 +1,15 @@
 import GRDB
 
 extension Store {
+    /// The store format this version writes (`meta.format`). Format 1 (before signed events) is
+    /// refused with what to do (`Store.open`).
+    static let format = "fieldlog-store/2"
+
     /// Forward-only migrations. A store written by a newer fieldlog (an unknown migration applied)
     /// is refused rather than downgraded.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-event-log") { db in
+        migrator.registerMigration("v2-signed-log") { db in
             try db.execute(sql: EventTable.schemaSQL)
             try db.execute(sql: """
                 CREATE TABLE meta (
@@ -18,6 +22,35 @@ extension Store {
                     name  TEXT PRIMARY KEY NOT NULL,
                     value BLOB NOT NULL
                 ) STRICT;
+
+                -- Events received that broke a rule of Protocol/trust.md: kept, never folded, never
+                -- passed on, not counted as held (a genuine event for the same dot is still taken).
+                CREATE TABLE set_aside (
+                    id          TEXT PRIMARY KEY NOT NULL,
+                    origin      TEXT NOT NULL,
+                    seq         INTEGER NOT NULL,
+                    org         TEXT NOT NULL,
+                    scope       TEXT NOT NULL,
+                    rule        TEXT NOT NULL,
+                    event       TEXT NOT NULL,
+                    source      TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                ) STRICT;
+
+                -- The roster (Protocol/trust.md §2): accepted certificates and one pinned root per organisation.
+                CREATE TABLE certificates (
+                    fingerprint TEXT PRIMARY KEY NOT NULL CHECK (length(fingerprint) = 32),
+                    org         TEXT NOT NULL,
+                    replica     TEXT NOT NULL,
+                    role        TEXT NOT NULL,
+                    cert        TEXT NOT NULL
+                ) STRICT;
+                CREATE TABLE pins (
+                    org         TEXT PRIMARY KEY NOT NULL,
+                    fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 32)
+                ) STRICT;
+                CREATE TRIGGER pins_never_change BEFORE UPDATE ON pins
+                BEGIN SELECT RAISE(ABORT, 'a pinned root never changes'); END;
                 """)
         }
         return migrator

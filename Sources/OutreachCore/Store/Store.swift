@@ -40,40 +40,46 @@ public final class Store: Sendable {
         }
     }
 
-    /// Creates a new store with a new replica id; the master key is wrapped under `passphrase`.
-    /// Returns the store and its master key (to unlock the session without deriving again).
-    public static func create(at directory: URL, org: String, device: String, keyring: Keyring, passphrase: String) throws -> (Store, SymmetricKey) {
+    /// Creates a new store for a device whose keyring, replica and roster are `setup`; the master
+    /// key is wrapped under `passphrase`. Returns the store and its master key (to unlock the
+    /// session without deriving again).
+    public static func create(at directory: URL, device: String, setup: DeviceSetup, passphrase: String) throws -> (Store, SymmetricKey) {
         guard !exists(at: directory) else {
             throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", hint: "use --store DIR for another one")
         }
         let masterKey = SymmetricKey(size: .bits256)
         let wrapped = try PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
-        return (try create(at: directory, org: org, device: device, keyring: keyring, masterKey: masterKey, wrapped: wrapped), masterKey)
+        return (try create(at: directory, device: device, setup: setup, masterKey: masterKey, wrapped: wrapped), masterKey)
     }
 
     /// Creates a store around an already wrapped master key (tests reuse one derivation).
-    static func create(at directory: URL, org: String, device: String, keyring: Keyring, masterKey: SymmetricKey, wrapped: PassphraseSealed) throws -> Store {
+    static func create(at directory: URL, device: String, setup: DeviceSetup, masterKey: SymmetricKey, wrapped: PassphraseSealed) throws -> Store {
         guard !exists(at: directory) else {
             throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", hint: "use --store DIR for another one")
+        }
+        let keyring = setup.keyring
+        guard let mine = setup.roster.signer(of: setup.replica), mine.key == keyring.deviceKey.publicKey, mine.org == keyring.org else {
+            throw FieldlogError(.notPermitted, "this laptop's key is not certified for \(keyring.org)", hint: "make a new invite on an enrolled laptop")
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let sealedKeyring = try ChaChaPoly.seal(keyring.json.canonicalData(), using: masterKey,
                                                authenticating: Data("fieldlog/keyring/v1".utf8)).combined
-        let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: ReplicaID.random(), org: org, device: device,
+        let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: setup.replica, org: keyring.org, device: device,
                              partnershipID: keyring.partnershipID, createdAt: Clock.nowMillis())
         let url = databaseURL(directory)
         let pool = try connect(url)
         try migrator.migrate(pool)
         try pool.write { db in
             let values: [String: String] = [
-                "format": "fieldlog-store/1",
-                "storeId": info.storeID, "replica": info.replica.rawValue, "org": org, "device": device,
+                "format": format,
+                "storeId": info.storeID, "replica": info.replica.rawValue, "org": keyring.org, "device": device,
                 "partnership": info.partnershipID, "createdAt": String(info.createdAt),
                 "masterKey": wrapped.json.canonicalString(),
                 "keyring": sealedKeyring.base64EncodedString(),
             ]
             for (k, v) in values { try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [k, v]) }
+            try save(setup.roster, db)
         }
         chmod(url.path, 0o600)
         return Store(directory: directory, db: pool, info: info)
@@ -85,6 +91,13 @@ public final class Store: Sendable {
             throw FieldlogError(.noStore, "no store at \(directory.path)", hint: "run fieldlog init, or pass --store DIR")
         }
         let pool = try connect(databaseURL(directory))
+        let oldFormat = try pool.read { db in
+            try db.tableExists("meta") ? String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'") : nil
+        }
+        if oldFormat == "fieldlog-store/1" {
+            throw FieldlogError(.corrupt, "this store was made by fieldlog 0.1, before events were signed, and cannot be upgraded in place",
+                                hint: "sync it with fieldlog 0.1 first, then move \(directory.path) aside and join again with fieldlog init --invite FILE from an up-to-date laptop")
+        }
         let superseded = try pool.read { try migrator.hasBeenSuperseded($0) }
         guard !superseded else {
             throw FieldlogError(.corrupt, "this store was written by a newer fieldlog", hint: "upgrade fieldlog; the store is untouched")
@@ -154,7 +167,7 @@ public final class Store: Sendable {
 
     /// Every event, in local arrival order.
     public func allEvents() throws -> [Event] {
-        try events(sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events ORDER BY rowid")
+        try events(sql: "SELECT \(EventTable.columns) FROM events ORDER BY rowid")
     }
 
     /// The events that a peer whose vector is `vector` lacks, by origin then ascending seq,
@@ -193,7 +206,7 @@ public final class Store: Sendable {
 
     /// Events whose id begins with `prefix` (lowercase hex).
     public func events(idPrefix prefix: String) throws -> [Event] {
-        try events(sql: "SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload FROM events WHERE id >= ? AND id < ? ORDER BY id",
+        try events(sql: "SELECT \(EventTable.columns) FROM events WHERE id >= ? AND id < ? ORDER BY id",
                    arguments: [prefix, prefix + "g"])
     }
 

@@ -1,6 +1,6 @@
 /// Carries one sync exchange to a server and back (HTTP in the client, in-process in tests).
 public protocol SyncTransport: Sendable {
-    func exchange(_ request: SyncRequestV1) async throws -> SyncResponseV1
+    func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2
 }
 
 /// What a sync did.
@@ -13,6 +13,8 @@ public struct SyncSummary: Sendable, Equatable {
     /// This device's events the server still lacks because earlier ones are missing everywhere
     /// it looked (they wait for the device that wrote them).
     public var waiting = 0
+    /// Events received that broke a rule of `Protocol/trust.md` and were set aside.
+    public var setAside = 0
     public init() {}
 }
 
@@ -33,7 +35,7 @@ public struct SyncEngine: Sendable {
     public let transport: any SyncTransport
     public var pushLimit = 2000
     /// Events per page asked of the server (the protocol's largest by default: fewer round trips).
-    public var pageLimit: Int? = SyncRequestV1.maxEvents
+    public var pageLimit: Int? = SyncRequestV2.maxEvents
 
     public init(store: Store, keyring: Keyring, transport: any SyncTransport) {
         self.store = store
@@ -43,35 +45,61 @@ public struct SyncEngine: Sendable {
 
     public func run(now: @Sendable () -> Int64 = Clock.nowMillis, progress: (@Sendable (SyncSummary) -> Void)? = nil) async throws -> SyncSummary {
         var summary = SyncSummary()
+        var roster = try store.roster()
+        /// Certificates the server showed it lacks, sent once with the next request.
+        var serverLacks = [DeviceCertificate]()
+        /// Offered once per sync: a certificate the server refuses is not offered again and again.
+        var offered = Set<KeyFingerprint>()
+        /// A request: the events, the chains of their signers (so the server can check them) and
+        /// whatever certificates the server lacked.
+        func request(_ vector: VersionVector, _ events: [Event]) -> SyncRequestV2 {
+            var certs = serverLacks
+            for origin in Set(events.map(\.dot.replica)) { certs += roster.chain(of: origin) }
+            serverLacks = []
+            return SyncRequestV2(vector: vector, events: events, limit: pageLimit, certificates: Array(Set(certs)), certDigest: roster.digest)
+        }
         // What the server held last time: push at once what it lacked then (it may hold more now).
         var push = try store.events(notCoveredBy: try store.lastSync()?.vector ?? VersionVector(), limit: pushLimit)
         var asked = try store.vector()
-        var inFlight = send(SyncRequestV1(vector: asked, events: push, limit: pageLimit))
+        var inFlight = send(request(asked, push))
         do {
             while true {
                 let response = try await inFlight.value
                 summary.roundTrips += 1
                 summary.sent += response.stored
                 let pending = try store.events(notCoveredBy: response.vector, limit: pushLimit)
+                if let theirs = response.certificates {
+                    // The server's roster differs from ours: take what it has (checked like any
+                    // certificate), and send it what it lacks.
+                    roster = try store.roster()
+                    var merged = roster
+                    merged.admit(theirs, pinning: .firstSight)
+                    let known = Set(theirs.map(\.fingerprint))
+                    serverLacks = merged.certificates.filter { !known.contains($0.fingerprint) && !offered.contains($0.fingerprint) }
+                    offered.formUnion(serverLacks.map(\.fingerprint))
+                }
                 var next: VersionVector?
                 if response.more {
                     // Ask for the next page now; this page is stored while the answer travels.
                     next = asked.merged(with: response.covered)
-                    inFlight = send(SyncRequestV1(vector: next!, events: pending, limit: pageLimit))
+                    inFlight = send(request(next!, pending))
                 }
-                let outcome = try store.importEvents(response.events, from: .server(since: asked, covered: response.covered), keyring: keyring)
+                let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [],
+                                                     from: .server(since: asked, covered: response.covered), keyring: keyring)
+                if response.certificates != nil { roster = try store.roster() }
                 summary.received += outcome.stored
+                summary.setAside += outcome.setAsideCount
                 try store.rememberSync(serverVector: response.vector, at: now())
                 progress?(summary)
                 if next == nil {
-                    if pending.isEmpty { break }
+                    if pending.isEmpty && serverLacks.isEmpty { break }
                     // Nothing moved: what is left sits beyond a gap the server cannot close yet.
                     if response.stored == 0 && outcome.stored == 0 && Set(pending.map(\.id)).isSubset(of: Set(push.map(\.id))) {
                         summary.waiting = pending.count
                         break
                     }
                     next = try store.vector()
-                    inFlight = send(SyncRequestV1(vector: next!, events: pending, limit: pageLimit))
+                    inFlight = send(request(next!, pending))
                 }
                 asked = next!
                 push = pending
@@ -83,7 +111,7 @@ public struct SyncEngine: Sendable {
         return summary
     }
 
-    private func send(_ request: SyncRequestV1) -> Task<SyncResponseV1, any Error> {
+    private func send(_ request: SyncRequestV2) -> Task<SyncResponseV2, any Error> {
         let transport = transport
         return Task { try await transport.exchange(request) }
     }

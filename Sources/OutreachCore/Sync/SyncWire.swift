@@ -1,23 +1,31 @@
 /// The body of `POST /v1/sync` (`Protocol/http.md`). Wire types stay apart from the domain:
 /// they convert to and from JSON here, and nothing else knows their layout.
-public struct SyncRequestV1: Sendable, Equatable {
-    public static let protocolVersion = 1
+public struct SyncRequestV2: Sendable, Equatable {
+    public static let protocolVersion = 2
     public static let defaultLimit = 2000
     public static let maxEvents = 5000
 
     public var vector: VersionVector
     public var events: [Event]
     public var limit: Int?
+    /// Certificates the server may lack: those that sign the pushed events, and those it showed it lacked.
+    public var certificates: [DeviceCertificate]
+    /// `Roster.digest` of the device's roster: the server sends its certificates only when they differ.
+    public var certDigest: String?
 
-    public init(vector: VersionVector, events: [Event], limit: Int? = nil) {
+    public init(vector: VersionVector, events: [Event], limit: Int? = nil, certificates: [DeviceCertificate] = [], certDigest: String? = nil) {
         self.vector = vector
         self.events = events
         self.limit = limit
+        self.certificates = certificates
+        self.certDigest = certDigest
     }
 
     public var json: JSONValue {
         var o: [String: JSONValue] = ["protocol": .int(Int64(Self.protocolVersion)), "vector": vector.json, "events": .array(events.map(\.json))]
         o["limit"] = limit.map { .int(Int64($0)) }
+        if !certificates.isEmpty { o["certificates"] = .array(certificates.map(\.json)) }
+        o["certDigest"] = certDigest.map { .string($0) }
         return .object(o)
     }
 
@@ -38,12 +46,20 @@ public struct SyncRequestV1: Sendable, Equatable {
             }
             limit = Int(n)
         }
-        self.init(vector: vector, events: try SyncWireError.events(list), limit: limit)
+        let certs = try SyncWireError.certificates(object["certificates"])
+        var digest: String?
+        if let d = object["certDigest"] {
+            guard let text = d.stringValue, text.utf8.count == 32, text.utf8.allSatisfy(Hex.isLowerHexDigit) else {
+                throw SyncWireError.malformed("\"certDigest\" must be 32 lowercase hex characters")
+            }
+            digest = text
+        }
+        self.init(vector: vector, events: try SyncWireError.events(list), limit: limit, certificates: certs, certDigest: digest)
     }
 }
 
 /// The answer to `POST /v1/sync`.
-public struct SyncResponseV1: Sendable, Equatable {
+public struct SyncResponseV2: Sendable, Equatable {
     /// The server vector S.
     public var vector: VersionVector
     /// The covered vector C (`Protocol/sync-model.md`).
@@ -52,33 +68,43 @@ public struct SyncResponseV1: Sendable, Equatable {
     public var more: Bool
     public var stored: Int
     public var alreadyHad: Int
+    /// Every certificate the server holds, when the request's digest differed from `certDigest`.
+    public var certificates: [DeviceCertificate]?
+    public var certDigest: String
 
-    public init(vector: VersionVector, covered: VersionVector, events: [Event], more: Bool, stored: Int, alreadyHad: Int) {
+    public init(vector: VersionVector, covered: VersionVector, events: [Event], more: Bool, stored: Int, alreadyHad: Int,
+                certificates: [DeviceCertificate]? = nil, certDigest: String = Roster.digest(of: [])) {
         self.vector = vector
         self.covered = covered
         self.events = events
         self.more = more
         self.stored = stored
         self.alreadyHad = alreadyHad
+        self.certificates = certificates
+        self.certDigest = certDigest
     }
 
     public var json: JSONValue {
-        [
-            "protocol": .int(Int64(SyncRequestV1.protocolVersion)), "vector": vector.json, "covered": covered.json,
+        var o: [String: JSONValue] = [
+            "protocol": .int(Int64(SyncRequestV2.protocolVersion)), "vector": vector.json, "covered": covered.json,
             "events": .array(events.map(\.json)), "more": .bool(more), "stored": .int(Int64(stored)), "alreadyHad": .int(Int64(alreadyHad)),
+            "certDigest": .string(certDigest),
         ]
+        o["certificates"] = certificates.map { .array($0.map(\.json)) }
+        return .object(o)
     }
 
     public init(json: JSONValue) throws {
-        guard json["protocol"]?.intValue == Int64(SyncRequestV1.protocolVersion) else {
+        guard json["protocol"]?.intValue == Int64(SyncRequestV2.protocolVersion) else {
             throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0))
         }
         guard let v = json["vector"], let c = json["covered"], let list = json["events"]?.arrayValue, let more = json["more"]?.boolValue,
-            let stored = json["stored"]?.intValue, let had = json["alreadyHad"]?.intValue
+            let stored = json["stored"]?.intValue, let had = json["alreadyHad"]?.intValue, let digest = json["certDigest"]?.stringValue
         else { throw SyncWireError.malformed("the sync response is incomplete") }
         do {
             self.init(vector: try VersionVector(json: v), covered: try VersionVector(json: c), events: try SyncWireError.events(list),
-                      more: more, stored: Int(stored), alreadyHad: Int(had))
+                      more: more, stored: Int(stored), alreadyHad: Int(had),
+                      certificates: json["certificates"] == nil ? nil : try SyncWireError.certificates(json["certificates"]), certDigest: digest)
         } catch let e as SyncWireError { throw e } catch { throw SyncWireError.malformed("\(error)") }
     }
 }
@@ -103,9 +129,21 @@ public enum SyncWireError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .malformed(let m): m
         case .badEvent(let m): m
-        case .unsupportedProtocol(let v): "protocol \(v) is not supported; this server speaks protocol 1"
+        case .unsupportedProtocol(let v): "protocol \(v) is not supported; this server speaks protocol \(SyncRequestV2.protocolVersion) (update fieldlog)"
         case .tooLarge(let m): m
         }
+    }
+
+    /// At most this many certificates in one body.
+    static let maxCertificates = 10_000
+
+    /// Reads a list of certificates (a server's enrolment body, a sync body).
+    public static func certificatesOf(_ value: JSONValue?) throws -> [DeviceCertificate] { try certificates(value) }
+
+    static func certificates(_ value: JSONValue?) throws -> [DeviceCertificate] {
+        guard let value else { return [] }
+        guard let list = value.arrayValue, list.count <= maxCertificates else { throw SyncWireError.malformed("\"certificates\" must be an array of certificates") }
+        do { return try list.map(DeviceCertificate.init(json:)) } catch let e as FieldlogError { throw SyncWireError.malformed(e.message) }
     }
 
     static func events(_ list: [JSONValue]) throws -> [Event] {

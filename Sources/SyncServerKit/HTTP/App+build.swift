@@ -30,12 +30,12 @@ public func buildApplication(
 
     /// 200 `{"status":"ok","protocol":1}`.
     router.get("/v1/health") { _, _ in
-        SyncHTTP.json(["status": "ok", "protocol": 1], status: .ok, gzip: false)
+        SyncHTTP.json(["status": "ok", "protocol": .int(Int64(SyncRequestV2.protocolVersion))], status: .ok, gzip: false)
     }
-    /// 200 on enrolment; 400 malformed, 401 bad-token, 409 replica-taken.
+    /// 200 on enrolment; 400 malformed / unsupported-protocol, 401 bad-token, 403 not-certified, 409 replica-taken.
     router.post("/v1/enrol") { request, _ in await http.respond(to: request) { try await http.enrol(&$0) } }
-    /// 200 with a page; 400 malformed / bad-event / unsupported-protocol, 401 unauthorised,
-    /// 403 not-entitled, 409 forked-dot, 413 too-large.
+    /// 200 with a page; 400 malformed / bad-event / bad-scope / bad-signature / unsupported-protocol,
+    /// 401 unauthorised, 403 not-entitled / unknown-signer / wrong-org, 409 forked-dot, 413 too-large.
     router.post("/v1/sync") { request, _ in await http.respond(to: request) { try await http.sync(&$0) } }
 
     return Application(
@@ -79,9 +79,10 @@ struct SyncHTTP: Sendable {
         case let e as ServerError:
             let status: HTTPResponse.Status = switch e.kind {
             case .unauthorised, .badToken: .unauthorized
-            case .notEntitled: .forbidden
+            case .notEntitled, .unknownSigner, .wrongOrg, .notCertified: .forbidden
+            case .badScope, .badSignature, .ambiguous: .badRequest
             case .forkedDot, .replicaTaken, .exists: .conflict
-            case .unknownOrganisation: .notFound
+            case .unknownOrganisation, .notFound: .notFound
             }
             return Refusal(status: status, code: e.kind.rawValue, message: e.message)
         case let e as SyncWireError:
@@ -119,18 +120,22 @@ struct SyncHTTP: Sendable {
 
     func enrol(_ request: inout Request) async throws -> JSONValue {
         let json = try await body(&request)
-        guard json["protocol"]?.intValue == 1 else { throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0)) }
-        guard let token = json["token"]?.stringValue, let name = json["device"]?.stringValue, !name.isEmpty,
-            let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init)
-        else { throw SyncWireError.malformed("enrolment needs \"token\", \"device\" and \"replica\"") }
-        let (device, bearer) = try await service.enrol(token: token, device: name, replica: replica)
+        guard json["protocol"]?.intValue == Int64(SyncRequestV2.protocolVersion) else {
+            throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0))
+        }
+        guard let token = json["token"]?.stringValue, let name = json["device"]?.stringValue, !name.isEmpty, name.utf8.count <= 64,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }),
+            let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init), json["certificates"]?.arrayValue != nil
+        else { throw SyncWireError.malformed("enrolment needs \"token\", \"device\" (no control characters), \"replica\" and \"certificates\"") }
+        let certificates = try SyncWireError.certificatesOf(json["certificates"])
+        let (device, bearer) = try await service.enrol(token: token, device: name, replica: replica, certificates: certificates)
         logger.info("device enrolled", metadata: ["device": "\(device.id)", "org": "\(device.org)", "name": "\(device.name)"])
         return ["deviceId": .string(device.id), "deviceToken": .string(bearer), "org": .string(device.org)]
     }
 
     func sync(_ request: inout Request) async throws -> JSONValue {
         let device = try await service.authenticate(bearer: bearer(request))  // before reading a byte of the body
-        let exchange = try SyncRequestV1(json: try await body(&request))
+        let exchange = try SyncRequestV2(json: try await body(&request))
         let response = try await service.sync(exchange, from: device)
         logger.info("sync", metadata: ["device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
                                        "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])

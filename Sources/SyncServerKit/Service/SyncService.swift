@@ -2,14 +2,17 @@ import Foundation
 import OutreachCore
 
 /// The server's behaviour, apart from HTTP: authenticate, enrol, and run one sync exchange
-/// (`Protocol/sync-model.md`). It never opens a payload.
+/// (`Protocol/sync-model.md`), checking every pushed event against the envelope rules of
+/// `Protocol/trust.md` §4 (it never holds a key and never opens a payload).
 public struct SyncService: Sendable {
     public let storage: any SyncStorage
     let now: @Sendable () -> Int64
+    let trust: TrustCache
 
     public init(storage: any SyncStorage, now: @escaping @Sendable () -> Int64 = Clock.nowMillis) {
         self.storage = storage
         self.now = now
+        trust = TrustCache(storage: storage)
     }
 
     /// The device a bearer token belongs to, unless unknown or revoked.
@@ -27,26 +30,110 @@ public struct SyncService: Sendable {
         return token
     }
 
-    /// Enrols a laptop with an enrolment token; returns the device and its bearer token (shown once).
-    public func enrol(token: String, device name: String, replica: ReplicaID) async throws -> (Device, String) {
+    /// Enrols a laptop with an enrolment token and the certificates that make it a device of the
+    /// token's organisation (its own and its chain); returns the device and its bearer token
+    /// (shown once). The organisation's first enrolment pins its root (trust.md §3).
+    public func enrol(token: String, device name: String, replica: ReplicaID, certificates: [DeviceCertificate]) async throws -> (Device, String) {
+        let tokenHash = Tokens.hash(token)
+        guard let org = try await storage.enrolmentOrg(tokenHash: tokenHash, at: now()) else {
+            throw ServerError(.badToken, "the enrolment token is unknown, used or expired")
+        }
+        let known = try await trust.record()
+        guard let partnership = known.partnership ?? certificates.first(where: { $0.replica == replica })?.partnership else {
+            throw ServerError(.notCertified, "the laptop sent no certificate for its replica \(replica)")
+        }
+        var roster = Roster(partnership: partnership, pins: known.pins)
+        roster.admit(known.certificates, pinning: .never)
+        let before = Set(roster.accepted.keys)
+        roster.admit(certificates, pinning: .only(org))
+        guard let cert = roster.signer(of: replica), cert.org == org else {
+            throw ServerError(.notCertified, "this laptop's certificate does not chain to \(org)'s root on this server: "
+                              + "invite it from a laptop of \(org) that is enrolled here")
+        }
+        let added = TrustRecord(partnership: partnership, pins: roster.pins, certificates: roster.accepted.values.filter { !before.contains($0.fingerprint) })
         let bearer = Tokens.generate(.device)
-        let device = try await storage.enrol(tokenHash: Tokens.hash(token), device: name, replica: replica, deviceID: Hex.random(bytes: 6),
-                                             deviceTokenHash: Tokens.hash(bearer), at: now())
+        let device = try await storage.enrol(tokenHash: tokenHash, device: name, replica: replica, deviceID: Hex.random(bytes: 6),
+                                             deviceTokenHash: Tokens.hash(bearer), trust: added, at: now())
+        await trust.invalidate()
         return (device, bearer)
     }
 
-    /// One exchange: store what the device sent, answer with a page of what it lacks.
-    public func sync(_ request: SyncRequestV1, from device: Device) async throws -> SyncResponseV1 {
-        if let foreign = request.events.first(where: { $0.scope == .org && $0.org != device.org }) {
-            throw ServerError(.notEntitled, "event \(foreign.dot) belongs to \(foreign.org) only")
+    /// Adds certificates and pins directly (an administrator's import, benchmarks' set-up); the
+    /// cached roster is rebuilt on next use.
+    public func addTrust(_ record: TrustRecord) async throws {
+        try await storage.addTrust(record)
+        await trust.invalidate()
+    }
+
+    /// One exchange: take the certificates, check and store what the device sent, answer with a
+    /// page of what it lacks (and the server's certificates when the device's differ).
+    public func sync(_ request: SyncRequestV2, from device: Device) async throws -> SyncResponseV2 {
+        var roster = try await trust.roster()
+        if !request.certificates.isEmpty {
+            let admitted = roster.admit(request.certificates, pinning: .never)
+            if !admitted.accepted.isEmpty {
+                try await storage.addTrust(TrustRecord(partnership: roster.partnership, certificates: admitted.accepted))
+                await trust.invalidate()
+            }
+        }
+        do {
+            try await check(request.events, from: device, roster: roster)
+        } catch let e as ServerError where e.kind == .unknownSigner {
+            // Another instance may have accepted the certificate since this one cached its roster.
+            await trust.invalidate()
+            roster = try await trust.roster()
+            try await check(request.events, from: device, roster: roster)
         }
         let stored: Int, had: Int
         switch try await storage.push(request.events) {
         case .stored(let n, let h): (stored, had) = (n, h)
         case .rejected(let dot): throw ServerError(.forkedDot, "event \(dot) differs from the one the server holds")
         }
-        let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV1.defaultLimit)
+        let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit)
         try await storage.markSynced(deviceID: device.id, at: now())
-        return SyncResponseV1(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had)
+        let digest = roster.digest
+        return SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
+                              certificates: request.certDigest == digest ? nil : roster.certificates, certDigest: digest)
+    }
+
+    /// The envelope rules (trust.md §4, E3-E7), on every core: the first event that breaks one
+    /// refuses the whole request, naming the rule and the event.
+    func check(_ events: [Event], from device: Device, roster: Roster) async throws {
+        guard !events.isEmpty else { return }
+        let verdicts = Parallel.map(count: events.count) { i -> Authority.Rule? in Authority.checkEnvelope(events[i], roster: roster) }
+        for (event, verdict) in zip(events, verdicts) {
+            if event.scope == .org && event.org != device.org {
+                throw ServerError(.notEntitled, "event \(event.dot) belongs to \(event.org) only")
+            }
+            guard let rule = verdict else { continue }
+            let kind: ServerError.Kind = switch rule {
+            case .badScope: .badScope
+            case .unknownSigner: .unknownSigner
+            case .wrongOrg: .wrongOrg
+            default: .badSignature
+            }
+            throw ServerError(kind, "event \(event.dot) is refused: \(rule)")
+        }
+    }
+}
+
+/// The server's roster, built from storage once and again after it changes.
+actor TrustCache {
+    let storage: any SyncStorage
+    private var cached: (record: TrustRecord, roster: Roster)?
+
+    init(storage: any SyncStorage) { self.storage = storage }
+
+    func record() async throws -> TrustRecord { try await load().record }
+    func roster() async throws -> Roster { try await load().roster }
+    func invalidate() { cached = nil }
+
+    private func load() async throws -> (record: TrustRecord, roster: Roster) {
+        if let cached { return cached }
+        let record = try await storage.trust()
+        var roster = Roster(partnership: record.partnership ?? "", pins: record.pins)
+        roster.admit(record.certificates, pinning: .never)
+        cached = (record, roster)
+        return (record, roster)
     }
 }

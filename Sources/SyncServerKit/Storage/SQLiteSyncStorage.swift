@@ -14,13 +14,30 @@ public final class SQLiteSyncStorage: SyncStorage {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         db = try DatabasePool(path: directory.appendingPathComponent(Self.fileName).path, configuration: config)
+        let old = try db.read { db in
+            try db.tableExists("grdb_migrations") ? String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").contains("v1") : false
+        }
+        guard !old else {
+            throw ServerError(.exists, "the data directory \(directory.path) was written by fieldlog 0.1, before events were signed; "
+                              + "start the server on a new, empty data directory: the laptops refill it at their next sync once re-enrolled")
+        }
         try Self.migrator.migrate(db)
     }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
+        m.registerMigration("v2-signed") { db in
             try db.execute(sql: EventTable.schemaSQL)
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
+                CREATE TABLE certificates (
+                    fingerprint TEXT PRIMARY KEY NOT NULL CHECK (length(fingerprint) = 32), org TEXT NOT NULL,
+                    replica TEXT NOT NULL, role TEXT NOT NULL, cert TEXT NOT NULL
+                ) STRICT;
+                CREATE TABLE pins (org TEXT PRIMARY KEY NOT NULL, fingerprint TEXT NOT NULL) STRICT;
+                CREATE TRIGGER pins_never_change BEFORE UPDATE ON pins BEGIN SELECT RAISE(ABORT, 'a pinned root never changes'); END;
+                CREATE TABLE quarantine (id TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL) STRICT;
+                """)
             try db.execute(sql: """
                 CREATE TABLE organisations (name TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT;
                 CREATE TABLE enrolments (
@@ -61,7 +78,14 @@ public final class SQLiteSyncStorage: SyncStorage {
         }
     }
 
-    public func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, at time: Int64) async throws -> Device {
+    public func enrolmentOrg(tokenHash: String, at time: Int64) async throws -> String? {
+        try await db.read { db in
+            try String.fetchOne(db, sql: "SELECT org FROM enrolments WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?", arguments: [tokenHash, time])
+        }
+    }
+
+    public func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, trust: TrustRecord,
+                      at time: Int64) async throws -> Device {
         try await db.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT org, expires_at, used_at FROM enrolments WHERE token_hash = ?", arguments: [tokenHash]),
                 row["used_at"] as Int64? == nil, (row["expires_at"] as Int64) > time
@@ -73,6 +97,7 @@ public final class SQLiteSyncStorage: SyncStorage {
             try db.execute(sql: "UPDATE enrolments SET used_at = ?, device_id = ? WHERE token_hash = ?", arguments: [time, deviceID, tokenHash])
             try db.execute(sql: "INSERT INTO devices(id, org, name, replica, token_hash, enrolled_at) VALUES (?,?,?,?,?,?)",
                            arguments: [deviceID, org, device, replica.rawValue, deviceTokenHash, time])
+            try Self.addTrust(trust, db)
             return Device(id: deviceID, org: org, name: device, replica: replica, enrolledAt: time)
         }
     }
@@ -102,6 +127,44 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
         try await db.write { try $0.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [time, deviceID]) }
+    }
+
+    // MARK: Trust
+
+    public func trust() async throws -> TrustRecord {
+        try await db.read { db in
+            let partnership = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'partnership'")
+            var pins = [String: KeyFingerprint]()
+            for row in try Row.fetchAll(db, sql: "SELECT org, fingerprint FROM pins") { pins[row[0]] = KeyFingerprint(hex: row[1]) }
+            let certs = try String.fetchAll(db, sql: "SELECT cert FROM certificates ORDER BY fingerprint").compactMap { try? DeviceCertificate(json: JSONValue.parse($0)) }
+            return TrustRecord(partnership: partnership, pins: pins, certificates: certs)
+        }
+    }
+
+    public func addTrust(_ record: TrustRecord) async throws {
+        try await db.write { try Self.addTrust(record, $0) }
+    }
+
+    static func addTrust(_ record: TrustRecord, _ db: Database) throws {
+        if let p = record.partnership {
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('partnership', ?) ON CONFLICT DO NOTHING", arguments: [p])
+        }
+        for (org, pin) in record.pins {
+            try db.execute(sql: "INSERT INTO pins(org, fingerprint) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [org, pin.hex])
+        }
+        for c in record.certificates {
+            try db.execute(sql: "INSERT INTO certificates(fingerprint, org, replica, role, cert) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+                           arguments: [c.fingerprint.hex, c.org, c.replica.rawValue, c.role.rawValue, c.json.canonicalString()])
+        }
+    }
+
+    public func quarantine(idPrefix: String, at time: Int64) async throws -> [String] {
+        try await db.write { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM events WHERE id >= ? AND id < ? LIMIT 2", arguments: [idPrefix, idPrefix + "g"])
+            guard ids.count <= 1 else { throw ServerError(.ambiguous, "\(idPrefix) matches more than one event: give more of its id") }
+            for id in ids { try db.execute(sql: "INSERT INTO quarantine(id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [id, time]) }
+            return ids
+        }
     }
 
     // MARK: Events
@@ -144,6 +207,7 @@ public final class SQLiteSyncStorage: SyncStorage {
             let query = try db.cachedStatement(sql: """
                 SELECT \(EventTable.columns) FROM events
                 WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope = 'partnership')
+                  AND id NOT IN (SELECT id FROM quarantine)
                 ORDER BY seq LIMIT ?
                 """)
             var events = [Event]()

@@ -36,12 +36,22 @@ public protocol SyncStorage: Sendable {
     func organisations() async throws -> [String]
     /// Records an enrolment token's hash, single-use, until `expiresAt`.
     func addEnrolment(tokenHash: String, org: String, expiresAt: Int64) async throws
-    /// Uses an enrolment token (once) to enrol a device, storing its token's hash.
-    func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, at time: Int64) async throws -> Device
+    /// The organisation an enrolment token is for, if it is known, unused and unexpired at `time`.
+    func enrolmentOrg(tokenHash: String, at time: Int64) async throws -> String?
+    /// Uses an enrolment token (once) to enrol a device, storing its token's hash and, in the
+    /// same transaction, the trust it brings (certificates and pins the service accepted).
+    func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, trust: TrustRecord,
+               at time: Int64) async throws -> Device
     func device(tokenHash: String) async throws -> Device?
     func devices() async throws -> [Device]
     func revoke(deviceID: String, at time: Int64) async throws -> Bool
     func markSynced(deviceID: String, at time: Int64) async throws
+
+    // Trust (`Protocol/trust.md` §3)
+    /// The partnership, pinned roots and accepted certificates, as stored.
+    func trust() async throws -> TrustRecord
+    /// Keeps certificates (and pins) the service accepted; pins and the partnership never change.
+    func addTrust(_ record: TrustRecord) async throws
 
     // Events
     /// Stores events in one transaction, idempotently; refuses all of them on a forked dot.
@@ -51,6 +61,25 @@ public protocol SyncStorage: Sendable {
     /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
     func page(for org: String, after: VersionVector, limit: Int) async throws -> Page
     func eventCount() async throws -> Int
+    /// Stops serving the stored events whose id starts with `idPrefix` (kept, never served
+    /// again); returns their ids. Refuses a prefix that matches more than one event.
+    func quarantine(idPrefix: String, at time: Int64) async throws -> [String]
+}
+
+/// What a server knows about who may sign: its partnership, one pinned root per organisation,
+/// and the certificates it accepted (trust.md §3).
+public struct TrustRecord: Sendable, Equatable {
+    public var partnership: String?
+    public var pins: [String: KeyFingerprint]
+    public var certificates: [DeviceCertificate]
+
+    public init(partnership: String? = nil, pins: [String: KeyFingerprint] = [:], certificates: [DeviceCertificate] = []) {
+        self.partnership = partnership
+        self.pins = pins
+        self.certificates = certificates
+    }
+
+    public static let empty = TrustRecord()
 }
 
 /// Why the server refused something; `SyncService` and the HTTP layer map these to statuses.
@@ -58,6 +87,8 @@ public struct ServerError: Error, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case unauthorised, badToken = "bad-token", notEntitled = "not-entitled", forkedDot = "forked-dot"
         case replicaTaken = "replica-taken", unknownOrganisation = "unknown-organisation", exists
+        case badScope = "bad-scope", unknownSigner = "unknown-signer", wrongOrg = "wrong-org", badSignature = "bad-signature"
+        case notCertified = "not-certified", ambiguous, notFound = "not-found"
     }
     public let kind: Kind
     public let message: String

@@ -10,10 +10,13 @@ import SyncServerKit
         let root = repositoryRoot.appendingPathComponent("Protocol/vectors")
         let golden = try JSONValue.parse(Data(contentsOf: root.appendingPathComponent("events.json")))
         let events = try #require(golden["events"]?.arrayValue).map { $0["event"]! }
+        let attacks = try #require(golden["attacks"]?.arrayValue).map { $0["event"]! }
+        let certificates = try #require(golden["certificates"]?.arrayValue).map { try DeviceCertificate(json: .object($0.objectValue!.filter { !["signedBytes", "fingerprint"].contains($0.key) })) }
         let script = try JSONValue.parse(Data(contentsOf: root.appendingPathComponent("sync-exchanges.json")))
         func resolve(_ list: JSONValue?) -> [JSONValue] {
             (list?.arrayValue ?? []).map { item in
                 if let ref = item.stringValue, ref.hasPrefix("events["), let n = Int(ref.dropFirst(7).dropLast()) { return events[n] }
+                if let ref = item.stringValue, ref.hasPrefix("attacks["), let n = Int(ref.dropFirst(8).dropLast()) { return attacks[n] }
                 return item
             }
         }
@@ -22,9 +25,10 @@ import SyncServerKit
         let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
         let server = try await EmbeddedServer.start(service: service)
         var bearers = [String: String]()
-        for org in ["basis", "joanna"] {
+        for (n, org) in ["basis", "joanna"].enumerated() {
             try await service.storage.addOrganisation(org, at: 0)
-            bearers[org] = try await service.enrol(token: try await service.issueEnrolment(org: org, lifetime: 60_000), device: org, replica: .random()).1
+            bearers[org] = try await service.enrol(token: try await service.issueEnrolment(org: org, lifetime: 60_000), device: org,
+                                                   replica: certificates[n].replica, certificates: [certificates[n]]).1
         }
         do {
             for exchange in try #require(script["exchanges"]?.arrayValue) {

@@ -49,7 +49,7 @@ import SyncServerKit
         let (_, events) = try laptops[0].log.registerPerson(name: "Rose", at: t0)
         let sync = server.url + "/v1/sync"
         func body(_ json: JSONValue) -> Data { json.canonicalData() }
-        let good = body(SyncRequestV1(vector: VersionVector(), events: events).json)
+        let good = body(SyncRequestV2(vector: VersionVector(), events: events).json)
 
         // Health
         var health = HTTPClientRequest(url: server.url + "/v1/health")
@@ -78,18 +78,19 @@ import SyncServerKit
         let ok = try await Self.post(sync, try Gzip.compress(good), bearer: laptops[0].bearer, gzip: true, acceptGzip: true)
         #expect(ok.status == 200 && ok.json["stored"] == 1)
         let key = laptops[0].log.keyring.orgKey
-        let forged = Event(dot: events[0].dot, org: "basis", scope: .org, context: VersionVector(), recordedAt: 1, keyID: key.id,
-                           sealedPayload: try key.seal(Data("{}".utf8), aad: events[0].associatedData))
-        let fork = try await Self.post(sync, body(SyncRequestV1(vector: VersionVector(), events: [forged]).json), bearer: laptops[0].bearer)
+        let forged = try Event(dot: events[0].dot, org: "basis", scope: .org, context: VersionVector(), recordedAt: 1, keyID: key.id,
+                               sealedPayload: try key.seal(Data("{}".utf8), aad: events[0].associatedData), signer: laptops[0].log.keyring.deviceKey)
+        let fork = try await Self.post(sync, body(SyncRequestV2(vector: VersionVector(), events: [forged]).json), bearer: laptops[0].bearer)
         #expect(fork.status == 409 && fork.json["error"]?["code"] == "forked-dot")
         #expect(try await service.storage.eventCount() == 1)
 
         // Enrolment: a used token, and a replica already enrolled
         let enrol = server.url + "/v1/enrol"
-        let used = try await Self.post(enrol, body(["protocol": 1, "token": "used-or-unknown", "device": "x", "replica": .string(ReplicaID.random().rawValue)]))
+        let used = try await Self.post(enrol, body(["protocol": 2, "token": "used-or-unknown", "device": "x", "replica": .string(ReplicaID.random().rawValue), "certificates": []]))
         #expect(used.status == 401 && used.json["error"]?["code"] == "bad-token")
         let token = try await service.issueEnrolment(org: "basis", lifetime: 60_000)
-        let taken = try await Self.post(enrol, body(["protocol": 1, "token": .string(token), "device": "x", "replica": .string(laptops[0].log.store.info.replica.rawValue)]))
+        let taken = try await Self.post(enrol, body(["protocol": 2, "token": .string(token), "device": "x", "replica": .string(laptops[0].log.store.info.replica.rawValue),
+                                                        "certificates": .array(try laptops[0].log.store.roster().certificates.map(\.json))]))
         #expect(taken.status == 409 && taken.json["error"]?["code"] == "replica-taken")
         // A revoked device
         let device = try await service.authenticate(bearer: laptops[1].bearer)

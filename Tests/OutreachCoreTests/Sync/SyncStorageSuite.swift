@@ -10,6 +10,29 @@ enum SyncStorageSuite {
         try await pushIsIdempotentAndAGapHoldsTheVector(make())
         try await aForkedDotIsRefusedAndNothingStored(make())
         try await pagesAreFilteredByEntitlementAndCutWithCover(make())
+        try await trustIsKeptAndPinsNeverChange(make())
+        try await aQuarantinedEventIsNeverServedAgain(make())
+    }
+
+    static func trustIsKeptAndPinsNeverChange(_ storage: any SyncStorage) async throws {
+        #expect(try await storage.trust() == .empty)
+        let key = DeviceKey.generate(), other = DeviceKey.generate()
+        let root = try DeviceCertificate.root(partnership: "p", org: "basis", device: "b1", replica: .random(), key: key, issuedAt: t0)
+        let rival = try DeviceCertificate.root(partnership: "p", org: "basis", device: "b9", replica: .random(), key: other, issuedAt: t0)
+        try await storage.addTrust(TrustRecord(partnership: "p", pins: ["basis": root.fingerprint], certificates: [root]))
+        try await storage.addTrust(TrustRecord(partnership: "q", pins: ["basis": rival.fingerprint], certificates: [root]))
+        let kept = try await storage.trust()
+        #expect(kept.partnership == "p" && kept.pins == ["basis": root.fingerprint] && kept.certificates == [root])
+    }
+
+    static func aQuarantinedEventIsNeverServedAgain(_ storage: any SyncStorage) async throws {
+        let r = ReplicaID.random()
+        let all = events("basis", .partnership, origin: r, seqs: 1...3)
+        _ = try await storage.push(all)
+        #expect(try await storage.quarantine(idPrefix: all[1].id.hex, at: t0) == [all[1].id.hex])
+        let page = try await storage.page(for: "joanna", after: VersionVector(), limit: 100)
+        #expect(page.events.map(\.dot.seq) == [1, 3] && page.covered[r] == 3)
+        #expect(try await storage.quarantine(idPrefix: "ffffffffff", at: t0).isEmpty)
     }
 
     static func organisationsAndEnrolment(_ storage: any SyncStorage) async throws {
@@ -22,13 +45,13 @@ enum SyncStorageSuite {
         try await storage.addEnrolment(tokenHash: "e1", org: "basis", expiresAt: t0 + 1000)
         try await storage.addEnrolment(tokenHash: "old", org: "basis", expiresAt: t0 - 1)
         let replica = ReplicaID.random()
-        let device = try await storage.enrol(tokenHash: "e1", device: "b1", replica: replica, deviceID: "d1", deviceTokenHash: "t1", at: t0)
+        let device = try await storage.enrol(tokenHash: "e1", device: "b1", replica: replica, deviceID: "d1", deviceTokenHash: "t1", trust: .empty, at: t0)
         #expect(device.org == "basis" && device.replica == replica)
         // Single use, expiry, and one enrolment per replica
-        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "e1", device: "b2", replica: .random(), deviceID: "d2", deviceTokenHash: "t2", at: t0) }
-        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "old", device: "b2", replica: .random(), deviceID: "d2", deviceTokenHash: "t2", at: t0) }
+        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "e1", device: "b2", replica: .random(), deviceID: "d2", deviceTokenHash: "t2", trust: .empty, at: t0) }
+        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "old", device: "b2", replica: .random(), deviceID: "d2", deviceTokenHash: "t2", trust: .empty, at: t0) }
         try await storage.addEnrolment(tokenHash: "e2", org: "basis", expiresAt: t0 + 1000)
-        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "e2", device: "b2", replica: replica, deviceID: "d2", deviceTokenHash: "t2", at: t0) }
+        await #expect(throws: ServerError.self) { try await storage.enrol(tokenHash: "e2", device: "b2", replica: replica, deviceID: "d2", deviceTokenHash: "t2", trust: .empty, at: t0) }
 
         #expect(try await storage.device(tokenHash: "t1")?.id == "d1")
         #expect(try await storage.device(tokenHash: "nope") == nil)
@@ -38,7 +61,7 @@ enum SyncStorageSuite {
     }
 
     static func events(_ org: String, _ scope: Scope, origin: ReplicaID, seqs: ClosedRange<UInt64>) -> [Event] {
-        seqs.map { Event(dot: Dot(origin, $0), org: org, scope: scope, context: VersionVector(), recordedAt: Int64($0), keyID: "k", sealedPayload: Data([UInt8($0 % 250)])) }
+        seqs.map { Event(dot: Dot(origin, $0), org: org, scope: scope, context: VersionVector(), recordedAt: Int64($0), keyID: "k", sealedPayload: Data([UInt8($0 % 250)]), signature: Data(count: 64)) }
     }
 
     static func pushIsIdempotentAndAGapHoldsTheVector(_ storage: any SyncStorage) async throws {
@@ -58,7 +81,7 @@ enum SyncStorageSuite {
         let r = ReplicaID.random()
         let original = events("basis", .org, origin: r, seqs: 1...2)
         _ = try await storage.push(original)
-        let fork = Event(dot: Dot(r, 2), org: "basis", scope: .org, context: VersionVector(), recordedAt: 99, keyID: "k", sealedPayload: Data([9]))
+        let fork = Event(dot: Dot(r, 2), org: "basis", scope: .org, context: VersionVector(), recordedAt: 99, keyID: "k", sealedPayload: Data([9]), signature: Data(count: 64))
         let fresh = events("basis", .org, origin: .random(), seqs: 1...1)
         let before = try await storage.eventCount()
         #expect(try await storage.push(fresh + [fork]) == .rejected(Dot(r, 2)))

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Every authority rule of `Protocol/trust.md` §4, in one place: what an event must satisfy to be
+/// accepted (on receipt, by laptops and the server) and to be honoured (by the fold).
+public enum Authority {
+    /// A broken rule: the code names it on the wire, in `fieldlog check` and in set-aside records.
+    public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
+        case badScope = "bad-scope"
+        case unknownSigner = "unknown-signer"
+        case wrongOrg = "wrong-org"
+        case badSignature = "bad-signature"
+        case wrongKey = "wrong-key"
+        case unopenable
+        case wrongScopeForType = "wrong-scope-for-type"
+        case forked
+
+        public var description: String {
+            switch self {
+            case .badScope: "its scope is neither org nor partnership"
+            case .unknownSigner: "no certified device signs for its origin"
+            case .wrongOrg: "its organisation is not its signer's"
+            case .badSignature: "its signature does not verify"
+            case .wrongKey: "it is not sealed under its scope's key"
+            case .unopenable: "its payload does not open or is not a payload"
+            case .wrongScopeForType: "its type may not appear in its scope"
+            case .forked: "its device signed another event at the same seq"
+            }
+        }
+    }
+
+    /// The scopes an event may have (E3), spelled exactly.
+    public static let scopes: Set<Scope> = [.org, .partnership]
+
+    /// The domain-separated message an event signature covers: the 32 bytes of its id (E6).
+    public static func signedMessage(_ id: EventID) -> Data {
+        var w = ByteWriter(capacity: 64)
+        w.string("fieldlog/event-sig/v1")
+        w.bytes(Data(Hex.decode(id.hex) ?? []))
+        return w.data
+    }
+
+    /// The envelope rules E3-E6: what anyone can check with the roster and no keys.
+    public static func checkEnvelope(_ event: Event, roster: Roster) -> Rule? {
+        guard scopes.contains(event.scope) else { return .badScope }
+        guard let signer = roster.signer(of: event.dot.replica) else { return .unknownSigner }
+        guard signer.org == event.org else { return .wrongOrg }
+        guard roster.verify(event.signature, of: signedMessage(event.id), by: event.dot.replica) else { return .badSignature }
+        return nil
+    }
+
+    /// The key and payload rules K1-K3 for an event this device is entitled to: returns the
+    /// opened event, or the rule it breaks.
+    public static func checkKeys(_ event: Event, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
+        let expected = event.org == keyring.org ? keyring.key(for: event.scope) : (event.scope == .partnership ? keyring.partnershipKey : nil)
+        guard let key = expected, key.id == event.keyID else { return .failure(RuleError(.wrongKey)) }
+        guard let opened = keyring.open(event) else { return .failure(RuleError(.unopenable)) }
+        if let type = opened.payload.eventType, let scope = type.scope, scope != event.scope { return .failure(RuleError(.wrongScopeForType)) }
+        return .success(opened)
+    }
+
+    /// A rule as an error value (for `Result`).
+    public struct RuleError: Error, Sendable { public let rule: Rule; init(_ rule: Rule) { self.rule = rule } }
+
+    /// Every rule a device checks on receipt, envelope first.
+    public static func check(_ event: Event, roster: Roster, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
+        if let broken = checkEnvelope(event, roster: roster) { return .failure(RuleError(broken)) }
+        return checkKeys(event, keyring: keyring)
+    }
+
+    // MARK: Target rules (the fold)
+
+    /// Whether `writer` may retract or correct `target` (held): same organisation and scope.
+    public static func mayAmend(_ target: Event, by writer: Event) -> Bool {
+        target.org == writer.org && target.scope == writer.scope
+    }
+
+    /// Whether an event of `writerOrg` may act on (withdraw, record the outcome of) an event of `targetOrg`.
+    public static func mayActOn(targetOrg: String, writerOrg: String) -> Bool { targetOrg == writerOrg }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+@testable import OutreachCore
+import SyncServerKit
+
+/// The insider attacks of issue #8, each tried by a Basis laptop that holds its own store, keys,
+/// passphrase and token and writes events with Swift helpers that bypass the commands. Each test
+/// names the line of the old code that let the attack through.
+@Suite struct TrustAttackTests {
+    /// An event written by hand: any envelope, sealed under `key`, signed by `signer`.
+    static func forge(_ payload: Payload, origin: ReplicaID, seq: UInt64, org: String, scope: Scope, key: ScopeKey, signer: DeviceKey,
+                      ctx: VersionVector = VersionVector(), recordedAt: Int64 = t0) throws -> Event {
+        let aad = EventEncoding.associatedData(dot: Dot(origin, seq), org: org, scope: scope, keyID: key.id)
+        return try Event(dot: Dot(origin, seq), org: org, scope: scope, context: ctx, recordedAt: recordedAt, keyID: key.id,
+                         sealedPayload: try key.seal(payload.json.canonicalData(), aad: aad), signer: signer)
+    }
+
+    /// Basis's insider laptop and two Joanna laptops, which have exchanged their rosters.
+    struct World {
+        let dir = TempDir()
+        let insider: FieldLog
+        let j1: FieldLog
+        let j2: FieldLog
+        init() throws {
+            insider = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+            j1 = try TestKeys.log("joanna", device: "j1", in: dir.sub("j1"))
+            j2 = try TestKeys.log("joanna", device: "j2", in: dir.sub("j2"))
+            for log in [insider, j1, j2] { try log.store.admit(try [insider, j1, j2].flatMap { try $0.store.roster().certificates }) }
+        }
+        /// The insider's next dot, as a modified client would number it.
+        func nextDot() throws -> UInt64 { try insider.store.vector()[insider.store.info.replica] + 1 }
+    }
+
+    static func payload(_ type: EventType, _ fields: [String: JSONValue]) -> Payload {
+        Payload(type: type, occurredAt: t0, author: "b1", fields: fields)
+    }
+
+    /// Attack 1: a forged correction moved a Joanna L0 sexual assault to L3 and the police export
+    /// printed her name. Old code: `Fold.fold` applied every `event.corrected` to its target
+    /// whatever its writer's organisation (step 2, "the live correction of each target").
+    @Test func anotherOrganisationCannotCorrectRetractOrRename() throws {
+        let w = try World()
+        let (rose, _) = try w.j1.registerPerson(name: "Rose", at: t0)
+        var incident = NewIncident(person: rose, kind: .sexualAssault, consent: .l0)
+        incident.zone = "Z1"
+        let reported = try w.j1.reportIncident(incident, at: t0, now: t0)
+        let contact = try w.j1.logContact(NewContact(person: rose, setting: .van), at: t0).contact
+        try w.j1.send(to: w.insider)
+        let insiderKey = w.insider.keyring.deviceKey, me = w.insider.store.info.replica
+        var seq = try w.nextDot()
+        // As basis (its own organisation): partnership-scope amendments of Joanna's events.
+        let correction = try Self.forge(Self.payload(.eventCorrected, ["target": .string(reported.summary.id.hex), "fields": ["consent": "L3"], "reason": "x"]),
+                                        origin: me, seq: seq, org: "basis", scope: .partnership, key: TestKeys.partnershipKey, signer: insiderKey)
+        seq += 1
+        let retraction = try Self.forge(Self.payload(.eventRetracted, ["target": .string(contact.id.hex), "reason": "error"]),
+                                        origin: me, seq: seq, org: "basis", scope: .partnership, key: TestKeys.partnershipKey, signer: insiderKey)
+        seq += 1
+        // As joanna (claiming Joanna's organisation and sealing under a key it does not hold is
+        // impossible; claiming the organisation is not): an org-scope rename and an L3 correction.
+        let rename = try Self.forge(Self.payload(.personRegistered, ["person": .string(rose), "name": "Someone else"]),
+                                    origin: me, seq: seq, org: "joanna", scope: .org, key: TestKeys.orgKeys["joanna"]!, signer: insiderKey)
+        seq += 1
+        let asJoanna = try Self.forge(Self.payload(.eventCorrected, ["target": .string(reported.incident.id.hex), "fields": ["consent": "L3"], "reason": "x"]),
+                                      origin: me, seq: seq, org: "joanna", scope: .org, key: TestKeys.orgKeys["joanna"]!, signer: insiderKey)
+        let outcome = try w.j2.store.importEvents(try w.j1.store.allEvents() + [correction, retraction, rename, asJoanna],
+                                                  certificates: try w.insider.store.roster().certificates, from: .carried("insider"), keyring: w.j2.keyring)
+        // The claims to be Joanna are set aside; Basis's own amendments are stored but not honoured.
+        #expect(outcome.setAside == [.wrongOrg: 2])
+        let state = try w.j2.state()
+        #expect(state.incidents[reported.incident.id]?.consent == .l0)
+        #expect(state.summary(of: reported.incident.id, org: "joanna")?.consent == .l0)
+        #expect(state.contacts[contact.id] != nil && !state.retracted.contains(contact.id))
+        #expect(state.people[rose]?.name == "Rose")
+        #expect(throws: FieldlogError.self) { try w.j2.exportIncident(reported.incident.id, recipient: "police", state: state, at: t0) }
+        #expect(try w.j2.store.check(keyring: w.j2.keyring).setAside.count == 2)
+        // And the same on every Joanna laptop: the insider's events reach j1 the same way.
+        let state1 = try { _ = try w.j1.store.importEvents([correction, retraction], from: .carried("insider"), keyring: w.j1.keyring); return try w.j1.state() }()
+        #expect(state1.incidents[reported.incident.id]?.consent == .l0 && state1.contacts[contact.id] != nil)
+    }
+
+    /// Alert withdrawals and referral outcomes: only the issuing organisation's count. Old code:
+    /// `state.alerts[a]?.withdrawn = true` for any `alert.withdrawn`.
+    @Test func anotherOrganisationCannotWithdrawAnAlertOrRecordAnOutcome() throws {
+        let w = try World()
+        var incident = NewIncident(person: nil, kind: .assault, consent: .l1)
+        incident.offender = "man with knife"
+        let alert = try #require(try w.j1.reportIncident(incident, at: t0, now: t0).alert)
+        var c = NewContact(person: nil, unidentified: 1, setting: .van)
+        c.referrals = [.housing]
+        let referral = try #require(try w.j1.logContact(c, at: t0).referrals.first)
+        try w.j1.send(to: w.insider)
+        let me = w.insider.store.info.replica, key = w.insider.keyring.deviceKey
+        let withdraw = try Self.forge(Self.payload(.alertWithdrawn, ["alert": .string(alert.id.hex)]), origin: me, seq: try w.nextDot(), org: "basis",
+                                      scope: .partnership, key: TestKeys.partnershipKey, signer: key)
+        let outcome = try Self.forge(Self.payload(.referralOutcome, ["referral": .string(referral.id.hex), "outcome": "declined"]), origin: me,
+                                     seq: try w.nextDot() + 1, org: "basis", scope: .partnership, key: TestKeys.partnershipKey, signer: key)
+        _ = try w.j1.store.importEvents([withdraw, outcome], certificates: [], from: .carried("insider"), keyring: w.j1.keyring)
+        let state = try w.j1.state()
+        #expect(state.alerts[alert.id]?.withdrawn == false)
+        #expect(state.referrals[referral.id]?.outcome == nil)
+    }
+
+    /// Attacks 4 and 7, and the plain forgeries: a scope spelled otherwise, a rewritten context or
+    /// time, a replay, an unsigned event, a wrongly keyed one. Old code: `Keyring.isEntitled`
+    /// took `org == mine` for any scope and picked the key by `keyId`; `ctx` and `recordedAt`
+    /// were in neither the AEAD's data nor a signature.
+    @Test func forgedEnvelopesAreSetAsideOnReceipt() throws {
+        let w = try World()
+        let me = w.insider.store.info.replica, key = w.insider.keyring.deviceKey
+        let joannaKey = TestKeys.orgKeys["joanna"]!
+        var seq = try w.nextDot()
+        var forged = [Event]()
+        for spelling in ["Org", "org ", "x-private"] {
+            forged.append(try Self.forge(Self.payload(.personRegistered, ["person": "ab", "name": "X"]), origin: me, seq: seq, org: "joanna",
+                                         scope: Scope(spelling), key: joannaKey, signer: key))
+            seq += 1
+        }
+        // j1's own event, its context and time rewritten in transit (same signature).
+        let genuine = try w.j1.logContact(NewContact(person: nil, unidentified: 2, setting: .van), at: t0).contact
+        let rewritten = Event(dot: genuine.dot, org: genuine.org, scope: genuine.scope, context: VersionVector([me: 99]), recordedAt: 1,
+                              keyID: genuine.keyID, sealedPayload: genuine.sealedPayload, signature: genuine.signature)
+        // Unsigned, and j1's org-scope event sealed under the partnership key by j1 itself.
+        let unsigned = Event(dot: Dot(me, seq), org: "basis", scope: .partnership, context: VersionVector(), recordedAt: t0,
+                             keyID: TestKeys.partnershipKey.id, sealedPayload: Data(count: 40), signature: Data(count: 64))
+        let wrongKey = try Self.forge(Self.payload(.personRegistered, ["person": "cd", "name": "Y"]), origin: w.j1.store.info.replica,
+                                      seq: try w.j1.store.vector()[w.j1.store.info.replica] + 1, org: "joanna", scope: .org,
+                                      key: TestKeys.partnershipKey, signer: w.j1.keyring.deviceKey)
+        let before = try w.j2.store.eventCount()
+        let outcome = try w.j2.store.importEvents(forged + [rewritten, unsigned, wrongKey], from: .carried("insider"), keyring: w.j2.keyring)
+        #expect(outcome.setAside == [.badScope: 3, .badSignature: 2, .wrongKey: 1] && outcome.stored == 0)
+        #expect(try w.j2.store.eventCount() == before && (try w.j2.state().people.isEmpty))
+        // The genuine one still arrives, and a replay of it changes nothing.
+        #expect(try w.j1.send(to: w.j2).stored == 1)
+        #expect(try w.j1.send(to: w.j2).stored == 0)
+        #expect(try w.j2.store.check(keyring: w.j2.keyring).isHealthy)
+    }
+
+    /// Attack 5: a bundle MAC'd with the partnership key, claiming to come from Joanna and to
+    /// cover Basis's replica (and the reader's own) up to 1,000,000. Old code: `importEvents`
+    /// raised the vector to `covered` whenever the header's `org` was the reader's.
+    @Test func aForgedBundleHeaderAdvancesNoVector() throws {
+        let w = try World()
+        let basis2 = try TestKeys.log("basis", device: "b2", in: w.dir.sub("b2"))
+        try w.j2.store.admit(try basis2.store.roster().certificates)
+        try w.j2.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0)
+        let header = Bundle.Header(partnershipID: TestKeys.partnershipID, org: "joanna", device: "j1", replica: w.j1.store.info.replica,
+                                   since: VersionVector(), covered: VersionVector([basis2.store.info.replica: 1_000_000, w.j2.store.info.replica: 1_000_000]),
+                                   count: 0, createdAt: t0, certificates: [])
+        let file = try Bundle(header: header, events: []).encoded(keyring: w.insider.keyring)
+        let bundle = try Bundle.decode(file, keyring: w.j2.keyring)
+        let before = try w.j2.store.vector()
+        _ = try bundle.importInto(w.j2.store, keyring: w.j2.keyring)
+        #expect(try w.j2.store.vector() == before)
+        // Basis's next alert still arrives, and j2 goes on numbering from where it was.
+        var incident = NewIncident(person: nil, kind: .assault, consent: .l1)
+        incident.offender = "man with knife"
+        let alert = try #require(try basis2.reportIncident(incident, at: t0, now: t0).alert)
+        try basis2.send(to: w.j2)
+        #expect(try w.j2.state().alerts[alert.id] != nil)
+        #expect(try w.j2.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0).contact.dot.seq == 2)
+    }
+
+    /// Attack 6: a second Joanna laptop invited from a Basis laptop got a fresh Joanna key. Old
+    /// code: `fieldlog init` made `orgKey ?? ScopeKey.generate()` for any invite without one.
+    @Test func anOrganisationWithARootIsInvitedOnlyByItsOwnLaptops() throws {
+        let w = try World()
+        #expect(throws: FieldlogError.self) {
+            _ = try Invite.make(from: w.insider, roster: try w.insider.store.roster(), device: "j3", org: "joanna", now: t0)
+        }
+        // A same-organisation invite certifies exactly the one device it names.
+        let invite = try Invite.make(from: w.j1, roster: try w.j1.store.roster(), device: "j3", now: t0)
+        let setup = try invite.setup(now: t0)
+        #expect(setup.keyring.orgKey.id == w.j1.keyring.orgKey.id && setup.roster.signer(of: invite.replica)?.org == "joanna")
+        // Its invite key cannot certify a second device for the same replica.
+        var roster = setup.roster
+        let other = try DeviceCertificate.issue(partnership: TestKeys.partnershipID, org: "joanna", device: "j3", replica: invite.replica, role: .device,
+                                                key: DeviceKey.generate().publicKey, issuedAt: t0, by: invite.inviteKey!)
+        #expect(roster.admit([other], pinning: .never).refused.count == 1)
+    }
+
+    /// Attacks 2 and 4 at the server: an event pushed under j1's origin and next seq (a forged
+    /// "all clear"), and scopes spelled otherwise, are refused with nothing stored; j1 syncs on.
+    /// Old code: `SyncService.sync` checked only `scope == .org && org != device.org`.
+    @Test func theServerRefusesForgedOriginsAndScopes() async throws {
+        let dir = TempDir()
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
+        let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+        let insider = laptops[0], j1 = laptops[2]
+        let basis = try await service.authenticate(bearer: insider.bearer)
+        let j1Next = try j1.log.store.vector()[j1.log.store.info.replica] + 1
+        let allClear = try Self.forge(Self.payload(.alertIssued, ["incident": .string(String(repeating: "0", count: 64)), "text": "all clear", "expires": 1]),
+                                      origin: j1.log.store.info.replica, seq: j1Next, org: "joanna", scope: .partnership,
+                                      key: TestKeys.partnershipKey, signer: insider.log.keyring.deviceKey)
+        await #expect(throws: ServerError(.badSignature, "event \(allClear.dot) is refused: \(Authority.Rule.badSignature)")) {
+            try await service.sync(SyncRequestV2(vector: VersionVector(), events: [allClear]), from: basis)
+        }
+        for spelling in ["Org", "org ", "x-private"] {
+            let e = try Self.forge(Self.payload(.personRegistered, ["person": "ab", "name": "X"]), origin: insider.log.store.info.replica, seq: 1,
+                                   org: "basis", scope: Scope(spelling), key: TestKeys.orgKeys["basis"]!, signer: insider.log.keyring.deviceKey)
+            await #expect(throws: ServerError.self) { try await service.sync(SyncRequestV2(vector: VersionVector(), events: [e]), from: basis) }
+        }
+        #expect(try await service.storage.eventCount() == 0)
+        // j1's own next event is accepted, and it syncs as before.
+        try j1.log.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0)
+        let summary = try await j1.sync(service)
+        #expect(summary.sent == 1 && summary.setAside == 0)
+    }
+}
