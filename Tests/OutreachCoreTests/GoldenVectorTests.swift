@@ -69,4 +69,53 @@ import Testing
         missing["org"] = nil
         #expect(throws: FieldlogError.self) { try Event(json: .object(missing)) }
     }
+
+    /// The golden roster: certificates written by the Python generator (trust.md, encoding.md §8).
+    func goldenRoster() throws -> (Roster, [DeviceCertificate]) {
+        let certs = try #require(vectors["certificates"]?.arrayValue).map { v in
+            try DeviceCertificate(json: .object(v.objectValue!.filter { !["signedBytes", "fingerprint"].contains($0.key) }))
+        }
+        var roster = Roster(partnership: try #require(vectors["partnership"]?.stringValue))
+        roster.admit(certs, pinning: .firstSight)
+        return (roster, certs)
+    }
+
+    @Test func certificatesAndKeysMatchTheSpec() throws {
+        let (roster, certs) = try goldenRoster()
+        #expect(roster.accepted.count == 2 && roster.pins.count == 2)
+        for (v, cert) in zip(try #require(vectors["certificates"]?.arrayValue), certs) {
+            #expect(Hex.encode(cert.signedBytes) == v["signedBytes"]?.stringValue)
+            #expect(cert.fingerprint.hex == v["fingerprint"]?.stringValue)
+        }
+        // The same seed gives the same key, fingerprint and (Ed25519 being deterministic) signature.
+        for (k, cert) in zip(try #require(vectors["deviceKeys"]?.arrayValue), certs) {
+            let key = try DeviceKey(seed: Data(Hex.decode(k["seed"]!.stringValue!)!))
+            #expect(Hex.encode(key.publicKey) == k["public"]?.stringValue && key.fingerprint.hex == k["fingerprint"]?.stringValue)
+            let again = try DeviceCertificate.root(partnership: cert.partnership, org: cert.org, device: cert.device, replica: cert.replica, key: key,
+                                                   issuedAt: cert.issuedAt)
+            #expect(again == cert)
+        }
+    }
+
+    @Test func everyGoldenEventIsSignedByItsOriginAndEveryAttackBreaksItsRule() throws {
+        let (roster, _) = try goldenRoster()
+        for v in try #require(vectors["events"]?.arrayValue) {
+            let event = try Event(json: try #require(v["event"]))
+            #expect(Authority.checkEnvelope(event, roster: roster) == nil, "\(v["name"]?.stringValue ?? "?")")
+        }
+        let expected: [Authority.Rule] = [.badSignature, .badScope, .wrongOrg]
+        for (v, rule) in zip(try #require(vectors["attacks"]?.arrayValue), expected) {
+            let event = try Event(json: try #require(v["event"]))
+            #expect(Authority.checkEnvelope(event, roster: roster) == rule, "\(v["name"]?.stringValue ?? "?")")
+        }
+    }
+
+    @Test func anEnvelopeWithUnknownOrMalformedMembersIsRefused() throws {
+        let original = try #require(vectors["events"]?.arrayValue?.first?["event"]?.objectValue)
+        for (field, value) in [("extra", JSONValue.int(1)), ("sig", "AAAA"), ("keyId", "K"), ("org", "Basis"), ("ctx", ["0123456789abcdef": 0])] {
+            var altered = original
+            altered[field] = value
+            #expect(throws: FieldlogError.self, "\(field)") { try Event(json: .object(altered)) }
+        }
+    }
 }

@@ -206,3 +206,23 @@ import SyncServerKit
         #expect(summary.sent == 1 && summary.setAside == 0)
     }
 }
+
+/// Set-aside events are not lost: an event whose signer's certificate had not arrived yet is
+/// examined again when it does.
+@Suite struct SetAsideTests {
+    @Test func anEventWaitingForItsSignersCertificateIsTakenWhenItArrives() throws {
+        let dir = TempDir()
+        let a = try TestKeys.log("basis", device: "a", in: dir.sub("a"))
+        let b = try TestKeys.log("basis", device: "b", in: dir.sub("b"))
+        try a.registerPerson(name: "Rose", at: t0)
+        // Given a's events without a's certificate
+        let first = try b.store.importEvents(try a.store.allEvents(), from: .carried("stick"), keyring: b.keyring)
+        #expect(try first.setAside == [.unknownSigner: 1] && b.store.eventCount() == 0)
+        // When the certificate arrives (with nothing else)
+        let second = try b.store.importEvents([], certificates: try a.store.roster().certificates, from: .carried("stick"), keyring: b.keyring)
+        // Then the event is taken, and nothing is left aside
+        #expect(second.recovered == 1 && second.stored == 1)
+        #expect(try b.store.setAsideCount() == 0 && (try b.state().people.values.map(\.name)) == ["Rose"])
+        #expect(try b.store.vector()[a.store.info.replica] == 1)
+    }
+}
