@@ -36,21 +36,23 @@ basis_device = device_key(bytes([11] * 32))
 joanna_device = device_key(bytes([22] * 32))
 signers = {"0123456789abcdef": basis_device, "fedcba9876543210": joanna_device}
 
-def event(key, nonce, origin, seq, org, scope, ctx, recorded_at, payload, signer=None):
+def event(key, nonce, origin, seq, org, scope, ctx, recorded_at, payload, signer=None, prev=None):
     kid = key_id(key)
     aad = s("fieldlog/payload-aad/v1") + s(origin) + u64(seq) + s(org) + s(scope) + s(kid)
     plaintext = canonical(payload)
     box = nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
-    hin = s("fieldlog/event/v1") + s(origin) + u64(seq) + s(org) + s(scope) + struct.pack(">I", len(ctx))
+    hin = s("fieldlog/event/v2") + s(origin) + u64(seq) + s(prev or "") + s(org) + s(scope) + struct.pack(">I", len(ctx))
     for r in sorted(ctx):
         hin += s(r) + u64(ctx[r])
     hin += u64(recorded_at) + s(kid) + struct.pack(">I", len(box)) + box
     eid = hashlib.sha256(hin).hexdigest()
+    body = {"id": eid, "origin": origin, "seq": seq, "org": org, "scope": scope,
+            "ctx": ctx, "recordedAt": recorded_at, "keyId": kid, "payload": base64.b64encode(box).decode(),
+            "sig": event_signature(signer or signers[origin], eid)}
+    if prev: body["prev"] = prev
     return {
         "key": key.hex(), "keyId": kid, "plaintext": plaintext.decode(), "aad": aad.hex(), "hashInput": hin.hex(),
-        "event": {"id": eid, "origin": origin, "seq": seq, "org": org, "scope": scope,
-                  "ctx": ctx, "recordedAt": recorded_at, "keyId": kid, "payload": base64.b64encode(box).decode(),
-                  "sig": event_signature(signer or signers[origin], eid)},
+        "event": body,
     }
 
 org_key = bytes(range(32))
@@ -64,34 +66,40 @@ vectors = {
         certificate(basis_device, partnership, "basis", "b1", "0123456789abcdef", "root", public(basis_device), 1763000000000),
         certificate(joanna_device, partnership, "joanna", "j1", "fedcba9876543210", "root", public(joanna_device), 1763000000000),
     ],
-    "events": [
-        dict(name="person registered, org scope, empty context",
+    "events": [],
+}
+e0 = dict(name="person registered, org scope, empty context",
              **event(org_key, bytes(12), "0123456789abcdef", 1, "basis", "org", {}, 1763000000000,
                      {"type": "person.registered", "v": 1, "at": 1762990000000, "by": "b1",
-                      "person": "00112233445566778899aabbccddeeff", "name": "Rosé \"Ro\"", "descriptor": "tall, red coat\nleft hand tattoo"})),
-        dict(name="contact logged, partnership scope, two-entry context",
+                      "person": "00112233445566778899aabbccddeeff", "name": "Rosé \"Ro\"", "descriptor": "tall, red coat\nleft hand tattoo"}))
+e1 = dict(name="contact logged, partnership scope, two-entry context, chained to event 0",
              **event(partnership_key, bytes([7] * 12), "0123456789abcdef", 2, "basis", "partnership",
                      {"fedcba9876543210": 5, "0123456789abcdef": 1}, 1763000060000,
                      {"type": "contact.logged", "v": 1, "at": 1763000000000, "by": "b1",
                       "person": "00112233445566778899aabbccddeeff", "setting": "van", "zone": "Z3",
-                      "services": {"condoms": 10, "lube": 2}, "needs": ["housing", "sexual-health"], "welfare": True, "workers": []})),
-        dict(name="unknown type and fields from a newer version, negative time",
+                      "services": {"condoms": 10, "lube": 2}, "needs": ["housing", "sexual-health"], "welfare": True, "workers": []},
+                     prev=e0["event"]["id"]))
+e2 = dict(name="unknown type and fields from a newer version, negative time",
              **event(partnership_key, bytes([1] * 12), "fedcba9876543210", 9, "joanna", "partnership",
                      {"fedcba9876543210": 8}, -1,
-                     {"type": "future.thing", "v": 3, "at": 0, "by": "j1", "zzz": {"nested": [1, -2, None]}, "\u00e9t\u00e9": "\u2603\u0001"})),
-    ],
+                     {"type": "future.thing", "v": 3, "at": 0, "by": "j1", "zzz": {"nested": [1, -2, None]}, "\u00e9t\u00e9": "\u2603\u0001"},
+                     prev="ab" * 32))
+vectors["events"] = [e0, e1, e2]
+vectors.update({
     # Events that break a rule of trust.md §4 (the server refuses them; laptops set them aside).
     "attacks": [
         dict(name="bad-signature: basis's origin signed by joanna's key",
              **event(partnership_key, bytes([3] * 12), "0123456789abcdef", 3, "basis", "partnership", {"0123456789abcdef": 2}, 1763000120000,
                      {"type": "alert.issued", "v": 1, "at": 1763000100000, "by": "j1", "incident": "00" * 32, "text": "all clear", "expires": 1763600000000},
-                     signer=joanna_device)),
+                     signer=joanna_device, prev=e1["event"]["id"])),
         dict(name="bad-scope: Org is not org",
              **event(org_key, bytes([4] * 12), "fedcba9876543210", 10, "joanna", "Org", {"fedcba9876543210": 9}, 1763000180000,
-                     {"type": "person.registered", "v": 1, "at": 1763000180000, "by": "j1", "person": "11" * 16, "name": "X"})),
+                     {"type": "person.registered", "v": 1, "at": 1763000180000, "by": "j1", "person": "11" * 16, "name": "X"},
+                     prev=e2["event"]["id"])),
         dict(name="wrong-org: joanna's device writing as basis",
              **event(partnership_key, bytes([5] * 12), "fedcba9876543210", 11, "basis", "partnership", {"fedcba9876543210": 10}, 1763000240000,
-                     {"type": "event.retracted", "v": 1, "at": 1763000240000, "by": "j1", "target": "22" * 32, "reason": "error"})),
+                     {"type": "event.retracted", "v": 1, "at": 1763000240000, "by": "j1", "target": "22" * 32, "reason": "error"},
+                     prev="cd" * 32)),
     ],
     "canonicalJSON": [
         {"input": '{ "b" : 1, "a" : [ true, false, null ], "\\u00e9" : "x\\/y" }', "canonical": canonical({"b": 1, "a": [True, False, None], "\u00e9": "x/y"}).decode()},
@@ -103,5 +111,5 @@ vectors = {
         {"key": partnership_key.hex(), "initials": "AB", "dob": "1990-04-01", "sex": "F",
          "code": hmac.new(partnership_key, b"AB|1990-04-01|F", hashlib.sha256).hexdigest()},
     ],
-}
+})
 print(json.dumps(vectors, indent=2, ensure_ascii=False))

@@ -21,7 +21,7 @@ import Testing
             #expect(key.id == v["keyId"]?.stringValue, "\(name)")
             // Reading the event recomputes its id and refuses a mismatch.
             let event = try Event(json: try #require(v["event"]))
-            let input = EventEncoding.hashInput(dot: event.dot, org: event.org, scope: event.scope, context: event.context,
+            let input = EventEncoding.hashInput(dot: event.dot, prev: event.prev, org: event.org, scope: event.scope, context: event.context,
                                                 recordedAt: event.recordedAt, keyID: event.keyID, sealedPayload: event.sealedPayload)
             #expect(Hex.encode(input) == v["hashInput"]?.stringValue, "\(name)")
             #expect(Hex.encode(event.associatedData) == v["aad"]?.stringValue, "\(name)")

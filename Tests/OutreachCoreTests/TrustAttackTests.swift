@@ -338,3 +338,36 @@ import SyncServerKit
         #expect(honest.dropFirst().allSatisfy { $0.eventIDs == honest[1].eventIDs }, "seed \(seed): the Joanna laptops hold different events")
     }
 }
+
+/// One signature per run of chained events (`Authority.checkEnvelopes`): sound, and exact when a
+/// run is spoilt.
+@Suite struct SignatureRunTests {
+    func spoilt(_ e: Event) -> Event {
+        Event(storedID: e.id, dot: e.dot, prev: e.prev, org: e.org, scope: e.scope, context: e.context, recordedAt: e.recordedAt,
+              keyID: e.keyID, sealedPayload: e.sealedPayload, signature: Data(count: 64))
+    }
+
+    @Test func theLastSignatureOfARunVouchesForItAndASpoiltOneIsFoundExactly() throws {
+        let dir = TempDir()
+        let a = try TestKeys.log("basis", device: "a", in: dir.sub("a"))
+        for i in 0..<5 { try a.logContact(NewContact(person: nil, unidentified: i + 1, setting: .van), at: t0) }
+        let events = try a.store.allEvents()
+        let roster = try a.store.roster()
+        #expect(zip(events.dropFirst(), events).allSatisfy { $0.prev == $1.id } && events[0].prev == nil)
+        #expect(Authority.checkEnvelopes(events, roster: roster).allSatisfy { $0 == nil })
+        // A spoilt signature inside a run is vouched for by the run's last one (the ids chain).
+        var inner = events
+        inner[2] = spoilt(events[2])
+        #expect(Authority.checkEnvelopes(inner.shuffled(), roster: roster).allSatisfy { $0 == nil })
+        // The last one spoilt: every event is checked on its own, and only that one is refused.
+        var last = events
+        last[4] = spoilt(events[4])
+        #expect(Authority.checkEnvelopes(last, roster: roster) == [nil, nil, nil, nil, .badSignature])
+        // A forged event slipped into the chain breaks the run: it is checked on its own.
+        let key = a.keyring.orgKey
+        let forged = Event(dot: Dot(a.store.info.replica, 6), prev: events[4].id, org: "basis", scope: .org, context: VersionVector(), recordedAt: 0,
+                           keyID: key.id, sealedPayload: Data(count: 40), signature: Data(count: 64))
+        #expect(Authority.checkEnvelopes(events + [forged], roster: roster).last! == .badSignature)
+        #expect(Authority.checkEnvelopes(events + [forged], roster: roster).dropLast().allSatisfy { $0 == nil })
+    }
+}

@@ -4,11 +4,11 @@ extension Event {
     /// At most this many entries in a causal context (`Protocol/trust.md` E1): far more replicas
     /// than a partnership has, small enough that a hostile event cannot cost much to read.
     public static let maxContextEntries = 10_000
-    static let members: Set<String> = ["id", "origin", "seq", "org", "scope", "ctx", "recordedAt", "keyId", "payload", "sig"]
+    static let members: Set<String> = ["id", "origin", "seq", "prev", "org", "scope", "ctx", "recordedAt", "keyId", "payload", "sig"]
 
     /// The event as a JSON object (`Protocol/schemas/event.schema.json`), used by bundles and sync.
     public var json: JSONValue {
-        [
+        var o: [String: JSONValue] = [
             "id": .string(id.hex),
             "origin": .string(dot.replica.rawValue),
             "seq": .int(Int64(dot.seq)),
@@ -20,6 +20,8 @@ extension Event {
             "payload": .string(sealedPayload.base64EncodedString()),
             "sig": .string(signature.base64EncodedString()),
         ]
+        o["prev"] = prev.map { .string($0.hex) }
+        return .object(o)
     }
 
     /// Reads an event from its JSON object, strictly (exactly its members, each well formed:
@@ -36,6 +38,11 @@ extension Event {
         guard let idText = try field("id").stringValue, let id = EventID(hex: idText) else { throw FieldlogError.malformed("event has a bad id") }
         guard let originText = try field("origin").stringValue, let origin = ReplicaID(originText) else { throw FieldlogError.malformed("event has a bad origin") }
         guard let seq = try field("seq").intValue, seq >= 1 else { throw FieldlogError.malformed("event has a bad seq") }
+        var prev: EventID?
+        if let p = object["prev"] {
+            guard seq > 1, let text = p.stringValue, let id = EventID(hex: text) else { throw FieldlogError.malformed("event has a bad prev") }
+            prev = id
+        }
         guard let org = try field("org").stringValue, Event.isOrgName(org) else { throw FieldlogError.malformed("event has a bad org") }
         guard let scope = try field("scope").stringValue, !scope.isEmpty, scope.utf8.count <= 32 else { throw FieldlogError.malformed("event has a bad scope") }
         guard let recordedAt = try field("recordedAt").intValue else { throw FieldlogError.malformed("event has a bad recordedAt") }
@@ -52,7 +59,7 @@ extension Event {
               ctx.values.allSatisfy({ ($0.intValue ?? 0) >= 1 })
         else { throw FieldlogError.malformed("event has a bad ctx (entries ≥ 1, at most \(Self.maxContextEntries))") }
         let context = try VersionVector(json: .object(ctx))
-        try self.init(claimedID: id, dot: Dot(origin, UInt64(seq)), org: org, scope: Scope(scope), context: context,
+        try self.init(claimedID: id, dot: Dot(origin, UInt64(seq)), prev: prev, org: org, scope: Scope(scope), context: context,
                       recordedAt: recordedAt, keyID: keyID, sealedPayload: payload, signature: signature)
     }
 }

@@ -10,6 +10,10 @@ import Foundation
 public struct Event: Hashable, Sendable {
     public let id: EventID
     public let dot: Dot
+    /// The id of the origin's previous event (seq − 1); nil at seq 1. Each id so commits to its
+    /// origin's whole history, and one verified signature vouches for a run of events
+    /// (`Protocol/encoding.md` §3 and §7).
+    public let prev: EventID?
     public let org: String
     public let scope: Scope
     /// The author's version vector when it wrote this event, excluding the event itself.
@@ -23,25 +27,29 @@ public struct Event: Hashable, Sendable {
     public let signature: Data
 
     /// Builds an event with a given signature and computes its id (tests forge events this way).
-    public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signature: Data) {
-        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
+    public init(dot: Dot, prev: EventID? = nil, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data,
+                signature: Data) {
+        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context,
                                                                recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
-        self.init(storedID: id, dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+        self.init(storedID: id, dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
                   sealedPayload: sealedPayload, signature: signature)
     }
 
     /// Builds an event, computes its id and signs it with the author device's key.
-    public init(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signer: DeviceKey) throws {
-        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, org: org, scope: scope, context: context,
+    public init(dot: Dot, prev: EventID? = nil, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data,
+                signer: DeviceKey) throws {
+        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context,
                                                                recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
-        self.init(storedID: id, dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+        self.init(storedID: id, dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
                   sealedPayload: sealedPayload, signature: try signer.sign(Authority.signedMessage(id)))
     }
 
     /// Rebuilds an event received from elsewhere and checks that `claimedID` matches its contents
     /// (the signature is checked against the roster on receipt: `Authority`).
-    public init(claimedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signature: Data) throws {
-        self.init(dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload, signature: signature)
+    public init(claimedID: EventID, dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
+                sealedPayload: Data, signature: Data) throws {
+        self.init(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload,
+                  signature: signature)
         guard id == claimedID else {
             throw FieldlogError(.tampered, "event \(dot) does not match its id \(claimedID.short): it was altered")
         }
@@ -49,9 +57,11 @@ public struct Event: Hashable, Sendable {
 
     /// An event with a known id, not recomputed: one read back from a store (`Store.check`
     /// re-verifies every id; imports verify on the way in), or one whose id was just computed.
-    init(storedID: EventID, dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data, signature: Data) {
+    init(storedID: EventID, dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
+         sealedPayload: Data, signature: Data) {
         self.id = storedID
         self.dot = dot
+        self.prev = prev
         self.org = org
         self.scope = scope
         self.context = context
@@ -83,6 +93,9 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard hex.utf8.count == 64, hex.utf8.allSatisfy({ Hex.isLowerHexDigit($0) }) else { return nil }
         self.hex = hex
     }
+
+    /// The 32 raw bytes.
+    var bytes: [UInt8] { Hex.decode(hex) ?? [] }
 
     init(hashing bytes: [UInt8]) {
         hex = Hex.encode(SHA256.hash(data: bytes))

@@ -5,19 +5,22 @@ import Foundation
 /// A length-prefixed binary layout rather than JSON: unambiguous, cheap to compute at
 /// hundreds of thousands of events a second, and easy to reproduce in any language.
 public enum EventEncoding {
-    static let idDomain = "fieldlog/event/v1"
+    static let idDomain = "fieldlog/event/v2"
     static let aadDomain = "fieldlog/payload-aad/v1"
 
     /// SHA-256 input for an event id.
-    public static func hashInput(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) -> Data {
-        Data(hashInputBytes(dot: dot, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+    public static func hashInput(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
+                                 sealedPayload: Data) -> Data {
+        Data(hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
     }
 
-    static func hashInputBytes(dot: Dot, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data) -> [UInt8] {
-        var w = ByteWriter(capacity: 96 + sealedPayload.count + context.entries.count * 24)
+    static func hashInputBytes(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
+                               sealedPayload: Data) -> [UInt8] {
+        var w = ByteWriter(capacity: 160 + sealedPayload.count + context.entries.count * 24)
         w.string(idDomain)
         w.string(dot.replica.rawValue)
         w.uint64(dot.seq)
+        w.string(prev?.hex ?? "")
         w.string(org)
         w.string(scope.rawValue)
         let entries = context.entries.sorted { $0.key < $1.key }

@@ -22,6 +22,7 @@ public enum EventTable {
             key_id      TEXT NOT NULL,
             payload     BLOB NOT NULL,
             sig         BLOB NOT NULL CHECK (length(sig) = 64),
+            prev        TEXT CHECK (prev IS NULL OR length(prev) = 64),
             UNIQUE (origin, seq)
         ) STRICT;
 
@@ -41,8 +42,8 @@ public enum EventTable {
         BEGIN SELECT RAISE(ABORT, 'a version vector never goes back'); END;
         """
 
-    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig"
-    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev"
+    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     /// For merging: a dot already held inserts nothing (then the caller compares ids).
     public static let mergeSQL = insertSQL + " ON CONFLICT DO NOTHING"
 
@@ -67,6 +68,7 @@ public enum EventTable {
         text(8, event.keyID)
         event.sealedPayload.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
         event.signature.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 10, b.baseAddress, Int32(b.count), sqliteTransient) }
+        if let prev = event.prev { text(11, prev.hex) } else { sqlite3_bind_null(s, 11) }
         let rc = sqlite3_step(s)
         sqlite3_reset(s)
         guard rc == SQLITE_DONE else {
@@ -82,11 +84,12 @@ public enum EventTable {
         }
         let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
         let dot = Dot(origin, UInt64(row[2] as Int64))
+        let prev = (row[10] as String?).flatMap(EventID.init(hex:))
         if verify {
-            return try Event(claimedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
+            return try Event(claimedID: id, dot: dot, prev: prev, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
                              sealedPayload: row[8], signature: row[9])
         }
-        return Event(storedID: id, dot: dot, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
+        return Event(storedID: id, dot: dot, prev: prev, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
                      sealedPayload: row[8], signature: row[9])
     }
 

@@ -32,16 +32,30 @@ extension Store {
             let vector = try EventTable.vector(db)
             let base = vector[me]
             // Event n's dot is (me, base + n + 1) and its context everything before it: fixed
-            // up front, so sealing (the costly part) can run on every core for a bulk append.
-            let written = try Parallel.map(count: drafts.count) { n in
+            // up front, so sealing and signing (the costly parts) run on every core for a bulk
+            // append; only the ids, each naming the one before, are chained in order (cheap).
+            let sealed = try Parallel.map(count: drafts.count) { n in
+                let dot = Dot(me, base + UInt64(n) + 1)
+                let aad = EventEncoding.associatedData(dot: dot, org: org, scope: drafts[n].scope, keyID: keys[n].id)
+                return try keys[n].seal(drafts[n].payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
+            }
+            var prev = base == 0 ? nil : try String.fetchOne(db, sql: "SELECT id FROM events WHERE origin = ? AND seq = ?",
+                                                            arguments: [me.rawValue, Int64(base)]).flatMap(EventID.init(hex:))
+            var unsigned = [Event]()
+            unsigned.reserveCapacity(drafts.count)
+            for n in drafts.indices {
                 var context = vector
                 context[me] = base + UInt64(n)
-                let dot = Dot(me, base + UInt64(n) + 1)
-                let draft = drafts[n], key = keys[n]
-                let aad = EventEncoding.associatedData(dot: dot, org: org, scope: draft.scope, keyID: key.id)
-                let sealed = try key.seal(draft.payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
-                return try Event(dot: dot, org: org, scope: draft.scope, context: context, recordedAt: recordedAt, keyID: key.id,
-                                 sealedPayload: sealed, signer: keyring.deviceKey)
+                let e = Event(dot: Dot(me, base + UInt64(n) + 1), prev: prev, org: org, scope: drafts[n].scope, context: context,
+                              recordedAt: recordedAt, keyID: keys[n].id, sealedPayload: sealed[n], signature: Data())
+                unsigned.append(e)
+                prev = e.id
+            }
+            let chained = unsigned
+            let written = try Parallel.map(count: chained.count) { n in
+                let e = chained[n]
+                return Event(storedID: e.id, dot: e.dot, prev: e.prev, org: e.org, scope: e.scope, context: e.context, recordedAt: e.recordedAt,
+                             keyID: e.keyID, sealedPayload: e.sealedPayload, signature: try keyring.deviceKey.sign(Authority.signedMessage(e.id)))
             }
             let statement = try db.makeStatement(sql: EventTable.insertSQL)
             for event in written { try EventTable.insert(event, statement, db) }

@@ -17,7 +17,7 @@ extension Store {
             var out = [(Int64, Event)]()
             let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns), rowid FROM events WHERE rowid > ? ORDER BY rowid",
                                            arguments: [rowID])
-            while let row = try rows.next() { out.append((row[10], try EventTable.event(from: row))) }
+            while let row = try rows.next() { out.append((row[11], try EventTable.event(from: row))) }
             return out
         }
     }

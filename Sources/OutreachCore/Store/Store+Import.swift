@@ -67,13 +67,7 @@ extension Store {
                 if let e = try? Event(json: JSONValue.parse(text)) { batch.append(e); retried.insert(e.id) }
             }
         }
-        let checked = roster, toCheck = batch
-        let verdicts = Parallel.map(count: toCheck.count) { i -> Authority.Rule? in
-            switch Authority.check(toCheck[i], roster: checked, keyring: keyring) {
-            case .success: return nil
-            case .failure(let e): return e.rule
-            }
-        }
+        let verdicts = Authority.check(batch, roster: roster, keyring: keyring)
 
         let me = info.replica
         let now = Clock.nowMillis()

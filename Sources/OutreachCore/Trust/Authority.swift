@@ -35,7 +35,7 @@ public enum Authority {
     public static func signedMessage(_ id: EventID) -> Data {
         var w = ByteWriter(capacity: 64)
         w.string("fieldlog/event-sig/v1")
-        w.bytes(Data(Hex.decode(id.hex) ?? []))
+        w.bytes(Data(id.bytes))
         return w.data
     }
 
@@ -46,6 +46,55 @@ public enum Authority {
         guard signer.org == event.org else { return .wrongOrg }
         guard roster.verify(event.signature, of: signedMessage(event.id), by: event.dot.replica) else { return .badSignature }
         return nil
+    }
+
+    /// The envelope rules E3-E6 for a batch. E3-E5 are checked per event; E6 once per **run**: an
+    /// origin's consecutive events, each naming the one before as `prev`. Since every id covers
+    /// its `prev`, the last event's signature vouches for the whole run (`Protocol/encoding.md`
+    /// §7); where it does not verify, every event of the run is verified on its own, so exactly
+    /// the bad ones are refused. Signatures are checked on every core.
+    public static func checkEnvelopes(_ events: [Event], roster: Roster) -> [Rule?] {
+        var verdicts = [Rule?](repeating: nil, count: events.count)
+        var signed = [Int]()
+        for (i, e) in events.enumerated() {
+            if !scopes.contains(e.scope) { verdicts[i] = .badScope; continue }
+            guard let signer = roster.signer(of: e.dot.replica) else { verdicts[i] = .unknownSigner; continue }
+            if signer.org != e.org { verdicts[i] = .wrongOrg; continue }
+            signed.append(i)
+        }
+        var runs = [[Int]]()
+        for (_, indices) in Dictionary(grouping: signed, by: { events[$0].dot.replica }) {
+            var run = [Int]()
+            for i in indices.sorted(by: { events[$0].dot.seq < events[$1].dot.seq }) {
+                if let last = run.last, events[i].dot.seq == events[last].dot.seq + 1, events[i].prev == events[last].id {
+                    run.append(i)
+                } else {
+                    if !run.isEmpty { runs.append(run) }
+                    run = [i]
+                }
+            }
+            if !run.isEmpty { runs.append(run) }
+        }
+        @Sendable func valid(_ e: Event) -> Bool { roster.verify(e.signature, of: signedMessage(e.id), by: e.dot.replica) }
+        let heads = runs.map { events[$0.last!] }
+        let headsValid = Parallel.map(count: heads.count) { valid(heads[$0]) }
+        let doubtful = runs.indices.filter { !headsValid[$0] }.flatMap { runs[$0] }
+        let eachValid = Parallel.map(count: doubtful.count) { valid(events[doubtful[$0]]) }
+        for (k, i) in doubtful.enumerated() where !eachValid[k] { verdicts[i] = .badSignature }
+        return verdicts
+    }
+
+    /// Every rule a device checks on receipt, for a batch: the envelope rules (one signature per
+    /// run), then the key and payload rules on every core. Nil where the event passes.
+    public static func check(_ events: [Event], roster: Roster, keyring: Keyring) -> [Rule?] {
+        let envelopes = checkEnvelopes(events, roster: roster)
+        return Parallel.map(count: events.count) { i in
+            if let broken = envelopes[i] { return broken }
+            switch checkKeys(events[i], keyring: keyring) {
+            case .success: return nil
+            case .failure(let e): return e.rule
+            }
+        }
     }
 
     /// The key and payload rules K1-K3 for an event this device is entitled to: returns the

@@ -96,11 +96,11 @@ public struct SyncService: Sendable {
                               certificates: request.certDigest == digest ? nil : roster.certificates, certDigest: digest)
     }
 
-    /// The envelope rules (trust.md §4, E3-E7), on every core: the first event that breaks one
-    /// refuses the whole request, naming the rule and the event.
+    /// The envelope rules (trust.md §4, E3-E7; one signature per run of an origin's chained
+    /// events): the first event that breaks one refuses the whole request, naming the rule and the event.
     func check(_ events: [Event], from device: Device, roster: Roster) async throws {
         guard !events.isEmpty else { return }
-        let verdicts = Parallel.map(count: events.count) { i -> Authority.Rule? in Authority.checkEnvelope(events[i], roster: roster) }
+        let verdicts = Authority.checkEnvelopes(events, roster: roster)
         for (event, verdict) in zip(events, verdicts) {
             if event.scope == .org && event.org != device.org {
                 throw ServerError(.notEntitled, "event \(event.dot) belongs to \(event.org) only")
