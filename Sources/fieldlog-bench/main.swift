@@ -192,14 +192,16 @@ if CommandLine.arguments.contains("--micro") {
 
 func rawInsertRate(rows: Int) throws -> Double {
     let db = try DatabaseQueue(path: root.appendingPathComponent("raw.sqlite").path)
-    try db.write { try $0.execute(sql: "CREATE TABLE t (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL, seq INTEGER NOT NULL, org TEXT NOT NULL, scope TEXT NOT NULL, ctx TEXT NOT NULL, recorded_at INTEGER NOT NULL, key_id TEXT NOT NULL, payload BLOB NOT NULL, UNIQUE(origin, seq))") }
+    try db.write { try $0.execute(sql: "CREATE TABLE t (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL, seq INTEGER NOT NULL, org TEXT NOT NULL, scope TEXT NOT NULL, ctx TEXT NOT NULL, recorded_at INTEGER NOT NULL, key_id TEXT NOT NULL, payload BLOB NOT NULL, sig BLOB NOT NULL, prev TEXT, UNIQUE(origin, seq))") }
     let payload = Data(repeating: 7, count: 220)
     let ids = (0..<rows).map { _ in Hex.random(bytes: 32) }
+    let signature = Data(repeating: 9, count: 64)
     let t = try seconds {
         try db.write { db in
-            let s = try db.makeStatement(sql: "INSERT INTO t(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload) VALUES (?,?,?,?,?,?,?,?,?)")
+            let s = try db.makeStatement(sql: "INSERT INTO t(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
             for i in 0..<rows {
-                try s.execute(arguments: [ids[i], "0123456789abcdef", i + 1, "basis", "partnership", "{\"0123456789abcdef\":\(i)}", 1_760_000_000_000, "0011223344556677", payload])
+                try s.execute(arguments: [ids[i], "0123456789abcdef", i + 1, "basis", "partnership", "{\"0123456789abcdef\":\(i)}", 1_760_000_000_000, "0011223344556677", payload,
+                                          signature, i == 0 ? nil : ids[i - 1]])
             }
         }
     }
@@ -212,7 +214,7 @@ let raw = try rawInsertRate(rows: appendRows)
 report("raw SQLite insert (prepared statement, 1 txn)", String(format: "%8.0f rows/s", raw))
 let appendStore = try makeStore("append", count: appendRows).0
 let appendRate = Double(appendRows) / appendSeconds
-report("event append (seal + hash + insert, 10k/txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", appendRate, appendRate / raw * 100))
+report("event append (seal + hash + sign + insert, 10k/txn)", String(format: "%8.0f events/s  (%.0f%% of raw)", appendRate, appendRate / raw * 100))
 let all = try appendStore.store.allEvents()
 let (importStore, importKeyring, _) = try partnership.create(root.appendingPathComponent("import"), device: "imp", passphrase: passphrase)
 let importTime = try seconds {

@@ -112,6 +112,11 @@ struct DemoScript {
         let jade = try ref(await on("b1", ["person", "add", "--name", "Jade", "--initials", "JT", "--dob", "1994-02-11", "--sex", "F", "--format", "json"]))
         for laptop in ["b1", "b2", "j1", "j2"] { try await on(laptop, ["sync"]) }
 
+        step("Every laptop signs what it writes; the coordinators compare their roots' fingerprints by phone")
+        try await on("b1", ["device", "list"])
+        print("  (Joanna has its own laptops now: only they can bring in another Joanna laptop)")
+        try await on("b1", ["device", "invite", "j3", "--org", "joanna", "--out", path("j3.invite")], expectFailure: true)
+
         step("The evening, offline: each van logs what it sees")
         try await on("b1", ["contact", "add", "rose", "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing",
                             "--referral", "drug-treatment", "--note", "asked about hostel places"])

@@ -139,7 +139,9 @@ struct DeviceList: ParsableCommand {
         try guarded {
             let store = try Session.store(storeOptions)
             let roster = try store.roster()
+            // Each organisation's root first, then its laptops by name.
             let devices = roster.certificates.filter { $0.role.signsEvents }
+                .sorted { ($0.org, $0.role == .root ? 0 : 1, $0.device) < ($1.org, $1.role == .root ? 0 : 1, $1.device) }
             func issuerName(_ c: DeviceCertificate) -> String {
                 if c.isSelfSigned { return "itself (root)" }
                 guard let issuer = roster.accepted[c.issuer] else { return c.issuer.hex }
@@ -154,9 +156,11 @@ struct DeviceList: ParsableCommand {
                 })])
                 return
             }
+            let orgWidth = devices.map(\.org.count).max() ?? 0, nameWidth = devices.map(\.device.count).max() ?? 0
             for c in devices {
                 let me = c.replica == store.info.replica ? "  (this laptop)" : ""
-                Output.line("\(c.org)  \(c.device)  \(c.fingerprint.grouped)  certified by \(issuerName(c))\(me)")
+                Output.line(c.org.padding(toLength: orgWidth, withPad: " ", startingAt: 0) + "  " + c.device.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                            + "  \(c.fingerprint.grouped)  certified by \(issuerName(c))\(me)")
             }
         }
     }
