@@ -71,6 +71,7 @@ public struct HTTPTransport: SyncTransport {
         guard response.status == .ok else {
             let message = json["error"]?["message"]?.stringValue ?? "HTTP \(response.status.code)"
             let code = json["error"]?["code"]?.stringValue ?? ""
+            if let event = json["error"]?["event"]?.stringValue, let refusal = SyncRefusal(code: code, message: message, event: event) { throw refusal }
             let hint: String = switch code {
             case "unauthorised": "this laptop's token was refused (revoked?); ask the administrator"
             case "bad-token": "the enrolment token is unknown, used or expired; ask for a new one"

@@ -29,12 +29,17 @@ struct Sync: AsyncParsableCommand {
             let conflicts = try log.state().conflicts.count
             if output.format == .json {
                 Output.json(["schema": "fieldlog.sync/1", "server": .string(url), "sent": .num(summary.sent), "received": .num(summary.received),
-                             "roundTrips": .num(summary.roundTrips), "waiting": .num(summary.waiting), "conflicts": .num(conflicts),
+                             "roundTrips": .num(summary.roundTrips), "waiting": .num(summary.waiting),
+                             "setAside": .num(summary.setAside), "heldBack": .num(summary.heldBack), "conflicts": .num(conflicts),
                              "newConflicts": .num(max(0, conflicts - before))])
             } else {
                 Output.line("sent \(summary.sent), received \(summary.received), \(conflicts) conflict\(conflicts == 1 ? "" : "s")"
                             + (conflicts > 0 ? " (fieldlog conflicts)" : ""))
                 if summary.waiting > 0 { Output.line("\(summary.waiting) events wait for earlier ones from their laptop") }
+                if summary.setAside > 0 { Output.line("\(summary.setAside) event\(summary.setAside == 1 ? "" : "s") set aside: they failed a trust check (fieldlog check lists them)") }
+                if summary.heldBack > 0 {
+                    Output.line("\(summary.heldBack) event\(summary.heldBack == 1 ? "" : "s") of other laptops not sent: the server does not accept their signer yet (kept; sent again next time)")
+                }
             }
         }
     }

@@ -191,7 +191,7 @@ import SyncServerKit
         let allClear = try Self.forge(Self.payload(.alertIssued, ["incident": .string(String(repeating: "0", count: 64)), "text": "all clear", "expires": 1]),
                                       origin: j1.log.store.info.replica, seq: j1Next, org: "joanna", scope: .partnership,
                                       key: TestKeys.partnershipKey, signer: insider.log.keyring.deviceKey)
-        await #expect(throws: ServerError(.badSignature, "event \(allClear.dot) is refused: \(Authority.Rule.badSignature)")) {
+        await #expect(throws: ServerError(.badSignature, "event \(allClear.dot) is refused: \(Authority.Rule.badSignature)", event: allClear.dot)) {
             try await service.sync(SyncRequestV2(vector: VersionVector(), events: [allClear]), from: basis)
         }
         for spelling in ["Org", "org ", "x-private"] {
@@ -369,5 +369,39 @@ import SyncServerKit
                            keyID: key.id, sealedPayload: Data(count: 40), signature: Data(count: 64))
         #expect(Authority.checkEnvelopes(events + [forged], roster: roster).last! == .badSignature)
         #expect(Authority.checkEnvelopes(events + [forged], roster: roster).dropLast().allSatisfy { $0 == nil })
+    }
+}
+
+/// What the server refuses never stops a laptop's sync: a Basis laptop holding a Joanna laptop's
+/// events (from a bundle) before Joanna has enrolled anywhere syncs its own, holds Joanna's back,
+/// and sends them once the server knows Joanna's root.
+@Suite struct HeldBackTests {
+    @Test func eventsTheServerCannotCheckYetAreHeldBackNotBlocking() async throws {
+        let dir = TempDir()
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
+        try await service.storage.addOrganisation("basis", at: t0)
+        try await service.storage.addOrganisation("joanna", at: t0)
+        let b0 = try TestKeys.log("basis", device: "b0", in: dir.sub("b0"))
+        let j0 = try TestKeys.log("joanna", device: "j0", in: dir.sub("j0"))
+        func enrol(_ log: FieldLog) async throws -> Laptop {
+            let token = try await service.issueEnrolment(org: log.keyring.org, lifetime: 60_000)
+            let (_, bearer) = try await service.enrol(token: token, device: log.store.info.device, replica: log.store.info.replica,
+                                                      certificates: try log.store.roster().certificates)
+            return Laptop(log: log, bearer: bearer)
+        }
+        let basis = try await enrol(b0)
+        try j0.logContact(NewContact(person: nil, unidentified: 2, setting: .van), at: t0)
+        try j0.send(to: b0)
+        try b0.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0)
+        // When Basis syncs before Joanna has enrolled
+        let first = try await basis.sync(service)
+        // Then its own event goes, Joanna's is held back, and nothing stopped
+        #expect(first.sent == 1 && first.heldBack == 1)
+        #expect(try await service.storage.eventCount() == 1)
+        // Once Joanna has enrolled, the next sync sends it
+        _ = try await enrol(j0)
+        let second = try await basis.sync(service)
+        #expect(second.sent == 1 && second.heldBack == 0)
+        #expect(try await service.storage.eventCount() == 2)
     }
 }

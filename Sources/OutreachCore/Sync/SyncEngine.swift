@@ -15,6 +15,9 @@ public struct SyncSummary: Sendable, Equatable {
     public var waiting = 0
     /// Events received that broke a rule of `Protocol/trust.md` and were set aside.
     public var setAside = 0
+    /// This device's events of origins the server refused (it does not accept their signer):
+    /// kept, and offered again at the next sync.
+    public var heldBack = 0
     public init() {}
 }
 
@@ -50,9 +53,12 @@ public struct SyncEngine: Sendable {
         var serverLacks = [DeviceCertificate]()
         /// Offered once per sync: a certificate the server refuses is not offered again and again.
         var offered = Set<KeyFingerprint>()
+        /// Origins whose events the server refused (trust.md §5: nothing blocks a sync).
+        var heldBack = Set<ReplicaID>()
         /// A request: the events, the chains of their signers (so the server can check them) and
         /// whatever certificates the server lacked.
-        func request(_ vector: VersionVector, _ events: [Event]) -> SyncRequestV2 {
+        func request(_ vector: VersionVector, _ offered: [Event]) -> SyncRequestV2 {
+            let events = offered.filter { !heldBack.contains($0.dot.replica) }
             var certs = serverLacks
             for origin in Set(events.map(\.dot.replica)) { certs += roster.chain(of: origin) }
             serverLacks = []
@@ -64,10 +70,19 @@ public struct SyncEngine: Sendable {
         var inFlight = send(request(asked, push))
         do {
             while true {
-                let response = try await inFlight.value
+                let response: SyncResponseV2
+                do {
+                    response = try await inFlight.value
+                } catch let refusal as SyncRefusal where !heldBack.contains(refusal.origin) && heldBack.count < 64 {
+                    // The server does not accept one origin's events (e.g. a laptop it has no
+                    // root for yet): the same request again without them.
+                    heldBack.insert(refusal.origin)
+                    inFlight = send(request(asked, push))
+                    continue
+                }
                 summary.roundTrips += 1
                 summary.sent += response.stored
-                let pending = try store.events(notCoveredBy: response.vector, limit: pushLimit)
+                let pending = try store.events(notCoveredBy: response.vector, limit: pushLimit).filter { !heldBack.contains($0.dot.replica) }
                 if let theirs = response.certificates {
                     // The server's roster differs from ours: take what it has (checked like any
                     // certificate), and send it what it lacks.
@@ -104,9 +119,15 @@ public struct SyncEngine: Sendable {
                 asked = next!
                 push = pending
             }
+        } catch let refusal as SyncRefusal {
+            inFlight.cancel()
+            throw FieldlogError(.io, "the sync server refused: \(refusal.message)", hint: "nothing was lost; fieldlog check lists what this laptop holds")
         } catch {
             inFlight.cancel()
             throw error
+        }
+        if !heldBack.isEmpty, let server = try store.lastSync()?.vector {
+            summary.heldBack = try store.events(notCoveredBy: server).filter { heldBack.contains($0.dot.replica) }.count
         }
         return summary
     }

@@ -154,3 +154,26 @@ public enum SyncWireError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A server's refusal of a sync request that names one event (`Protocol/http.md`): the device
+/// holds back that event's origin and carries on with the rest (`SyncEngine`).
+public struct SyncRefusal: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    /// The origin of the event the server refused.
+    public let origin: ReplicaID
+
+    public init(code: String, message: String, origin: ReplicaID) {
+        self.code = code
+        self.message = message
+        self.origin = origin
+    }
+
+    /// Reads `origin@seq` as the server writes it.
+    public init?(code: String, message: String, event: String) {
+        guard let at = event.firstIndex(of: "@"), let origin = ReplicaID(String(event[..<at])) else { return nil }
+        self.init(code: code, message: message, origin: origin)
+    }
+
+    public var description: String { message }
+}

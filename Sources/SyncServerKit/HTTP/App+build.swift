@@ -55,6 +55,7 @@ struct SyncHTTP: Sendable {
         let status: HTTPResponse.Status
         let code: String
         let message: String
+        var event: Dot? = nil
     }
 
     func respond(to request: Request, _ handler: (inout Request) async throws -> JSONValue) async -> Response {
@@ -69,7 +70,9 @@ struct SyncHTTP: Sendable {
             } else {
                 logger.notice("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(refusal.status.code)", "code": "\(refusal.code)"])
             }
-            return SyncHTTP.json(["error": ["code": .string(refusal.code), "message": .string(refusal.message)]], status: refusal.status, gzip: false)
+            var body: [String: JSONValue] = ["code": .string(refusal.code), "message": .string(refusal.message)]
+            body["event"] = refusal.event.map { .string("\($0)") }
+            return SyncHTTP.json(["error": .object(body)], status: refusal.status, gzip: false)
         }
     }
 
@@ -84,7 +87,7 @@ struct SyncHTTP: Sendable {
             case .forkedDot, .replicaTaken, .exists: .conflict
             case .unknownOrganisation, .notFound: .notFound
             }
-            return Refusal(status: status, code: e.kind.rawValue, message: e.message)
+            return Refusal(status: status, code: e.kind.rawValue, message: e.message, event: e.event)
         case let e as SyncWireError:
             return Refusal(status: e.code == "too-large" ? .contentTooLarge : .badRequest, code: e.code, message: e.description)
         case let e as Gzip.TooLarge:

@@ -112,7 +112,7 @@ public struct SyncService: Sendable {
             case .wrongOrg: .wrongOrg
             default: .badSignature
             }
-            throw ServerError(kind, "event \(event.dot) is refused: \(rule)")
+            throw ServerError(kind, "event \(event.dot) is refused: \(rule)", event: event.dot)
         }
     }
 }

@@ -92,9 +92,12 @@ public struct ServerError: Error, Equatable, CustomStringConvertible {
     }
     public let kind: Kind
     public let message: String
-    public init(_ kind: Kind, _ message: String) {
+    /// The event a refusal is about, when it is about one (the client then holds back its origin).
+    public let event: Dot?
+    public init(_ kind: Kind, _ message: String, event: Dot? = nil) {
         self.kind = kind
         self.message = message
+        self.event = event
     }
     public var description: String { message }
 }

@@ -40,6 +40,7 @@ import SyncServerKit
                 let expect = try #require(exchange["expect"])
                 #expect(reply.status == Int(expect["status"]!.intValue!), "\(name)")
                 if let code = expect["error"] { #expect(reply.json["error"]?["code"] == code, "\(name)") }
+                if let event = expect["event"] { #expect(reply.json["error"]?["event"] == event, "\(name): the refused event") }
                 for key in ["stored", "alreadyHad", "vector", "covered", "more"] {
                     if let want = expect[key] { #expect(reply.json[key] == want, "\(name): \(key)") }
                 }

@@ -10,7 +10,12 @@ struct InProcessTransport: SyncTransport {
 
     func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
         let body = try SyncRequestV2(json: JSONValue.parse(request.json.canonicalData()))
-        let response = try await service.sync(body, from: try await service.authenticate(bearer: bearer))
+        let response: SyncResponseV2
+        do {
+            response = try await service.sync(body, from: try await service.authenticate(bearer: bearer))
+        } catch let e as ServerError where e.event != nil {
+            throw SyncRefusal(code: e.kind.rawValue, message: e.message, origin: e.event!.replica)  // as HTTPTransport reads the error body
+        }
         return try SyncResponseV2(json: JSONValue.parse(response.json.canonicalData()))
     }
 }
