@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import OutreachCore
+import SyncServerKit
 
 @Suite struct StoreTests {
     @Test func theEventTableRefusesUpdateAndDeleteInSQLiteItself() throws {
@@ -152,5 +153,53 @@ import Testing
         let state = try joanna.state()
         #expect(state.people[p]?.name == nil)
         #expect(state.contacts.count == 1)
+    }
+}
+
+/// Stores and server data written by fieldlog 0.1 (unsigned events) are refused with what to do.
+@Suite struct UpgradeTests {
+    @Test func aStoreFromBeforeSignedEventsIsRefusedWithWhatToDo() throws {
+        let dir = TempDir()
+        let url = dir.sub("old")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let db = try DatabaseQueue(path: url.appendingPathComponent(Store.fileName).path)
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v1-event-log')")
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
+            try db.execute(sql: "INSERT INTO meta VALUES ('format', 'fieldlog-store/1')")
+        }
+        let error = try #require(throws: FieldlogError.self) { try Store.open(at: url) }
+        #expect(error.message.contains("before events were signed") && error.hint?.contains("fieldlog init --invite") == true)
+    }
+
+    @Test func serverDataFromBeforeSignedEventsIsRefusedWithWhatToDo() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(at: dir.sub("server"), withIntermediateDirectories: true)
+        let db = try DatabaseQueue(path: dir.sub("server").appendingPathComponent(SQLiteSyncStorage.fileName).path)
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v1')")
+        }
+        let error = try #require(throws: ServerError.self) { try SQLiteSyncStorage(directory: dir.sub("server")) }
+        #expect(error.message.contains("before events were signed") && error.message.contains("new, empty data directory"))
+    }
+}
+
+@Suite struct CheckSignatureTests {
+    /// A row written into the file by hand, with an id that matches but no valid signature:
+    /// `fieldlog check` names it (reads trust the table; check verifies it).
+    @Test func checkFindsARowWhoseSignatureDoesNotVerify() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        try log.registerPerson(name: "Rose", at: t0)
+        let first = try log.store.allEvents()[0]
+        let forged = Event(dot: Dot(log.store.info.replica, 2), prev: first.id, org: "basis", scope: .org, context: VersionVector(), recordedAt: 0,
+                           keyID: log.keyring.orgKey.id, sealedPayload: Data(count: 40), signature: Data(count: 64))
+        let raw = try DatabaseQueue(path: dir.sub("s").appendingPathComponent(Store.fileName).path)
+        try raw.write { db in try EventTable.insert(forged, try db.makeStatement(sql: EventTable.insertSQL), db) }
+        let text = try log.store.check(keyring: nil).findings.map(\.message).joined(separator: "\n")
+        #expect(text.contains("event \(forged.dot): its signature does not verify"))
+        #expect(!text.contains("event \(first.dot)"))
     }
 }

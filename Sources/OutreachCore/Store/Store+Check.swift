@@ -41,7 +41,15 @@ extension Store {
 
             var seqs = [ReplicaID: [UInt64]]()
             var orgOf = [ReplicaID: String]()
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns) FROM events")
+            // Signatures in batches in origin and seq order, so one signature checks a run (Authority).
+            var batch = [Event]()
+            func checkSignatures() {
+                for (event, broken) in zip(batch, Authority.checkEnvelopes(batch, roster: roster)) {
+                    if let broken { find("event \(event.dot): \(broken)") }
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns) FROM events ORDER BY origin, seq")
             while let row = try rows.next() {
                 report.events += 1
                 // Every row's dot counts towards continuity, even one that fails to verify.
@@ -54,9 +62,8 @@ extension Store {
                     find("event \(row[1] as String)@\(row[2] as Int64): \(error)")
                     continue
                 }
-                if let broken = Authority.checkEnvelope(event, roster: roster) {
-                    find("event \(event.dot): \(broken)")
-                }
+                batch.append(event)
+                if batch.count == 10_000 { checkSignatures() }
                 if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
                     if let key = keyring.key(id: event.keyID), (try? key.open(event.sealedPayload, aad: event.associatedData)) != nil {
                         report.opened += 1
@@ -65,6 +72,7 @@ extension Store {
                     }
                 }
             }
+            checkSignatures()
             report.origins = seqs.count
             // A set-aside event's dot counts as received (a sync page covers it) though not held.
             for row in try Row.fetchAll(db, sql: "SELECT origin, seq, org FROM set_aside") {
