@@ -203,3 +203,40 @@ import SyncServerKit
         #expect(!text.contains("event \(first.dot)"))
     }
 }
+
+@Suite struct OneActOneTransactionTests {
+    /// A contact with its referrals and note, an incident with its summary and alert: one append
+    /// each (consecutive seqs, one transaction), each follower naming the first by its id.
+    @Test func theEventsOfOneActAreAppendedTogetherAndNameEachOther() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        var c = NewContact(person: nil, unidentified: 1, setting: .van)
+        c.referrals = [.housing, .gp]
+        c.note = "asked about hostels"
+        let contact = try log.logContact(c, at: t0)
+        #expect(contact.allEvents.map(\.dot.seq) == [1, 2, 3, 4])
+        for follower in contact.referrals + [contact.note!] {
+            #expect(log.keyring.open(follower)?.payload.eventID("contact") == contact.contact.id)
+            #expect(follower.context[log.store.info.replica] == follower.dot.seq - 1)
+        }
+        var i = NewIncident(person: nil, kind: .robbery, consent: .l2)
+        i.offender = "man in a van"
+        let incident = try log.reportIncident(i, at: t0, now: t0)
+        #expect([incident.incident, incident.summary, incident.alert!].map(\.dot.seq) == [5, 6, 7])
+        #expect(log.keyring.open(incident.summary)?.payload.eventID("incident") == incident.incident.id)
+        #expect(log.keyring.open(incident.alert!)?.payload.eventID("incident") == incident.incident.id)
+        #expect(incident.summary.scope == .partnership && incident.incident.scope == .org)
+        #expect(try log.store.check(keyring: log.keyring).isHealthy)
+    }
+
+    /// What a crash between two transactions used to leave: an incident without its summary.
+    /// `fieldlog check` now notices.
+    @Test func checkFindsAnIncidentWithoutItsSummary() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        let lonely = try log.store.append([Draft(Payload(type: .incidentReported, occurredAt: t0, author: "b1", fields: ["kind": "robbery", "consent": "L2"]))],
+                                          keyring: log.keyring)[0]
+        let report = try log.store.check(keyring: log.keyring)
+        #expect(report.findings.map(\.message) == ["incident \(lonely.id.short) has no summary: the other organisations never count it"])
+    }
+}

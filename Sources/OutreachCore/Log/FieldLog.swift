@@ -32,7 +32,7 @@ public struct FieldLog: Sendable {
         let name = name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw FieldlogError.badInput("a working name is needed", hint: "--name \"Rose\"") }
         let person = Hex.random(bytes: 16)
-        var drafts = [Draft(.org, payload(.personRegistered, at: at, [
+        var drafts = [Draft(payload(.personRegistered, at: at, [
             "person": .string(person), "name": .string(name),
             "descriptor": descriptor.map { .string($0) } ?? .null, "note": note.map { .string($0) } ?? .null,
         ]))]
@@ -40,7 +40,7 @@ public struct FieldLog: Sendable {
         if let code { fields["code"] = .string(code.hash(with: keyring.partnershipKey)) }
         if !fields.isEmpty {
             fields["person"] = .string(person)
-            drafts.append(Draft(.partnership, payload(.personProfile, at: at, fields)))
+            drafts.append(Draft(payload(.personProfile, at: at, fields)))
         }
         return (person, try store.append(drafts, keyring: keyring))
     }
@@ -49,7 +49,7 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func link(_ a: String, _ b: String, at: Int64) throws -> Event {
         guard a != b else { throw FieldlogError.badInput("a person cannot be linked to themselves") }
-        return try store.append([Draft(.partnership, payload(.personsLinked, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(.personsLinked, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
     }
 
     /// Writes a register value (risk, priority, lead, casework). Its causal context covers every
@@ -57,7 +57,7 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func setRegister(_ register: Register, of person: String, to value: JSONValue, reason: String? = nil,
                             review: Int64? = nil, at: Int64) throws -> Event {
-        try store.append([Draft(.partnership, payload(.registerSet, at: at, [
+        try store.append([Draft(payload(.registerSet, at: at, [
             "person": .string(person), "register": .string(register.rawValue), "value": value,
             "reason": reason.map { .string($0) } ?? .null, "review": review.map { .int($0) } ?? .null,
         ]))], keyring: keyring)[0]
@@ -92,20 +92,20 @@ public struct FieldLog: Sendable {
         fields["person"] = contact.person.map { .string($0) }
         fields["unidentified"] = contact.unidentified > 0 ? .int(Int64(contact.unidentified)) : nil
         fields["zone"] = contact.zone.map { .string($0) }
-        // The contact's id is its event id, known only once sealed: notes and referrals go in a second append.
-        let logged = try store.append([Draft(.partnership, payload(.contactLogged, at: at, fields))], keyring: keyring)[0]
-        var follow = contact.referrals.map { destination in
-            Draft(.partnership, payload(.referralMade, at: at, [
-                "person": contact.person.map { .string($0) } ?? .null, "contact": .string(logged.id.hex),
+        // One act, one transaction: the referrals and the note name the contact (draft 0).
+        var drafts = [Draft(payload(.contactLogged, at: at, fields))]
+        for destination in contact.referrals {
+            drafts.append(Draft(payload(.referralMade, at: at, [
+                "person": contact.person.map { .string($0) } ?? .null,
                 "destination": .string(destination.rawValue), "method": .string(contact.referralMethod.rawValue),
-            ]))
+            ]), references: ["contact": 0]))
         }
-        if let note = contact.note, !note.isEmpty {
-            follow.append(Draft(.org, payload(.contactNote, at: at, ["contact": .string(logged.id.hex), "text": .string(note)])))
-        }
-        let more = follow.isEmpty ? [] : try store.append(follow, keyring: keyring)
         let hasNote = contact.note?.isEmpty == false
-        return LoggedContact(contact: logged, note: hasNote ? more.last : nil, referrals: Array(more.prefix(contact.referrals.count)))
+        if hasNote, let note = contact.note {
+            drafts.append(Draft(payload(.contactNote, at: at, ["text": .string(note)]), references: ["contact": 0]))
+        }
+        let written = try store.append(drafts, keyring: keyring)
+        return LoggedContact(contact: written[0], note: hasNote ? written.last : nil, referrals: Array(written.dropFirst().prefix(contact.referrals.count)))
     }
 
     // MARK: Incidents and alerts
@@ -122,20 +122,19 @@ public struct FieldLog: Sendable {
         fields["vehicle"] = incident.vehicle.map { .string($0) }
         fields["handle"] = incident.handle.map { .string($0) }
         fields["note"] = incident.note.map { .string($0) }
-        let reported = try store.append([Draft(.org, payload(.incidentReported, at: at, fields))], keyring: keyring)[0]
-        var follow = [Draft(.partnership, payload(.incidentSummary, at: at, [
-            "incident": .string(reported.id.hex), "kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue),
-        ]))]
-        guard incident.consent >= .l1 else { return (reported, try store.append(follow, keyring: keyring)[0], nil) }
-        let text = [incident.kind.rawValue.replacingOccurrences(of: "-", with: " "), incident.offender, incident.vehicle.map { "vehicle: \($0)" },
-                    incident.handle.map { "phone/handle: \($0)" }].compactMap { $0 }.joined(separator: "; ")
-        var alertFields: [String: JSONValue] = [
-            "incident": .string(reported.id.hex), "text": .string(text), "expires": .int(now + incident.alertLifetime),
-        ]
-        alertFields["zone"] = incident.zone.map { .string($0) }
-        follow.append(Draft(.partnership, payload(.alertIssued, at: at, alertFields)))
-        let written = try store.append(follow, keyring: keyring)
-        return (reported, written[0], written[1])
+        // One act, one transaction: the summary and the alert name the incident (draft 0).
+        var drafts = [Draft(payload(.incidentReported, at: at, fields)),
+                      Draft(payload(.incidentSummary, at: at, ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]),
+                            references: ["incident": 0])]
+        if incident.consent >= .l1 {
+            let text = [incident.kind.rawValue.replacingOccurrences(of: "-", with: " "), incident.offender, incident.vehicle.map { "vehicle: \($0)" },
+                        incident.handle.map { "phone/handle: \($0)" }].compactMap { $0 }.joined(separator: "; ")
+            var alertFields: [String: JSONValue] = ["text": .string(text), "expires": .int(now + incident.alertLifetime)]
+            alertFields["zone"] = incident.zone.map { .string($0) }
+            drafts.append(Draft(payload(.alertIssued, at: at, alertFields), references: ["incident": 0]))
+        }
+        let written = try store.append(drafts, keyring: keyring)
+        return (written[0], written[1], written.count > 2 ? written[2] : nil)
     }
 
     // MARK: Retractions
@@ -149,7 +148,7 @@ public struct FieldLog: Sendable {
             throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to retract it")
         }
         let drafts = try ([target] + companions(of: target, state: state)).map { t in
-            Draft(t.scope, payload(.eventRetracted, at: at, ["target": .string(t.id.hex), "reason": .string(reason.rawValue)]))
+            Draft(amending: t, payload(.eventRetracted, at: at, ["target": .string(t.id.hex), "reason": .string(reason.rawValue)]))
         }
         return try store.append(drafts, keyring: keyring)[0]
     }
@@ -169,13 +168,13 @@ public struct FieldLog: Sendable {
         guard target.org == keyring.org else {
             throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to correct it")
         }
-        var drafts = [Draft(target.scope, payload(.eventCorrected, at: at, [
+        var drafts = [Draft(amending: target, payload(.eventCorrected, at: at, [
             "target": .string(target.id.hex), "fields": .object(fields), "reason": .string(reason),
         ]))]
         let mirrored = fields.filter { ["kind", "consent", "at"].contains($0.key) }
         if !mirrored.isEmpty {
             for summary in try companions(of: target, state: state) {
-                drafts.append(Draft(summary.scope, payload(.eventCorrected, at: at, [
+                drafts.append(Draft(amending: summary, payload(.eventCorrected, at: at, [
                     "target": .string(summary.id.hex), "fields": .object(mirrored), "reason": .string(reason),
                 ])))
             }
@@ -262,7 +261,7 @@ extension FieldLog {
         var fields: [String: JSONValue] = ["person": .string(person), "action": .string(text)]
         fields["owner"] = owner.map { .string($0) }
         fields["due"] = due.map { .int($0) }
-        return try store.append([Draft(.partnership, payload(.taskingAction, at: at, fields))], keyring: keyring)[0]
+        return try store.append([Draft(payload(.taskingAction, at: at, fields))], keyring: keyring)[0]
     }
 
     /// Marks a tasking action done.
@@ -272,7 +271,7 @@ extension FieldLog {
             throw FieldlogError(.unknownRef, "event \(id.hex.prefix(7)) is not a tasking action", hint: "fieldlog tasking lists them with their refs")
         }
         guard !action.done else { throw FieldlogError.badInput("that action is already done") }
-        return try store.append([Draft(.partnership, payload(.taskingDone, at: at, ["action": .string(id.hex)]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(.taskingDone, at: at, ["action": .string(id.hex)]))], keyring: keyring)[0]
     }
 }
 
@@ -284,7 +283,7 @@ extension FieldLog {
         guard state.referrals[referral] != nil else {
             throw FieldlogError(.unknownRef, "event \(referral.hex.prefix(7)) is not a referral", hint: "fieldlog log lists events with their refs")
         }
-        return try store.append([Draft(.partnership, payload(.referralOutcome, at: at, [
+        return try store.append([Draft(payload(.referralOutcome, at: at, [
             "referral": .string(referral.hex), "outcome": .string(outcome.rawValue),
         ]))], keyring: keyring)[0]
     }
@@ -304,6 +303,6 @@ extension FieldLog {
         fields["person"] = person.map { .string($0) }
         fields["action"] = action.map { .string($0) }
         fields["reason"] = why.map { .string($0) }
-        return try store.append([Draft(.partnership, payload(.safeguardingRaised, at: at, fields))], keyring: keyring)[0]
+        return try store.append([Draft(payload(.safeguardingRaised, at: at, fields))], keyring: keyring)[0]
     }
 }

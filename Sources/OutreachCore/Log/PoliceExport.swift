@@ -84,7 +84,7 @@ extension FieldLog {
                                   exportedAt: at, recipient: recipient)
         var fields: [String: JSONValue] = ["incident": .string(id.hex), "level": .string(incident.consent.rawValue)]
         fields["recipient"] = recipient.map { .string($0) }
-        let event = try store.append([Draft(.org, payload(.incidentExported, at: at, fields))], keyring: keyring)[0]
+        let event = try store.append([Draft(payload(.incidentExported, at: at, fields))], keyring: keyring)[0]
         return (export, event)
     }
 

@@ -3,13 +3,33 @@ import Foundation
 import GRDB
 
 /// A payload ready to be sealed into a new event.
+///
+/// The drafts of one act (a contact with its referrals and note; an incident with its summary
+/// and alert) are appended together, in one transaction; a draft names an earlier one of the
+/// same append through `references` (field → index), filled with that event's id when it is
+/// sealed.
 public struct Draft: Sendable {
     public let scope: Scope
     public let payload: Payload
+    /// Fields to set to the id of an earlier draft of the same append, by its index.
+    public let references: [String: Int]
 
-    public init(_ scope: Scope, _ payload: Payload) {
+    /// A draft in its type's scope (`Protocol/events.md`): the type decides, not the caller.
+    public init(_ payload: Payload, references: [String: Int] = [:]) {
+        guard let scope = payload.eventType?.scope else { preconditionFailure("\(payload.type) takes its scope from its target: Draft(amending:)") }
+        self.init(scope, payload, references: references)
+    }
+
+    /// A retraction or correction, in its target's scope.
+    public init(amending target: Event, _ payload: Payload) {
+        self.init(target.scope, payload)
+    }
+
+    /// A draft in an explicit scope (benchmarks, and tests that forge).
+    public init(_ scope: Scope, _ payload: Payload, references: [String: Int] = [:]) {
         self.scope = scope
         self.payload = payload
+        self.references = references
     }
 }
 
@@ -34,16 +54,27 @@ extension Store {
             // Event n's dot is (me, base + n + 1) and its context everything before it: fixed
             // up front, so sealing and signing (the costly parts) run on every core for a bulk
             // append; only the ids, each naming the one before, are chained in order (cheap).
-            let sealed = try Parallel.map(count: drafts.count) { n in
-                let dot = Dot(me, base + UInt64(n) + 1)
-                let aad = EventEncoding.associatedData(dot: dot, org: org, scope: drafts[n].scope, keyID: keys[n].id)
-                return try keys[n].seal(drafts[n].payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
+            @Sendable func seal(_ n: Int, _ payload: Payload) throws -> Data {
+                let aad = EventEncoding.associatedData(dot: Dot(me, base + UInt64(n) + 1), org: org, scope: drafts[n].scope, keyID: keys[n].id)
+                return try keys[n].seal(payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
             }
+            let linked = drafts.contains { !$0.references.isEmpty }
+            // Without references, every payload is sealed at once on every core; with them (a
+            // few drafts of one act), each in turn, once the ids it names are known.
+            var sealed = linked ? [] : try Parallel.map(count: drafts.count) { try seal($0, drafts[$0].payload) }
             var prev = base == 0 ? nil : try String.fetchOne(db, sql: "SELECT id FROM events WHERE origin = ? AND seq = ?",
                                                             arguments: [me.rawValue, Int64(base)]).flatMap(EventID.init(hex:))
             var unsigned = [Event]()
             unsigned.reserveCapacity(drafts.count)
             for n in drafts.indices {
+                if linked {
+                    var payload = drafts[n].payload
+                    for (field, index) in drafts[n].references {
+                        guard index < n else { throw FieldlogError(.badInput, "a draft may only name an earlier draft of the same append") }
+                        payload.fields[field] = .string(unsigned[index].id.hex)
+                    }
+                    sealed.append(try seal(n, payload))
+                }
                 var context = vector
                 context[me] = base + UInt64(n)
                 let e = Event(dot: Dot(me, base + UInt64(n) + 1), prev: prev, org: org, scope: drafts[n].scope, context: context,

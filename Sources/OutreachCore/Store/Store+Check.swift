@@ -41,6 +41,7 @@ extension Store {
 
             var seqs = [ReplicaID: [UInt64]]()
             var orgOf = [ReplicaID: String]()
+            var incidents = Set<EventID>(), summarised = Set<EventID>()
             // Signatures in batches in origin and seq order, so one signature checks a run (Authority).
             var batch = [Event]()
             func checkSignatures() {
@@ -65,14 +66,23 @@ extension Store {
                 batch.append(event)
                 if batch.count == 10_000 { checkSignatures() }
                 if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
-                    if let key = keyring.key(id: event.keyID), (try? key.open(event.sealedPayload, aad: event.associatedData)) != nil {
+                    if let opened = keyring.open(event) {
                         report.opened += 1
+                        // Every incident of this organisation has its summary (written in the same transaction).
+                        switch opened.payload.eventType {
+                        case .incidentReported where event.org == info.org: incidents.insert(event.id)
+                        case .incidentSummary where event.org == info.org: opened.payload.eventID("incident").map { summarised.insert($0) }
+                        default: break
+                        }
                     } else {
                         find("event \(event.dot): payload does not open under this device's keys")
                     }
                 }
             }
             checkSignatures()
+            for id in incidents.subtracting(summarised).sorted() {
+                find("incident \(id.short) has no summary: the other organisations never count it")
+            }
             report.origins = seqs.count
             // A set-aside event's dot counts as received (a sync page covers it) though not held.
             for row in try Row.fetchAll(db, sql: "SELECT origin, seq, org FROM set_aside") {
