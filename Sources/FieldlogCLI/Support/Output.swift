@@ -31,12 +31,15 @@ public enum Output {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + (text ?? "")).utf8))
     }
 
-    public static func line(_ text: String = "") { print(text) }
+    public static func line(_ text: String = "") { print(terminalSafe(text)) }
+
+    /// Text as it may reach a terminal (`displaySafe`).
+    public static func terminalSafe(_ text: String) -> String { displaySafe(text) }
 
     public static func json(_ value: JSONValue) { print(value.prettyString()) }
 
     public static func error(_ message: String, hint: String?) {
-        let text = "error: \(message)" + (hint.map { " — \($0)" } ?? "") + "\n"
+        let text = terminalSafe("error: \(message)" + (hint.map { " — \($0)" } ?? "")) + "\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 
@@ -65,8 +68,8 @@ public enum Output {
             }
             return padded.joined(separator: "  ")
         }
-        print(render(header))
-        for row in rows { print(render(row)) }
+        print(terminalSafe(render(header)))
+        for row in rows { print(terminalSafe(render(row))) }
     }
 }
 

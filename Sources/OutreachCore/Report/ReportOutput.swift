@@ -45,10 +45,15 @@ public struct ReportOutput: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// One CSV line: fields with a comma, a quote or a line break are quoted (RFC 4180).
+    /// One CSV line: fields with a comma, a quote or a line break are quoted (RFC 4180), and a
+    /// field a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab or a
+    /// carriage return) starts with `'` instead, so opening the file runs nothing; control
+    /// characters are shown as "?" (`displaySafe`).
     public static func csvLine(_ fields: [String]) -> String {
-        fields.map { f in
-            f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
+        fields.map { field in
+            var f = displaySafe(field)
+            if let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { f = "'" + f }
+            return f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
         }.joined(separator: ",")
     }
 

@@ -12,6 +12,10 @@ public struct SyncServerConfiguration: Sendable {
     /// Largest request body as sent (compressed or not), and once expanded.
     public var maxBodyBytes = 32 << 20
     public var maxExpandedBytes = 256 << 20
+    /// Limits of the one route that takes no bearer token (enrolment): a body is a device name, a
+    /// token and a roster of certificates, a few KB; nothing larger is inflated or parsed.
+    public var maxEnrolBytes = 64 << 10
+    public var maxEnrolExpandedBytes = 1 << 20
 
     public init(host: String = "127.0.0.1", port: Int = 8080) {
         self.host = host
@@ -101,15 +105,15 @@ struct SyncHTTP: Sendable {
         }
     }
 
-    /// The request body as JSON: size-limited, gunzipped when it says so.
-    func body(_ request: inout Request) async throws -> JSONValue {
-        let buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
+    /// The request body as JSON: size-limited as sent and once inflated, gunzipped when it says so.
+    func body(_ request: inout Request, limit: Int, expanded: Int) async throws -> JSONValue {
+        let buffer = try await request.collectBody(upTo: limit)
         var data = Data(buffer.readableBytesView)
         if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
             guard encoding.lowercased() == "gzip" else {
                 throw Refusal(status: .badRequest, code: "malformed", message: "unsupported Content-Encoding \(encoding); send gzip or nothing")
             }
-            do { data = try Gzip.decompress(data, maxSize: configuration.maxExpandedBytes) } catch is FieldlogError {
+            do { data = try Gzip.decompress(data, maxSize: expanded) } catch is FieldlogError {
                 throw Refusal(status: .badRequest, code: "malformed", message: "the gzip body is damaged")
             }
         }
@@ -122,7 +126,7 @@ struct SyncHTTP: Sendable {
     }
 
     func enrol(_ request: inout Request) async throws -> JSONValue {
-        let json = try await body(&request)
+        let json = try await body(&request, limit: configuration.maxEnrolBytes, expanded: configuration.maxEnrolExpandedBytes)
         guard json["protocol"]?.intValue == Int64(SyncRequestV2.protocolVersion) else {
             throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0))
         }
@@ -138,7 +142,7 @@ struct SyncHTTP: Sendable {
 
     func sync(_ request: inout Request) async throws -> JSONValue {
         let device = try await service.authenticate(bearer: bearer(request))  // before reading a byte of the body
-        let exchange = try SyncRequestV2(json: try await body(&request))
+        let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes))
         let response = try await service.sync(exchange, from: device)
         logger.info("sync", metadata: ["device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
                                        "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])

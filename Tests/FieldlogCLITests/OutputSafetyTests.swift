@@ -1,0 +1,31 @@
+import Foundation
+import OutreachCore
+import Testing
+
+/// Text from events reaches terminals and spreadsheets harmlessly (issue #11, item 7). Old
+/// code: `Output.line` printed payload text raw (an alert's escape sequences rewrote the
+/// screen), and `ReportOutput.csvLine` wrote `=…` cells that a spreadsheet runs as formulas.
+@Suite struct OutputSafetyTests {
+    @Test func escapeSequencesNeverReachTheTerminalAndFormulasNeverReachTheSpreadsheet() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        try cli.ok(["init", "--org", "basis", "--device", "b1"])
+        let hostile = "Rose\u{1B}]0;owned\u{07}\u{1B}[2J\rX\u{202E}eman"
+        let rose = try #require(try cli.ok(["person", "add", "--name", hostile, "--descriptor", "red\u{1B}[31m coat"])["ref"]?.stringValue)
+        for args in [["people"], ["person", "show", rose]] {
+            let out = try cli.run(args).stdout
+            #expect(!out.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x0D || $0.value == 0x202E }, "\(args)")
+            #expect(out.contains("Rose?]0;owned??[2J?X?eman"), "\(args): \(out)")
+        }
+        // JSON keeps the text exactly (escaped), for scripts.
+        #expect(try cli.run(["person", "show", rose, "--format", "json"]).json["name"]?.stringValue == hostile)
+        // A tasking action that a spreadsheet would run as a formula.
+        try cli.ok(["person", "set", rose, "--priority", "in"])
+        #expect(try cli.run(["tasking", "add", rose, "=HYPERLINK(\"http://x\",\"click\")"]).status == 0)
+        let csv = try cli.run(["tasking", "--format", "csv"]).stdout
+        #expect(csv.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\") ("), "\(csv)")
+        #expect(!csv.unicodeScalars.contains { $0.value == 0x1B }, "\(csv)")
+        #expect(!csv.split(separator: "\n").contains { $0.split(separator: ",").contains { $0.hasPrefix("=") } })
+        #expect(ReportOutput.csvLine(["-1", "+sum", "@cmd", "\tx", "ok", "a,b", "\rz"]) == "'-1,'+sum,'@cmd,'\tx,ok,\"a,b\",'?z")
+    }
+}
