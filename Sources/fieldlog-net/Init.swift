@@ -53,7 +53,7 @@ struct Init: AsyncParsableCommand {
                 deviceName = device!
             }
             let keyring = setup.keyring
-            let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, minimumLength: 8)
+            let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, isNew: true)
             let dirExisted = FileManager.default.fileExists(atPath: dir.path)
             let (store, master) = try Store.create(at: dir, device: deviceName, setup: setup, passphrase: passphrase)
             if let enrolment {

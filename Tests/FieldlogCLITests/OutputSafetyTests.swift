@@ -29,3 +29,23 @@ import Testing
         #expect(ReportOutput.csvLine(["-1", "+sum", "@cmd", "\tx", "ok", "a,b", "\rz"]) == "'-1,'+sum,'@cmd,'\tx,ok,\"a,b\",'?z")
     }
 }
+
+/// `fieldlog passphrase` and the passphrase rule, through the binary.
+@Suite struct PassphraseCommandTests {
+    @Test func aWeakPassphraseIsRefusedAndAChangedOneLocksOutTheOld() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        let weak = try cli.run(["init", "--org", "basis", "--device", "b1"], set: ["FIELDLOG_PASSPHRASE": "short pass"])
+        #expect(weak.status == 2 && weak.stderr.contains("at least 12 characters or four words"))
+        #expect(!FileManager.default.fileExists(atPath: cli.store.path))
+        try cli.ok(["init", "--org", "basis", "--device", "b1"])
+        let changed = try cli.run(["passphrase"], set: ["FIELDLOG_NEW_PASSPHRASE": "four brand new words"])
+        #expect(changed.status == 0, "\(changed.stderr)")
+        // The open shift goes on; a new unlock needs the new passphrase.
+        #expect(try cli.run(["people"]).status == 0)
+        try cli.run(["lock"])
+        let old = try cli.run(["unlock"])
+        #expect(old.status == 3 && old.stderr.contains("wrong passphrase"))
+        #expect(try cli.run(["unlock"], set: ["FIELDLOG_PASSPHRASE": "four brand new words"]).status == 0)
+    }
+}

@@ -12,8 +12,11 @@ struct Unlock: ParsableCommand {
             let lifetime = try LondonTime.parseDuration(duration)
             guard lifetime <= 24 * 3_600_000 else { throw FieldlogError.badInput("a shift is at most 24h") }
             let store = try Session.store(storeOptions)
-            let master = try store.masterKey(passphrase: try Session.passphrase(prompt: "Passphrase: "))
+            let passphrase = try Session.passphrase(prompt: "Passphrase: ")
+            let master = try store.masterKey(passphrase: passphrase)
             _ = try store.keyring(masterKey: master)
+            // A wrap from before scrypt (fieldlog 0.1) is made again with today's parameters.
+            if try store.masterKeyWrapIsOutdated() { try store.rewrapMasterKey(master, passphrase: passphrase) }
             let until = Clock.nowMillis() + lifetime
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
             Output.line("unlocked until \(LondonTime().format(until))")
@@ -73,6 +76,29 @@ struct Status: ParsableCommand {
             if setAside > 0 {
                 Output.line("warning  \(setAside) event\(setAside == 1 ? "" : "s") set aside (failed a trust check; not counted, not passed on): see fieldlog check")
             }
+        }
+    }
+}
+
+struct ChangePassphrase: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "passphrase", abstract: "Change this laptop's passphrase (the old one opens nothing afterwards).",
+        discussion: "Asks for the current and the new passphrase; scripts give FIELDLOG_PASSPHRASE and FIELDLOG_NEW_PASSPHRASE.")
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        try guarded {
+            let store = try Session.store(storeOptions)
+            let old = try Session.passphrase(prompt: "Current passphrase: ")
+            let new = try Session.passphrase(prompt: "New passphrase: ", confirm: true, isNew: true, variable: "FIELDLOG_NEW_PASSPHRASE")
+            guard new != old else { throw FieldlogError.badInput("the new passphrase is the same as the old one") }
+            let master = try store.changePassphrase(from: old, to: new)
+            // An open shift goes on under the new key; the old key opens nothing any more.
+            let session = ShiftSession()
+            if let open = session.load(storeID: store.info.storeID) {
+                try session.save(storeID: store.info.storeID, masterKey: master, expiresAt: open.expiresAt)
+            }
+            Output.line("passphrase changed: the old one no longer opens this laptop's store")
         }
     }
 }

@@ -25,17 +25,17 @@ public enum Session {
     }
 
     /// The worker's passphrase: `FIELDLOG_PASSPHRASE`, else asked on the terminal.
-    public static func passphrase(prompt: String, confirm: Bool = false, minimumLength: Int = 0, variable: String = "FIELDLOG_PASSPHRASE") throws -> String {
-        let tooShort = FieldlogError(.badInput, "the passphrase is too short", hint: "use at least \(minimumLength) characters; a few words is best")
+    /// `isNew`: a passphrase being chosen, held to `PassphrasePolicy`.
+    public static func passphrase(prompt: String, confirm: Bool = false, isNew: Bool = false, variable: String = "FIELDLOG_PASSPHRASE") throws -> String {
         if let p = environment[variable] {
-            guard p.count >= minimumLength else { throw tooShort }
+            if isNew { try PassphrasePolicy.check(p) }
             return p
         }
         guard isatty(STDIN_FILENO) != 0 else {
             throw FieldlogError(.locked, "no passphrase: nothing to ask on a terminal", hint: "set \(variable) for scripts")
         }
         let first = try Terminal.readSecret(prompt)
-        guard first.count >= minimumLength else { throw tooShort }
+        if isNew { try PassphrasePolicy.check(first) }
         if confirm {
             let again = try Terminal.readSecret("Again: ")
             guard again == first else { throw FieldlogError.init(.badInput, "the two passphrases differ", hint: "run the command again") }

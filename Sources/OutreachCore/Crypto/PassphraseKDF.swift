@@ -2,18 +2,34 @@ import Crypto
 import CryptoExtras
 import Foundation
 
-/// Derives a key-encryption key from a person's passphrase (PBKDF2-HMAC-SHA256).
+/// Derives a key-encryption key from a person's passphrase.
 ///
-/// 600,000 rounds, the OWASP figure for PBKDF2-SHA256: about 0.08 s in a release build here,
-/// paid once per `unlock`, not per command.
+/// New wraps use scrypt (memory-hard: a guessing rig pays 32 MiB per guess, not just CPU):
+/// N = 2^15, r = 8, p = 1, about 0.1 s in a release build here, paid once per `unlock`, not per
+/// command (figures in BENCHMARKS.md). Wraps made by fieldlog 0.1 used PBKDF2-HMAC-SHA256
+/// (600,000 rounds); they still open, and `unlock` rewraps them with scrypt.
 public struct PassphraseKDF: Sendable, Equatable {
-    public static let defaultRounds = 600_000
-    public let salt: Data
-    public let rounds: Int
+    public enum Algorithm: String, Sendable { case scrypt, pbkdf2 = "pbkdf2-sha256" }
 
-    public init(salt: Data, rounds: Int = PassphraseKDF.defaultRounds) {
+    public static let scryptN = 1 << 15
+    public static let scryptR = 8
+    public static let scryptP = 1
+    public static let pbkdf2Rounds = 600_000
+
+    public let algorithm: Algorithm
+    public let salt: Data
+    /// scrypt's N, or PBKDF2's rounds.
+    public let cost: Int
+    public let blockSize: Int
+    public let parallelism: Int
+
+    public init(salt: Data, algorithm: Algorithm = .scrypt, cost: Int = PassphraseKDF.scryptN, blockSize: Int = PassphraseKDF.scryptR,
+                parallelism: Int = PassphraseKDF.scryptP) {
+        self.algorithm = algorithm
         self.salt = salt
-        self.rounds = rounds
+        self.cost = cost
+        self.blockSize = blockSize
+        self.parallelism = parallelism
     }
 
     public static func fresh() -> PassphraseKDF {
@@ -21,18 +37,55 @@ public struct PassphraseKDF: Sendable, Equatable {
     }
 
     public func deriveKey(_ passphrase: String) throws -> SymmetricKey {
-        try KDF.Insecure.PBKDF2.deriveKey(from: Data(passphrase.utf8), salt: salt, using: .sha256,
-                                          outputByteCount: 32, rounds: rounds)
+        switch algorithm {
+        case .scrypt:
+            return try KDF.Scrypt.deriveKey(from: Data(passphrase.utf8), salt: salt, outputByteCount: 32, rounds: cost, blockSize: blockSize,
+                                            parallelism: parallelism, maxMemory: 128 * cost * blockSize * parallelism + (1 << 20))
+        case .pbkdf2:
+            return try KDF.Insecure.PBKDF2.deriveKey(from: Data(passphrase.utf8), salt: salt, using: .sha256, outputByteCount: 32, rounds: cost)
+        }
     }
 
-    var json: JSONValue { ["alg": "pbkdf2-sha256", "salt": .string(salt.base64EncodedString()), "rounds": .int(Int64(rounds))] }
+    /// Whether a wrap made with these parameters should be made again with today's.
+    public var isOutdated: Bool { algorithm != .scrypt || cost < Self.scryptN || blockSize < Self.scryptR }
+
+    var json: JSONValue {
+        switch algorithm {
+        case .scrypt:
+            return ["alg": "scrypt", "salt": .string(salt.base64EncodedString()), "n": .int(Int64(cost)), "r": .int(Int64(blockSize)),
+                    "p": .int(Int64(parallelism))]
+        case .pbkdf2:
+            return ["alg": "pbkdf2-sha256", "salt": .string(salt.base64EncodedString()), "rounds": .int(Int64(cost))]
+        }
+    }
 
     init(json: JSONValue) throws {
-        guard json["alg"]?.stringValue == "pbkdf2-sha256",
-            let salt = json["salt"]?.stringValue.flatMap({ Data(base64Encoded: $0) }),
-            let rounds = json["rounds"]?.intValue, rounds >= 100_000
-        else { throw FieldlogError(.corrupt, "unsupported or weak key derivation parameters") }
-        self.init(salt: salt, rounds: Int(rounds))
+        let weak = FieldlogError(.corrupt, "unsupported or weak key derivation parameters")
+        guard let salt = json["salt"]?.stringValue.flatMap({ Data(base64Encoded: $0) }), salt.count >= 16 else { throw weak }
+        switch json["alg"]?.stringValue {
+        case "scrypt":
+            guard let n = json["n"]?.intValue, let r = json["r"]?.intValue, let p = json["p"]?.intValue,
+                  n >= 1 << 14, n <= 1 << 20, n & (n - 1) == 0, (1...32).contains(r), (1...16).contains(p)
+            else { throw weak }
+            self.init(salt: salt, algorithm: .scrypt, cost: Int(n), blockSize: Int(r), parallelism: Int(p))
+        case "pbkdf2-sha256":
+            guard let rounds = json["rounds"]?.intValue, rounds >= 100_000, rounds <= 10_000_000 else { throw weak }
+            self.init(salt: salt, algorithm: .pbkdf2, cost: Int(rounds))
+        default:
+            throw weak
+        }
+    }
+}
+
+/// What a new passphrase must be: at least 12 characters, or four words.
+public enum PassphrasePolicy {
+    /// Refuses a passphrase that is too easy to guess, saying why.
+    public static func check(_ passphrase: String) throws {
+        let words = passphrase.split(whereSeparator: { $0.isWhitespace || $0 == "-" }).filter { $0.count >= 2 }
+        guard passphrase.count >= 12 || words.count >= 4 else {
+            throw FieldlogError(.badInput, "the passphrase is too short: it needs at least 12 characters or four words",
+                                hint: "it is all that protects these records if the laptop is lost, e.g. four words you can type with cold hands")
+        }
     }
 }
 

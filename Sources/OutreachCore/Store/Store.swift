@@ -122,6 +122,32 @@ public final class Store: Sendable {
         return SymmetricKey(data: try sealed.open(passphrase: passphrase))
     }
 
+    /// Whether the master key's wrap uses outdated parameters (then `unlock` wraps it again).
+    public func masterKeyWrapIsOutdated() throws -> Bool {
+        try PassphraseSealed(json: try JSONValue.parse(try metaValue("masterKey"))).kdf.isOutdated
+    }
+
+    /// Wraps the same master key again under `passphrase` with today's parameters.
+    public func rewrapMasterKey(_ masterKey: SymmetricKey, passphrase: String) throws {
+        let wrapped = try PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
+        try db.write { try $0.execute(sql: "UPDATE meta SET value = ? WHERE key = 'masterKey'", arguments: [wrapped.json.canonicalString()]) }
+    }
+
+    /// Changes the passphrase, and the master key with it: the keyring is sealed again under a
+    /// new master key wrapped under `new`, in one transaction, so neither the old passphrase nor
+    /// a copy of the old unlocked key opens anything afterwards. Returns the new master key.
+    public func changePassphrase(from old: String, to new: String) throws -> SymmetricKey {
+        let keyring = try keyring(masterKey: try masterKey(passphrase: old))
+        let master = SymmetricKey(size: .bits256)
+        let wrapped = try PassphraseSealed.seal(master.withUnsafeBytes { Data($0) }, passphrase: new)
+        let sealedKeyring = try ChaChaPoly.seal(keyring.json.canonicalData(), using: master, authenticating: Data("fieldlog/keyring/v1".utf8)).combined
+        try db.write { db in
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'masterKey'", arguments: [wrapped.json.canonicalString()])
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'keyring'", arguments: [sealedKeyring.base64EncodedString()])
+        }
+        return master
+    }
+
     /// Opens the keyring with the master key.
     public func keyring(masterKey: SymmetricKey) throws -> Keyring {
         guard let box = Data(base64Encoded: try metaValue("keyring")) else { throw FieldlogError(.corrupt, "the store's keyring is unreadable") }
