@@ -8,7 +8,7 @@ import Foundation
 /// (`init`, which may enrol, `sync` and `demo`) live in `fieldlog-net`, installed beside it;
 /// `fieldlog` hands those over with `exec`, so the user sees one program.
 public enum FieldlogCommandLine {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     /// The root command's configuration, with the commands in the order `--help` lists them.
     public static func configuration(initialise: any ParsableCommand.Type, sync: any ParsableCommand.Type,
@@ -46,6 +46,45 @@ public enum FieldlogCommandLine {
         commandName: "sync", abstract: "Exchange events with the sync server until both sides have everything (safe to repeat, resumes after a cut).")
     public static let demoConfiguration = CommandConfiguration(
         commandName: "demo", abstract: "The whole story: a sync server and four laptops of two charities, in a temporary directory.")
+}
+
+extension FieldlogCommandLine {
+    /// Parses and runs a `fieldlog` command line. Help and `--version` print as usual; a bad
+    /// flag or value is one line on stderr naming the command's help, exit 2 (the README's
+    /// table), like every other bad input.
+    public static func run<Root: ParsableCommand>(_ root: Root.Type, _ arguments: [String]) -> Never {
+        do {
+            var command = try root.parseAsRoot(arguments)
+            try command.run()
+            exit(0)
+        } catch {
+            exit(code(for: error, root: root, arguments: arguments))
+        }
+    }
+
+    /// The same for `fieldlog-net`, whose commands may be async.
+    public static func run<Root: AsyncParsableCommand>(_ root: Root.Type, _ arguments: [String]) async -> Never {
+        do {
+            var command = try root.parseAsRoot(arguments)
+            if var async = command as? any AsyncParsableCommand { try await async.run() } else { try command.run() }
+            exit(0)
+        } catch {
+            exit(code(for: error, root: root, arguments: arguments))
+        }
+    }
+
+    static func code<Root: ParsableCommand>(for error: any Error, root: Root.Type, arguments: [String]) -> Int32 {
+        if let code = error as? ExitCode { return code.rawValue }
+        if root.exitCode(for: error) == .success || error is CleanExit {
+            root.exit(withError: error)  // help, --version: printed as argument-parser prints them
+        }
+        if root.exitCode(for: error) == .validationFailure {
+            let command = (["fieldlog"] + arguments.prefix { !$0.hasPrefix("-") }.prefix(2)).joined(separator: " ")
+            Output.error(root.message(for: error), hint: "\(command) --help shows what it takes")
+            return 2
+        }
+        return Output.fail(error).rawValue
+    }
 }
 
 /// Hands the network commands from `fieldlog` to `fieldlog-net`.

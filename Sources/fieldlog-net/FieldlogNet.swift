@@ -6,4 +6,9 @@ import FieldlogCLI
 @main
 struct FieldlogNet: AsyncParsableCommand {
     static let configuration = FieldlogCommandLine.configuration(initialise: Init.self, sync: Sync.self, demo: Demo.self)
+
+    /// One error boundary for every command (`FieldlogCommandLine.run`).
+    static func main() async {
+        await FieldlogCommandLine.run(FieldlogNet.self, Array(CommandLine.arguments.dropFirst()))
+    }
 }

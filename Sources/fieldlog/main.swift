@@ -15,4 +15,4 @@ struct DemoHandedOver: ParsableCommand { static let configuration = FieldlogComm
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if NetworkCommands.handles(arguments) { NetworkCommands.exec(arguments) }
-Fieldlog.main()
+FieldlogCommandLine.run(Fieldlog.self, arguments)

@@ -37,6 +37,11 @@ import Testing
         try Self.expectRefused(cli, ["report", "--month", "2026-13"], mentioning: ["month"])
         try Self.expectRefused(cli, ["report", "--from", "2026-11-30", "--to", "2026-11-01"], mentioning: ["after"])
         try Self.expectRefused(cli, ["report", "--quarter", "2026-Q5"], mentioning: ["quarter", "YYYY-Qn"])
+        // Bad flags too: one line, exit 2, pointing at the command's help (it used to be usage and exit 64).
+        for args in [["report", "--bogus"], ["contact", "add", refs[0], "--setting"], ["init", "--org", "BAD", "--device", "x"]] {
+            try Self.expectRefused(cli, args, mentioning: ["--help"])
+            #expect(try cli.run(args).status == 2, "\(args)")
+        }
         try Self.expectRefused(cli, ["report", "--month", "2026-11", "--org", "leeds-council"], mentioning: ["no organisation", "basis"])
         try Self.expectRefused(cli, ["report", "--months", "0"], mentioning: ["--months"])
         try Self.expectRefused(cli, ["report", "--month", "2026-11", "--quarter", "2026-Q4"], mentioning: ["one of"])

@@ -2,30 +2,44 @@ import ArgumentParser
 import Foundation
 import OutreachCore
 
-/// Runs a command body and turns a `FieldlogError` into one line on stderr and an exit code.
+/// Runs a command body and turns any failure into one line on stderr and an exit code (the one
+/// error boundary of the command line, with `FieldlogCommandLine.run` for bad flags).
 ///
 /// Exit codes: 2 bad input or unknown ref, 3 no store / locked / wrong passphrase,
-/// 4 a damaged, altered or foreign file, 1 anything else.
+/// 4 a damaged, altered or foreign file, 5 `check` found a problem, 1 anything else.
 public func guarded(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as FieldlogError {
-        Output.error(error.message, hint: error.hint)
-        throw ExitCode(Output.exitCode(error.code))
-    }
+    do { try body() } catch { throw Output.fail(error) }
 }
 
 /// The same for async command bodies.
 public func guarded(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as FieldlogError {
-        Output.error(error.message, hint: error.hint)
-        throw ExitCode(Output.exitCode(error.code))
-    }
+    do { try await body() } catch { throw Output.fail(error) }
 }
 
 public enum Output {
+    /// Reports `error` as one line and returns the exit code to end with. A `FieldlogError` says
+    /// what to do; anything else (SQLite, JSON, the system) is named as what it is.
+    public static func fail(_ error: any Error) -> ExitCode {
+        switch error {
+        case let code as ExitCode:
+            return code
+        case let e as FieldlogError:
+            Output.error(e.message, hint: e.hint)
+            return ExitCode(exitCode(e.code))
+        case let e as JSONParseError:
+            Output.error("a file or an answer is not valid JSON (\(e))", hint: "nothing was changed")
+            return ExitCode(4)
+        default:
+            let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(type(of: error))"
+            if String(describing: type(of: error)).contains("DatabaseError") {
+                Output.error("the store could not be read or written: \(text)", hint: "run fieldlog check; nothing was changed")
+                return ExitCode(4)
+            }
+            Output.error(text, hint: nil)
+            return ExitCode(1)
+        }
+    }
+
     /// A progress line that rewrites itself on a terminal (nil clears it).
     public static func progress(_ text: String?) {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + (text ?? "")).utf8))
