@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 import OutreachCore
 
 /// Talks to a sync server over HTTP (`Protocol/http.md`): gzip both ways, one client for the process.
@@ -22,6 +23,40 @@ public struct HTTPTransport: SyncTransport {
     /// sets its own limits (AsyncHTTPClient's shared client would inflate responses first).
     public static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
 
+    /// Refuses plain HTTP to another machine (a token sniffed on the office Wi-Fi would be a
+    /// device) unless `insecure`; HTTPS anywhere and HTTP on this machine are fine.
+    public static func checkAddress(_ server: String, insecure: Bool) throws {
+        guard let url = URL(string: server), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(),
+              scheme == "http" || scheme == "https"
+        else { throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. https://sync.example.org") }
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        guard scheme == "https" || loopback || insecure else {
+            throw FieldlogError(.notPermitted, "refusing plain HTTP to \(host): the device token and every exchange would cross the network readable",
+                                hint: "use https:// (the administrator's guide shows how), or add --insecure if you must")
+        }
+    }
+
+    /// Runs `body` with a client that trusts the partnership's own certificate authority (`caPEM`)
+    /// instead of the system's, and shuts it down afterwards; with no CA, the shared client.
+    public static func withClient<T>(trusting caPEM: String?, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        guard let caPEM else { return try await body(client) }
+        let roots: [NIOSSLCertificate]
+        do { roots = try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)) } catch {
+            throw FieldlogError.badInput("cannot read the certificate authority (\(error))", hint: "give the partnership's CA certificate as a PEM file")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(roots)
+        let pinned = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(tlsConfiguration: tls, decompression: .disabled))
+        do {
+            let result = try await body(pinned)
+            try? await pinned.shutdown()
+            return result
+        } catch {
+            try? await pinned.shutdown()
+            throw error
+        }
+    }
+
     public func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
         let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client, meter: meter)
         do { return try SyncResponseV2(json: json) } catch {
@@ -32,10 +67,11 @@ public struct HTTPTransport: SyncTransport {
     /// Enrols this laptop with a single-use enrolment token and the certificates that make it a
     /// device of its organisation (its roster); returns the device token and organisation.
     public static func enrol(server: String, token: String, device: String, replica: ReplicaID,
-                             certificates: [DeviceCertificate]) async throws -> (deviceToken: String, org: String) {
+                             certificates: [DeviceCertificate], client: HTTPClient = HTTPTransport.client) async throws -> (deviceToken: String, org: String) {
         let json = try await post(server: server, path: "/v1/enrol",
                                   body: ["protocol": .int(Int64(SyncRequestV2.protocolVersion)), "token": .string(token), "device": .string(device),
-                                         "replica": .string(replica.rawValue), "certificates": .array(certificates.map(\.json))], bearer: nil)
+                                         "replica": .string(replica.rawValue), "certificates": .array(certificates.map(\.json))], bearer: nil,
+                                  client: client)
         guard let deviceToken = json["deviceToken"]?.stringValue, let org = json["org"]?.stringValue else {
             throw FieldlogError(.malformed, "the server's enrolment answer is incomplete")
         }
@@ -60,6 +96,10 @@ public struct HTTPTransport: SyncTransport {
         do {
             response = try await client.execute(request, timeout: .seconds(120))
         } catch {
+            if "\(error)".contains("SSL") || "\(error)".contains("certificate") || "\(error)".contains("handshake") {
+                throw FieldlogError(.io, "cannot set up a trusted connection to \(server) (\(error))",
+                                    hint: "the server's certificate is not one this laptop trusts: give the partnership's CA with --ca at init")
+            }
             throw FieldlogError(.io, "cannot reach the sync server at \(server)", hint: "check the network and the address; nothing was lost, run fieldlog sync again later")
         }
         var data = Data((try await response.body.collect(upTo: 512 << 20)).readableBytesView)

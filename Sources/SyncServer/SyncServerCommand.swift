@@ -24,15 +24,28 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var data: DataDirOption
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0 picks a free one).") var port = 8080
+    @Option(help: ArgumentHelp("The server's TLS certificate chain (PEM): serve HTTPS.", valueName: "file")) var tlsCert: String?
+    @Option(help: ArgumentHelp("The TLS certificate's private key (PEM).", valueName: "file")) var tlsKey: String?
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+    }
 
     func run() async throws {
         var logger = Logger(label: "fieldlog.sync")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let storage = try data.storage()
         let log = logger
-        let app = buildApplication(service: SyncService(storage: storage), configuration: SyncServerConfiguration(host: host, port: port),
-                                   logger: logger) { port in
-            log.notice("listening", metadata: ["address": "\(host):\(port)", "data": "\(data.url.path)"])
+        var configuration = SyncServerConfiguration(host: host, port: port)
+        if let tlsCert, let tlsKey {
+            do { configuration.tls = try SyncServerConfiguration.tls(certificateFile: tlsCert, keyFile: tlsKey) } catch { throw adminFailure(error) }
+        } else if !["127.0.0.1", "::1", "localhost"].contains(host) {
+            log.warning("serving plain HTTP on \(host): laptops refuse it unless told --insecure; give --tls-cert and --tls-key, or put a TLS proxy in front")
+        }
+        let useTLS = configuration.tls != nil
+        let app = try buildApplication(service: SyncService(storage: storage), configuration: configuration,
+                                       logger: logger) { port in
+            log.notice("listening", metadata: ["address": "\(host):\(port)", "tls": "\(useTLS)", "data": "\(data.url.path)"])
         }
         try await app.runService()
     }

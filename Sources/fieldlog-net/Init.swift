@@ -15,6 +15,8 @@ struct Init: AsyncParsableCommand {
     @Option(name: .customLong("for"), help: "Stay unlocked this long after init (default 8h).") var duration = "8h"
     @Option(help: "The sync server's address, e.g. http://10.0.0.5:8080.") var server: String?
     @Option(help: "A single-use enrolment token from the server's administrator.") var token: String?
+    @Option(help: ArgumentParser.ArgumentHelp("The partnership's own certificate authority (PEM) to trust for the server.", valueName: "file")) var ca: String?
+    @Flag(help: "Allow plain http:// to another machine (anyone on the network could read the exchanges).") var insecure = false
 
     func validate() throws {
         if invite == nil && (org == nil || device == nil) {
@@ -37,6 +39,7 @@ struct Init: AsyncParsableCommand {
             let setup: DeviceSetup
             let deviceName: String
             var enrolment: (server: String, token: String)? = server.flatMap { s in token.map { (s, $0) } }
+            var trust: (ca: String?, insecure: Bool) = (nil, insecure)
             if let invite {
                 guard let data = FileManager.default.contents(atPath: invite) else {
                     throw FieldlogError(.io, "cannot read the invite \(invite)", hint: "check the path")
@@ -48,11 +51,17 @@ struct Init: AsyncParsableCommand {
                 setup = try opened.setup(now: Clock.nowMillis())
                 deviceName = opened.device
                 if enrolment == nil, let s = opened.server, let t = opened.token { enrolment = (s, t) }
+                trust = (opened.ca, insecure || opened.insecure)
             } else {
                 setup = try DeviceSetup.founding(org: org!, device: device!, now: Clock.nowMillis())
                 deviceName = device!
             }
             let keyring = setup.keyring
+            if let ca {
+                guard let pem = try? String(contentsOfFile: ca, encoding: .utf8) else { throw FieldlogError(.io, "cannot read \(ca)", hint: "check the path") }
+                trust.ca = pem
+            }
+            if let enrolment { try HTTPTransport.checkAddress(enrolment.server, insecure: trust.insecure) }
             let passphrase = try Session.passphrase(prompt: "New passphrase for this laptop: ", confirm: true, isNew: true)
             let dirExisted = FileManager.default.fileExists(atPath: dir.path)
             let (store, master) = try Store.create(at: dir, device: deviceName, setup: setup, passphrase: passphrase)
@@ -60,12 +69,15 @@ struct Init: AsyncParsableCommand {
                 // Enrol now; if the server refuses, remove what init created (the database files,
                 // and the directory only if init made it): bad input changes nothing.
                 do {
-                    let (deviceToken, org) = try await HTTPTransport.enrol(server: enrolment.server, token: enrolment.token, device: deviceName,
-                                                                           replica: store.info.replica, certificates: setup.roster.certificates)
+                    let (deviceToken, org) = try await HTTPTransport.withClient(trusting: trust.ca) { client in
+                        try await HTTPTransport.enrol(server: enrolment.server, token: enrolment.token, device: deviceName,
+                                                      replica: store.info.replica, certificates: setup.roster.certificates, client: client)
+                    }
                     guard org == keyring.org else {
                         throw FieldlogError(.notPermitted, "the enrolment token is for \(org), not \(keyring.org)", hint: "ask for a token for \(keyring.org)")
                     }
                     try store.setServer(url: enrolment.server, deviceToken: deviceToken, keyring: keyring)
+                    try store.setServerTrust(ca: trust.ca, insecure: trust.insecure)
                 } catch {
                     for suffix in ["", "-wal", "-shm"] {
                         try? FileManager.default.removeItem(at: dir.appendingPathComponent(Store.fileName + suffix))

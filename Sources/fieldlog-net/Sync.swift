@@ -19,12 +19,16 @@ struct Sync: AsyncParsableCommand {
             guard let token = try log.store.deviceToken(keyring: log.keyring) else {
                 throw FieldlogError(.badInput, "this laptop is not enrolled with a sync server", hint: "ask the administrator for an enrolment token")
             }
+            let trust = try log.store.serverTrust()
+            try HTTPTransport.checkAddress(url, insecure: trust.insecure)
             let before = try log.state().conflicts.count
             let showProgress = Terminal.isInteractive && output.format == .table
-            let engine = SyncEngine(store: log.store, keyring: log.keyring, transport: HTTPTransport(server: url, token: token))
-            let summary = try await engine.run(progress: { s in
-                if showProgress { Output.progress("syncing: sent \(s.sent), received \(s.received)") }
-            })
+            let summary = try await HTTPTransport.withClient(trusting: trust.ca) { client in
+                let engine = SyncEngine(store: log.store, keyring: log.keyring, transport: HTTPTransport(server: url, token: token, client: client))
+                return try await engine.run(progress: { s in
+                    if showProgress { Output.progress("syncing: sent \(s.sent), received \(s.received)") }
+                })
+            }
             if showProgress { Output.progress(nil) }
             let conflicts = try log.state().conflicts.count
             if output.format == .json {

@@ -65,6 +65,25 @@ struct CLI {
         return r.json
     }
 
+    /// `run` for async tests: the child is waited for on a thread of its own, never on one of the
+    /// few threads Swift's concurrency has (a sync server in this process needs them to answer
+    /// the child; two tests blocking them both once stalled everything for two minutes).
+    func runAsync(_ args: [String], set extra: [String: String] = [:], unset: [String] = []) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do { continuation.resume(returning: try self.run(args, set: extra, unset: unset)) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// `ok` for async tests (see `runAsync`).
+    @discardableResult
+    func okAsync(_ args: [String], set extra: [String: String] = [:]) async throws -> JSONValue {
+        let r = try await runAsync(args + ["--format", "json"], set: extra)
+        #expect(r.status == 0, "fieldlog \(args.joined(separator: " ")) failed: \(r.stderr)")
+        return r.json
+    }
+
     /// Events held and the vector, to prove a failed command changed nothing.
     func fingerprint() throws -> String {
         let r = try run(["status", "--format", "json"])

@@ -20,7 +20,7 @@ import Testing
             }
             let b1 = laptop("b1"), b2 = laptop("b2"), j1 = laptop("j1"), j2 = laptop("j2")
             // Given the first laptop enrolled with a token, and the others through invites
-            let first = try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url,
+            let first = try await b1.okAsync(["init", "--org", "basis", "--device", "b1", "--server", server.url,
                                    "--token", try await service.issueEnrolment(org: "basis", lifetime: 60_000)])
             #expect(first["server"]?.stringValue == server.url)
             /// `org` is the new laptop's organisation when it differs from the inviter's.
@@ -28,35 +28,35 @@ import Testing
                 let file = base.dir.appendingPathComponent("\(name).invite").path
                 var args = ["device", "invite", name, "--out", file, "--token", try await service.issueEnrolment(org: tokenOrg, lifetime: 60_000)]
                 if let org { args += ["--org", org] }
-                let pass = try #require(try from.ok(args)["passphrase"]?.stringValue)
-                try to.ok(["init", "--invite", file], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
+                let pass = try #require(try await from.okAsync(args)["passphrase"]?.stringValue)
+                try await to.okAsync(["init", "--invite", file], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
             }
             try await invite(b1, b2, "b2", org: nil, tokenFor: "basis")
             try await invite(b1, j1, "j1", org: "joanna", tokenFor: "joanna")
             try await invite(j1, j2, "j2", org: nil, tokenFor: "joanna")
-            #expect(try j2.run(["status", "--format", "json"]).json["org"] == "joanna")
+            #expect(try await j2.runAsync(["status", "--format", "json"]).json["org"] == "joanna")
 
             // When each writes offline and they sync in a shuffled order, twice round
-            let rose = try b1.ok(["person", "add", "--name", "Rosalind", "--note", "sister in Bradford"])["ref"]!.stringValue!
-            try b1.ok(["sync"])
-            try b2.ok(["sync"])
-            try b2.ok(["contact", "add", rose, "--setting", "van", "--need", "housing", "--note", "Pathway hostel"])
-            try j1.ok(["person", "add", "--name", "Melisande"])
-            try j1.ok(["incident", "add", "--type", "assault", "--consent", "L1", "--vehicle", "maroon Transit"])
+            let rose = try await b1.okAsync(["person", "add", "--name", "Rosalind", "--note", "sister in Bradford"])["ref"]!.stringValue!
+            try await b1.okAsync(["sync"])
+            try await b2.okAsync(["sync"])
+            try await b2.okAsync(["contact", "add", rose, "--setting", "van", "--need", "housing", "--note", "Pathway hostel"])
+            try await j1.okAsync(["person", "add", "--name", "Melisande"])
+            try await j1.okAsync(["incident", "add", "--type", "assault", "--consent", "L1", "--vehicle", "maroon Transit"])
             var order = [b1, b2, j1, j2, b1, b2, j1, j2]
             order.shuffle()
-            for laptop in order + [b1, b2, j1, j2] { try laptop.ok(["sync"]) }
+            for laptop in order + [b1, b2, j1, j2] { try await laptop.okAsync(["sync"]) }
 
             // Then each charity's laptops agree, and Joanna never holds Basis's names or notes
             let vectors = try [b1, b2, j1, j2].map { try $0.run(["status", "--format", "json"]).json }
             #expect(vectors[0]["events"] == vectors[1]["events"] && vectors[2]["events"] == vectors[3]["events"])
             #expect(vectors.allSatisfy { $0["unacknowledged"] == 0 })
-            let jPeople = try j2.run(["people", "--format", "json"]).json["people"]?.arrayValue ?? []
+            let jPeople = try await j2.runAsync(["people", "--format", "json"]).json["people"]?.arrayValue ?? []
             #expect(jPeople.contains { $0["name"] == "Melisande" })
             #expect(jPeople.contains { $0["org"] == "basis" && $0["name"] == .null })
-            #expect(try j2.run(["alerts"]).stdout.contains("maroon Transit"))
-            #expect(try b2.run(["alerts"]).stdout.contains("maroon Transit"))
-            #expect(try b2.run(["person", "show", rose, "--format", "json"]).json["contacts"]?.arrayValue?.count == 1)
+            #expect(try await j2.runAsync(["alerts"]).stdout.contains("maroon Transit"))
+            #expect(try await b2.runAsync(["alerts"]).stdout.contains("maroon Transit"))
+            #expect(try await b2.runAsync(["person", "show", rose, "--format", "json"]).json["contacts"]?.arrayValue?.count == 1)
             for laptop in [j1, j2] {
                 for file in try FileManager.default.contentsOfDirectory(at: laptop.store, includingPropertiesForKeys: nil) {
                     let bytes = try Data(contentsOf: file)
@@ -64,7 +64,7 @@ import Testing
                 }
             }
             // A sync with nothing new: one round trip
-            let quiet = try b2.ok(["sync"])
+            let quiet = try await b2.okAsync(["sync"])
             #expect(quiet["roundTrips"] == 1 && quiet["sent"] == 0 && quiet["received"] == 0)
             // The server's files hold none of the text typed on any laptop
             let serverDir = base.dir.appendingPathComponent("server")
@@ -79,21 +79,21 @@ import Testing
             let device = try await service.storage.devices().first { $0.name == "b2" }!
             _ = try await service.storage.revoke(deviceID: device.id, at: 0)
             let before = try b2.fingerprint()
-            let refused = try b2.run(["sync"])
+            let refused = try await b2.runAsync(["sync"])
             #expect(refused.status != 0 && refused.stderr.hasPrefix("error: the sync server refused"))
             #expect(refused.stderr.split(separator: "\n").count == 1)
             #expect(try b2.fingerprint() == before)
             // An expired enrolment token creates no store
             let late = laptop("late")
             let usedToken = try await service.issueEnrolment(org: "basis", lifetime: 0)
-            let r = try late.run(["init", "--org", "basis", "--device", "late", "--server", server.url, "--token", usedToken])
+            let r = try await late.runAsync(["init", "--org", "basis", "--device", "late", "--server", server.url, "--token", usedToken])
             #expect(r.status != 0 && r.stderr.contains("enrolment token"))
             #expect(!FileManager.default.fileExists(atPath: late.store.path))
             // A directory that already held the user's files keeps them
             let existing = base.dir.appendingPathComponent("Documents")
             try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: true)
             try Data("keep me".utf8).write(to: existing.appendingPathComponent("letter.txt"))
-            let again = try late.run(["init", "--org", "basis", "--device", "late", "--store", existing.path, "--server", server.url, "--token", usedToken])
+            let again = try await late.runAsync(["init", "--org", "basis", "--device", "late", "--store", existing.path, "--server", server.url, "--token", usedToken])
             #expect(again.status != 0)
             #expect(try FileManager.default.contentsOfDirectory(atPath: existing.path) == ["letter.txt"])
         } catch {

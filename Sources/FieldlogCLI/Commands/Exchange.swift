@@ -106,8 +106,9 @@ struct DeviceInvite: ParsableCommand {
             if token != nil, server == nil {
                 throw FieldlogError.badInput("this laptop has no sync server to put in the invite", hint: "enrol it first, or leave out --token")
             }
-            let invite = try Invite.make(from: log, roster: try log.store.roster(), device: name, org: targetOrg, server: server, token: token,
+            var invite = try Invite.make(from: log, roster: try log.store.roster(), device: name, org: targetOrg, server: server, token: token,
                                          now: Clock.nowMillis())
+            if server != nil { (invite.ca, invite.insecure) = try log.store.serverTrust() }
             let passphrase = Invite.generatePassphrase()
             let data = try invite.sealed(passphrase: passphrase)
             do { try data.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {

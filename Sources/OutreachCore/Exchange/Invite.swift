@@ -27,6 +27,10 @@ public struct Invite: Sendable {
     public let inviteKey: DeviceKey?
     public let certificates: [DeviceCertificate]
     public let pins: [String: KeyFingerprint]
+    /// The partnership's certificate authority for the server (PEM), if it has its own.
+    public var ca: String?
+    /// Plain HTTP to another machine was allowed for this server (`--insecure`).
+    public var insecure = false
 
     /// An invite for `device` of `org` (default: the inviter's own organisation), made on an
     /// unlocked laptop whose roster is `roster`. Refused for another organisation that already
@@ -100,6 +104,8 @@ public struct Invite: Sendable {
         o["inviteKey"] = inviteKey.map { .string($0.seed.base64EncodedString()) }
         o["server"] = server.map { .string($0) }
         o["token"] = token.map { .string($0) }
+        o["ca"] = ca.map { .string($0) }
+        if insecure { o["insecure"] = .bool(true) }
         return .object(o)
     }
 
@@ -125,10 +131,13 @@ public struct Invite: Sendable {
             let by = o["invitedBy"]?.stringValue, let certs = o["certificates"]?.arrayValue, let pins = o["pins"]?.objectValue
         else { throw FieldlogError(.malformed, "the invite is incomplete") }
         let inviteKey = try o["inviteKey"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { try DeviceKey(seed: $0) }
-        return Invite(partnershipID: p, org: org, device: device, replica: replica,
+        var invite = Invite(partnershipID: p, org: org, device: device, replica: replica,
                       orgKey: o["orgKey"]?.stringValue.flatMap(ScopeKey.init(base64:)), partnershipKey: pk, invitedBy: by,
                       server: o["server"]?.stringValue, token: o["token"]?.stringValue, inviteKey: inviteKey,
                       certificates: try certs.map(DeviceCertificate.init(json:)),
                       pins: pins.compactMapValues { $0.stringValue.flatMap(KeyFingerprint.init(hex:)) })
+        invite.ca = o["ca"]?.stringValue
+        invite.insecure = o["insecure"]?.boolValue ?? false
+        return invite
     }
 }

@@ -12,6 +12,22 @@ extension Store {
         }
     }
 
+    /// How this laptop trusts its server: the partnership's own certificate authority (PEM) if
+    /// one was given at `init`, and whether plain HTTP to another machine was allowed (`--insecure`).
+    public func setServerTrust(ca: String?, insecure: Bool) throws {
+        try db.write { db in
+            if let ca { try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('serverCA', ?)", arguments: [ca]) }
+            if insecure { try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('insecure', '1')") }
+        }
+    }
+
+    public func serverTrust() throws -> (ca: String?, insecure: Bool) {
+        try db.read { db in
+            (try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'serverCA'"),
+             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'insecure'") == "1")
+        }
+    }
+
     /// The server's URL, if this store was enrolled (readable while locked).
     public func serverURL() throws -> String? {
         try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'server'") }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import OutreachCore
@@ -16,10 +17,24 @@ public struct SyncServerConfiguration: Sendable {
     /// token and a roster of certificates, a few KB; nothing larger is inflated or parsed.
     public var maxEnrolBytes = 64 << 10
     public var maxEnrolExpandedBytes = 1 << 20
+    /// HTTPS when set (`SyncServer serve --tls-cert --tls-key`).
+    public var tls: TLSConfiguration?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil) {
         self.host = host
         self.port = port
+        self.tls = tls
+    }
+
+    /// TLS from PEM files: the certificate chain (the server's first) and its private key.
+    public static func tls(certificateFile: String, keyFile: String) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+            let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        } catch {
+            throw ServerError(.exists, "cannot read the TLS certificate \(certificateFile) or key \(keyFile): \(error)")
+        }
     }
 }
 
@@ -28,7 +43,7 @@ public struct SyncServerConfiguration: Sendable {
 public func buildApplication(
     service: SyncService, configuration: SyncServerConfiguration, logger: Logger,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
     let http = SyncHTTP(service: service, configuration: configuration, logger: logger)
 
@@ -44,6 +59,7 @@ public func buildApplication(
 
     return Application(
         router: router,
+        server: try configuration.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-sync"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -23,7 +23,7 @@ public final class EmbeddedServer: Sendable {
         var logger = Logger(label: "fieldlog.sync")
         logger.logLevel = logLevel
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(service: service, configuration: configuration, logger: logger) { port in
+        let app = try buildApplication(service: service, configuration: configuration, logger: logger) { port in
             sink.yield(port)
             sink.finish()
         }
@@ -33,7 +33,8 @@ public final class EmbeddedServer: Sendable {
             await group.triggerGracefulShutdown()
             throw ServerError(.unauthorised, "the embedded server did not start")
         }
-        return EmbeddedServer(url: "http://\(configuration.host):\(port)", service: service, group: group, task: task)
+        let scheme = configuration.tls == nil ? "http" : "https"
+        return EmbeddedServer(url: "\(scheme)://\(configuration.host):\(port)", service: service, group: group, task: task)
     }
 
     /// Stops the server gracefully (requests in flight finish) and waits until it has.
