@@ -46,6 +46,9 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
     let http = SyncHTTP(service: service, configuration: configuration, logger: logger)
+    // First, so it wraps every route and the not-found answer: unknown paths and methods get
+    // the JSON error body http.md promises (404 not-found, 405 method-not-allowed).
+    router.add(middleware: JSONNotFound())
 
     /// 200 `{"status":"ok","protocol":1}`.
     router.get("/v1/health") { _, _ in
@@ -63,6 +66,25 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-sync"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+}
+
+/// Unknown paths (404) and known paths with another method (405), as JSON errors.
+struct JSONNotFound<Context: RequestContext>: RouterMiddleware {
+    static var methods: [String: String] { ["/v1/health": "GET", "/v1/enrol": "POST", "/v1/sync": "POST"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            if let allowed = Self.methods[request.uri.path] {
+                var response = SyncHTTP.json(["error": ["code": "method-not-allowed", "message": .string("\(request.uri.path) takes \(allowed) only")]],
+                                             status: .methodNotAllowed, gzip: false)
+                response.headers[.allow] = allowed
+                return response
+            }
+            return SyncHTTP.json(["error": ["code": "not-found", "message": "no such endpoint; see Protocol/http.md"]], status: .notFound, gzip: false)
+        }
+    }
 }
 
 /// The handlers, and the one place errors become statuses.

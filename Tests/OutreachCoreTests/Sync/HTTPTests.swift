@@ -55,6 +55,13 @@ import SyncServerKit
         var health = HTTPClientRequest(url: server.url + "/v1/health")
         health.method = .GET
         #expect(try await Self.client.execute(health, timeout: .seconds(10)).status.code == 200)
+        // Unknown paths and methods: the JSON error body, not an empty 404 (issue #11, item 6).
+        let nowhere = try await Self.post(server.url + "/v2/nowhere", Data("{}".utf8))
+        #expect(nowhere.status == 404 && nowhere.json["error"]?["code"] == "not-found")
+        var getSync = HTTPClientRequest(url: server.url + "/v1/sync")
+        getSync.method = .GET
+        let wrongMethod = try await Self.client.execute(getSync, timeout: .seconds(10))
+        #expect(wrongMethod.status.code == 405 && wrongMethod.headers.first(name: "Allow") == "POST")
 
         let cases: [(String, Data, String?, Bool, Int, String)] = [
             ("no token", good, nil, false, 401, "unauthorised"),
