@@ -405,3 +405,24 @@ import SyncServerKit
         #expect(try await service.storage.eventCount() == 2)
     }
 }
+
+/// Retracting an incident withdraws its alert on every laptop, the other charity's included (it
+/// cannot see the incident's own retraction). Old code: only the summary was retracted with it.
+@Suite struct RetractedIncidentTests {
+    @Test func aRetractedIncidentsAlertLeavesTheOtherCharitysLaptopsToo() throws {
+        let dir = TempDir()
+        let b = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let j = try TestKeys.log("joanna", device: "j1", in: dir.sub("j1"))
+        try j.store.admit(try b.store.roster().certificates)
+        var i = NewIncident(person: nil, kind: .assault, consent: .l1)
+        i.offender = "wrong van"
+        let reported = try b.reportIncident(i, at: t0, now: t0)
+        try b.send(to: j)
+        #expect(try j.state().alerts[reported.alert!.id] != nil)
+        try b.retract(reported.incident, reason: .error, at: t0 + 1)
+        try b.send(to: j)
+        #expect(try j.state().alerts[reported.alert!.id] == nil)
+        #expect(try b.state().alerts[reported.alert!.id] == nil)
+        #expect(try j.state().incidentFacts.isEmpty)
+    }
+}

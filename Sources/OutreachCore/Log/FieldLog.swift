@@ -140,14 +140,18 @@ public struct FieldLog: Sendable {
     // MARK: Retractions
 
     /// Retracts an event of this organisation: it stops counting everywhere, and stays in the log.
-    /// An incident's summary is retracted with it, in the same transaction. `state`, when the
-    /// caller has folded it already, spares a second fold.
+    /// An incident's summary and its alerts are retracted with it, in the same transaction (the
+    /// other organisations cannot see the incident's own retraction). `state`, when the caller
+    /// has folded it already, spares a second fold.
     @discardableResult
     public func retract(_ target: Event, reason: RetractReason, at: Int64, state: FieldState? = nil) throws -> Event {
         guard target.org == keyring.org else {
             throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to retract it")
         }
-        let drafts = try ([target] + companions(of: target, state: state)).map { t in
+        let folded = try state ?? self.state()
+        let alerts = folded.alerts.values.filter { $0.incident == target.id && $0.org == target.org }.map(\.id).sorted()
+        let alertEvents = try alerts.flatMap { try store.events(idPrefix: $0.hex) }
+        let drafts = try ([target] + companions(of: target, state: folded) + alertEvents).map { t in
             Draft(amending: t, payload(.eventRetracted, at: at, ["target": .string(t.id.hex), "reason": .string(reason.rawValue)]))
         }
         return try store.append(drafts, keyring: keyring)[0]
