@@ -134,15 +134,27 @@ struct Devices: AsyncParsableCommand {
 }
 
 struct Revoke: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a laptop: its token stops working at once.")
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke a laptop by name (or id): its token stops at once, and its later events are refused from anyone.",
+        discussion: "Also revoke it from a laptop of its organisation (fieldlog device revoke NAME), so every laptop refuses it too.")
     @OptionGroup var data: DataDirOption
-    @Argument var device: String
+    @Argument(help: "The laptop's name, or its id where names repeat (admin devices lists both).") var device: String
 
     func run() async throws {
-        guard try await data.storage().revoke(deviceID: device, at: Clock.nowMillis()) else {
-            throw adminFailure(ServerError(.unauthorised, "no active device \(device) (SyncServer admin devices lists them)"))
-        }
-        print("device \(device) revoked")
+        do {
+            let storage = try data.storage()
+            let all = try await storage.devices()
+            let matches = all.filter { $0.id == device }.isEmpty ? all.filter { $0.name == device } : all.filter { $0.id == device }
+            guard let target = matches.first else { throw ServerError(.notFound, "no laptop named \(device) (SyncServer admin devices lists them)") }
+            guard matches.count == 1 else {
+                throw ServerError(.ambiguous, "\(matches.count) laptops are named \(device): give the id of one of " + matches.map { "\($0.id) (\($0.org))" }.joined(separator: ", "))
+            }
+            guard try await storage.revoke(deviceID: target.id, at: Clock.nowMillis()) else {
+                throw ServerError(.exists, "\(target.name) of \(target.org) was already revoked")
+            }
+            let after = try await storage.devices().first { $0.id == target.id }?.revokedAfter ?? 0
+            print("revoked \(target.name) of \(target.org) (\(target.id)): its token no longer works; its first \(after) events count, later ones are refused")
+        } catch { throw adminFailure(error) }
     }
 }
 

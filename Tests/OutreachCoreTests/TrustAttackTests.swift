@@ -426,3 +426,48 @@ import SyncServerKit
         #expect(try j.state().incidentFacts.isEmpty)
     }
 }
+
+/// A stolen laptop (issue #11's quality bar, without key rotation yet): revoked by name on the
+/// server and from a laptop of its organisation; the thief, with its passphrase, cannot sync, and
+/// what it writes afterwards is refused by every other laptop and by the server, in whatever
+/// order things arrive; what it wrote before still counts.
+@Suite struct StolenLaptopTests {
+    @Test func aRevokedLaptopsLaterEventsAreRefusedEverywhere() async throws {
+        let dir = TempDir()
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
+        let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+        let (b1, thief, j1, j2) = (laptops[0], laptops[1], laptops[2], laptops[3])
+        let before = try thief.log.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0).contact
+        for l in laptops { _ = try await l.sync(service) }
+        for l in laptops { _ = try await l.sync(service) }
+
+        // The laptop is stolen: revoked on the server and from b1.
+        let device = try await service.authenticate(bearer: thief.bearer)
+        #expect(try await service.storage.revoke(deviceID: device.id, at: t0))
+        let revoked = try b1.log.revokeDevice(named: "b2", reason: "stolen", at: t0)
+        #expect(revoked.upTo == 1)
+        _ = try await b1.sync(service)
+
+        // The thief writes on; its sync is refused.
+        let after = try thief.log.logContact(NewContact(person: nil, unidentified: 40, setting: .van), at: t0 + 1).contact
+        await #expect(throws: (any Error).self) { _ = try await thief.sync(service) }
+        // j1 has the revocation before the thief's bundle: the new event is set aside.
+        _ = try await j1.sync(service)
+        let outcome = try thief.log.send(to: j1.log)
+        #expect(outcome.setAside == [.revoked: 1] && outcome.stored == 0)
+        // j2 takes the thief's bundle first, then syncs: the event never counts, the server
+        // refuses to take it from j2, and j2's sync goes on.
+        try thief.log.send(to: j2.log)
+        let relayed = try await j2.sync(service)
+        #expect(relayed.heldBack == 1)
+        let served = try await service.storage.page(for: "basis", after: VersionVector(), limit: 5000).events
+        #expect(served.contains { $0.id == before.id } && !served.contains { $0.id == after.id }, "the server never took the later event")
+        for l in [b1, j1, j2] {
+            let state = try l.log.state()
+            #expect(state.contacts[before.id] != nil, "\(l.log.store.info.device): what it wrote before still counts")
+            #expect(state.contacts[after.id] == nil, "\(l.log.store.info.device): what it wrote after never counts")
+        }
+        // The revocation names the laptop on every laptop of the partnership.
+        #expect(try j1.log.store.revocations()[thief.log.store.info.replica] == 1)
+    }
+}

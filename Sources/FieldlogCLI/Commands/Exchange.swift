@@ -76,7 +76,7 @@ struct Import: ParsableCommand {
 
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "device", abstract: "Bring another laptop in; list the partnership's laptops and their keys.",
-                                                    subcommands: [DeviceInvite.self, DeviceList.self])
+                                                    subcommands: [DeviceInvite.self, DeviceList.self, DeviceRevoke.self])
 }
 
 struct DeviceInvite: ParsableCommand {
@@ -141,6 +141,7 @@ struct DeviceList: ParsableCommand {
             let store = try Session.store(storeOptions)
             let roster = try store.roster()
             // Each organisation's root first, then its laptops by name.
+            let revoked = try store.revocations()
             let devices = roster.certificates.filter { $0.role.signsEvents }
                 .sorted { ($0.org, $0.role == .root ? 0 : 1, $0.device) < ($1.org, $1.role == .root ? 0 : 1, $1.device) }
             func issuerName(_ c: DeviceCertificate) -> String {
@@ -153,15 +154,44 @@ struct DeviceList: ParsableCommand {
                 Output.json(["schema": "fieldlog.devices/1", "devices": .array(devices.map { c in
                     ["org": .string(c.org), "device": .string(c.device), "role": .string(c.role.rawValue), "replica": .string(c.replica.rawValue),
                      "fingerprint": .string(c.fingerprint.hex), "certifiedBy": .string(issuerName(c)), "pinned": .bool(roster.pins[c.org] == c.fingerprint),
-                     "thisLaptop": .bool(c.replica == store.info.replica)]
+                     "thisLaptop": .bool(c.replica == store.info.replica),
+                     "revokedAfter": revoked[c.replica].map { .int(Int64($0)) } ?? .null]
                 })])
                 return
             }
             let orgWidth = devices.map(\.org.count).max() ?? 0, nameWidth = devices.map(\.device.count).max() ?? 0
             for c in devices {
-                let me = c.replica == store.info.replica ? "  (this laptop)" : ""
+                let me = (c.replica == store.info.replica ? "  (this laptop)" : "") + (revoked[c.replica].map { "  REVOKED after its event \($0)" } ?? "")
                 Output.line(c.org.padding(toLength: orgWidth, withPad: " ", startingAt: 0) + "  " + c.device.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                             + "  \(c.fingerprint.grouped)  certified by \(issuerName(c))\(me)")
+            }
+        }
+    }
+}
+
+struct DeviceRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke a lost or stolen laptop of this organisation: everything it writes from now on is refused.",
+        discussion: """
+            Every laptop honours the revocation once it has it (sync, or a bundle). The laptop's
+            events up to the last one this laptop holds still count; any later one is refused. Also
+            revoke its token on the server: SyncServer admin revoke NAME.
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "The laptop's name (fieldlog device list).") var name: String
+    @Option(help: "Why (lost, stolen, retired).") var reason: String?
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let (event, device, upTo) = try log.revokeDevice(named: name, reason: reason, at: Clock.nowMillis())
+            if output.format == .json {
+                Output.json(["ref": .string(String(event.id.hex.prefix(7))), "device": .string(device.device), "replica": .string(device.replica.rawValue),
+                             "revokedAfter": .int(Int64(upTo))])
+            } else {
+                Output.line("\(device.device) revoked: its first \(upTo) events still count; anything later from it is refused by every laptop that gets this")
+                Output.line("now revoke its token on the server too: SyncServer admin revoke \(device.device)")
             }
         }
     }

@@ -68,6 +68,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case registerSet = "register.set"             // partnership: person, register, value, reason, review
     case eventRetracted = "event.retracted"       // scope of target: target, reason
     case eventCorrected = "event.corrected"       // scope of target: target, reason, fields
+    case deviceRevoked = "device.revoked"         // partnership: replica, device, upTo, reason (trust.md §5a)
 
     /// The scope an event of this type is written in (retractions and corrections follow their target).
     public var scope: Scope? {

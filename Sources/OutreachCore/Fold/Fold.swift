@@ -11,7 +11,10 @@ public enum Fold {
     }
 
     /// Folds opened events. The result depends only on the set of events, not their order.
-    public static func fold(_ opened: [OpenedEvent]) -> FieldState {
+    public static func fold(_ all: [OpenedEvent]) -> FieldState {
+        // Revoked devices (trust.md §5a): their events after the cut never count, whatever
+        // arrived first. A revocation is honoured from the revoked device's own organisation.
+        let opened = withoutRevoked(all)
         var state = FieldState()
         state.contacts.reserveCapacity(opened.count)
 
@@ -225,6 +228,19 @@ public enum Fold {
             for (register, writes) in registers { state.people[person]!.registers[register] = RegisterState(writes: writes) }
         }
         return state
+    }
+
+    /// `opened` less the events of revoked devices written after their cut.
+    static func withoutRevoked(_ opened: [OpenedEvent]) -> [OpenedEvent] {
+        let notices = opened.filter { $0.payload.eventType == .deviceRevoked }
+        guard !notices.isEmpty else { return opened }
+        let named = Set(notices.compactMap { $0.payload.string("replica").flatMap(ReplicaID.init) })
+        var orgOf = [ReplicaID: String]()
+        for o in opened where named.contains(o.event.dot.replica) { orgOf[o.event.dot.replica] = o.event.org }
+        var cuts = [ReplicaID: UInt64]()
+        Authority.merge(notices.compactMap { Authority.revocation($0, orgOf: { orgOf[$0] }) }, into: &cuts)
+        guard !cuts.isEmpty else { return opened }
+        return opened.filter { o in cuts[o.event.dot.replica].map { o.event.dot.seq <= $0 } ?? true }
     }
 
     static func write(_ o: OpenedEvent, value: JSONValue) -> RegisterWrite {

@@ -175,7 +175,7 @@ extension ReportIndex {
         let opened = newer.compactMap { keyring.open($0.event) }
         for o in opened {
             switch o.payload.eventType {
-            case .eventRetracted, .eventCorrected, .personsLinked, .personProfile: return false
+            case .eventRetracted, .eventCorrected, .personsLinked, .personProfile, .deviceRevoked: return false
             default: if !organisations.contains(o.event.org) { return false }
             }
         }

@@ -91,6 +91,11 @@ extension Store {
             let statement = try db.makeStatement(sql: EventTable.insertSQL)
             for event in written { try EventTable.insert(event, statement, db) }
             if let last = written.last { try EventTable.setCoverage(db, me, last.dot.seq) }
+            // A revocation written here takes effect here at once, in the same transaction.
+            try Self.note(drafts.compactMap { d in
+                guard d.payload.eventType == .deviceRevoked, let r = d.payload.string("replica").flatMap(ReplicaID.init), let upTo = d.payload.int("upTo") else { return nil }
+                return Authority.Revocation(replica: r, upTo: UInt64(max(0, upTo)))
+            }, db)
             return written
         }
     }

@@ -67,12 +67,13 @@ extension Store {
                 if let e = try? Event(json: JSONValue.parse(text)) { batch.append(e); retried.insert(e.id) }
             }
         }
-        let verdicts = Authority.check(batch, roster: roster, keyring: keyring)
+        let (verdicts, revocations) = Authority.check(batch, roster: roster, keyring: keyring, revoked: try self.revocations())
 
         let me = info.replica
         let now = Clock.nowMillis()
         return try db.write { db in
             if !admitted.accepted.isEmpty { try Self.save(roster, db) }
+            try Self.note(revocations, db)
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
             let insert = try db.makeStatement(sql: EventTable.mergeSQL)
             let setAside = try db.cachedStatement(sql: """

@@ -67,3 +67,27 @@ extension Store {
         try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM set_aside") ?? 0 }
     }
 }
+
+extension Store {
+    /// Revoked devices: replica → the last seq of theirs that still counts.
+    public func revocations() throws -> [ReplicaID: UInt64] {
+        try db.read { try Self.revocations($0) }
+    }
+
+    static func revocations(_ db: Database) throws -> [ReplicaID: UInt64] {
+        var out = [ReplicaID: UInt64]()
+        for row in try Row.fetchAll(db, sql: "SELECT replica, up_to FROM revocations") {
+            if let r = ReplicaID(row[0] as String) { out[r] = UInt64(row[1] as Int64) }
+        }
+        return out
+    }
+
+    static func note(_ revocations: [Authority.Revocation], _ db: Database) throws {
+        for r in revocations {
+            try db.execute(sql: """
+                INSERT INTO revocations(replica, up_to) VALUES (?, ?)
+                ON CONFLICT(replica) DO UPDATE SET up_to = min(up_to, excluded.up_to)
+                """, arguments: [r.replica.rawValue, Int64(r.upTo)])
+        }
+    }
+}

@@ -51,6 +51,13 @@ extension Store {
                 ) STRICT;
                 CREATE TRIGGER pins_never_change BEFORE UPDATE ON pins
                 BEGIN SELECT RAISE(ABORT, 'a pinned root never changes'); END;
+
+                -- Revoked devices (trust.md §5a): events of the replica after up_to are refused.
+                -- Derived from device.revoked events as they are stored; a cut only moves earlier.
+                CREATE TABLE revocations (
+                    replica TEXT PRIMARY KEY NOT NULL CHECK (length(replica) = 16),
+                    up_to   INTEGER NOT NULL CHECK (up_to >= 0)
+                ) STRICT;
                 """)
         }
         return migrator

@@ -13,6 +13,7 @@ public enum Authority {
         case unopenable
         case wrongScopeForType = "wrong-scope-for-type"
         case forked
+        case revoked
 
         public var description: String {
             switch self {
@@ -24,6 +25,7 @@ public enum Authority {
             case .unopenable: "its payload does not open or is not a payload"
             case .wrongScopeForType: "its type may not appear in its scope"
             case .forked: "its device signed another event at the same seq"
+            case .revoked: "its device was revoked before it wrote it"
             }
         }
     }
@@ -85,16 +87,28 @@ public enum Authority {
     }
 
     /// Every rule a device checks on receipt, for a batch: the envelope rules (one signature per
-    /// run), then the key and payload rules on every core. Nil where the event passes.
-    public static func check(_ events: [Event], roster: Roster, keyring: Keyring) -> [Rule?] {
+    /// run), then the key and payload rules on every core, then revocation (the batch's own
+    /// revocations included, merged into `revoked`). Nil where the event passes; also the
+    /// honoured revocations the batch carries.
+    public static func check(_ events: [Event], roster: Roster, keyring: Keyring,
+                             revoked known: [ReplicaID: UInt64] = [:]) -> (rules: [Rule?], revocations: [Revocation]) {
         let envelopes = checkEnvelopes(events, roster: roster)
-        return Parallel.map(count: events.count) { i in
-            if let broken = envelopes[i] { return broken }
+        let checked = Parallel.map(count: events.count) { i -> (Rule?, Revocation?) in
+            if let broken = envelopes[i] { return (broken, nil) }
             switch checkKeys(events[i], keyring: keyring) {
-            case .success: return nil
-            case .failure(let e): return e.rule
+            case .success(let opened): return (nil, revocation(opened, orgOf: { roster.signer(of: $0)?.org }))
+            case .failure(let e): return (e.rule, nil)
             }
         }
+        let revocations = checked.compactMap(\.1)
+        var revoked = known
+        merge(revocations, into: &revoked)
+        let rules = zip(events, checked).map { event, result -> Rule? in
+            if let broken = result.0 { return broken }
+            if let cut = revoked[event.dot.replica], event.dot.seq > cut { return .revoked }
+            return nil
+        }
+        return (rules, revocations)
     }
 
     /// The key and payload rules K1-K3 for an event this device is entitled to: returns the
@@ -114,6 +128,28 @@ public enum Authority {
     public static func check(_ event: Event, roster: Roster, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
         if let broken = checkEnvelope(event, roster: roster) { return .failure(RuleError(broken)) }
         return checkKeys(event, keyring: keyring)
+    }
+
+    // MARK: Revocation (trust.md §5a)
+
+    /// A device's revocation, read from a `device.revoked` event: its events after `upTo` are refused.
+    public struct Revocation: Sendable, Equatable {
+        public let replica: ReplicaID
+        public let upTo: UInt64
+    }
+
+    /// The revocation `o` states, if it is one and is honoured: only a device of the revoked
+    /// device's own organisation may revoke it (`orgOf` names the organisation of a replica).
+    public static func revocation(_ o: OpenedEvent, orgOf: (ReplicaID) -> String?) -> Revocation? {
+        guard o.payload.eventType == .deviceRevoked, let replica = o.payload.string("replica").flatMap(ReplicaID.init),
+              let upTo = o.payload.int("upTo"), upTo >= 0, orgOf(replica) == o.event.org
+        else { return nil }
+        return Revocation(replica: replica, upTo: UInt64(upTo))
+    }
+
+    /// Revocations merged: of two for one device, the earlier cut holds.
+    public static func merge(_ revocations: [Revocation], into known: inout [ReplicaID: UInt64]) {
+        for r in revocations { known[r.replica] = min(known[r.replica] ?? .max, r.upTo) }
     }
 
     // MARK: Target rules (the fold)

@@ -124,7 +124,7 @@ struct SyncHTTP: Sendable {
         case let e as ServerError:
             let status: HTTPResponse.Status = switch e.kind {
             case .unauthorised, .badToken: .unauthorized
-            case .notEntitled, .unknownSigner, .wrongOrg, .notCertified: .forbidden
+            case .notEntitled, .unknownSigner, .wrongOrg, .notCertified, .revoked: .forbidden
             case .badScope, .badSignature, .ambiguous: .badRequest
             case .forkedDot, .replicaTaken, .exists: .conflict
             case .unknownOrganisation, .notFound: .notFound

@@ -100,6 +100,10 @@ public struct SyncService: Sendable {
     /// events): the first event that breaks one refuses the whole request, naming the rule and the event.
     func check(_ events: [Event], from device: Device, roster: Roster) async throws {
         guard !events.isEmpty else { return }
+        let revoked = try await storage.revokedReplicas()
+        if let late = events.first(where: { e in revoked[e.dot.replica].map { e.dot.seq > $0 } ?? false }) {
+            throw ServerError(.revoked, "event \(late.dot) is refused: \(Authority.Rule.revoked)", event: late.dot)
+        }
         let verdicts = Authority.checkEnvelopes(events, roster: roster)
         for (event, verdict) in zip(events, verdicts) {
             if event.scope == .org && event.org != device.org {

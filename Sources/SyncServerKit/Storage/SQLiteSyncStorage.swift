@@ -47,7 +47,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                 CREATE TABLE devices (
                     id TEXT PRIMARY KEY NOT NULL, org TEXT NOT NULL REFERENCES organisations(name), name TEXT NOT NULL,
                     replica TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE, enrolled_at INTEGER NOT NULL,
-                    last_sync_at INTEGER, revoked_at INTEGER
+                    last_sync_at INTEGER, revoked_at INTEGER, revoked_after INTEGER
                 ) STRICT;
                 """)
         }
@@ -105,7 +105,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     static func device(_ row: Row) -> Device? {
         guard let replica = ReplicaID(row["replica"]) else { return nil }
         return Device(id: row["id"], org: row["org"], name: row["name"], replica: replica, enrolledAt: row["enrolled_at"],
-                      lastSyncAt: row["last_sync_at"], revokedAt: row["revoked_at"])
+                      lastSyncAt: row["last_sync_at"], revokedAt: row["revoked_at"], revokedAfter: (row["revoked_after"] as Int64?).map(UInt64.init))
     }
 
     public func device(tokenHash: String) async throws -> Device? {
@@ -120,8 +120,22 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     public func revoke(deviceID: String, at time: Int64) async throws -> Bool {
         try await db.write { db in
-            try db.execute(sql: "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [time, deviceID])
+            // Its events up to what the server holds of it now still count; later ones are refused.
+            try db.execute(sql: """
+                UPDATE devices SET revoked_at = ?, revoked_after = coalesce((SELECT seq FROM coverage WHERE coverage.origin = devices.replica), 0)
+                WHERE id = ? AND revoked_at IS NULL
+                """, arguments: [time, deviceID])
             return db.changesCount > 0
+        }
+    }
+
+    public func revokedReplicas() async throws -> [ReplicaID: UInt64] {
+        try await db.read { db in
+            var out = [ReplicaID: UInt64]()
+            for row in try Row.fetchAll(db, sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL") {
+                if let r = ReplicaID(row[0] as String) { out[r] = UInt64(row[1] as Int64? ?? 0) }
+            }
+            return out
         }
     }
 

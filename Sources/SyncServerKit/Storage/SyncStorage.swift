@@ -9,6 +9,8 @@ public struct Device: Sendable, Equatable {
     public let enrolledAt: Int64
     public var lastSyncAt: Int64?
     public var revokedAt: Int64?
+    /// Once revoked: the last of its events the server accepted; later ones are refused.
+    public var revokedAfter: UInt64?
 }
 
 /// What storing a push did.
@@ -44,7 +46,11 @@ public protocol SyncStorage: Sendable {
                at time: Int64) async throws -> Device
     func device(tokenHash: String) async throws -> Device?
     func devices() async throws -> [Device]
+    /// Revokes a device: its token stops, and its events after what the server holds of it now
+    /// are refused from anyone (trust.md §5a).
     func revoke(deviceID: String, at time: Int64) async throws -> Bool
+    /// Revoked devices' replicas and the last seq of theirs the server accepted.
+    func revokedReplicas() async throws -> [ReplicaID: UInt64]
     func markSynced(deviceID: String, at time: Int64) async throws
 
     // Trust (`Protocol/trust.md` §3)
@@ -88,7 +94,7 @@ public struct ServerError: Error, Equatable, CustomStringConvertible {
         case unauthorised, badToken = "bad-token", notEntitled = "not-entitled", forkedDot = "forked-dot"
         case replicaTaken = "replica-taken", unknownOrganisation = "unknown-organisation", exists
         case badScope = "bad-scope", unknownSigner = "unknown-signer", wrongOrg = "wrong-org", badSignature = "bad-signature"
-        case notCertified = "not-certified", ambiguous, notFound = "not-found"
+        case notCertified = "not-certified", ambiguous, notFound = "not-found", revoked
     }
     public let kind: Kind
     public let message: String
