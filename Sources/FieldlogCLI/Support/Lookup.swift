@@ -11,8 +11,8 @@ struct Lookup {
     init(log: FieldLog) throws {
         let events = try log.store.allEvents()
         state = Fold.fold(events, keyring: log.keyring)
-        personRefs = Refs(state.people.keys + state.people.values.flatMap(\.aliases), minimumLength: 4)
-        eventRefs = Refs(events.map(\.id.hex), minimumLength: 7)
+        personRefs = Refs(state.people.keys + state.people.values.flatMap(\.aliases), lasting: 4)
+        eventRefs = Refs(events.map(\.id.hex), lasting: 7)
         org = log.keyring.org
     }
 

@@ -11,8 +11,9 @@ extension Vocabulary {
     public static func parse(_ text: String) throws -> Self {
         let word = text.lowercased().trimmingCharacters(in: .whitespaces)
         if let value = Self(rawValue: word) { return value }
-        let known = allCases.map(\.rawValue).joined(separator: ", ")
-        throw FieldlogError.badInput("unknown \(noun) \"\(text)\"", hint: "use one of: \(known)")
+        let words = allCases.map(\.rawValue)
+        let guess = Suggest.phrase(word, among: words).map { ": \($0)" } ?? ""
+        throw FieldlogError.badInput("unknown \(noun) \"\(text)\"\(guess)", hint: "the \(noun)s are: \(words.joined(separator: ", "))")
     }
 }
 

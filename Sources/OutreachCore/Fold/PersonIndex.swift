@@ -61,7 +61,7 @@ public struct PersonIndex: Sendable {
 
     /// "Rose (7f3a)" or "joanna 7f3a".
     public func label(_ id: String) -> String {
-        let ref = Refs(people.keys, minimumLength: 4).short(id)
+        let ref = Refs(people.keys, lasting: 4).short(id)
         guard let entry = people[id] else { return ref }
         return entry.name.map { "\($0) (\(ref))" } ?? "\(entry.org) \(ref)"
     }

@@ -10,6 +10,32 @@ public struct Refs: Sendable {
         self.minimumLength = minimumLength
     }
 
+    /// Refs that last (`docs/refs.md`): at least `floor` characters, and long enough that a ref
+    /// printed today still names one record when the store holds ten times as many.
+    public init<S: Sequence>(_ ids: S, lasting floor: Int) where S.Element == String {
+        let unique = Array(Set(ids)).sorted()
+        self.sorted = unique
+        self.minimumLength = Refs.lastingLength(count: unique.count, floor: floor)
+    }
+
+    /// The shortest length L (at least `floor`) with 16^L ≥ 1,000 × count: a given ref then has a
+    /// 99% chance to stay unique among ten times as many random ids (10 × count / 16^L ≤ 1%).
+    public static func lastingLength(count: Int, floor: Int) -> Int {
+        var length = floor
+        var space = 1.0
+        for _ in 0..<length { space *= 16 }
+        while space < 1000 * Double(max(count, 1)) { length += 1; space *= 16 }
+        return length
+    }
+
+    /// The ids that start with `prefix`.
+    public func matches(_ prefix: String) -> [String] {
+        var out = [String]()
+        var i = firstIndex(atLeast: prefix)
+        while i < sorted.count, sorted[i].hasPrefix(prefix) { out.append(sorted[i]); i += 1 }
+        return out
+    }
+
     /// The shortest prefix of `id` that no other id shares (at least `minimumLength`).
     public func short(_ id: String) -> String {
         let i = firstIndex(atLeast: id)
@@ -26,17 +52,12 @@ public struct Refs: Sendable {
     public func resolve(_ prefix: String, noun: String) throws -> String {
         let p = prefix.lowercased()
         guard !p.isEmpty else { throw FieldlogError(.unknownRef, "no \(noun) ref given") }
-        var matches = [String]()
-        var i = firstIndex(atLeast: p)
-        while i < sorted.count, sorted[i].hasPrefix(p) {
-            matches.append(sorted[i])
-            i += 1
-        }
+        let matches = self.matches(p)
         if matches.count == 1 { return matches[0] }
         if matches.isEmpty {
             throw FieldlogError(.unknownRef, "no \(noun) with ref \"\(prefix)\"", hint: noun == "person" ? "fieldlog people lists them" : "check the ref")
         }
-        let shown = matches.prefix(5).map { String($0.prefix(p.count + 2)) }.joined(separator: ", ")
+        let shown = matches.prefix(5).map { short($0) }.joined(separator: ", ")
         throw FieldlogError(.ambiguousRef, "ref \"\(prefix)\" matches \(matches.count) \(noun == "person" ? "people" : noun + "s"): \(shown)",
                             hint: "type more characters")
     }
@@ -56,12 +77,18 @@ extension Refs {
     /// working name, matched whole and case-insensitively. Two people of the same name are
     /// ambiguous, and the error lists their refs.
     public static func resolvePerson(_ typed: String, ids: [String], names: [String: String]) throws -> String {
-        let refs = Refs(ids, minimumLength: 4)
+        let refs = Refs(ids, lasting: 4)
+        func label(_ id: String) -> String { names[id].map { "\(refs.short(id)) \($0)" } ?? refs.short(id) }
         let isHex = !typed.isEmpty && typed.lowercased().utf8.allSatisfy { Hex.isLowerHexDigit($0) }
         var hexError: FieldlogError?
         if isHex {
             do { return try refs.resolve(typed, noun: "person") } catch let e as FieldlogError {
-                if e.code == .ambiguousRef { throw e }
+                if e.code == .ambiguousRef {
+                    // A ref that has become ambiguous: the candidates, by name where this laptop knows it.
+                    let matches = refs.matches(typed.lowercased())
+                    throw FieldlogError(.ambiguousRef, "ref \"\(typed)\" now matches \(matches.count) people: " + matches.prefix(5).map(label).joined(separator: ", "),
+                                        hint: "type more characters: the longer ref of the one you mean")
+                }
                 hexError = e
             }
         }
@@ -69,8 +96,17 @@ extension Refs {
         let named = names.filter { $0.value.lowercased() == wanted }.map(\.key).sorted()
         if named.count == 1 { return named[0] }
         if named.count > 1 {
-            throw FieldlogError(.ambiguousRef, "\(named.count) people are called \(typed): " + named.map { refs.short($0) }.joined(separator: ", "),
+            throw FieldlogError(.ambiguousRef, "\(named.count) people are called \(typed): " + named.map(label).joined(separator: ", "),
                                 hint: "use the ref instead (fieldlog people --name \(typed))")
+        }
+        // Not a name: the people whose name starts with it, or the nearest names.
+        let starting = names.filter { $0.value.lowercased().hasPrefix(wanted) && !wanted.isEmpty }.map(\.key).sorted()
+        if !starting.isEmpty {
+            throw FieldlogError(.unknownRef, "no person called \"\(typed)\"; did you mean " + starting.prefix(5).map(label).joined(separator: " or ") + "?",
+                                hint: "type the name in full, or the ref")
+        }
+        if let guess = Suggest.phrase(wanted, among: Array(Set(names.values))) {
+            throw FieldlogError(.unknownRef, "no person with ref or name \"\(typed)\"; \(guess)", hint: "fieldlog people lists them")
         }
         throw hexError ?? FieldlogError(.unknownRef, "no person with ref or name \"\(typed)\"", hint: "fieldlog people lists them")
     }

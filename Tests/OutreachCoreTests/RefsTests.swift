@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import OutreachCore
+
+/// Refs that last and "did you mean" (issue #13, items 1-2). Old code: person refs were 4
+/// characters whatever the store held (by a few hundred people two shared a prefix with even
+/// odds), and a typo listed every valid word instead of the one meant.
+@Suite struct RefsTests {
+    @Test func refsGrowWithTheStoreSoTodaysStaysUniqueTomorrow() {
+        #expect(Refs.lastingLength(count: 1, floor: 4) == 4)
+        #expect(Refs.lastingLength(count: 65, floor: 4) == 4)
+        #expect(Refs.lastingLength(count: 66, floor: 4) == 5)
+        #expect(Refs.lastingLength(count: 250, floor: 4) == 5)
+        #expect(Refs.lastingLength(count: 4_000, floor: 4) == 6)
+        #expect(Refs.lastingLength(count: 100_000, floor: 7) == 7)
+        #expect(Refs.lastingLength(count: 1_000_000, floor: 7) == 8)
+        // The promise, checked: refs printed for 250 people stay unique among 2,500 (seeded).
+        var rng = SeededRNG(seed: 7)
+        func id() -> String { Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
+        let today = (0..<250).map { _ in id() }
+        let printed = Refs(today, lasting: 4).minimumLength
+        let later = Refs(today + (0..<2_250).map { _ in id() }, lasting: 4)
+        let stillUnique = today.filter { later.matches(String($0.prefix(printed))).count == 1 }.count
+        #expect(stillUnique >= 245, "\(stillUnique) of 250 refs still unique")
+    }
+
+    @Test func typosSuggestTheNearestWord() throws {
+        #expect(Suggest.nearest("hosuing", among: Need.allCases.map(\.rawValue)) == ["housing"])
+        #expect(Suggest.nearest("condom", among: Service.allCases.map(\.rawValue)) == ["condoms"])
+        #expect(Suggest.nearest("xyzzy", among: Service.allCases.map(\.rawValue)).isEmpty)
+        let error = try #require(throws: FieldlogError.self) { try Need.parse("houssing") }
+        #expect(error.message == "unknown need \"houssing\": did you mean housing?")
+    }
+
+    @Test func aNameStartOrTypoNamesThePeopleMeant() throws {
+        let names = ["aaaa1111": "Rose", "aaab2222": "Rosie", "bbbb3333": "Mel"]
+        let start = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("ros", ids: Array(names.keys), names: names) }
+        #expect(start.message.contains("Rose") && start.message.contains("Rosie") && start.message.contains("did you mean"))
+        let typo = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("Mle", ids: Array(names.keys), names: names) }
+        #expect(typo.message.hasSuffix("did you mean Mel?"))
+        let ambiguous = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("aaa", ids: Array(names.keys), names: names) }
+        #expect(ambiguous.message.contains("Rose") && ambiguous.message.contains("Rosie") && ambiguous.code == .ambiguousRef)
+        #expect(try Refs.resolvePerson("rosie", ids: Array(names.keys), names: names) == "aaab2222")
+    }
+}
