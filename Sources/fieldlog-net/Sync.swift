@@ -41,6 +41,7 @@ struct Sync: AsyncParsableCommand {
                             + (conflicts > 0 ? " (fieldlog conflicts)" : ""))
                 if summary.waiting > 0 { Output.line("\(summary.waiting) events wait for earlier ones from their laptop") }
                 if summary.setAside > 0 { Output.line("\(summary.setAside) event\(summary.setAside == 1 ? "" : "s") set aside: they failed a trust check (fieldlog check lists them)") }
+                try Warnings.showNew(log: log)
                 if summary.heldBack > 0 {
                     Output.line("\(summary.heldBack) event\(summary.heldBack == 1 ? "" : "s") of other laptops not sent: the server does not accept their signer yet (kept; sent again next time)")
                 }

@@ -49,3 +49,27 @@ import Testing
         #expect(try cli.run(["unlock"], set: ["FIELDLOG_PASSPHRASE": "four brand new words"]).status == 0)
     }
 }
+
+/// Warnings first (issue #13, item 5): unlock and import/sync bring new alerts to the screen once.
+@Suite struct WarningsFirstTests {
+    @Test func unlockShowsTheAlertsThisLaptopHasNotShownYetOnce() throws {
+        let b1 = CLI("b1")
+        defer { b1.cleanUp() }
+        try b1.ok(["init", "--org", "basis", "--device", "b1"])
+        let invite = b1.dir.appendingPathComponent("b2.invite").path
+        let pass = try #require(try b1.ok(["device", "invite", "b2", "--out", invite])["passphrase"]?.stringValue)
+        var b2 = CLI("b2", base: b1.dir)
+        b2.env["XDG_RUNTIME_DIR"] = b1.dir.appendingPathComponent("run2").path
+        try b2.ok(["init", "--invite", invite], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
+        try b1.ok(["incident", "add", "--type", "assault", "--consent", "L1", "--offender", "man with knife", "--zone", "Z2"])
+        #expect(try b1.run(["alerts", "--new"]).stdout.contains("no new alerts"), "its own worker saw it when it was written")
+        let bundle = b1.dir.appendingPathComponent("b1.bundle").path
+        try b1.ok(["export", "--out", bundle])
+        try b2.ok(["import", bundle])
+        let first = try b2.run(["unlock"]).stdout
+        #expect(first.contains("1 new alert") && first.contains("man with knife"), "\(first)")
+        #expect(!(try b2.run(["unlock"]).stdout.contains("new alert")))
+        #expect(try b2.run(["alerts", "--new"]).stdout.contains("no new alerts"))
+        #expect(try b2.run(["alerts"]).stdout.contains("man with knife"))
+    }
+}

@@ -41,6 +41,7 @@ struct IncidentAdd: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             if let ref { incident.person = try PersonIndex.load(log: log).resolve(ref) }
             let (reported, _, alert) = try log.reportIncident(incident, at: when, now: now)
+            if let alert { try log.store.markAlertsShown([alert.id]) }  // its own worker has seen it
             let short = String(reported.id.hex.prefix(7))
             if output.format == .json {
                 Output.json(["ref": .string(short), "id": .string(reported.id.hex), "alert": alert.map { .string(String($0.id.hex.prefix(7))) } ?? .null])
@@ -132,6 +133,7 @@ struct Alerts: ParsableCommand {
     @OptionGroup var output: FormatOption
     @Option(help: "Only this zone.") var zone: String?
     @Flag(help: "Include expired and withdrawn alerts.") var all = false
+    @Flag(help: "Only the alerts this laptop has not shown yet (unlock and sync show them too).") var new = false
 
     func run() throws {
         try guarded {
@@ -139,6 +141,10 @@ struct Alerts: ParsableCommand {
             let lookup = try Lookup(log: log)
             let now = Clock.nowMillis()
             var alerts = lookup.state.alerts.values.filter { all || $0.isActive(at: now) }
+            if new {
+                let shown = try log.store.shownAlerts()
+                alerts = alerts.filter { !shown.contains($0.id) }
+            }
             if let zone { alerts = alerts.filter { $0.zone?.caseInsensitiveCompare(zone) == .orderedSame } }
             alerts.sort { ($0.issuedAt, $0.id) > ($1.issuedAt, $1.id) }
             if output.format == .json {
@@ -148,10 +154,11 @@ struct Alerts: ParsableCommand {
                 })])
                 return
             }
-            if alerts.isEmpty { Output.line("no active alerts"); return }
+            if alerts.isEmpty { Output.line(new ? "no new alerts" : "no active alerts"); return }
             Output.table(["ref", "when", "zone", "from", "warning", "until"], alerts.map { a in
                 [lookup.ref(a.id), lookup.time.format(a.issuedAt), a.zone ?? "", a.org, a.text, lookup.time.format(a.expiresAt)]
             })
+            try log.store.markAlertsShown(alerts.map(\.id))
         }
     }
 }

@@ -20,6 +20,9 @@ struct Unlock: ParsableCommand {
             let until = Clock.nowMillis() + lifetime
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
             Output.line("unlocked until \(LondonTime().format(until))")
+            // Warnings first: the alerts this laptop has not shown yet, before going out.
+            let keyring = try store.keyring(masterKey: master)
+            try Warnings.showNew(log: FieldLog(store: store, keyring: keyring, author: store.info.device))
         }
     }
 }

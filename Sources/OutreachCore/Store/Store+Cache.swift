@@ -22,3 +22,17 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// The alerts (event ids) this laptop has already shown its worker.
+    public func shownAlerts() throws -> Set<EventID> {
+        try db.read { Set(try String.fetchAll($0, sql: "SELECT id FROM shown_alerts").compactMap(EventID.init(hex:))) }
+    }
+
+    public func markAlertsShown(_ ids: [EventID]) throws {
+        guard !ids.isEmpty else { return }
+        try db.write { db in
+            for id in ids { try db.execute(sql: "INSERT OR IGNORE INTO shown_alerts(id) VALUES (?)", arguments: [id.hex]) }
+        }
+    }
+}

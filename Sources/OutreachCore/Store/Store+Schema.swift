@@ -60,6 +60,10 @@ extension Store {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v2-shown-alerts") { db in
+            // Alerts this laptop has shown its worker (ids only): unlock and sync show the rest first.
+            try db.execute(sql: "CREATE TABLE shown_alerts (id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64)) STRICT")
+        }
         return migrator
     }
 }
