@@ -97,3 +97,21 @@ import Testing
         #expect(try LondonTime.parseDuration("2d") == 2 * 86_400_000)
     }
 }
+
+/// The exact JSON carries every measure the public JSON and CSV carry (they had drifted:
+/// `incidents.policeConsentedPercent` was missing from the exact form).
+@Suite struct ReportMeasuresTests {
+    @Test func exactAndPublicJSONHaveTheSameMeasures() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        try log.reportIncident(NewIncident(person: nil, kind: .robbery, consent: .l2), at: t0, now: t0)
+        let period = ReportPeriod(start: t0 - 1, end: t0 + 1, label: "now")
+        let output = ReportOutput([PartnershipReport(state: try log.state(), period: period)], isPublic: false)
+        let exact = output.json["merged"]?["incidents"]?.objectValue ?? [:]
+        #expect(exact["policeConsentedPercent"] == .int(100))
+        let publicForm = ReportOutput([PartnershipReport(state: try log.state(), period: period)], isPublic: true)
+        for part in ["referrals", "incidents"] {
+            #expect(Set((output.json["merged"]?[part]?.objectValue ?? [:]).keys) == Set((publicForm.json["merged"]?[part]?.objectValue ?? [:]).keys), "\(part)")
+        }
+    }
+}
