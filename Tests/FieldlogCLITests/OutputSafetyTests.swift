@@ -73,3 +73,24 @@ import Testing
         #expect(try b2.run(["alerts"]).stdout.contains("man with knife"))
     }
 }
+
+/// Shell completion (issue #13, item 4): refs and working names from the unlocked store, and the
+/// vocabularies, comma lists included.
+@Suite struct CompletionTests {
+    @Test func theShellCompletesNamesAndWordsFromTheStore() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        try cli.ok(["init", "--org", "basis", "--device", "b1"])
+        for name in ["Rose", "Rosie", "Mel"] { try cli.ok(["person", "add", "--name", name]) }
+        let script = try cli.run(["--generate-completion-script", "bash"])
+        #expect(script.status == 0 && script.stdout.contains("---completion contact add -- positional@0"))
+        let names = try cli.run(["---completion", "person", "show", "--", "positional@0", "3", "2", "fieldlog", "person", "show", "Ro"])
+        #expect(names.stdout.split(separator: "\n") == ["Rose", "Rosie"], "\(names.stdout)")
+        let needs = try cli.run(["---completion", "contact", "add", "--", "--need", "5", "10", "fieldlog", "contact", "add", "x", "--need", "drugs,hous"])
+        #expect(needs.stdout.split(separator: "\n") == ["drugs,housing"], "\(needs.stdout)")
+        // Locked: no names, and no error either.
+        try cli.run(["lock"])
+        let locked = try cli.run(["---completion", "person", "show", "--", "positional@0", "3", "2", "fieldlog", "person", "show", "Ro"], unset: ["FIELDLOG_PASSPHRASE"])
+        #expect(locked.status == 0 && locked.stdout.isEmpty)
+    }
+}

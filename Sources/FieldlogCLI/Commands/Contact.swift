@@ -18,13 +18,13 @@ struct ContactAdd: ParsableCommand {
             """)
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
-    @Argument(help: "The person's ref (or use --unidentified).") var ref: String?
+    @Argument(help: "The person's ref (or use --unidentified).", completion: Complete.people) var ref: String?
     @Option(help: "How many people seen but not identified.") var unidentified: Int?
-    @Option(help: "van, foot, drop-in, casework, home-visit, joint-police, phone.") var setting: String
+    @Option(help: "van, foot, drop-in, casework, home-visit, joint-police, phone.", completion: Complete.words(Setting.self)) var setting: String
     @Option(help: "The coarse zone (never an exact location).") var zone: String?
-    @Option(help: "Given: condoms=10 (repeat, or comma list).") var service: [String] = []
-    @Option(help: "A need identified (repeat, or comma list).") var need: [String] = []
-    @Option(help: "A referral made: drug-treatment, housing, … (repeat).") var referral: [String] = []
+    @Option(help: "Given: condoms=10 (repeat, or comma list).", completion: Complete.words(Service.self, counted: true)) var service: [String] = []
+    @Option(help: "A need identified (repeat, or comma list).", completion: Complete.words(Need.self)) var need: [String] = []
+    @Option(help: "A referral made: drug-treatment, housing, … (repeat).", completion: Complete.words(ReferralDestination.self)) var referral: [String] = []
     @Option(help: "signpost, refer or accompany (for --referral).") var referralMethod = "refer"
     @Flag(help: "A welfare check was done.") var welfare = false
     @Option(help: "A note (kept within your organisation).") var note: String?

@@ -16,7 +16,7 @@ struct IncidentAdd: ParsableCommand {
             """)
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
-    @Argument(help: "The person's ref, if she is known.") var ref: String?
+    @Argument(help: "The person's ref, if she is known.", completion: Complete.people) var ref: String?
     @Option(name: .customLong("type"), help: "assault, robbery, threats, …") var kind: String
     @Option(help: "L0, L1, L2 or L3.") var consent: String
     @Option(help: "When it happened (default now).") var at: String?

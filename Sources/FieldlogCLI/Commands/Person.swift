@@ -54,7 +54,7 @@ struct PersonSet: ParsableCommand {
         discussion: "Writing a field again after `fieldlog conflicts` shows it resolves the conflict.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
-    @Argument(help: "The person's ref.") var ref: String
+    @Argument(help: "The person's ref.", completion: Complete.people) var ref: String
     @Option(help: "low, medium or high.") var risk: String?
     @Option(help: "in or out of the priority group.") var priority: String?
     @Option(help: "The lead professional's name (\"\" for none).") var lead: String?
@@ -125,7 +125,7 @@ struct PersonShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "One person's details and history.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
-    @Argument(help: "The person's ref.") var ref: String
+    @Argument(help: "The person's ref.", completion: Complete.people) var ref: String
 
     func run() throws {
         try guarded {

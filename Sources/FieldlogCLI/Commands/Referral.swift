@@ -39,7 +39,7 @@ struct SafeguardingAdd: ParsableCommand {
             Categories: \(SafeguardingCategory.allCases.map(\.rawValue).joined(separator: ", ")).
             """)
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The person's ref or working name.") var ref: String
+    @Argument(help: "The person's ref or working name.", completion: Complete.people) var ref: String
     @Option(help: "physical, sexual, exploitation, …") var category: String
     @Option(help: "What was done about it.") var action: String?
     @Flag(help: "Raised without her consent (needs --reason).") var withoutConsent = false

@@ -70,7 +70,7 @@ struct TaskingAdd: ParsableCommand {
         commandName: "add", abstract: "Record an action agreed for a member (both charities see it: no names in the text).",
         discussion: "fieldlog tasking add ROSE \"offer a GP appointment\" --owner basis --due 2026-12-01")
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The person's ref or working name.") var ref: String
+    @Argument(help: "The person's ref or working name.", completion: Complete.people) var ref: String
     @Argument(help: "What was agreed.") var action: String
     @Option(help: "Who does it (a charity, a role).") var owner: String?
     @Option(help: "By when, YYYY-MM-DD.") var due: String?

@@ -16,8 +16,13 @@ public struct StoreOptions: ParsableArguments {
 
     /// The store directory this command works on.
     public var directory: URL {
-        let env = ProcessInfo.processInfo.environment
         if let store, !store.isEmpty { return URL(fileURLWithPath: (store as NSString).expandingTildeInPath) }
+        return Self.defaultDirectory
+    }
+
+    /// The store directory when no `--store` is given.
+    public static var defaultDirectory: URL {
+        let env = ProcessInfo.processInfo.environment
         if let s = env["FIELDLOG_STORE"], !s.isEmpty { return URL(fileURLWithPath: (s as NSString).expandingTildeInPath) }
         if let data = env["XDG_DATA_HOME"], !data.isEmpty { return URL(fileURLWithPath: data).appendingPathComponent("fieldlog") }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share/fieldlog")

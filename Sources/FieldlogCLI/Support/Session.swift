@@ -10,7 +10,11 @@ public enum Session {
 
     /// The store, unlocked: from the shift session, else from `FIELDLOG_PASSPHRASE`.
     public static func unlocked(_ options: StoreOptions) throws -> FieldLog {
-        let store = try store(options)
+        try unlocked(try store(options))
+    }
+
+    /// `store`, unlocked the same way.
+    public static func unlocked(_ store: Store) throws -> FieldLog {
         let master: SymmetricKey
         if let session = ShiftSession(environment: environment).load(storeID: store.info.storeID) {
             master = session.key

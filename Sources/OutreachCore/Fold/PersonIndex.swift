@@ -59,6 +59,17 @@ public struct PersonIndex: Sendable {
         return try Refs.resolvePerson(ref, ids: Array(live.keys), names: live.compactMapValues(\.name))
     }
 
+    /// What a shell may complete `prefix` to: refs of everyone, and the working names of this
+    /// laptop's own organisation's people, that start with it (sorted).
+    public func completions(_ prefix: String) -> [String] {
+        let live = people.filter { !retired.contains($0.key) }
+        let refs = Refs(live.keys, lasting: 4)
+        let p = prefix.lowercased()
+        let names = live.values.compactMap(\.name).filter { $0.lowercased().hasPrefix(p) }
+        let ids = live.keys.filter { $0.hasPrefix(p) }.map { refs.short($0) }
+        return Array(Set(names + (p.isEmpty ? [] : ids))).sorted()
+    }
+
     /// "Rose (7f3a)" or "joanna 7f3a".
     public func label(_ id: String) -> String {
         let ref = Refs(people.keys, lasting: 4).short(id)

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+
+/// Shell completions (bash, zsh, fish: `fieldlog --generate-completion-script SHELL`): the
+/// vocabularies, and the refs and working names of your own organisation's people from the
+/// unlocked store (the sealed person index: no fold, a few milliseconds).
+enum Complete {
+    /// People, from the store the environment names; nothing when it is locked or missing.
+    static let people = CompletionKind.custom { _, _, prefix in
+        guard let store = try? Store.open(at: StoreOptions.defaultDirectory), let log = try? Session.unlocked(store),
+              let index = try? PersonIndex.load(log: log) else { return [] }
+        return index.completions(prefix)
+    }
+
+    /// A word of a vocabulary, or a comma list of them (`drugs,hou` → `drugs,housing`); with
+    /// `counted`, each with `=` (`condoms=`), as `--service` takes them.
+    static func words<V: Vocabulary>(_: V.Type, counted: Bool = false) -> CompletionKind {
+        .custom { _, _, prefix in
+            let done = prefix.contains(",") ? String(prefix[...prefix.lastIndex(of: ",")!]) : ""
+            let last = String(prefix.dropFirst(done.count)).lowercased()
+            return V.allCases.map(\.rawValue).filter { $0.hasPrefix(last) }.map { done + $0 + (counted ? "=" : "") }
+        }
+    }
+}
