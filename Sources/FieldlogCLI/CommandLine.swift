@@ -25,7 +25,7 @@ public enum FieldlogCommandLine {
             version: version,
             subcommands: [
                 initialise, Unlock.self, Lock.self, Status.self, ChangePassphrase.self,
-                PersonCommand.self, People.self, ContactCommand.self, IncidentCommand.self, Alerts.self,
+                PersonCommand.self, People.self, ContactCommand.self, IncidentCommand.self, Alerts.self, ZoneCommand.self, Zones.self,
                 LogCommand.self, Retract.self, Conflicts.self, Resolve.self, ReferralCommand.self, SafeguardingCommand.self,
                 sync, Export.self, Import.self, DeviceCommand.self, ReportCommand.self, TaskingCommand.self, Audit.self, Check.self, demo,
             ]

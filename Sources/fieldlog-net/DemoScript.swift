@@ -110,6 +110,10 @@ struct DemoScript {
         step("Basis registers the women it knows, and everyone syncs before going out")
         let rose = try ref(await on("b1", ["person", "add", "--name", "Rose", "--descriptor", "red coat, Scottish accent", "--format", "json"]))
         let jade = try ref(await on("b1", ["person", "add", "--name", "Jade", "--initials", "JT", "--dob", "1994-02-11", "--sex", "F", "--format", "json"]))
+        print("  (the partnership's zones: coarse areas, one list for both charities, so reports never split Z3 from z3)")
+        for (zone, label) in [("Z1", "city centre"), ("Z2", "industrial estate"), ("Z3", "north of the park"), ("Z9", "outer ring road")] {
+            try await on("b1", ["zone", "add", zone, "--label", label])
+        }
         for laptop in ["b1", "b2", "j1", "j2"] { try await on(laptop, ["sync"]) }
 
         step("Every laptop signs what it writes; the coordinators compare their roots' fingerprints by phone")

@@ -94,3 +94,24 @@ import Testing
         #expect(locked.status == 0 && locked.stdout.isEmpty)
     }
 }
+
+/// Zones as a vocabulary kept in the log (issue #13, item 3).
+@Suite struct ZoneTests {
+    @Test func onceZonesAreListedOnlyListedOnesAreTaken() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        try cli.ok(["init", "--org", "basis", "--device", "b1"])
+        // Before any zone is listed, a zone is taken as typed.
+        #expect(try cli.run(["contact", "add", "--unidentified", "1", "--setting", "van", "--zone", "anywhere"]).status == 0)
+        try cli.ok(["zone", "add", "Z3", "--label", "north of the park"])
+        try cli.ok(["zone", "add", "Z1"])
+        #expect(try cli.run(["zones"]).stdout.contains("north of the park"))
+        // Spelt another way, it is the listed zone; a near miss is refused with the one meant.
+        let logged = try cli.run(["contact", "add", "--unidentified", "2", "--setting", "van", "--zone", "z3"])
+        #expect(logged.status == 0 && logged.stdout.contains("van Z3"), "\(logged.stdout)")
+        let typo = try cli.run(["incident", "add", "--type", "assault", "--consent", "L1", "--zone", "Z33"])
+        #expect(typo.status == 2 && typo.stderr.contains("unknown zone \"Z33\": did you mean Z3?"), "\(typo.stderr)")
+        let zones = try cli.run(["---completion", "contact", "add", "--", "--zone", "5", "1", "fieldlog", "contact", "add", "x", "--zone", "Z"])
+        #expect(zones.stdout.split(separator: "\n") == ["Z1", "Z3"])
+    }
+}

@@ -21,7 +21,7 @@ struct ContactAdd: ParsableCommand {
     @Argument(help: "The person's ref (or use --unidentified).", completion: Complete.people) var ref: String?
     @Option(help: "How many people seen but not identified.") var unidentified: Int?
     @Option(help: "van, foot, drop-in, casework, home-visit, joint-police, phone.", completion: Complete.words(Setting.self)) var setting: String
-    @Option(help: "The coarse zone (never an exact location).") var zone: String?
+    @Option(help: "The coarse zone (never an exact location): one of fieldlog zones.", completion: Complete.zones) var zone: String?
     @Option(help: "Given: condoms=10 (repeat, or comma list).", completion: Complete.words(Service.self, counted: true)) var service: [String] = []
     @Option(help: "A need identified (repeat, or comma list).", completion: Complete.words(Need.self)) var need: [String] = []
     @Option(help: "A referral made: drug-treatment, housing, … (repeat).", completion: Complete.words(ReferralDestination.self)) var referral: [String] = []
@@ -48,8 +48,9 @@ struct ContactAdd: ParsableCommand {
             let when = try Parse.time(at)
             let log = try Session.unlocked(storeOptions)
             var label = "\(unidentified ?? 0) unidentified"
+            let people = try PersonIndex.load(log: log)
+            contact.zone = try zone.map(people.zone)
             if let ref {
-                let people = try PersonIndex.load(log: log)
                 let id = try people.resolve(ref)
                 contact.person = id
                 label = people.label(id)
@@ -61,7 +62,7 @@ struct ContactAdd: ParsableCommand {
                 Output.json(["ref": .string(short), "id": .string(logged.contact.id.hex), "person": .str(contact.person),
                              "referrals": .array(logged.referrals.map { .string(String($0.id.hex.prefix(7))) })])
             } else {
-                Output.line("contact \(short) logged: \(label), \(contact.setting.rawValue)\(zone.map { " \($0)" } ?? "")")
+                Output.line("contact \(short) logged: \(label), \(contact.setting.rawValue)\(contact.zone.map { " \($0)" } ?? "")")
             }
         }
     }

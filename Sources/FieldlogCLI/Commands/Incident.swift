@@ -20,7 +20,7 @@ struct IncidentAdd: ParsableCommand {
     @Option(name: .customLong("type"), help: "assault, robbery, threats, …") var kind: String
     @Option(help: "L0, L1, L2 or L3.") var consent: String
     @Option(help: "When it happened (default now).") var at: String?
-    @Option(help: "The coarse zone.") var zone: String?
+    @Option(help: "The coarse zone: one of fieldlog zones.", completion: Complete.zones) var zone: String?
     @Option(help: "What the offender looked like.") var offender: String?
     @Option(help: "Vehicle: make, colour, plate.") var vehicle: String?
     @Option(help: "Phone number or online handle used.") var handle: String?
@@ -39,7 +39,9 @@ struct IncidentAdd: ParsableCommand {
             let now = Clock.nowMillis()
             let when = try Parse.time(at, now: now)
             let log = try Session.unlocked(storeOptions)
-            if let ref { incident.person = try PersonIndex.load(log: log).resolve(ref) }
+            let index = try PersonIndex.load(log: log)
+            incident.zone = try zone.map(index.zone)
+            if let ref { incident.person = try index.resolve(ref) }
             let (reported, _, alert) = try log.reportIncident(incident, at: when, now: now)
             if let alert { try log.store.markAlertsShown([alert.id]) }  // its own worker has seen it
             let short = String(reported.id.hex.prefix(7))

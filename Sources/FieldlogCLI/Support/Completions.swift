@@ -13,6 +13,13 @@ enum Complete {
         return index.completions(prefix)
     }
 
+    /// The partnership's zones.
+    static let zones = CompletionKind.custom { _, _, prefix in
+        guard let store = try? Store.open(at: StoreOptions.defaultDirectory), let log = try? Session.unlocked(store),
+              let index = try? PersonIndex.load(log: log) else { return [] }
+        return index.zones.keys.filter { $0.lowercased().hasPrefix(prefix.lowercased()) }.sorted()
+    }
+
     /// A word of a vocabulary, or a comma list of them (`drugs,hou` → `drugs,housing`); with
     /// `counted`, each with `=` (`condoms=`), as `--service` takes them.
     static func words<V: Vocabulary>(_: V.Type, counted: Bool = false) -> CompletionKind {

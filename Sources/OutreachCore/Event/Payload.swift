@@ -69,6 +69,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case eventRetracted = "event.retracted"       // scope of target: target, reason
     case eventCorrected = "event.corrected"       // scope of target: target, reason, fields
     case deviceRevoked = "device.revoked"         // partnership: replica, device, upTo, reason (trust.md §5a)
+    case zoneDefined = "zone.defined"             // partnership: zone, label (the partnership's list of coarse zones)
 
     /// The scope an event of this type is written in (retractions and corrections follow their target).
     public var scope: Scope? {

@@ -7,11 +7,13 @@ import Foundation
 /// topped up from the events that arrived after it, so logging a contact does not fold the
 /// whole log. The cache is derived data: losing it costs one full pass, nothing else.
 public struct PersonIndex: Sendable {
-    static let cacheName = "person-index/v2"
+    static let cacheName = "person-index/v3"
     /// Rewrite the cache once this many events are past it.
     static let refreshAfter = 256
 
     public private(set) var people: [String: (org: String, name: String?)] = [:]
+    /// The partnership's zones (`zone.defined`), by name, with their labels.
+    public private(set) var zones: [String: String] = [:]
     private var registrations: [String: String] = [:]  // registration event id → person
     private var retired = Set<String>()                 // people whose registration was retracted
     private var lastRowID: Int64 = 0
@@ -46,6 +48,8 @@ public struct PersonIndex: Sendable {
             registrations[o.event.id.hex] = id
         case .eventRetracted:
             if let target = p.string("target"), let id = registrations[target] { retired.insert(id) }
+        case .zoneDefined:
+            if let zone = p.string("zone") { zones[zone] = p.string("label") ?? zones[zone] ?? "" }
         case .personsLinked:
             for key in ["a", "b"] { if let id = p.string(key), people[id] == nil { people[id] = (o.event.org, nil) } }
         default:
@@ -68,6 +72,17 @@ public struct PersonIndex: Sendable {
         let names = live.values.compactMap(\.name).filter { $0.lowercased().hasPrefix(p) }
         let ids = live.keys.filter { $0.hasPrefix(p) }.map { refs.short($0) }
         return Array(Set(names + (p.isEmpty ? [] : ids))).sorted()
+    }
+
+    /// The zone as the partnership spells it. Until the partnership lists any zone, any name is
+    /// taken as typed; after, only a listed one (with "did you mean"), so Z3 and z3 and Z33 stay
+    /// apart in every report only when they really are different places.
+    public func zone(_ typed: String) throws -> String {
+        let name = typed.trimmingCharacters(in: .whitespaces)
+        guard !zones.isEmpty else { return name }
+        if let known = zones.keys.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) { return known }
+        let guess = Suggest.phrase(name, among: Array(zones.keys)).map { ": \($0)" } ?? ""
+        throw FieldlogError.badInput("unknown zone \"\(typed)\"\(guess)", hint: "the zones are: \(zones.keys.sorted().joined(separator: ", ")) (fieldlog zones)")
     }
 
     /// "Rose (7f3a)" or "joanna 7f3a".
@@ -95,6 +110,8 @@ public struct PersonIndex: Sendable {
         }
         w.uint32(UInt32(retired.count))
         for id in retired { w.string(id) }
+        w.uint32(UInt32(zones.count))
+        for (zone, label) in zones { w.string(zone); w.string(label) }
         return w.data
     }
 
@@ -110,6 +127,7 @@ public struct PersonIndex: Sendable {
             registrations[event] = try r.string()
         }
         for _ in 0..<(try r.uint32()) { retired.insert(try r.string()) }
+        for _ in 0..<(try r.uint32()) { let zone = try r.string(); zones[zone] = try r.string() }
         guard r.isAtEnd else { throw FieldlogError.malformed("trailing bytes in the person index") }
     }
 }

@@ -334,3 +334,15 @@ extension FieldLog {
         return (event, device, cut)
     }
 }
+
+extension FieldLog {
+    /// Adds a zone to the partnership's list (or relabels it): a coarse area, never an exact place.
+    @discardableResult
+    public func defineZone(_ zone: String, label: String?, at: Int64) throws -> Event {
+        let name = zone.trimmingCharacters(in: .whitespaces)
+        guard (1...24).contains(name.count), !name.contains(",") else { throw FieldlogError.badInput("a zone is a short name, e.g. Z3") }
+        var fields: [String: JSONValue] = ["zone": .string(name)]
+        fields["label"] = label.map { .string($0) }
+        return try store.append([Draft(payload(.zoneDefined, at: at, fields))], keyring: keyring)[0]
+    }
+}
