@@ -43,3 +43,25 @@ import Testing
         #expect(try Refs.resolvePerson("rosie", ids: Array(names.keys), names: names) == "aaab2222")
     }
 }
+
+/// Issue #13's quality bar at the library level: 2,000 people added on one laptop, each ref kept
+/// as printed at creation (lasting length, shortest unique prefix), all still name the same
+/// person at the end. Old code: 4-character refs, drawn at random, collided by a few hundred.
+@Suite struct LastingRefsTests {
+    @Test func twoThousandPeopleKeepTheRefsPrintedWhenTheyWereAdded() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        var known = [String]()
+        var printed = [(ref: String, id: String)]()
+        for n in 0..<2_000 {
+            let (id, _) = try log.registerPerson(name: "W\(n)", avoiding: known, at: t0)
+            known.append(id)
+            printed.append((Refs(known, lasting: 4).short(id), id))
+        }
+        let names = Dictionary(uniqueKeysWithValues: known.enumerated().map { ($0.element, "W\($0.offset)") })
+        for (ref, id) in printed {
+            #expect(try Refs.resolvePerson(ref, ids: known, names: names) == id, "\(ref)")
+        }
+        #expect(printed.first!.ref.count == 4 && printed.last!.ref.count == 6)
+    }
+}

@@ -33,7 +33,8 @@ struct PersonAdd: ParsableCommand {
             let code = try initials.map { try PartnershipCode(initials: $0, dateOfBirth: dob!, sex: sex!) }
             var profile = [String: JSONValue]()
             if let sector { profile["sector"] = .string(try Sector.parse(sector).rawValue) }
-            let (id, _) = try log.registerPerson(name: name, descriptor: descriptor, note: note, code: code, profile: profile, at: when)
+            let known = Array(try PersonIndex.load(log: log).people.keys)
+            let (id, _) = try log.registerPerson(name: name, descriptor: descriptor, note: note, code: code, profile: profile, avoiding: known, at: when)
             let lookup = try Lookup(log: log)
             let person = lookup.state.people[lookup.state.canonical(id)]!
             let ref = lookup.personRefs.short(id)

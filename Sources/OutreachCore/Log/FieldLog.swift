@@ -28,10 +28,10 @@ public struct FieldLog: Sendable {
     /// Registers a person under a working name. Returns the new person id and the events.
     @discardableResult
     public func registerPerson(name: String, descriptor: String? = nil, note: String? = nil, code: PartnershipCode? = nil,
-                               profile: [String: JSONValue] = [:], at: Int64) throws -> (person: String, events: [Event]) {
+                               profile: [String: JSONValue] = [:], avoiding known: [String] = [], at: Int64) throws -> (person: String, events: [Event]) {
         let name = name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw FieldlogError.badInput("a working name is needed", hint: "--name \"Rose\"") }
-        let person = Hex.random(bytes: 16)
+        let person = Self.newPersonID(avoiding: known)
         var drafts = [Draft(payload(.personRegistered, at: at, [
             "person": .string(person), "name": .string(name),
             "descriptor": descriptor.map { .string($0) } ?? .null, "note": note.map { .string($0) } ?? .null,
@@ -43,6 +43,19 @@ public struct FieldLog: Sendable {
             drafts.append(Draft(payload(.personProfile, at: at, fields)))
         }
         return (person, try store.append(drafts, keyring: keyring))
+    }
+
+    /// A new random person id that shares its first 4 hex characters with none of `known` (while
+    /// there is room), so no ref this laptop has printed for someone else (at least 4 characters)
+    /// can ever start the new one: refs printed here stay unique through this laptop's additions
+    /// (`docs/refs.md`). Ids stay uniformly random over what is left.
+    static func newPersonID(avoiding known: [String]) -> String {
+        let taken = Set(known.map { $0.prefix(4) })
+        guard taken.count < 1 << 15 else { return Hex.random(bytes: 16) }
+        while true {
+            let id = Hex.random(bytes: 16)
+            if !taken.contains(id.prefix(4)) { return id }
+        }
     }
 
     /// Records that two person ids are the same person.
