@@ -115,3 +115,29 @@ import Testing
         #expect(zones.stdout.split(separator: "\n") == ["Z1", "Z3"])
     }
 }
+
+/// Issue #13's quality bar through the binary: 2,000 people added with `fieldlog person add`,
+/// every ref printed at creation kept, and each resolved at the end to the same person.
+@Suite struct TwoThousandRefsTests {
+    @Test func everyRefPrintedStillNamesItsPerson() async throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        try cli.ok(["init", "--org", "basis", "--device", "b1"])
+        var printed = [(ref: String, id: String)]()
+        for n in 0..<2_000 {
+            let added = try await cli.okAsync(["person", "add", "--name", "Worker \(n)"])
+            printed.append((added["ref"]?.stringValue ?? "", added["id"]?.stringValue ?? ""))
+        }
+        #expect(printed.first!.ref.count == 4 && printed.last!.ref.count == 6)
+        // Every printed ref still names exactly its person among all 2,000 ids (resolution is a
+        // unique-prefix match), and a sample resolves through the binary as any command does.
+        let ids = (try cli.run(["people", "--format", "json"]).json["people"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        #expect(ids.count == 2_000)
+        let stale = printed.filter { p in ids.filter { $0.hasPrefix(p.ref) } != [p.id] }
+        #expect(stale.isEmpty, "refs that no longer name their person: \(stale.map(\.ref))")
+        for (ref, id) in printed.shuffled().prefix(50) {
+            let shown = try await cli.runAsync(["person", "show", ref, "--format", "json"])
+            #expect(shown.json["id"]?.stringValue == id, "\(ref)")
+        }
+    }
+}

@@ -35,6 +35,16 @@ struct PersonAdd: ParsableCommand {
             if let sector { profile["sector"] = .string(try Sector.parse(sector).rawValue) }
             let known = Array(try PersonIndex.load(log: log).people.keys)
             let (id, _) = try log.registerPerson(name: name, descriptor: descriptor, note: note, code: code, profile: profile, avoiding: known, at: when)
+            guard code != nil else {
+                // No partnership code, so no merge: the ref comes from the person index (no fold).
+                let ref = Refs(known + [id], lasting: 4).short(id)
+                if output.format == .json {
+                    Output.json(["ref": .string(ref), "id": .string(id), "name": .string(name), "mergedWith": .null])
+                } else {
+                    Output.line("person \(ref) added: \(name)")
+                }
+                return
+            }
             let lookup = try Lookup(log: log)
             let person = lookup.state.people[lookup.state.canonical(id)]!
             let ref = lookup.personRefs.short(id)
