@@ -1,0 +1,37 @@
+import Foundation
+
+extension FieldLog {
+    /// Revokes a laptop of this organisation (lost, stolen, retired): a `device.revoked` event
+    /// that every laptop honours. Its events up to `upTo` (by default: all this laptop holds of
+    /// it) still count; any later one is refused everywhere (trust.md §5a).
+    @discardableResult
+    public func revokeDevice(named name: String, upTo: UInt64? = nil, reason: String?, at: Int64) throws -> (event: Event, device: DeviceCertificate, upTo: UInt64) {
+        let roster = try store.roster()
+        let candidates = roster.certificates.filter { $0.role.signsEvents && $0.device == name }
+        guard let device = candidates.first(where: { $0.org == keyring.org }) else {
+            if let other = candidates.first {
+                throw FieldlogError(.notPermitted, "\(name) is a laptop of \(other.org)", hint: "only \(other.org)'s own laptops can revoke it")
+            }
+            throw FieldlogError(.unknownRef, "no laptop named \(name)", hint: "fieldlog device list shows them")
+        }
+        guard device.replica != store.info.replica else { throw FieldlogError.badInput("a laptop cannot revoke itself", hint: "revoke it from another laptop of \(keyring.org)") }
+        let held = try store.vector()[device.replica]
+        let cut = upTo ?? held
+        var fields: [String: JSONValue] = ["replica": .string(device.replica.rawValue), "device": .string(name), "upTo": .int(Int64(cut))]
+        fields["reason"] = reason.map { .string($0) }
+        let event = try store.append([Draft(payload(.deviceRevoked, at: at, fields))], keyring: keyring)[0]
+        return (event, device, cut)
+    }
+}
+
+extension FieldLog {
+    /// Adds a zone to the partnership's list (or relabels it): a coarse area, never an exact place.
+    @discardableResult
+    public func defineZone(_ zone: String, label: String?, at: Int64) throws -> Event {
+        let name = zone.trimmingCharacters(in: .whitespaces)
+        guard (1...24).contains(name.count), !name.contains(",") else { throw FieldlogError.badInput("a zone is a short name, e.g. Z3") }
+        var fields: [String: JSONValue] = ["zone": .string(name)]
+        fields["label"] = label.map { .string($0) }
+        return try store.append([Draft(payload(.zoneDefined, at: at, fields))], keyring: keyring)[0]
+    }
+}
