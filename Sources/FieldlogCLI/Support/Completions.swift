@@ -6,18 +6,19 @@ import OutreachCore
 /// vocabularies, and the refs and working names of your own organisation's people from the
 /// unlocked store (the sealed person index: no fold, a few milliseconds).
 enum Complete {
-    /// People, from the store the environment names; nothing when it is locked or missing.
-    static let people = CompletionKind.custom { _, _, prefix in
-        guard let store = try? Store.open(at: StoreOptions.defaultDirectory), let log = try? Session.unlocked(store),
-              let index = try? PersonIndex.load(log: log) else { return [] }
-        return index.completions(prefix)
+    /// The person index of the store the environment names; nil when it is locked or missing
+    /// (a locked store completes nothing, and says nothing).
+    static func index() -> PersonIndex? {
+        guard let store = try? Store.open(at: StoreOptions.defaultDirectory), let log = try? Session.unlocked(store) else { return nil }
+        return try? PersonIndex.load(log: log)
     }
+
+    /// People: refs, and your own organisation's working names.
+    static let people = CompletionKind.custom { _, _, prefix in index()?.completions(prefix) ?? [] }
 
     /// The partnership's zones.
     static let zones = CompletionKind.custom { _, _, prefix in
-        guard let store = try? Store.open(at: StoreOptions.defaultDirectory), let log = try? Session.unlocked(store),
-              let index = try? PersonIndex.load(log: log) else { return [] }
-        return index.zones.keys.filter { $0.lowercased().hasPrefix(prefix.lowercased()) }.sorted()
+        (index()?.zones.keys.filter { $0.lowercased().hasPrefix(prefix.lowercased()) } ?? []).sorted()
     }
 
     /// A word of a vocabulary, or a comma list of them (`drugs,hou` → `drugs,housing`); with
