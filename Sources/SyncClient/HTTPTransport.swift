@@ -96,7 +96,7 @@ public struct HTTPTransport: SyncTransport {
         do {
             response = try await client.execute(request, timeout: .seconds(120))
         } catch {
-            if "\(error)".contains("SSL") || "\(error)".contains("certificate") || "\(error)".contains("handshake") {
+            if error is NIOSSLError || error is BoringSSLError {
                 throw FieldlogError(.io, "cannot set up a trusted connection to \(server) (\(error))",
                                     hint: "the server's certificate is not one this laptop trusts: give the partnership's CA with --ca at init")
             }

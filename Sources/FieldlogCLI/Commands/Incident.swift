@@ -157,9 +157,7 @@ struct Alerts: ParsableCommand {
                 return
             }
             if alerts.isEmpty { Output.line(new ? "no new alerts" : "no active alerts"); return }
-            Output.table(["ref", "when", "zone", "from", "warning", "until"], alerts.map { a in
-                [lookup.ref(a.id), lookup.time.format(a.issuedAt), a.zone ?? "", a.org, a.text, lookup.time.format(a.expiresAt)]
-            })
+            NewAlerts.table(alerts, lookup: lookup)
             try log.store.markAlertsShown(alerts.map(\.id))
         }
     }

@@ -14,10 +14,15 @@ enum NewAlerts {
     static func show(_ alerts: [Alert], lookup: Lookup, store: Store) throws {
         guard !alerts.isEmpty else { return }
         Output.line("\(alerts.count) new alert\(alerts.count == 1 ? "" : "s"):")
+        table(alerts, lookup: lookup)
+        try store.markAlertsShown(alerts.map(\.id))
+    }
+
+    /// Alerts as `fieldlog alerts` shows them.
+    static func table(_ alerts: [Alert], lookup: Lookup) {
         Output.table(["ref", "when", "zone", "from", "warning", "until"], alerts.map { a in
             [lookup.ref(a.id), lookup.time.format(a.issuedAt), a.zone ?? "", a.org, a.text, lookup.time.format(a.expiresAt)]
         })
-        try store.markAlertsShown(alerts.map(\.id))
     }
 }
 

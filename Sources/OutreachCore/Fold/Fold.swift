@@ -240,7 +240,7 @@ public enum Fold {
         var cuts = [ReplicaID: UInt64]()
         Authority.merge(notices.compactMap { Authority.revocation($0, orgOf: { orgOf[$0] }) }, into: &cuts)
         guard !cuts.isEmpty else { return opened }
-        return opened.filter { o in cuts[o.event.dot.replica].map { o.event.dot.seq <= $0 } ?? true }
+        return opened.filter { !Authority.isRevoked($0.event, cuts: cuts) }
     }
 
     static func write(_ o: OpenedEvent, value: JSONValue) -> RegisterWrite {

@@ -92,10 +92,7 @@ extension Store {
             for event in written { try EventTable.insert(event, statement, db) }
             if let last = written.last { try EventTable.setCoverage(db, me, last.dot.seq) }
             // A revocation written here takes effect here at once, in the same transaction.
-            try Self.note(drafts.compactMap { d in
-                guard d.payload.eventType == .deviceRevoked, let r = d.payload.string("replica").flatMap(ReplicaID.init), let upTo = d.payload.int("upTo") else { return nil }
-                return Authority.Revocation(replica: r, upTo: UInt64(max(0, upTo)))
-            }, db)
+            try Self.note(drafts.compactMap { Authority.Revocation($0.payload) }, db)
             return written
         }
     }

@@ -86,8 +86,7 @@ public struct SyncEngine: Sendable {
                 if let theirs = response.certificates {
                     // The server's roster differs from ours: take what it has (checked like any
                     // certificate), and send it what it lacks.
-                    roster = try store.roster()
-                    var merged = roster
+                    var merged = roster  // current: reloaded after every page that brought certificates
                     merged.admit(theirs, pinning: .firstSight)
                     let known = Set(theirs.map(\.fingerprint))
                     serverLacks = merged.certificates.filter { !known.contains($0.fingerprint) && !offered.contains($0.fingerprint) }

@@ -41,13 +41,9 @@ public enum Authority {
         return w.data
     }
 
-    /// The envelope rules E3-E6: what anyone can check with the roster and no keys.
+    /// The envelope rules E3-E6 for one event: what anyone can check with the roster and no keys.
     public static func checkEnvelope(_ event: Event, roster: Roster) -> Rule? {
-        guard scopes.contains(event.scope) else { return .badScope }
-        guard let signer = roster.signer(of: event.dot.replica) else { return .unknownSigner }
-        guard signer.org == event.org else { return .wrongOrg }
-        guard roster.verify(event.signature, of: signedMessage(event.id), by: event.dot.replica) else { return .badSignature }
-        return nil
+        checkEnvelopes([event], roster: roster)[0]
     }
 
     /// The envelope rules E3-E6 for a batch. E3-E5 are checked per event; E6 once per **run**: an
@@ -105,7 +101,7 @@ public enum Authority {
         merge(revocations, into: &revoked)
         let rules = zip(events, checked).map { event, result -> Rule? in
             if let broken = result.0 { return broken }
-            if let cut = revoked[event.dot.replica], event.dot.seq > cut { return .revoked }
+            if isRevoked(event, cuts: revoked) { return .revoked }
             return nil
         }
         return (rules, revocations)
@@ -124,27 +120,33 @@ public enum Authority {
     /// A rule as an error value (for `Result`).
     public struct RuleError: Error, Sendable { public let rule: Rule; init(_ rule: Rule) { self.rule = rule } }
 
-    /// Every rule a device checks on receipt, envelope first.
-    public static func check(_ event: Event, roster: Roster, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
-        if let broken = checkEnvelope(event, roster: roster) { return .failure(RuleError(broken)) }
-        return checkKeys(event, keyring: keyring)
-    }
-
     // MARK: Revocation (trust.md §5a)
 
     /// A device's revocation, read from a `device.revoked` event: its events after `upTo` are refused.
     public struct Revocation: Sendable, Equatable {
         public let replica: ReplicaID
         public let upTo: UInt64
+
+        /// The revocation a `device.revoked` payload states, if it is one and well formed.
+        init?(_ payload: Payload) {
+            guard payload.eventType == .deviceRevoked, let replica = payload.string("replica").flatMap(ReplicaID.init),
+                  let upTo = payload.int("upTo"), upTo >= 0
+            else { return nil }
+            self.replica = replica
+            self.upTo = UInt64(upTo)
+        }
     }
 
     /// The revocation `o` states, if it is one and is honoured: only a device of the revoked
     /// device's own organisation may revoke it (`orgOf` names the organisation of a replica).
     public static func revocation(_ o: OpenedEvent, orgOf: (ReplicaID) -> String?) -> Revocation? {
-        guard o.payload.eventType == .deviceRevoked, let replica = o.payload.string("replica").flatMap(ReplicaID.init),
-              let upTo = o.payload.int("upTo"), upTo >= 0, orgOf(replica) == o.event.org
-        else { return nil }
-        return Revocation(replica: replica, upTo: UInt64(upTo))
+        guard let r = Revocation(o.payload), orgOf(r.replica) == o.event.org else { return nil }
+        return r
+    }
+
+    /// Whether `event` comes after its device's cut in `cuts` (replica → last seq that counts).
+    public static func isRevoked(_ event: Event, cuts: [ReplicaID: UInt64]) -> Bool {
+        cuts[event.dot.replica].map { event.dot.seq > $0 } ?? false
     }
 
     /// Revocations merged: of two for one device, the earlier cut holds.
