@@ -1,271 +1,195 @@
-/// The fold: events in, `FieldState` out. Pure: it reads nothing but its input.
-public enum Fold {
+/// The fold: events in, `FieldState` out, one event at a time (`Protocol/fold.md`).
+///
+/// There is one fold. A full fold is `add` of every event to an empty `Fold`; an incremental one
+/// is `add` of the newer events to a fold restored from the state snapshot. Events may come in
+/// any order: a retraction before what it retracts, a note before its contact, a link before the
+/// people it joins. The state depends only on the set of events added (DESIGN §3, invariant 3).
+///
+/// Most events only add to the state. The few that change what earlier events mean (a
+/// retraction, a correction, a link, a partnership code, a revocation) make the fold look again
+/// at just the events they touch, read back through a `FoldSource`; nothing is refolded whole.
+public struct Fold: Sendable {
+    public internal(set) var state = FieldState()
+
+    /// The envelope facts the target rules need (`Protocol/trust.md` §4).
+    struct Envelope: Sendable, Equatable {
+        let id: EventID
+        let dot: Dot
+        let org: String
+        let scope: Scope
+        init(_ e: Event) { id = e.id; dot = e.dot; org = e.org; scope = e.scope }
+        init(id: EventID, dot: Dot, org: String, scope: Scope) { self.id = id; self.dot = dot; self.org = org; self.scope = scope }
+    }
+
+    /// A retraction or correction held (live or not), by its own id.
+    struct Amendment: Sendable, Equatable {
+        let envelope: Envelope
+        let target: EventID
+        /// The correction's write (its fields as the value); nil for a retraction.
+        let correction: RegisterWrite?
+        var isRetraction: Bool { correction == nil }
+    }
+
+    var amendments: [EventID: Amendment] = [:]
+    /// Target → the retractions and corrections that name it (its arrival is not needed).
+    var amendmentsOf: [EventID: [EventID]] = [:]
+
+    /// `device.revoked` events held, with the organisation that wrote them.
+    var revocations: [EventID: Revocation] = [:]
+    struct Revocation: Sendable, Equatable {
+        let replica: ReplicaID
+        let upTo: UInt64
+        let org: String
+    }
+    /// The organisation of every replica seen (a revocation counts from the device's own organisation).
+    var replicaOrg: [ReplicaID: String] = [:]
+    var cuts: [ReplicaID: UInt64] = [:]
+
+    // What attaches to a record, kept whether or not the record is here yet (see Fold+Records).
+    var notes: [EventID: [EventID: String]] = [:]
+    var outcomes: [EventID: [EventID: RegisterWrite]] = [:]
+    var done: [EventID: Set<EventID>] = [:]
+    var withdrawals: [EventID: [EventID: String]] = [:]
+    /// Every live alert, shown or hidden (an alert of a retracted incident is hidden).
+    var alertBase: [EventID: Alert] = [:]
+    var summaryCandidates: [IncidentSummary.Key: [EventID: IncidentSummary]] = [:]
+
+    // People (see Fold+People).
+    var registrations: [String: [EventID: Registration]] = [:]
+    var profileWrites: [String: [EventID: RegisterWrite]] = [:]
+    var registerWrites: [String: [Register: [EventID: RegisterWrite]]] = [:]
+    var links: [EventID: Link] = [:]
+    var firstMention: [String: Mention] = [:]
+    /// The partnership code each id's own profile gives.
+    var profileCodes: [String: String] = [:]
+    var members: [String: Set<String>] = [:]
+
+    /// Where each applied event's effect went, for the kinds not found by id in the state's tables.
+    var applied: [EventID: Effect] = [:]
+
+    public init() {}
+
+    /// Folds `events` from scratch.
+    public static func fold(_ events: [OpenedEvent]) -> FieldState {
+        var fold = Fold()
+        fold.add(events, source: NoSource())
+        return fold.state
+    }
+
     /// Opens every event with `keyring` and folds them.
     public static func fold(_ events: [Event], keyring: Keyring) -> FieldState {
         // Decrypting and parsing is half the work and independent per event: every core helps.
         let all = Parallel.map(count: events.count) { keyring.open(events[$0]) }
-        let opened = all.compactMap { $0 }
-        var state = fold(opened)
-        state.unreadable = events.count - opened.count
+        var state = fold(all.compactMap { $0 })
+        state.unreadable = all.count(where: { $0 == nil })
         return state
     }
 
-    /// Folds opened events. The result depends only on the set of events, not their order.
-    public static func fold(_ all: [OpenedEvent]) -> FieldState {
-        // Revoked devices (trust.md §5a): their events after the cut never count, whatever
-        // arrived first. A revocation is honoured from the revoked device's own organisation.
-        let opened = withoutRevoked(all)
-        var state = FieldState()
-        state.contacts.reserveCapacity(opened.count)
-
-        // 0. The events that retractions and corrections name, to apply the target rules of
-        //    `Protocol/trust.md` §4: only the organisation that wrote an event may amend it.
-        let amendments = opened.filter { $0.payload.eventType == .eventRetracted || $0.payload.eventType == .eventCorrected }
-        let named = Set(amendments.compactMap { $0.payload.eventID("target") })
-        var targets = [EventID: Event]()
-        if !named.isEmpty { for o in opened where named.contains(o.event.id) { targets[o.event.id] = o.event } }
-        /// The target `o` may amend, if it is held and of the writer's organisation and scope.
-        func honouredTarget(_ o: OpenedEvent) -> EventID? {
-            guard let id = o.payload.eventID("target"), let target = targets[id], Authority.mayAmend(target, by: o.event) else { return nil }
-            return id
-        }
-
-        // 1. Retractions: a retraction counts unless it is itself retracted.
-        let retractions = amendments.filter { $0.payload.eventType == .eventRetracted }.compactMap { o in honouredTarget(o).map { (o.event.id, $0) } }
-        let retractionIDs = Set(retractions.map(\.0))
-        let retractedRetractions = Set(retractions.map(\.1).filter(retractionIDs.contains))
-        for (id, target) in retractions where !retractedRetractions.contains(id) { state.retracted.insert(target) }
-
-        // 2. Corrections: the live correction of each target overlays its fields.
-        var corrections = [EventID: [RegisterWrite]]()
-        for o in amendments where o.payload.eventType == .eventCorrected && !state.retracted.contains(o.event.id) {
-            guard let target = honouredTarget(o) else { continue }
-            corrections[target, default: []].append(write(o, value: o.payload["fields"] ?? .object([:])))
-        }
-        func effective(_ o: OpenedEvent) -> OpenedEvent {
-            guard let writes = corrections[o.event.id] else { return o }
-            var payload = o.payload
-            // Concurrent corrections: the one with the highest id applies (deterministic); both stay visible.
-            if let chosen = RegisterState(writes: writes).live.last, let fields = chosen.value.objectValue {
-                for (k, v) in fields where !Payload.envelopeKeys.contains(k) { payload.fields[k] = v }
-                if let at = fields["at"]?.intValue { payload.occurredAt = at }
-            }
-            return OpenedEvent(event: o.event, payload: payload)
-        }
-
-        let live: [OpenedEvent]
-        if state.retracted.isEmpty && corrections.isEmpty {
-            live = opened
-        } else {
-            live = opened.compactMap { state.retracted.contains($0.event.id) ? nil : effective($0) }
-        }
-
-        // 3. People: registrations, then links and partnership codes merge ids.
-        var links = UnionFind()
-        var codes = [String: [String]]()
-        var profileWrites = [String: [RegisterWrite]]()
-        var firstMention = [String: (Int64, EventID, String)]()
-        for o in live {
-            let p = o.payload
-            switch p.eventType {
-            case .personRegistered:
-                guard let id = p.string("person") else { continue }
-                links.add(id)
-                var person = state.people[id] ?? Person(id: id, org: o.event.org)
-                person.org = o.event.org
-                person.name = p.string("name")
-                person.descriptor = p.string("descriptor")
-                person.note = p.string("note")
-                person.registeredAt = p.occurredAt
-                state.people[id] = person
-            case .personsLinked:
-                if let a = p.string("a"), let b = p.string("b") { links.union(a, b) }
-            case .personProfile:
-                guard let id = p.string("person") else { continue }
-                links.add(id)
-                profileWrites[id, default: []].append(write(o, value: .object(p.fields.filter { $0.key != "person" })))
-            default:
-                // Someone known only from partnership events: their organisation is that of the
-                // earliest mention by (time, event id), whatever order events arrived in.
-                if let id = p.string("person") {
-                    let mention = (p.occurredAt, o.event.id, o.event.org)
-                    if let seen = firstMention[id], (seen.0, seen.1) <= (mention.0, mention.1) { continue }
-                    firstMention[id] = mention
-                }
-            }
-        }
-        for (id, mention) in firstMention where state.people[id] == nil {
-            links.add(id)
-            state.people[id] = Person(id: id, org: mention.2)
-        }
-        for (id, writes) in profileWrites {
-            if state.people[id] == nil { state.people[id] = Person(id: id, org: writes.map(\.org).min() ?? "") }
-            let profile = RegisterState(writes: writes)
-            state.people[id]!.profile = profile
-            if let code = profile.value?["code"]?.stringValue { codes[code, default: []].append(id) }
-        }
-        for ids in codes.values { for other in ids.dropFirst() { links.union(ids[0], other) } }
-
-        // Merge linked people into the canonical (smallest) id.
-        var merged = [String: Person]()
-        for id in state.people.keys.sorted() {  // sorted: the root (smallest id) first, then a fixed order
-            let person = state.people[id]!
-            let root = links.find(id)
-            state.canonicalID[id] = root
-            if var existing = merged[root] {
-                existing.absorb(person)
-                merged[root] = existing
-            } else {
-                var p = person
-                if id != root { p = Person(id: root, org: person.org); p.absorb(person) }
-                merged[root] = p
-            }
-        }
-        state.people = merged
-        // Ids known only from a link still map to their person (a contact may name them later).
-        for id in links.members where state.canonicalID[id] == nil { state.canonicalID[id] = links.find(id) }
-        // Merged people's profiles: all their writes together (grouped in one pass).
-        var profilesByRoot = [String: [RegisterWrite]]()
-        for (id, writes) in profileWrites { profilesByRoot[links.find(id), default: []] += writes }
-        for (root, writes) in profilesByRoot { state.people[root]?.profile = RegisterState(writes: writes) }
-        func canon(_ id: String?) -> String? { id.map { state.canonicalID[$0] ?? $0 } }
-
-        // 4. Everything else.
-        var outcomes = [EventID: [RegisterWrite]]()
-        for o in live {
-            let p = o.payload
-            switch p.eventType {
-            case .contactLogged:
-                state.contacts[o.event.id] = Contact(
-                    id: o.event.id, org: o.event.org, person: canon(p.string("person")),
-                    unidentified: Int(p.int("unidentified") ?? 0), setting: p.string("setting") ?? "",
-                    zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
-                    services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author)
-            case .referralMade:
-                state.referrals[o.event.id] = Referral(
-                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), contact: p.eventID("contact"),
-                    destination: p.string("destination") ?? "", method: p.string("method") ?? "", occurredAt: p.occurredAt)
-            case .referralOutcome:
-                if let r = p.eventID("referral") { outcomes[r, default: []].append(write(o, value: p["outcome"] ?? .null)) }
-            case .incidentReported:
-                state.incidents[o.event.id] = Incident(
-                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), kind: p.string("kind") ?? "other",
-                    zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
-                    consent: p.consentLevel("consent"), note: p.string("note"),
-                    occurredAt: p.occurredAt, author: p.author)
-            case .incidentSummary:
-                guard let incident = p.eventID("incident") else { continue }
-                // One summary per (organisation, incident): one organisation's never displaces
-                // another's; should there be two, the smallest id, whatever the order.
-                let key = IncidentSummary.Key(org: o.event.org, incident: incident)
-                if let seen = state.incidentSummaries[key], seen.id < o.event.id { continue }
-                state.incidentSummaries[key] = IncidentSummary(
-                    id: o.event.id, incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
-                    consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
-            case .taskingAction:
-                guard let person = canon(p.string("person")) else { continue }
-                state.taskingActions[o.event.id] = TaskingAction(
-                    id: o.event.id, org: o.event.org, person: person, action: p.string("action") ?? "",
-                    owner: p.string("owner"), due: p.int("due"), agreedAt: p.occurredAt)
-            case .incidentExported:
-                guard let incident = p.eventID("incident") else { continue }
-                state.exports[o.event.id] = IncidentExport(
-                    id: o.event.id, incident: incident, org: o.event.org,
-                    level: p.consentLevel("level"), recipient: p.string("recipient"),
-                    exportedAt: p.occurredAt, author: p.author)
-            case .alertIssued:
-                state.alerts[o.event.id] = Alert(
-                    id: o.event.id, org: o.event.org, incident: p.eventID("incident"), zone: p.string("zone"),
-                    text: p.string("text") ?? "", issuedAt: p.occurredAt, expiresAt: p.int("expires") ?? p.occurredAt, withdrawn: false)
-            case .safeguardingRaised:
-                state.safeguarding[o.event.id] = Safeguarding(
-                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), category: p.string("category") ?? "",
-                    action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
-                    occurredAt: p.occurredAt)
-            case .registerSet:
-                guard let person = canon(p.string("person")), let register = p.string("register").flatMap(Register.init(rawValue:)) else { continue }
-                state.registerWrites[person, default: [:]][register, default: []].append(write(o, value: p["value"] ?? .null))
-            case nil:
-                state.unknownTypes += 1
-            default:
-                break
-            }
-        }
-        // Notes, withdrawals and outcomes attach to what they name (if it is still there).
-        for o in live {
-            let p = o.payload
-            switch p.eventType {
-            case .contactNote:
-                if let c = p.eventID("contact"), let text = p.string("text") { state.contacts[c]?.notes.append(text) }
-            case .alertWithdrawn:
-                // Only the organisation that issued an alert withdraws it (trust.md §4).
-                if let a = p.eventID("alert"), let alert = state.alerts[a], Authority.mayActOn(targetOrg: alert.org, writerOrg: o.event.org) {
-                    state.alerts[a]!.withdrawn = true
-                }
-            case .taskingDone:
-                if let a = p.eventID("action") { state.taskingActions[a]?.done = true }
-            default: break
-            }
-        }
-        for id in state.contacts.keys { state.contacts[id]!.notes.sort() }
-        // A referral's outcomes are recorded by the organisation that made it (trust.md §4).
-        for (id, writes) in outcomes {
-            guard let referral = state.referrals[id] else { continue }
-            let own = writes.filter { Authority.mayActOn(targetOrg: referral.org, writerOrg: $0.org) }
-            if !own.isEmpty { state.referrals[id]!.outcome = RegisterState(writes: own) }
-        }
-        // Alerts of a retracted incident go too (the incident's own organisation's), and retracted summaries.
-        let incidentOrg = Dictionary(uniqueKeysWithValues: state.incidents.values.map { ($0.id, $0.org) })
-        for (id, alert) in state.alerts where alert.incident.map(state.retracted.contains) == true {
-            if incidentOrg[alert.incident!].map({ Authority.mayActOn(targetOrg: $0, writerOrg: alert.org) }) ?? true { state.alerts[id] = nil }
-        }
-        for (key, summary) in state.incidentSummaries where state.retracted.contains(key.incident) || state.retracted.contains(summary.id) {
-            state.incidentSummaries[key] = nil
-        }
-        for (person, registers) in state.registerWrites {
-            for register in registers.keys { state.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID } }
-            if state.people[person] == nil { state.people[person] = Person(id: person, org: registers.values.flatMap { $0 }.map(\.org).min() ?? "") }
-            for (register, writes) in registers { state.people[person]!.registers[register] = RegisterState(writes: writes) }
-        }
-        return state
+    /// Adds `events` (not yet added: the store never holds an event twice). Events added before
+    /// that they change are read back from `source`, or from `events` themselves.
+    public mutating func add(_ events: [OpenedEvent], source: some FoldSource) {
+        let all = BatchSource(events, then: source)
+        for o in events { add(o, source: all) }
     }
 
-    /// `opened` less the events of revoked devices written after their cut.
-    static func withoutRevoked(_ opened: [OpenedEvent]) -> [OpenedEvent] {
-        let notices = opened.filter { $0.payload.eventType == .deviceRevoked }
-        guard !notices.isEmpty else { return opened }
-        let named = Set(notices.compactMap { $0.payload.string("replica").flatMap(ReplicaID.init) })
-        var orgOf = [ReplicaID: String]()
-        for o in opened where named.contains(o.event.dot.replica) { orgOf[o.event.dot.replica] = o.event.org }
+    mutating func add(_ o: OpenedEvent, source: some FoldSource) {
+        let e = o.event
+        if replicaOrg[e.dot.replica] == nil {
+            replicaOrg[e.dot.replica] = e.org
+            if revocations.values.contains(where: { $0.replica == e.dot.replica }) { recomputeCuts(source: source) }
+        }
+        switch o.payload.eventType {
+        case .eventRetracted, .eventCorrected:
+            if let target = o.payload.eventID("target") {
+                let retraction = o.payload.eventType == .eventRetracted
+                amendments[e.id] = Amendment(envelope: Envelope(e), target: target,
+                                             correction: retraction ? nil : Fold.write(o, value: o.payload["fields"] ?? .object([:])))
+                amendmentsOf[target, default: []].append(e.id)
+            }
+        case .deviceRevoked:
+            if let r = Authority.Revocation(o.payload) {
+                revocations[e.id] = Revocation(replica: r.replica, upTo: r.upTo, org: e.org)
+                recomputeCuts(source: source)
+            }
+        default: break
+        }
+        settle(o, source: source)
+    }
+
+    /// Brings one held event's effect up to date: takes out what it did, and puts back what it
+    /// does now (its liveness, corrections and people may have changed since).
+    mutating func refresh(_ id: EventID, source: some FoldSource) {
+        unapply(id)
+        guard let o = source.opened(id) else { return }
+        settle(o, source: source)
+    }
+
+    /// Applies `o` (not applied now) if it is live, with its live correction; then what depends on it.
+    private mutating func settle(_ o: OpenedEvent, source: some FoldSource) {
+        let id = o.event.id
+        let wasRetracted = state.retracted.contains(id)
+        let isRetracted = !isRevoked(Envelope(o.event)) && hasLiveRetraction(Envelope(o.event))
+        if isRetracted { state.retracted.insert(id) } else { state.retracted.remove(id) }
+        if isLive(Envelope(o.event)) { apply(effective(o)) }
+        if wasRetracted != isRetracted { retractionChanged(id) }
+        // An amendment's liveness decides what its target shows.
+        if let a = amendments[id] { refresh(a.target, source: source) }
+    }
+
+    // MARK: Liveness
+
+    /// Counts: not cut off by a revocation, and not retracted by a live retraction.
+    func isLive(_ e: Envelope) -> Bool {
+        !isRevoked(e) && !hasLiveRetraction(e)
+    }
+
+    func isRevoked(_ e: Envelope) -> Bool { cuts[e.dot.replica].map { e.dot.seq > $0 } ?? false }
+
+    /// Whether a live retraction by the target's own organisation and scope names `e`.
+    /// (Retractions form chains, never cycles: an id commits to its target.)
+    func hasLiveRetraction(_ e: Envelope) -> Bool {
+        (amendmentsOf[e.id] ?? []).contains { id in
+            guard let a = amendments[id], a.isRetraction, Fold.mayAmend(e, by: a.envelope) else { return false }
+            return isLive(a.envelope)
+        }
+    }
+
+    static func mayAmend(_ target: Envelope, by writer: Envelope) -> Bool {
+        target.org == writer.org && target.scope == writer.scope
+    }
+
+    /// `o` with its live correction's fields laid over (of concurrent ones, the highest id).
+    func effective(_ o: OpenedEvent) -> OpenedEvent {
+        let target = Envelope(o.event)
+        let writes = (amendmentsOf[o.event.id] ?? []).compactMap { id -> RegisterWrite? in
+            guard let a = amendments[id], let w = a.correction, Fold.mayAmend(target, by: a.envelope), isLive(a.envelope) else { return nil }
+            return w
+        }
+        guard !writes.isEmpty, let chosen = RegisterState(writes: writes).live.last, let fields = chosen.value.objectValue else { return o }
+        var payload = o.payload
+        for (k, v) in fields where !Payload.envelopeKeys.contains(k) { payload.fields[k] = v }
+        if let at = fields["at"]?.intValue { payload.occurredAt = at }
+        return OpenedEvent(event: o.event, payload: payload)
+    }
+
+    /// Recomputes the revocation cuts; the events of a device now cut off (or no longer) are refreshed.
+    mutating func recomputeCuts(source: some FoldSource) {
         var cuts = [ReplicaID: UInt64]()
-        Authority.merge(notices.compactMap { Authority.revocation($0, orgOf: { orgOf[$0] }) }, into: &cuts)
-        guard !cuts.isEmpty else { return opened }
-        return opened.filter { !Authority.isRevoked($0.event, cuts: cuts) }
+        for r in revocations.values where replicaOrg[r.replica] == r.org { cuts[r.replica] = min(cuts[r.replica] ?? .max, r.upTo) }
+        guard cuts != self.cuts else { return }
+        let changed = Set(cuts.keys).union(self.cuts.keys).filter { cuts[$0] != self.cuts[$0] }
+        let old = self.cuts
+        self.cuts = cuts
+        for replica in changed.sorted(by: { $0.rawValue < $1.rawValue }) {
+            let from = min(old[replica] ?? .max, cuts[replica] ?? .max)
+            for o in source.opened(origin: replica, after: from) { refresh(o.event.id, source: source) }
+        }
     }
 
     static func write(_ o: OpenedEvent, value: JSONValue) -> RegisterWrite {
         RegisterWrite(eventID: o.event.id, dot: o.event.dot, context: o.event.context, value: value,
                       reason: o.payload.string("reason"), review: o.payload.int("review"),
                       occurredAt: o.payload.occurredAt, author: o.payload.author, org: o.event.org)
-    }
-}
-
-extension Person {
-    /// Takes in another record of the same person (a link or matching code).
-    mutating func absorb(_ other: Person) {
-        if other.id != id { aliases.append(other.id) }
-        aliases.append(contentsOf: other.aliases)
-        aliases = Array(Set(aliases)).sorted()
-        // The registering organisation's details win over a bare record; between two
-        // registrations the earlier one (then the smaller id) gives the name shown.
-        let otherFirst = (other.registeredAt ?? .max, other.id) < (registeredAt ?? .max, id)
-        if name == nil || (other.name != nil && otherFirst) {
-            name = other.name ?? name
-            descriptor = other.descriptor ?? descriptor
-            note = other.note ?? note
-            org = other.org
-            registeredAt = other.registeredAt ?? registeredAt
-        }
     }
 }
 

@@ -50,6 +50,8 @@ public struct Contact: Sendable, Equatable {
     public let org: String
     /// The canonical person id, or nil for people seen but not identified.
     public var person: String?
+    /// The person id as the event names it (before links and codes merged it).
+    public var recordedPerson: String?
     public var unidentified: Int
     public var setting: String
     public var zone: String?
@@ -66,6 +68,7 @@ public struct Referral: Sendable, Equatable {
     public let id: EventID
     public let org: String
     public var person: String?
+    public var recordedPerson: String?
     public var contact: EventID?
     public var destination: String
     public var method: String
@@ -77,6 +80,7 @@ public struct Incident: Sendable, Equatable {
     public let id: EventID
     public let org: String
     public var person: String?
+    public var recordedPerson: String?
     public var kind: String
     public var zone: String?
     public var offender: String?
@@ -122,6 +126,7 @@ public struct TaskingAction: Sendable, Equatable {
     public let org: String
     /// Canonical person id.
     public var person: String
+    public var recordedPerson: String
     public var action: String
     public var owner: String?
     public var due: Int64?
@@ -157,6 +162,7 @@ public struct Safeguarding: Sendable, Equatable {
     public let id: EventID
     public let org: String
     public var person: String?
+    public var recordedPerson: String?
     public var category: String
     public var action: String?
     public var withConsent: Bool

@@ -1,0 +1,214 @@
+/// What each event type does to the state: the one mapping from events to facts, and its undo.
+extension Fold {
+    /// Where an applied event's effect went, for kinds not found by id in the state's tables
+    /// (contacts, referrals, incidents, concerns, tasking actions and exports are).
+    enum Effect: Sendable, Equatable {
+        case registration(person: String)
+        case profile(person: String)
+        case link
+        case note(contact: EventID)
+        case outcome(referral: EventID)
+        case done(action: EventID)
+        case alert
+        case withdrawal(alert: EventID)
+        case summary(IncidentSummary.Key)
+        case register(person: String, Register)
+        case unknown
+        /// Retractions, corrections, revocations, zones: they act through liveness, or not at all.
+        case other
+    }
+
+    /// Applies a live event (its correction laid over).
+    mutating func apply(_ o: OpenedEvent) {
+        let p = o.payload, e = o.event
+        func person() -> (raw: String?, canonical: String?) {
+            let raw = p.string("person")
+            if let raw { mention(raw, Mention(at: p.occurredAt, id: e.id, org: e.org)) }
+            return (raw, raw.map(canonical))
+        }
+        var effect = Effect.other
+        switch p.eventType {
+        case .personRegistered:
+            guard let id = p.string("person") else { break }
+            registrations[id, default: [:]][e.id] = Registration(
+                org: e.org, name: p.string("name"), descriptor: p.string("descriptor"), note: p.string("note"), at: p.occurredAt)
+            effect = .registration(person: id)
+            touch(id)
+        case .personsLinked:
+            guard let a = p.string("a"), let b = p.string("b") else { break }
+            links[e.id] = Link(a: a, b: b)
+            effect = .link
+            rebuildUnions()
+        case .personProfile:
+            guard let id = p.string("person") else { break }
+            profileWrites[id, default: [:]][e.id] = Fold.write(o, value: .object(p.fields.filter { $0.key != "person" }))
+            effect = .profile(person: id)
+            profileChanged(id)
+        case .contactLogged:
+            let (raw, canonical) = person()
+            state.contacts[e.id] = Contact(
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw,
+                unidentified: Int(p.int("unidentified") ?? 0), setting: p.string("setting") ?? "",
+                zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
+                services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author,
+                notes: (notes[e.id] ?? [:]).values.sorted())
+        case .contactNote:
+            guard let c = p.eventID("contact"), let text = p.string("text") else { break }
+            notes[c, default: [:]][e.id] = text
+            state.contacts[c]?.notes = (notes[c] ?? [:]).values.sorted()
+            effect = .note(contact: c)
+        case .referralMade:
+            let (raw, canonical) = person()
+            state.referrals[e.id] = Referral(
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, contact: p.eventID("contact"),
+                destination: p.string("destination") ?? "", method: p.string("method") ?? "", occurredAt: p.occurredAt)
+            updateOutcome(e.id)
+        case .referralOutcome:
+            guard let r = p.eventID("referral") else { break }
+            outcomes[r, default: [:]][e.id] = Fold.write(o, value: p["outcome"] ?? .null)
+            effect = .outcome(referral: r)
+            updateOutcome(r)
+        case .incidentReported:
+            let (raw, canonical) = person()
+            state.incidents[e.id] = Incident(
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, kind: p.string("kind") ?? "other",
+                zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
+                consent: p.consentLevel("consent"), note: p.string("note"), occurredAt: p.occurredAt, author: p.author)
+        case .incidentSummary:
+            guard let incident = p.eventID("incident") else { break }
+            let key = IncidentSummary.Key(org: e.org, incident: incident)
+            summaryCandidates[key, default: [:]][e.id] = IncidentSummary(
+                id: e.id, incident: incident, org: e.org, kind: p.string("kind") ?? "other",
+                consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
+            effect = .summary(key)
+            updateSummary(key)
+        case .taskingAction:
+            guard p.string("person") != nil else { break }
+            let (raw, canonical) = person()
+            state.taskingActions[e.id] = TaskingAction(
+                id: e.id, org: e.org, person: canonical!, recordedPerson: raw!, action: p.string("action") ?? "",
+                owner: p.string("owner"), due: p.int("due"), agreedAt: p.occurredAt, done: !(done[e.id] ?? []).isEmpty)
+        case .taskingDone:
+            guard let a = p.eventID("action") else { break }
+            done[a, default: []].insert(e.id)
+            state.taskingActions[a]?.done = true
+            effect = .done(action: a)
+        case .incidentExported:
+            guard let incident = p.eventID("incident") else { break }
+            state.exports[e.id] = IncidentExport(
+                id: e.id, incident: incident, org: e.org, level: p.consentLevel("level"), recipient: p.string("recipient"),
+                exportedAt: p.occurredAt, author: p.author)
+        case .alertIssued:
+            alertBase[e.id] = Alert(
+                id: e.id, org: e.org, incident: p.eventID("incident"), zone: p.string("zone"), text: p.string("text") ?? "",
+                issuedAt: p.occurredAt, expiresAt: p.int("expires") ?? p.occurredAt, withdrawn: false)
+            effect = .alert
+            updateAlert(e.id)
+        case .alertWithdrawn:
+            guard let a = p.eventID("alert") else { break }
+            withdrawals[a, default: [:]][e.id] = e.org
+            effect = .withdrawal(alert: a)
+            updateAlert(a)
+        case .safeguardingRaised:
+            let (raw, canonical) = person()
+            state.safeguarding[e.id] = Safeguarding(
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, category: p.string("category") ?? "",
+                action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
+                occurredAt: p.occurredAt)
+        case .registerSet:
+            guard let id = p.string("person"), let register = p.string("register").flatMap(Register.init(rawValue:)) else { break }
+            _ = person()
+            registerWrites[id, default: [:]][register, default: [:]][e.id] = Fold.write(o, value: p["value"] ?? .null)
+            effect = .register(person: id, register)
+            touch(id)
+        case nil:
+            state.unknownTypes += 1
+            effect = .unknown
+        case .eventRetracted, .eventCorrected, .deviceRevoked, .zoneDefined:
+            break
+        }
+        if effect != .other { applied[e.id] = effect }
+    }
+
+    /// Takes out what `id` did, if it is applied.
+    mutating func unapply(_ id: EventID) {
+        if let c = state.contacts.removeValue(forKey: id) { return unmention(c.recordedPerson, id) }
+        if let r = state.referrals.removeValue(forKey: id) { return unmention(r.recordedPerson, id) }
+        if let i = state.incidents.removeValue(forKey: id) { return unmention(i.recordedPerson, id) }
+        if let s = state.safeguarding.removeValue(forKey: id) { return unmention(s.recordedPerson, id) }
+        if let t = state.taskingActions.removeValue(forKey: id) { return unmention(t.recordedPerson, id) }
+        if state.exports.removeValue(forKey: id) != nil { return }
+        guard let effect = applied.removeValue(forKey: id) else { return }
+        switch effect {
+        case .registration(let person):
+            registrations[person]?[id] = nil
+            touch(person)
+        case .profile(let person):
+            profileWrites[person]?[id] = nil
+            profileChanged(person)
+        case .link:
+            links[id] = nil
+            rebuildUnions()
+        case .note(let c):
+            notes[c]?[id] = nil
+            state.contacts[c]?.notes = (notes[c] ?? [:]).values.sorted()
+        case .outcome(let r):
+            outcomes[r]?[id] = nil
+            updateOutcome(r)
+        case .done(let a):
+            done[a]?.remove(id)
+            state.taskingActions[a]?.done = !(done[a] ?? []).isEmpty
+        case .alert:
+            alertBase[id] = nil
+            state.alerts[id] = nil
+        case .withdrawal(let a):
+            withdrawals[a]?[id] = nil
+            updateAlert(a)
+        case .summary(let key):
+            summaryCandidates[key]?[id] = nil
+            updateSummary(key)
+        case .register(let person, let register):
+            registerWrites[person]?[register]?[id] = nil
+            unmention(person, id)
+            touch(person)
+        case .unknown:
+            state.unknownTypes -= 1
+        case .other:
+            break
+        }
+    }
+
+    /// `id` was retracted, or is no longer: alerts and summaries of an incident follow it.
+    mutating func retractionChanged(_ id: EventID) {
+        for (alert, base) in alertBase where base.incident == id { updateAlert(alert) }
+        for key in summaryCandidates.keys where key.incident == id { updateSummary(key) }
+    }
+
+    /// A referral's outcome: the referring organisation's writes only (trust.md §4).
+    mutating func updateOutcome(_ r: EventID) {
+        guard let referral = state.referrals[r] else { return }
+        let own = (outcomes[r] ?? [:]).values.filter { Authority.mayActOn(targetOrg: referral.org, writerOrg: $0.org) }
+        state.referrals[r]!.outcome = own.isEmpty ? nil : RegisterState(writes: Array(own))
+    }
+
+    /// An alert as shown: gone with its retracted incident; withdrawn only by its issuer (trust.md §4).
+    mutating func updateAlert(_ id: EventID) {
+        guard var alert = alertBase[id], alert.incident.map(state.retracted.contains) != true else {
+            state.alerts[id] = nil
+            return
+        }
+        alert.withdrawn = (withdrawals[id] ?? [:]).values.contains { Authority.mayActOn(targetOrg: alert.org, writerOrg: $0) }
+        state.alerts[id] = alert
+    }
+
+    /// One summary per (organisation, incident): of several, the smallest id; none for a retracted incident.
+    mutating func updateSummary(_ key: IncidentSummary.Key) {
+        let candidates = summaryCandidates[key] ?? [:]
+        if candidates.isEmpty { summaryCandidates[key] = nil }
+        guard !state.retracted.contains(key.incident), let first = candidates.keys.min() else {
+            state.incidentSummaries[key] = nil
+            return
+        }
+        state.incidentSummaries[key] = candidates[first]
+    }
+}
