@@ -119,6 +119,12 @@ import Testing
                     fold.add(batch, source: BatchSource(added))
                     added += batch
                     start = end
+                    // Now and then the fold is written down and read back, as the state snapshot is.
+                    if Int.random(in: 0..<4, using: &rng) == 0 {
+                        let restored = try Fold(encoded: fold.encoded())
+                        #expect(restored == fold, "seed \(seed): the snapshot reads back differently")
+                        fold = restored
+                    }
                 }
                 #expect(fold.state == expected, "seed \(seed): incremental fold differs from the fold from scratch")
             }

@@ -64,6 +64,9 @@ struct ByteWriter {
         uint32(UInt32(utf8.count))
         bytes.append(contentsOf: utf8)
     }
+
+    /// Bytes with no length (fixed-size fields).
+    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 }
 
 /// Reads what `ByteWriter` wrote; every read is bounds-checked.
@@ -74,6 +77,14 @@ struct ByteReader {
     init(_ data: Data) { bytes = [UInt8](data) }
 
     var isAtEnd: Bool { at == bytes.count }
+    var remaining: Int { bytes.count - at }
+
+    /// `n` bytes with no length, as text.
+    mutating func raw(_ n: Int) throws -> String {
+        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        defer { at += n }
+        return String(decoding: bytes[at..<at + n], as: UTF8.self)
+    }
 
     mutating func uint32() throws -> UInt32 { UInt32(truncatingIfNeeded: try fixed(4)) }
     mutating func uint64() throws -> UInt64 { try fixed(8) }

@@ -141,34 +141,38 @@ extension Fold {
         guard let effect = applied.removeValue(forKey: id) else { return }
         switch effect {
         case .registration(let person):
-            registrations[person]?[id] = nil
+            Fold.remove(id, at: person, from: &registrations)
             touch(person)
         case .profile(let person):
-            profileWrites[person]?[id] = nil
+            Fold.remove(id, at: person, from: &profileWrites)
             profileChanged(person)
         case .link:
             links[id] = nil
             rebuildUnions()
         case .note(let c):
-            notes[c]?[id] = nil
+            Fold.remove(id, at: c, from: &notes)
             state.contacts[c]?.notes = (notes[c] ?? [:]).values.sorted()
         case .outcome(let r):
-            outcomes[r]?[id] = nil
+            Fold.remove(id, at: r, from: &outcomes)
             updateOutcome(r)
         case .done(let a):
             done[a]?.remove(id)
+            if done[a]?.isEmpty == true { done[a] = nil }
             state.taskingActions[a]?.done = !(done[a] ?? []).isEmpty
         case .alert:
             alertBase[id] = nil
             state.alerts[id] = nil
         case .withdrawal(let a):
-            withdrawals[a]?[id] = nil
+            Fold.remove(id, at: a, from: &withdrawals)
             updateAlert(a)
         case .summary(let key):
-            summaryCandidates[key]?[id] = nil
+            Fold.remove(id, at: key, from: &summaryCandidates)
             updateSummary(key)
         case .register(let person, let register):
-            registerWrites[person]?[register]?[id] = nil
+            if var registers = registerWrites[person] {
+                Fold.remove(id, at: register, from: &registers)
+                registerWrites[person] = registers.isEmpty ? nil : registers
+            }
             unmention(person, id)
             touch(person)
         case .unknown:
@@ -176,6 +180,13 @@ extension Fold {
         case .other:
             break
         }
+    }
+
+    /// Removes `id` from the group `key`, and the group when it is left empty (so that a state
+    /// reached by adding and taking out is the one reached by never adding).
+    static func remove<Key: Hashable, Value>(_ id: EventID, at key: Key, from groups: inout [Key: [EventID: Value]]) {
+        groups[key]?[id] = nil
+        if groups[key]?.isEmpty == true { groups[key] = nil }
     }
 
     /// `id` was retracted, or is no longer: alerts and summaries of an incident follow it.

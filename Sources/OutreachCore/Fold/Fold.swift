@@ -8,7 +8,7 @@
 /// Most events only add to the state. The few that change what earlier events mean (a
 /// retraction, a correction, a link, a partnership code, a revocation) make the fold look again
 /// at just the events they touch, read back through a `FoldSource`; nothing is refolded whole.
-public struct Fold: Sendable {
+public struct Fold: Sendable, Equatable {
     public internal(set) var state = FieldState()
 
     /// The envelope facts the target rules need (`Protocol/trust.md` §4).
@@ -32,7 +32,7 @@ public struct Fold: Sendable {
 
     var amendments: [EventID: Amendment] = [:]
     /// Target → the retractions and corrections that name it (its arrival is not needed).
-    var amendmentsOf: [EventID: [EventID]] = [:]
+    var amendmentsOf: [EventID: Set<EventID>] = [:]
 
     /// `device.revoked` events held, with the organisation that wrote them.
     var revocations: [EventID: Revocation] = [:]
@@ -104,7 +104,7 @@ public struct Fold: Sendable {
                 let retraction = o.payload.eventType == .eventRetracted
                 amendments[e.id] = Amendment(envelope: Envelope(e), target: target,
                                              correction: retraction ? nil : Fold.write(o, value: o.payload["fields"] ?? .object([:])))
-                amendmentsOf[target, default: []].append(e.id)
+                amendmentsOf[target, default: []].insert(e.id)
             }
         case .deviceRevoked:
             if let r = Authority.Revocation(o.payload) {

@@ -1,0 +1,183 @@
+import Foundation
+
+/// A fold written down and read back (the state snapshot's content, `Protocol/fold.md`): the
+/// records and what the fold keeps to change them later. What follows from those (people,
+/// canonical ids, shown alerts and summaries, outcomes, cuts) is worked out again on reading.
+extension Fold {
+    static let snapshotVersion: UInt32 = 1
+
+    func encoded() -> Data {
+        var w = SnapshotWriter()
+        w.count(Int(Fold.snapshotVersion))
+        w.list(state.contacts.values) { w, c in
+            w.id(c.id); w.word(c.org); w.word(c.person); w.word(c.recordedPerson); w.int(Int64(c.unidentified)); w.word(c.setting)
+            w.word(c.zone); w.words(c.workers); w.bool(c.welfare)
+            w.list(c.services.sorted { $0.key < $1.key }) { w, s in w.word(s.key); w.int(Int64(s.value)) }
+            w.words(c.needs); w.int(c.occurredAt); w.word(c.author)
+        }
+        w.list(state.referrals.values) { w, r in
+            w.id(r.id); w.word(r.org); w.word(r.person); w.word(r.recordedPerson); w.id(r.contact); w.word(r.destination); w.word(r.method)
+            w.int(r.occurredAt)
+        }
+        w.list(state.incidents.values) { w, i in
+            w.id(i.id); w.word(i.org); w.word(i.person); w.word(i.recordedPerson); w.word(i.kind); w.word(i.zone); w.word(i.offender)
+            w.word(i.vehicle); w.word(i.handle); w.word(i.consent.rawValue); w.word(i.note); w.int(i.occurredAt); w.word(i.author)
+        }
+        w.list(state.taskingActions.values) { w, t in
+            w.id(t.id); w.word(t.org); w.word(t.person); w.word(t.recordedPerson); w.word(t.action); w.word(t.owner); w.int(t.due); w.int(t.agreedAt)
+        }
+        w.list(state.exports.values) { w, x in
+            w.id(x.id); w.id(x.incident); w.word(x.org); w.word(x.level.rawValue); w.word(x.recipient); w.int(x.exportedAt); w.word(x.author)
+        }
+        w.list(state.safeguarding.values) { w, s in
+            w.id(s.id); w.word(s.org); w.word(s.person); w.word(s.recordedPerson); w.word(s.category); w.word(s.action)
+            w.bool(s.withConsent); w.word(s.reason); w.int(s.occurredAt)
+        }
+        w.list(state.retracted) { w, id in w.id(id) }
+        w.list(applied.compactMap { $0.value == .unknown ? $0.key : nil }) { w, id in w.id(id) }
+        w.int(Int64(state.unreadable))
+
+        w.list(amendments.values) { w, a in
+            w.id(a.envelope.id); w.dot(a.envelope.dot); w.word(a.envelope.org); w.word(a.envelope.scope.rawValue); w.id(a.target)
+            w.bool(a.correction != nil); if let c = a.correction { w.write(c) }
+        }
+        w.list(revocations) { w, r in w.id(r.key); w.word(r.value.replica.rawValue); w.int(Int64(r.value.upTo)); w.word(r.value.org) }
+        w.list(replicaOrg) { w, r in w.word(r.key.rawValue); w.word(r.value) }
+        w.list(notes.flatMap { c in c.value.map { (c.key, $0.key, $0.value) } }) { w, n in w.id(n.0); w.id(n.1); w.text(n.2) }
+        w.list(outcomes.values.flatMap(\.values)) { w, o in w.write(o) }
+        w.list(outcomes.flatMap { r in r.value.keys.map { (r.key, $0) } }) { w, o in w.id(o.0); w.id(o.1) }
+        w.list(done.flatMap { a in a.value.map { (a.key, $0) } }) { w, d in w.id(d.0); w.id(d.1) }
+        w.list(withdrawals.flatMap { a in a.value.map { (a.key, $0.key, $0.value) } }) { w, x in w.id(x.0); w.id(x.1); w.word(x.2) }
+        w.list(alertBase.values) { w, a in
+            w.id(a.id); w.word(a.org); w.id(a.incident); w.word(a.zone); w.text(a.text); w.int(a.issuedAt); w.int(a.expiresAt)
+        }
+        w.list(summaryCandidates.values.flatMap(\.values)) { w, s in
+            w.id(s.id); w.id(s.incident); w.word(s.org); w.word(s.kind); w.word(s.consent.rawValue); w.int(s.occurredAt)
+        }
+        w.list(registrations.flatMap { p in p.value.map { (p.key, $0.key, $0.value) } }) { w, r in
+            w.word(r.0); w.id(r.1); w.word(r.2.org); w.word(r.2.name); w.word(r.2.descriptor); w.word(r.2.note); w.int(r.2.at)
+        }
+        w.list(profileWrites.flatMap { p in p.value.values.map { (p.key, $0) } }) { w, p in w.word(p.0); w.write(p.1) }
+        w.list(registerWrites.flatMap { p in p.value.flatMap { r in r.value.values.map { (p.key, r.key, $0) } } }) { w, x in
+            w.word(x.0); w.word(x.1.rawValue); w.write(x.2)
+        }
+        w.list(links) { w, l in w.id(l.key); w.word(l.value.a); w.word(l.value.b) }
+        w.list(firstMention) { w, m in w.word(m.key); w.int(m.value.at); w.id(m.value.id); w.word(m.value.org) }
+        return w.data
+    }
+
+    init(encoded data: Data) throws {
+        var r = try SnapshotReader(data)
+        let bad = FieldlogError.malformed("damaged state snapshot")
+        guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
+        func consent(_ s: String) throws -> ConsentLevel { guard let c = ConsentLevel(rawValue: s) else { throw bad }; return c }
+        for c in try r.list({ r in
+            Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
+                    unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
+                    welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
+                    needs: try r.words(), occurredAt: try r.int(), author: try r.word())
+        }) { state.contacts[c.id] = c }
+        for x in try r.list({ r in
+            Referral(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), contact: try r.optionalID(),
+                     destination: try r.word(), method: try r.word(), occurredAt: try r.int())
+        }) { state.referrals[x.id] = x }
+        for i in try r.list({ r in
+            Incident(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), kind: try r.word(),
+                     zone: try r.optionalWord(), offender: try r.optionalWord(), vehicle: try r.optionalWord(), handle: try r.optionalWord(),
+                     consent: try consent(try r.word()), note: try r.optionalWord(), occurredAt: try r.int(), author: try r.word())
+        }) { state.incidents[i.id] = i }
+        for t in try r.list({ r in
+            TaskingAction(id: try r.id(), org: try r.word(), person: try r.word(), recordedPerson: try r.word(), action: try r.word(),
+                          owner: try r.optionalWord(), due: try r.optionalInt(), agreedAt: try r.int())
+        }) { state.taskingActions[t.id] = t }
+        for x in try r.list({ r in
+            IncidentExport(id: try r.id(), incident: try r.id(), org: try r.word(), level: try consent(try r.word()), recipient: try r.optionalWord(),
+                           exportedAt: try r.int(), author: try r.word())
+        }) { state.exports[x.id] = x }
+        for s in try r.list({ r in
+            Safeguarding(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), category: try r.word(),
+                         action: try r.optionalWord(), withConsent: try r.bool(), reason: try r.optionalWord(), occurredAt: try r.int())
+        }) { state.safeguarding[s.id] = s }
+        state.retracted = Set(try r.list { try $0.id() })
+        for id in try r.list({ try $0.id() }) { applied[id] = .unknown }
+        state.unknownTypes = applied.count
+        state.unreadable = Int(try r.int())
+
+        for a in try r.list({ r in
+            let envelope = Envelope(id: try r.id(), dot: try r.dot(), org: try r.word(), scope: Scope(try r.word()))
+            return Amendment(envelope: envelope, target: try r.id(), correction: try r.bool() ? try r.write() : nil)
+        }) {
+            amendments[a.envelope.id] = a
+            amendmentsOf[a.target, default: []].insert(a.envelope.id)
+        }
+        for (id, x) in try r.list({ r in
+            (try r.id(), Revocation(replica: try ReplicaID(try r.word()) ?? { throw bad }(), upTo: UInt64(clamping: try r.int()), org: try r.word()))
+        }) { revocations[id] = x }
+        for (replica, org) in try r.list({ r in (try ReplicaID(try r.word()) ?? { throw bad }(), try r.word()) }) { replicaOrg[replica] = org }
+        for (c, id, text) in try r.list({ r in (try r.id(), try r.id(), try r.text()) }) {
+            notes[c, default: [:]][id] = text
+            applied[id] = .note(contact: c)
+        }
+        let outcomeWrites = Dictionary(try r.list { try $0.write() }.map { ($0.eventID, $0) }, uniquingKeysWith: { a, _ in a })
+        for (referral, id) in try r.list({ r in (try r.id(), try r.id()) }) {
+            guard let write = outcomeWrites[id] else { throw bad }
+            outcomes[referral, default: [:]][id] = write
+            applied[id] = .outcome(referral: referral)
+        }
+        for (action, id) in try r.list({ r in (try r.id(), try r.id()) }) {
+            done[action, default: []].insert(id)
+            applied[id] = .done(action: action)
+        }
+        for (alert, id, org) in try r.list({ r in (try r.id(), try r.id(), try r.word()) }) {
+            withdrawals[alert, default: [:]][id] = org
+            applied[id] = .withdrawal(alert: alert)
+        }
+        for a in try r.list({ r in
+            Alert(id: try r.id(), org: try r.word(), incident: try r.optionalID(), zone: try r.optionalWord(), text: try r.text(),
+                  issuedAt: try r.int(), expiresAt: try r.int(), withdrawn: false)
+        }) {
+            alertBase[a.id] = a
+            applied[a.id] = .alert
+        }
+        for s in try r.list({ r in
+            IncidentSummary(id: try r.id(), incident: try r.id(), org: try r.word(), kind: try r.word(), consent: try consent(try r.word()),
+                            occurredAt: try r.int())
+        }) {
+            let key = IncidentSummary.Key(org: s.org, incident: s.incident)
+            summaryCandidates[key, default: [:]][s.id] = s
+            applied[s.id] = .summary(key)
+        }
+        for (person, id, reg) in try r.list({ r in
+            (try r.word(), try r.id(), Registration(org: try r.word(), name: try r.optionalWord(), descriptor: try r.optionalWord(),
+                                                    note: try r.optionalWord(), at: try r.int()))
+        }) {
+            registrations[person, default: [:]][id] = reg
+            applied[id] = .registration(person: person)
+        }
+        for (person, write) in try r.list({ r in (try r.word(), try r.write()) }) {
+            profileWrites[person, default: [:]][write.eventID] = write
+            applied[write.eventID] = .profile(person: person)
+        }
+        for (person, name, write) in try r.list({ r in (try r.word(), try r.word(), try r.write()) }) {
+            guard let register = Register(rawValue: name) else { throw bad }
+            registerWrites[person, default: [:]][register, default: [:]][write.eventID] = write
+            applied[write.eventID] = .register(person: person, register)
+        }
+        for (id, link) in try r.list({ r in (try r.id(), Link(a: try r.word(), b: try r.word())) }) {
+            links[id] = link
+            applied[id] = .link
+        }
+        for (person, m) in try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) }) { firstMention[person] = m }
+        guard r.isAtEnd else { throw bad }
+
+        // What follows from the above.
+        for r in revocations.values where replicaOrg[r.replica] == r.org { cuts[r.replica] = min(cuts[r.replica] ?? .max, r.upTo) }
+        for (c, texts) in notes where state.contacts[c] != nil { state.contacts[c]!.notes = texts.values.sorted() }
+        for r in outcomes.keys { updateOutcome(r) }
+        for (a, ids) in done where !ids.isEmpty { state.taskingActions[a]?.done = true }
+        for a in alertBase.keys { updateAlert(a) }
+        for key in summaryCandidates.keys { updateSummary(key) }
+        for id in profileWrites.keys { profileCodes[id] = code(of: id) }
+        rebuildUnions()
+    }
+}
