@@ -1,20 +1,55 @@
 // Benchmarks for the offline field log. Not tests: they print figures (see BENCHMARKS.md).
 //
-//   swift build -c release && swift run -c release fieldlog-bench [--quick]
-//
-// --quick stops at 100k events (no 1M fold, 50 laptops at once), for a faster look;
-// --no-sync leaves out the sync benchmarks.
+//   swift build -c release && .build/release/fieldlog-bench [options]
 import Foundation
 import GRDB
 import OutreachCore
 
+let usage = """
+    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]]
+
+      --quick         stop at 100k events (no 1M fold, 50 laptops at once)
+      --no-sync       leave out the sync benchmarks
+      --only SECTION  one of: append, fold, contact, reads, sync, first-sync, evening, crowd, million
+      --events N      how many events the reads store holds (default 100000)
+      --keep [DIR]    keep the stores; with --only reads, build the store in DIR and print how to use it
+      --micro         where an append's time goes (--fold: and a 100k fold)
+    """
+let sections: Set<String> = ["append", "fold", "contact", "reads", "sync", "first-sync", "evening", "crowd", "million"]
+/// The options given, checked: an unknown one stops the benchmark before it starts.
+let options: (only: String?, events: Int, keepDir: String?) = {
+    var args = Array(CommandLine.arguments.dropFirst())
+    var only: String?, events = 100_000, keepDir: String?
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("fieldlog-bench: \(message)\n\n\(usage)\n".utf8))
+        exit(2)
+    }
+    while !args.isEmpty {
+        let a = args.removeFirst()
+        switch a {
+        case "--quick", "--no-sync", "--micro", "--fold": break
+        case "--help", "-h": print(usage); exit(0)
+        case "--only":
+            guard let s = args.first, sections.contains(s) else { fail("--only needs one of: \(sections.sorted().joined(separator: ", "))") }
+            only = args.removeFirst()
+        case "--events":
+            guard let n = args.first.flatMap(Int.init), n >= 1_000 else { fail("--events needs a number of at least 1000") }
+            args.removeFirst()
+            events = n
+        case "--keep":
+            if let d = args.first, !d.hasPrefix("--") { keepDir = args.removeFirst() }
+        default: fail("unknown option \(a)")
+        }
+    }
+    return (only, events, keepDir)
+}()
 let quick = CommandLine.arguments.contains("--quick")
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 let keep = CommandLine.arguments.contains("--keep")
-/// `--only append|fold|contact|sync|first-sync|evening|crowd|million`: one section, for a closer look.
-let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap { i in i + 1 < CommandLine.arguments.count ? CommandLine.arguments[i + 1] : nil }
-func section(_ names: String...) -> Bool { only.map(names.contains) ?? true }
+let only = options.only
+/// Whether a section runs: all of them but `reads` (it spawns a few hundred processes) unless `--only` names one.
+func section(_ names: String...) -> Bool { only.map(names.contains) ?? !names.contains("reads") }
 
 /// Removes the benchmark's stores (unless --keep) and exits.
 func finish() -> Never {
@@ -49,9 +84,9 @@ let services: [Service: Int] = [.condoms: 10, .lube: 2]
 /// Seconds spent inside `Store.append` by the last `makeStore` (payload building excluded).
 nonisolated(unsafe) var appendSeconds = 0.0
 
-func makeStore(_ name: String, count: Int) throws -> (FieldLog, [String], masterKey: Data) {
+func makeStore(_ name: String, count: Int, at directory: URL? = nil) throws -> (FieldLog, [String], masterKey: Data) {
     appendSeconds = 0
-    let (store, keyring, master) = try partnership.create(root.appendingPathComponent(name), device: name, passphrase: passphrase)
+    let (store, keyring, master) = try partnership.create(directory ?? root.appendingPathComponent(name), device: name, passphrase: passphrase)
     let log = FieldLog(store: store, keyring: keyring, author: name)
     var people = [String]()
     var written = 0
@@ -115,7 +150,7 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
     // The snapshot: the first report writes it (a fold), the next ones read it.
     let cold = try seconds { _ = try ReportIndex.load(log: log) }
     var warmIndex: ReportIndex?
-    var source = ReportIndex.Source.folded
+    var source = ReportIndex.Source.state
     let load = try seconds { (warmIndex, source) = try ReportIndex.load(log: log) }
     let hit = source == .snapshot
     let warm = try seconds { _ = PartnershipReport(index: warmIndex!, period: try .month(month)) }
@@ -131,7 +166,7 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
         ]))
     }
     try log.store.append(drafts, keyring: log.keyring)
-    var after = ReportIndex.Source.folded
+    var after = ReportIndex.Source.state
     let updated = try seconds {
         let (index, source) = try ReportIndex.load(log: log)
         after = source
@@ -245,26 +280,9 @@ if !section("contact") {
     try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
         storeID: storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
     let ref = String(people[people.count / 2].prefix(8))
-    // posix_spawn, not Foundation's Process: on Linux Process spends ~50 ms closing every
-    // possible descriptor before exec, which would swamp what is being measured.
     func contactAdd() throws -> Double {
-        let argv = [binary.path, "contact", "add", ref, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing"]
-        let envp = ["FIELDLOG_STORE=\(storePath)", "XDG_RUNTIME_DIR=\(runtime.path)", "PATH=/usr/bin:/bin"]
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = envp.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var status: Int32 = 0
-        let t = seconds {
-            var pid: pid_t = 0
-            guard posix_spawn(&pid, binary.path, &actions, nil, cArgs, cEnv) == 0 else { return }
-            waitpid(pid, &status, 0)
-        }
-        guard status == 0 else { fatalError("contact add failed with status \(status)") }
-        return t
+        spawnCLI(binary, ["contact", "add", ref, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing"],
+                 environment: ["FIELDLOG_STORE=\(storePath)", "XDG_RUNTIME_DIR=\(runtime.path)", "PATH=/usr/bin:/bin"])
     }
     let first = try contactAdd()  // builds the sealed person index
     var times = [Double]()
@@ -278,6 +296,27 @@ if !section("contact") {
     if keep { print("FIELDLOG_STORE=\(storePath) XDG_RUNTIME_DIR=\(runtime.path) ref \(ref)") }
 } else {
     report("contact add", "skipped: build the client first (swift build -c release)")
+}
+
+// MARK: 3b. Reads on a store of any size (--only reads [--events N] [--keep DIR])
+
+if section("reads") {
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else { fatalError("build the client first (swift build -c release)") }
+    let directory = options.keepDir.map { URL(fileURLWithPath: $0) } ?? root.appendingPathComponent("reads")
+    let (log, people, master) = try makeStore("reads", count: options.events, at: directory)
+    let last = Int64(1_760_000_000_000) + Int64(options.events) * 60_000
+    let runtime = root.appendingPathComponent("run")
+    try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
+        storeID: log.store.info.storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
+    let bench = ReadsBench(binary: binary, log: log, people: people,
+                           environment: ["FIELDLOG_STORE=\(directory.path)", "XDG_RUNTIME_DIR=\(runtime.path)", "PATH=/usr/bin:/bin"],
+                           month: String(LondonTime().format(last).prefix(7)))
+    try bench.run(label: "\(options.events) events", report: report)
+    if options.keepDir != nil {
+        print("store kept; try commands on it with:")
+        print("  export FIELDLOG_STORE=\(directory.path)")
+        print("  export FIELDLOG_PASSPHRASE='\(passphrase)'")
+    }
 }
 
 // MARK: 4. Sync over HTTP (--sync, or the full run)

@@ -3,7 +3,8 @@ import Foundation
 import OutreachCore
 
 struct LogCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "Recent events with their refs (to retract one).")
+    static let configuration = CommandConfiguration(commandName: "log",
+        abstract: "The events this laptop wrote or received last, with their refs (to retract one), newest first.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
     @Option(help: "How many.") var limit = 20
@@ -12,7 +13,8 @@ struct LogCommand: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log)
-            let opened = try log.store.allEvents().compactMap { log.keyring.open($0) }
+            // The last ones stored (written here or received), not every event: opening 100k costs seconds.
+            let opened = try log.store.latestEvents(limit).compactMap { log.keyring.open($0) }
                 .sorted { ($0.payload.occurredAt, $0.event.id) > ($1.payload.occurredAt, $1.event.id) }.prefix(limit)
             let rows = opened.map { o -> [String] in
                 let p = o.payload

@@ -9,10 +9,9 @@ struct Lookup {
     let time = LondonTime()
 
     init(log: FieldLog) throws {
-        let events = try log.store.allEvents()
-        state = Fold.fold(events, keyring: log.keyring)
+        state = try log.state()
         personRefs = Refs(state.people.keys + state.people.values.flatMap(\.aliases), lasting: 4)
-        eventRefs = Refs(events.map(\.id.hex), lasting: 7)
+        eventRefs = Refs(try log.store.eventIDs(), lasting: 7)
         org = log.keyring.org
     }
 

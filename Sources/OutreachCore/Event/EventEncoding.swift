@@ -98,9 +98,11 @@ struct ByteReader {
 
     private mutating func fixed(_ n: Int) throws -> UInt64 {
         guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
-        var v: UInt64 = 0
-        for b in bytes[at..<at + n] { v = v << 8 | UInt64(b) }
-        at += n
-        return v
+        defer { at += n }
+        return bytes.withUnsafeBytes { raw in
+            n == 4 ? UInt64(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                : n == 8 ? UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                : raw[at..<at + n].reduce(0) { $0 << 8 | UInt64($1) }
+        }
     }
 }

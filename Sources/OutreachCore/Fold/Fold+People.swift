@@ -84,8 +84,9 @@ extension Fold {
     }
 
     /// Works out again which ids are one person (links and codes are few: this is cheap), and
-    /// rebuilds the people and records whose person changed.
-    mutating func rebuildUnions() {
+    /// rebuilds the people and records whose person changed (`records`: false when the records
+    /// already name their canonical person, as read back from a snapshot).
+    mutating func rebuildUnions(records: Bool = true) {
         var known = Set(firstMention.keys)
         for (id, r) in registrations where !r.isEmpty { known.insert(id) }
         for (id, w) in profileWrites where !w.isEmpty { known.insert(id) }
@@ -118,7 +119,7 @@ extension Fold {
             }
         }
         for root in roots { rebuildGroup(root) }
-        recanonicalise(changed)
+        if records { recanonicalise(changed) }
     }
 
     /// Records naming one of `ids` take their (new) canonical person.

@@ -71,12 +71,13 @@ extension Fold {
         let bad = FieldlogError.malformed("damaged state snapshot")
         guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
         func consent(_ s: String) throws -> ConsentLevel { guard let c = ConsentLevel(rawValue: s) else { throw bad }; return c }
-        for c in try r.list({ r in
+        let contacts = try r.list { r in
             Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
                     unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
                     welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
                     needs: try r.words(), occurredAt: try r.int(), author: try r.word())
-        }) { state.contacts[c.id] = c }
+        }
+        state.contacts = Dictionary(contacts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for x in try r.list({ r in
             Referral(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), contact: try r.optionalID(),
                      destination: try r.word(), method: try r.word(), occurredAt: try r.int())
@@ -178,6 +179,6 @@ extension Fold {
         for a in alertBase.keys { updateAlert(a) }
         for key in summaryCandidates.keys { updateSummary(key) }
         for id in profileWrites.keys { profileCodes[id] = code(of: id) }
-        rebuildUnions()
+        rebuildUnions(records: false)
     }
 }

@@ -16,8 +16,8 @@ public struct FieldLog: Sendable {
         self.author = author
     }
 
-    /// Folds every event the store holds.
-    public func state() throws -> FieldState { Fold.fold(try store.allEvents(), keyring: keyring) }
+    /// The folded state: the sealed snapshot, with the events stored since folded in.
+    public func state() throws -> FieldState { try StateSnapshot.load(store: store, keyring: keyring).fold.state }
 
     func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {
         Payload(type: type, occurredAt: at, author: author, fields: fields)

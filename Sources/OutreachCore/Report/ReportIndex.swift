@@ -4,9 +4,9 @@ import Foundation
 /// (a period is a binary search away), each person's first contact with anyone and with each
 /// organisation, register writes, referrals, concerns and incidents as counted.
 ///
-/// It is also the **report snapshot** (DESIGN §6): sealed under the organisation key in the
-/// store's cache with the store vector it was folded at, so a report on an unchanged store reads
-/// it back instead of folding every event (`load(log:)`).
+/// It is made from the one fold's state (never from events), and kept as the **report snapshot**
+/// (DESIGN §6): sealed under the organisation key in the store's cache with the store's content
+/// mark, so a report on an unchanged store reads it back (`load(log:)`).
 public struct ReportIndex: Sendable, Equatable {
     static let nobody = UInt32.max
 
@@ -29,10 +29,8 @@ public struct ReportIndex: Sendable, Equatable {
     var serviceCount: [UInt32] = []
 
     var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
-    /// Person ids merged into another (alias → canonical), for contacts folded in later.
+    /// Person ids merged into another (alias → canonical).
     var aliases: [String: String] = [:]
-    /// The store row the index was folded up to (events after it are folded in incrementally).
-    var lastRowID: Int64 = 0
     var referrals: [ReportReferral] = []
     var concerns: [ReportConcern] = []
     var incidentFacts: [IncidentFact] = []
@@ -161,103 +159,5 @@ public struct ReportIndex: Sendable, Equatable {
             && a.serviceKind == b.serviceKind && a.serviceCount == b.serviceCount && a.registerWrites == b.registerWrites
             && a.referrals == b.referrals && a.concerns == b.concerns && a.incidentFacts == b.incidentFacts && a.organisations == b.organisations
             && a.aliases == b.aliases
-    }
-}
-
-extension ReportIndex {
-    /// Folds events stored after the index was made (`lastRowID`) into it, when all they do is
-    /// add to what reports count: contacts, register writes, referrals and their outcomes,
-    /// concerns, incidents and summaries (notes, alerts, tasking and exports count in no report).
-    /// Returns false, leaving the index as it was, when one of them needs the whole fold: a
-    /// retraction or correction (it changes something already counted), a link or a profile (its
-    /// code may merge people), or an organisation the index has not seen.
-    mutating func fold(_ newer: [(rowID: Int64, event: Event)], keyring: Keyring) -> Bool {
-        let opened = newer.compactMap { keyring.open($0.event) }
-        for o in opened {
-            switch o.payload.eventType {
-            case .eventRetracted, .eventCorrected, .personsLinked, .personProfile, .deviceRevoked: return false
-            default: if !organisations.contains(o.event.org) { return false }
-            }
-        }
-        var updated = self
-        func canonical(_ id: String?) -> String? { id.map { updated.aliases[$0] ?? $0 } }
-        var interning = Interning(self)
-        var outOfOrder = false
-        var facts = Dictionary(uniqueKeysWithValues: incidentFacts.map { ($0.incident, $0) })
-        // Referrals first, so an outcome in the same batch finds its referral.
-        for o in opened where o.payload.eventType == .referralMade {
-            let p = o.payload
-            updated.referrals.append(ReportReferral(id: o.event.id, org: o.event.org, destination: p.string("destination") ?? "",
-                                                    occurredAt: p.occurredAt, outcomeWrites: []))
-        }
-        let referralAt = Dictionary(uniqueKeysWithValues: updated.referrals.enumerated().map { ($0.element.id, $0.offset) })
-        for o in opened {
-            let p = o.payload
-            switch p.eventType {
-            case .contactLogged:
-                if let last = updated.at.last, p.occurredAt < last { outOfOrder = true }
-                updated.appendContact(at: p.occurredAt, org: o.event.org, person: canonical(p.string("person")), setting: p.string("setting") ?? "",
-                                      unidentified: Int(p.int("unidentified") ?? 0), needs: p.strings("needs"), services: p.counts("services"),
-                                      interning: &interning)
-            case .registerSet:
-                guard let person = canonical(p.string("person")), let register = p.string("register").flatMap(Register.init(rawValue:)) else { continue }
-                updated.registerWrites[person, default: [:]][register, default: []].append(Fold.write(o, value: p["value"] ?? .null))
-                updated.registerWrites[person]![register]!.sort { $0.eventID < $1.eventID }
-            case .referralOutcome:
-                // Only the referring organisation's outcomes count (trust.md §4, as in the fold).
-                guard let r = p.eventID("referral"), let i = referralAt[r], updated.referrals[i].org == o.event.org else { continue }
-                updated.referrals[i].outcomeWrites.append(Fold.write(o, value: p["outcome"] ?? .null))
-            case .safeguardingRaised:
-                updated.concerns.append(ReportConcern(org: o.event.org, category: p.string("category") ?? "", occurredAt: p.occurredAt,
-                                                      withConsent: p["consent"]?.boolValue ?? true))
-            case .incidentReported:
-                // The detail (this organisation's own) wins over a summary.
-                facts[o.event.id] = IncidentFact(incident: o.event.id, org: o.event.org, kind: p.string("kind") ?? "other",
-                                                 consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
-            case .incidentSummary:
-                guard let incident = p.eventID("incident") else { continue }
-                // Summaries count per (organisation, incident): a second organisation's claim needs the whole fold.
-                if let seen = facts[incident] { if seen.org != o.event.org { return false } else { continue } }
-                facts[incident] = IncidentFact(incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
-                                               consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
-            default:
-                continue
-            }
-        }
-        if outOfOrder {
-            // A contact dated before ones already held (a synced evening): back into time order.
-            let order = updated.at.indices.sorted { (updated.at[$0], $0) < (updated.at[$1], $1) }
-            updated.reorderContacts(order)
-        }
-        updated.referrals.sort { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
-        updated.concerns.sort { ($0.occurredAt, $0.category, $0.org) < ($1.occurredAt, $1.category, $1.org) }
-        updated.incidentFacts = facts.values.sorted { ($0.occurredAt, $0.incident) < ($1.occurredAt, $1.incident) }
-        updated.lastRowID = newer.last?.rowID ?? lastRowID
-        updated.derive()
-        self = updated
-        return true
-    }
-
-    /// Puts the contact columns in `order` (positions of the current columns).
-    mutating func reorderContacts(_ order: [Int]) {
-        var needsStart: [UInt32] = [0], needs: [UInt32] = [], servicesStart: [UInt32] = [0], kinds: [UInt32] = [], counts: [UInt32] = []
-        for i in order {
-            needs += self.needs[Int(self.needsStart[i])..<Int(self.needsStart[i + 1])]
-            needsStart.append(UInt32(needs.count))
-            let services = Int(self.servicesStart[i])..<Int(self.servicesStart[i + 1])
-            kinds += serviceKind[services]
-            counts += serviceCount[services]
-            servicesStart.append(UInt32(kinds.count))
-        }
-        at = order.map { at[$0] }
-        org = order.map { org[$0] }
-        person = order.map { person[$0] }
-        setting = order.map { setting[$0] }
-        unidentified = order.map { unidentified[$0] }
-        self.needsStart = needsStart
-        self.needs = needs
-        self.servicesStart = servicesStart
-        serviceKind = kinds
-        serviceCount = counts
     }
 }

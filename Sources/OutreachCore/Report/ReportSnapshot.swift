@@ -1,56 +1,44 @@
 import Foundation
 
 /// The report snapshot: a `ReportIndex` sealed in the store's cache (DESIGN §6 allows sealed
-/// derived state). It is bound to the store's content when it was folded (the vector, the event
-/// count and the last row id: an event stored beyond a gap leaves the vector as it was): a
-/// report on an unchanged store reads it back; any new event means a fresh fold and snapshot.
-/// Like every cache it is derived data (losing it costs one fold) and never plaintext: sealed
-/// under the organisation key with the store id and the cache name as associated data.
+/// derived state), bound to the store's content when it was made (the vector, the event count
+/// and the last row id: an event stored beyond a gap leaves the vector as it was). A report on an
+/// unchanged store reads it back; after any new event the index is made again from the state
+/// (`StateSnapshot`: the one fold, brought up to date by the new events alone). Like every cache
+/// it is derived data and never plaintext: sealed under the organisation key with the store id
+/// and the cache name as associated data.
 ///
 /// Layout (host byte order: a cache never leaves its laptop): a version, the content mark and
 /// the vector (canonical JSON), then the columns as counted arrays, the words and people as counted strings, and the
 /// small parts (register writes, referrals, concerns, incidents, organisations) as canonical JSON.
 extension ReportIndex {
-    static let cacheName = "report-snapshot/v1"
-    static let formatVersion: UInt32 = 1
+    static let cacheName = "report-snapshot/v2"
+    static let formatVersion: UInt32 = 2
 
     /// Where `load` found the index.
     public enum Source: Sendable, Equatable {
         /// The snapshot, as it was: nothing changed since.
         case snapshot
-        /// The snapshot, with the events stored since folded in (they only added to it).
-        case updated(events: Int)
-        /// A fold of the whole log (no usable snapshot, or a retraction, correction or link since).
-        case folded
+        /// Made from the state (something changed since the snapshot, or there was none).
+        case state
     }
 
-    /// The index for `log`: the snapshot when the store has not changed since it was made, the
-    /// snapshot brought up to date when the new events only add to it, otherwise a full fold.
-    /// Whatever it took, the result is kept as the new snapshot.
+    /// The index for `log`: the snapshot when the store has not changed since it was made,
+    /// otherwise made from the state and kept as the new snapshot.
     public static func load(log: FieldLog) throws -> (index: ReportIndex, source: Source) {
         let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
         let content = try log.store.contentMark()
         let now = "\(content.events):\(content.lastRowID) " + (try log.store.vector().json.canonicalString())
-        /// Keeps `index` as the snapshot; if more events arrived while it was made, under a mark
-        /// that cannot match, so the next report folds them in.
-        func keep(_ index: ReportIndex) throws {
-            let mark = index.lastRowID == content.lastRowID ? now : "behind"
-            try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark), aad: aad))
-        }
         if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
-           var (index, at) = try? decode(plain) {
-            if at == now { return (index, .snapshot) }
-            let newer = try log.store.events(afterRowID: index.lastRowID)
-            if index.fold(newer, keyring: log.keyring) {
-                try keep(index)
-                return (index, .updated(events: newer.count))
-            }
+           let (index, at) = try? decode(plain), at == now {
+            return (index, .snapshot)
         }
-        let rows = try log.store.events(afterRowID: 0)
-        var index = ReportIndex(Fold.fold(rows.map(\.event), keyring: log.keyring))
-        index.lastRowID = rows.last?.rowID ?? 0
-        try keep(index)
-        return (index, .folded)
+        let index = ReportIndex(try log.state())
+        // Events stored while the state was read would be missed under `now`: the mark is taken again.
+        let after = try log.store.contentMark()
+        let mark = after == content ? now : "behind"
+        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark), aad: aad))
+        return (index, .state)
     }
 
     func encoded(mark: String) -> Data {
@@ -108,7 +96,6 @@ extension ReportIndex {
             "referrals": .array(referrals.map { ["id": .string($0.id.hex), "org": .string($0.org), "destination": .string($0.destination),
                                                  "at": .int($0.occurredAt), "outcomes": .array($0.outcomeWrites.map(write))] }),
             "aliases": .object(aliases.mapValues { .string($0) }),
-            "lastRowID": .int(lastRowID),
             "concerns": .array(concerns.map { ["org": .string($0.org), "category": .string($0.category), "at": .int($0.occurredAt), "consent": .bool($0.withConsent)] }),
             "incidents": .array(incidentFacts.map { ["incident": .string($0.incident.hex), "org": .string($0.org), "kind": .string($0.kind),
                                                      "consent": .string($0.consent.rawValue), "at": .int($0.occurredAt)] }),
@@ -137,8 +124,6 @@ extension ReportIndex {
             return ReportReferral(id: id, org: org, destination: d, occurredAt: at, outcomeWrites: try outcomes.map(write))
         }
         aliases = (json["aliases"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-        guard let last = json["lastRowID"]?.intValue else { throw bad }
-        lastRowID = last
         concerns = try (json["concerns"]?.arrayValue ?? []).map { j in
             guard let org = j["org"]?.stringValue, let c = j["category"]?.stringValue, let at = j["at"]?.intValue, let ok = j["consent"]?.boolValue else { throw bad }
             return ReportConcern(org: org, category: c, occurredAt: at, withConsent: ok)

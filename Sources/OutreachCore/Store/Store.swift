@@ -230,6 +230,16 @@ public final class Store: Sendable {
         }
     }
 
+    /// The last `limit` events stored (written here or received), last first.
+    public func latestEvents(_ limit: Int) throws -> [Event] {
+        try events(sql: "SELECT \(EventTable.columns) FROM events ORDER BY rowid DESC LIMIT ?", arguments: [limit])
+    }
+
+    /// The id of every event held (lowercase hex), in no particular order.
+    public func eventIDs() throws -> [String] {
+        try db.read { try String.fetchAll($0, sql: "SELECT id FROM events") }
+    }
+
     /// Events whose id begins with `prefix` (lowercase hex).
     public func events(idPrefix prefix: String) throws -> [Event] {
         try events(sql: "SELECT \(EventTable.columns) FROM events WHERE id >= ? AND id < ? ORDER BY id",
