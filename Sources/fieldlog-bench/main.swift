@@ -46,7 +46,8 @@ let options: (only: String?, events: Int, keepDir: String?) = {
 let quick = CommandLine.arguments.contains("--quick")
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-let keep = CommandLine.arguments.contains("--keep")
+/// `--keep` alone keeps every store; `--keep DIR` keeps only the reads store, in DIR.
+let keep = CommandLine.arguments.contains("--keep") && options.keepDir == nil
 let only = options.only
 /// Whether a section runs: all of them but `reads` (it spawns a few hundred processes) unless `--only` names one.
 func section(_ names: String...) -> Bool { only.map(names.contains) ?? !names.contains("reads") }

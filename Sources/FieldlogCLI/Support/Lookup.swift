@@ -1,18 +1,27 @@
 import OutreachCore
 
 /// Short refs for people and events, resolved against the folded state.
-struct Lookup {
+final class Lookup {
     let state: FieldState
     let personRefs: Refs
-    let eventRefs: Refs
     let org: String
     let time = LondonTime()
+    private let store: Store
+    private var eventRefCache: Refs?
+
+    /// Refs of every event held, read only by the commands that name events (100k ids cost ~50 ms).
+    func eventRefs() throws -> Refs {
+        if let refs = eventRefCache { return refs }
+        let refs = Refs(try store.eventIDs(), lasting: 7)
+        eventRefCache = refs
+        return refs
+    }
 
     init(log: FieldLog) throws {
         state = try log.state()
         personRefs = Refs(state.people.keys + state.people.values.flatMap(\.aliases), lasting: 4)
-        eventRefs = Refs(try log.store.eventIDs(), lasting: 7)
         org = log.keyring.org
+        store = log.store
     }
 
     /// The person a ref or working name names (an alias resolves to the merged person).
@@ -24,10 +33,11 @@ struct Lookup {
     }
 
     /// The event a ref names (`noun` says what was expected, in the error).
-    func eventID(_ ref: String, noun: String) throws -> EventID { EventID(hex: try eventRefs.resolve(ref, noun: noun))! }
+    func eventID(_ ref: String, noun: String) throws -> EventID { EventID(hex: try eventRefs().resolve(ref, noun: noun))! }
 
     func ref(_ person: Person) -> String { personRefs.short(person.id) }
-    func ref(_ id: EventID) -> String { eventRefs.short(id.hex) }
+    /// The shortest unique ref of `id` (should the ids not be readable, its first 10 characters: still a ref).
+    func ref(_ id: EventID) -> String { (try? eventRefs())?.short(id.hex) ?? id.short }
 
     /// "Rose (7f3a)" for our own people; "joanna 7f3a" for another charity's, whose names we never hold.
     func label(_ person: Person) -> String {
