@@ -121,7 +121,7 @@ import Testing
                     start = end
                     // Now and then the fold is written down and read back, as the state snapshot is.
                     if Int.random(in: 0..<4, using: &rng) == 0 {
-                        let restored = try Fold(encoded: fold.encoded())
+                        let restored = try Fold(core: fold.encodedCore(), contacts: fold.encodedContacts())
                         #expect(restored == fold, "seed \(seed): the snapshot reads back differently")
                         fold = restored
                     }

@@ -112,7 +112,7 @@ struct Audit: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let exports = lookup.state.exports.values.sorted { ($0.exportedAt, $0.id) > ($1.exportedAt, $1.id) }
             if output.format == .json {
                 Output.json(["schema": "fieldlog.audit/1", "exports": .array(exports.map { e in
@@ -140,7 +140,7 @@ struct Alerts: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let now = Clock.nowMillis()
             var alerts = lookup.state.alerts.values.filter { all || $0.isActive(at: now) }
             if new {

@@ -12,7 +12,7 @@ struct LogCommand: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             // The last ones stored (written here or received), not every event: opening 100k costs seconds.
             let opened = try log.store.latestEvents(limit).compactMap { log.keyring.open($0) }
                 .sorted { ($0.payload.occurredAt, $0.event.id) > ($1.payload.occurredAt, $1.event.id) }.prefix(limit)
@@ -68,7 +68,7 @@ struct Conflicts: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let conflicts = lookup.state.conflicts
             if output.format == .json {
                 Output.json(["schema": "fieldlog.conflicts/1", "conflicts": .array(conflicts.map { c in

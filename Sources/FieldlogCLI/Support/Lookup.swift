@@ -17,8 +17,9 @@ final class Lookup {
         return refs
     }
 
-    init(log: FieldLog) throws {
-        state = try log.state()
+    /// `part`: `.withoutContacts` for commands that show no contacts (a fraction of the reading).
+    init(log: FieldLog, _ part: StateSnapshot.Part = .all) throws {
+        state = try log.state(part)
         personRefs = Refs(state.people.keys + state.people.values.flatMap(\.aliases), lasting: 4)
         org = log.keyring.org
         store = log.store

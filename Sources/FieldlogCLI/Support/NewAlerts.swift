@@ -31,7 +31,7 @@ public enum Warnings {
     /// Prints the alerts not shown yet (if any) and marks them shown; returns how many.
     @discardableResult
     public static func showNew(log: FieldLog, now: Int64 = Clock.nowMillis()) throws -> Int {
-        let lookup = try Lookup(log: log)
+        let lookup = try Lookup(log: log, .withoutContacts)
         let unseen = try NewAlerts.unseen(in: lookup.state, store: log.store, now: now)
         try NewAlerts.show(unseen, lookup: lookup, store: log.store)
         return unseen.count

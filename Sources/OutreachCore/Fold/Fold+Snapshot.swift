@@ -1,12 +1,14 @@
 import Foundation
 
-/// A fold written down and read back (the state snapshot's content, `Protocol/fold.md`): the
-/// records and what the fold keeps to change them later. What follows from those (people,
-/// canonical ids, shown alerts and summaries, outcomes, cuts) is worked out again on reading.
+/// A fold written down and read back (the state snapshot's content, `Protocol/fold.md` §5): the
+/// records and what the fold keeps to change them later, in two parts (the contacts, and the
+/// rest). What follows from those (people, canonical ids, shown alerts and summaries, outcomes,
+/// cuts) is worked out again on reading.
 extension Fold {
     static let snapshotVersion: UInt32 = 1
 
-    func encoded() -> Data {
+    /// The contacts (most of a large state: kept apart so that commands that need none read none).
+    func encodedContacts() -> Data {
         var w = SnapshotWriter()
         w.count(Int(Fold.snapshotVersion))
         w.list(state.contacts.values) { w, c in
@@ -15,6 +17,13 @@ extension Fold {
             w.list(c.services.sorted { $0.key < $1.key }) { w, s in w.word(s.key); w.int(Int64(s.value)) }
             w.words(c.needs); w.int(c.occurredAt); w.word(c.author)
         }
+        return w.data
+    }
+
+    /// Everything else.
+    func encodedCore() -> Data {
+        var w = SnapshotWriter()
+        w.count(Int(Fold.snapshotVersion))
         w.list(state.referrals.values) { w, r in
             w.id(r.id); w.word(r.org); w.word(r.person); w.word(r.recordedPerson); w.id(r.contact); w.word(r.destination); w.word(r.method)
             w.int(r.occurredAt)
@@ -66,18 +75,26 @@ extension Fold {
         return w.data
     }
 
-    init(encoded data: Data) throws {
-        var r = try SnapshotReader(data)
+    /// Reads a fold back; without `contacts`, one that holds no contacts (`contactsLoaded` false).
+    init(core data: Data, contacts: Data?) throws {
         let bad = FieldlogError.malformed("damaged state snapshot")
+        if let contacts {
+            var r = try SnapshotReader(contacts)
+            guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
+            let list = try r.list { r in
+                Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
+                        unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
+                        welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
+                        needs: try r.words(), occurredAt: try r.int(), author: try r.word())
+            }
+            guard r.isAtEnd else { throw bad }
+            state.contacts = Dictionary(list.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        } else {
+            contactsLoaded = false
+        }
+        var r = try SnapshotReader(data)
         guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
         func consent(_ s: String) throws -> ConsentLevel { guard let c = ConsentLevel(rawValue: s) else { throw bad }; return c }
-        let contacts = try r.list { r in
-            Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
-                    unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
-                    welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
-                    needs: try r.words(), occurredAt: try r.int(), author: try r.word())
-        }
-        state.contacts = Dictionary(contacts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for x in try r.list({ r in
             Referral(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), contact: try r.optionalID(),
                      destination: try r.word(), method: try r.word(), occurredAt: try r.int())

@@ -67,6 +67,10 @@ public struct Fold: Sendable, Equatable {
     /// Where each applied event's effect went, for the kinds not found by id in the state's tables.
     var applied: [EventID: Effect] = [:]
 
+    /// False for a fold read back without its contacts (`StateSnapshot.Part.withoutContacts`):
+    /// it may take in only events that add, and is never written back.
+    public internal(set) var contactsLoaded = true
+
     public init() {}
 
     /// Folds `events` from scratch.

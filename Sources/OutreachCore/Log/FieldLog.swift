@@ -16,8 +16,11 @@ public struct FieldLog: Sendable {
         self.author = author
     }
 
-    /// The folded state: the sealed snapshot, with the events stored since folded in.
-    public func state() throws -> FieldState { try StateSnapshot.load(store: store, keyring: keyring).fold.state }
+    /// The folded state: the sealed snapshot, with the events stored since folded in. With
+    /// `.withoutContacts`, the contacts are left out (see `StateSnapshot.Part`).
+    public func state(_ part: StateSnapshot.Part = .all) throws -> FieldState {
+        try StateSnapshot.load(store: store, keyring: keyring, part: part).fold.state
+    }
 
     func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {
         Payload(type: type, occurredAt: at, author: author, fields: fields)

@@ -7,8 +7,15 @@ extension Store {
         try db.read { try Data.fetchOne($0, sql: "SELECT value FROM cache WHERE name = ?", arguments: [name]) }
     }
 
-    func setCache(_ name: String, _ value: Data) throws {
-        try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO cache(name, value) VALUES (?, ?)", arguments: [name, value]) }
+    func setCache(_ name: String, _ value: Data) throws { try setCaches([(name, value)]) }
+
+    /// Several cache blobs in one transaction (parts that are read together).
+    func setCaches(_ entries: [(name: String, value: Data)]) throws {
+        try db.write { db in
+            for (name, value) in entries {
+                try db.execute(sql: "INSERT OR REPLACE INTO cache(name, value) VALUES (?, ?)", arguments: [name, value])
+            }
+        }
     }
 
     /// Events stored after local row `rowID`, with their row ids, in arrival order.

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+@testable import OutreachCore
+
+/// The sealed state snapshot every command reads (`Protocol/fold.md` §5).
+@Suite struct StateSnapshotTests {
+    func fromScratch(_ log: FieldLog) throws -> FieldState { Fold.fold(try log.store.allEvents(), keyring: log.keyring) }
+
+    @Test func theSnapshotPlusNewerEventsIsTheFoldFromScratch() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let (rose, _) = try log.registerPerson(name: "Rose", at: t0)
+        let (ivy, _) = try log.registerPerson(name: "Ivy", at: t0)
+        let first = try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 1).contact
+        try log.logContact(NewContact(person: ivy, setting: .foot), at: t0 + 2)
+        let (_, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring)
+        #expect(source == .rebuilt(events: 4))
+
+        // A retraction, a correction and a link after the snapshot: folded in, not refolded.
+        try log.retract(first, reason: .error, at: t0 + 3)
+        let second = try log.logContact(NewContact(person: ivy, setting: .van), at: t0 + 4).contact
+        try log.correct(second, fields: ["setting": "foot"], reason: "typo", at: t0 + 5)
+        try log.link(rose, ivy, at: t0 + 6)
+        let (fold, after) = try StateSnapshot.load(store: log.store, keyring: log.keyring)
+        #expect(after == .snapshot(newer: 4))
+        #expect(fold.state == (try fromScratch(log)))
+        #expect(fold.state.contacts[second.id]?.setting == "foot" && fold.state.contacts[first.id] == nil)
+        // Not written again for four events: the next command folds the same four.
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .snapshot(newer: 4))
+
+        // Never in clear: a working name is nowhere in the store's files.
+        for file in try FileManager.default.contentsOfDirectory(at: log.store.directory, includingPropertiesForKeys: nil) {
+            #expect(try Data(contentsOf: file).range(of: Data("Rose".utf8)) == nil, "\(file.lastPathComponent)")
+        }
+    }
+
+    @Test func withoutContactsReadsTheRestAndFallsBackWhenEarlierEventsChanged() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let (rose, _) = try log.registerPerson(name: "Rose", at: t0)
+        for i in 0..<5 { try log.logContact(NewContact(person: rose, setting: .van), at: t0 + Int64(i)) }
+        try log.setRegister(.risk, of: rose, to: "high", at: t0)
+        _ = try log.state()
+
+        // Only additions since: the rest is read, the contacts are only the new one.
+        let newer = try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 9).contact
+        var i = NewIncident(person: rose, kind: .assault, consent: .l1)
+        i.zone = "Z1"
+        try log.reportIncident(i, at: t0 + 10, now: t0 + 10)
+        try log.setRegister(.risk, of: rose, to: "low", at: t0 + 11)
+        let full = try fromScratch(log)
+        let (part, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .withoutContacts)
+        #expect(source == .snapshot(newer: 5) && !part.contactsLoaded)
+        #expect(Set(part.state.contacts.keys) == [newer.id])
+        #expect(part.state.people == full.people && part.state.alerts == full.alerts && part.state.conflicts == full.conflicts)
+        #expect(part.state.incidents == full.incidents && part.state.registerWrites == full.registerWrites)
+
+        // A retraction since: everything is read (a part could show what was taken back).
+        try log.retract(newer, reason: .error, at: t0 + 12)
+        let (whole, _) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .withoutContacts)
+        let scratch = try fromScratch(log)
+        #expect(whole.contactsLoaded && whole.state == scratch)
+    }
+
+    @Test func aDamagedOrMismatchedSnapshotCostsOneFoldNothingElse() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let (rose, _) = try log.registerPerson(name: "Rose", at: t0)
+        try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 1)
+        _ = try log.state()
+        let good = try #require(try log.store.cache(StateSnapshot.contactsName))
+
+        try log.store.setCache(StateSnapshot.coreName, Data(repeating: 7, count: 64))
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .rebuilt(events: 2))
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .withoutContacts).source == .snapshot(newer: 0))
+
+        // Parts of two different moments are never put together.
+        try log.logContact(NewContact(person: rose, setting: .foot), at: t0 + 2)
+        for _ in 0..<StateSnapshot.rewriteAfter { try log.store.append([Draft(log.payload(.zoneDefined, at: t0, ["zone": "Z1"]))], keyring: log.keyring) }
+        _ = try log.state()  // 2,001 behind: written again
+        try log.store.setCache(StateSnapshot.contactsName, good)
+        let (fold, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring)
+        #expect(source == .rebuilt(events: try log.store.eventCount()))
+        #expect(fold.state == (try fromScratch(log)))
+        // A part sealed for another store does not open here.
+        let other = try TestKeys.log("basis", device: "b2", in: dir.sub("b2"))
+        _ = try other.state()
+        try log.store.setCache(StateSnapshot.coreName, try #require(try other.store.cache(StateSnapshot.coreName)))
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .rebuilt(events: try log.store.eventCount()))
+    }
+}
