@@ -25,8 +25,12 @@ import Testing
         #expect(after == .snapshot(newer: 4))
         #expect(fold.state == (try fromScratch(log)))
         #expect(fold.state.contacts[second.id]?.setting == "foot" && fold.state.contacts[first.id] == nil)
-        // Not written again for four events: the next command folds the same four.
-        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .snapshot(newer: 4))
+        // Written again after a retraction (so parts can be read alone again); not after additions.
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .snapshot(newer: 0))
+        try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 7)
+        try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 8)
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .snapshot(newer: 2))
+        #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .snapshot(newer: 2))
 
         // Never in clear: a working name is nowhere in the store's files.
         for file in try FileManager.default.contentsOfDirectory(at: log.store.directory, includingPropertiesForKeys: nil) {
@@ -54,12 +58,16 @@ import Testing
         #expect(Set(part.state.contacts.keys) == [newer.id])
         #expect(part.state.people == full.people && part.state.alerts == full.alerts && part.state.conflicts == full.conflicts)
         #expect(part.state.incidents == full.incidents && part.state.registerWrites == full.registerWrites)
+        #expect(part.state.lastContacts == full.lastContacts && part.state.lastContact(of: rose)?.contact == newer.id)
 
-        // A retraction since: everything is read (a part could show what was taken back).
+        // A retraction since: everything is read (a part could show what was taken back), and
+        // written again, so that the next command reads the part alone.
         try log.retract(newer, reason: .error, at: t0 + 12)
         let (whole, _) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .withoutContacts)
         let scratch = try fromScratch(log)
         #expect(whole.contactsLoaded && whole.state == scratch)
+        let (again, source2) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .withoutContacts)
+        #expect(!again.contactsLoaded && source2 == .snapshot(newer: 0) && again.state.people == scratch.people)
     }
 
     @Test func aDamagedOrMismatchedSnapshotCostsOneFoldNothingElse() throws {

@@ -193,8 +193,8 @@ struct People: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
-            let last = lookup.state.lastContact
+            let lookup = try Lookup(log: log, .withoutContacts)
+            let last = Dictionary(uniqueKeysWithValues: lookup.state.people.keys.compactMap { id in lookup.state.lastContact(of: id).map { (id, $0.at) } })
             let cutoff = try seenSince.map { Clock.nowMillis() - (try LondonTime.parseDuration($0)) }
             var people = Array(lookup.state.people.values)
             if let cutoff { people = people.filter { (last[$0.id] ?? .min) >= cutoff } }

@@ -20,7 +20,7 @@ struct TaskingList: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let now = Clock.nowMillis()
             let list = lookup.state.taskingList(now: now)
             let time = lookup.time

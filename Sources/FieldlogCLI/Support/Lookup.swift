@@ -52,15 +52,6 @@ final class Lookup {
     }
 }
 
-extension FieldState {
-    /// The latest contact time per canonical person.
-    var lastContact: [String: Int64] {
-        var out = [String: Int64]()
-        for c in contacts.values { if let p = c.person { out[p] = max(out[p] ?? .min, c.occurredAt) } }
-        return out
-    }
-}
-
 extension RegisterState {
     /// "high", or "high | low (conflict)".
     var display: String {

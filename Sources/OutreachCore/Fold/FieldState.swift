@@ -21,6 +21,9 @@ public struct FieldState: Sendable, Equatable {
     /// Register writes by canonical person and register, all of them (for "as of" questions).
     public var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
     public var retracted: Set<EventID> = []
+    /// Each person id's latest contact (by time, then id), as the contact names her: kept by the
+    /// fold so that who was seen when needs no contacts read (`lastContact(of:)` merges aliases).
+    public internal(set) var lastContacts: [String: LastContact] = [:]
     /// Events of types this version does not know: kept in the log, passed on, not folded.
     public var unknownTypes = 0
     /// Events this device holds but cannot open (should be none).
@@ -64,6 +67,11 @@ public struct FieldState: Sendable, Equatable {
             facts.append(IncidentFact(incident: s.incident, org: s.org, kind: s.kind, consent: s.consent, occurredAt: s.occurredAt))
         }
         return facts.sorted { ($0.occurredAt, $0.incident) < ($1.occurredAt, $1.incident) }
+    }
+
+    /// The latest contact with `person` (canonical) under any of her ids.
+    public func lastContact(of person: String) -> LastContact? {
+        ([person] + (people[person]?.aliases ?? [])).compactMap { lastContacts[$0] }.max()
     }
 
     /// Contacts of a person (canonical), oldest first.

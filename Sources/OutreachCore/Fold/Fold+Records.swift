@@ -52,6 +52,10 @@ extension Fold {
                 zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
                 services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author,
                 notes: (notes[e.id] ?? [:]).values.sorted())
+            if let raw {
+                let last = LastContact(at: p.occurredAt, org: e.org, contact: e.id)
+                if state.lastContacts[raw].map({ $0 < last }) ?? true { state.lastContacts[raw] = last }
+            }
         case .contactNote:
             guard let c = p.eventID("contact"), let text = p.string("text") else { break }
             notes[c, default: [:]][e.id] = text
@@ -132,7 +136,13 @@ extension Fold {
 
     /// Takes out what `id` did, if it is applied.
     mutating func unapply(_ id: EventID) {
-        if let c = state.contacts.removeValue(forKey: id) { return unmention(c.recordedPerson, id) }
+        if let c = state.contacts.removeValue(forKey: id) {
+            if let raw = c.recordedPerson, state.lastContacts[raw]?.contact == id {
+                state.lastContacts[raw] = state.contacts.values.filter { $0.recordedPerson == raw }
+                    .map { LastContact(at: $0.occurredAt, org: $0.org, contact: $0.id) }.max()
+            }
+            return unmention(c.recordedPerson, id)
+        }
         if let r = state.referrals.removeValue(forKey: id) { return unmention(r.recordedPerson, id) }
         if let i = state.incidents.removeValue(forKey: id) { return unmention(i.recordedPerson, id) }
         if let s = state.safeguarding.removeValue(forKey: id) { return unmention(s.recordedPerson, id) }

@@ -5,7 +5,7 @@ import Foundation
 /// rest). What follows from those (people, canonical ids, shown alerts and summaries, outcomes,
 /// cuts) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 1
+    static let snapshotVersion: UInt32 = 2
 
     /// The contacts (most of a large state: kept apart so that commands that need none read none).
     func encodedContacts() -> Data {
@@ -72,6 +72,7 @@ extension Fold {
         }
         w.list(links) { w, l in w.id(l.key); w.word(l.value.a); w.word(l.value.b) }
         w.list(firstMention) { w, m in w.word(m.key); w.int(m.value.at); w.id(m.value.id); w.word(m.value.org) }
+        w.list(state.lastContacts) { w, l in w.word(l.key); w.int(l.value.at); w.word(l.value.org); w.id(l.value.contact) }
         return w.data
     }
 
@@ -186,6 +187,9 @@ extension Fold {
             applied[id] = .link
         }
         for (person, m) in try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) }) { firstMention[person] = m }
+        for (person, last) in try r.list({ r in (try r.word(), LastContact(at: try r.int(), org: try r.word(), contact: try r.id())) }) {
+            state.lastContacts[person] = last
+        }
         guard r.isAtEnd else { throw bad }
 
         // What follows from the above.

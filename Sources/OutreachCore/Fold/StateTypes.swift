@@ -44,6 +44,14 @@ public struct Person: Sendable, Equatable {
     public var profile: RegisterState?
 }
 
+/// When a person was last seen, and by which organisation.
+public struct LastContact: Sendable, Equatable, Comparable {
+    public let at: Int64
+    public let org: String
+    public let contact: EventID
+    public static func < (a: LastContact, b: LastContact) -> Bool { (a.at, a.contact) < (b.at, b.contact) }
+}
+
 /// One logged contact (corrections applied).
 public struct Contact: Sendable, Equatable {
     public let id: EventID

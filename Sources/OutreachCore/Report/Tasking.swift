@@ -19,14 +19,8 @@ public struct TaskingEntry: Sendable, Equatable {
 
 extension FieldState {
     /// Members of the priority group at `now` (a live `in` write), most at risk first, then by
-    /// how long since anyone saw them.
+    /// how long since anyone saw them (no contacts needed: the fold keeps each one's last).
     public func taskingList(now: Int64) -> [TaskingEntry] {
-        var lastContact = [String: Contact]()
-        for c in contacts.values {
-            guard let p = c.person, c.occurredAt <= now else { continue }
-            if let seen = lastContact[p], (seen.occurredAt, seen.id) >= (c.occurredAt, c.id) { continue }
-            lastContact[p] = c
-        }
         var referralsOpen = [String: [String]]()
         for r in referrals.values {
             guard let p = r.person else { continue }
@@ -41,12 +35,12 @@ extension FieldState {
             let person = people[id]
             let risk = register(.risk, of: id, asOf: now)
             let review = risk.live.compactMap(\.review).min()
-            let last = lastContact[id]
+            let last = lastContact(of: id)
             return TaskingEntry(
                 person: id, org: person?.org ?? "", name: person?.name,  // names exist only for our own people
                 risk: risk.live.compactMap(\.value.stringValue), riskReview: review,
                 lead: register(.lead, of: id, asOf: now).value?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-                lastContact: last?.occurredAt, lastContactOrg: last?.org,
+                lastContact: last?.at, lastContactOrg: last?.org,
                 openReferrals: (referralsOpen[id] ?? []).sorted(),
                 openActions: (actions[id] ?? []).sorted { ($0.agreedAt, $0.id) < ($1.agreedAt, $1.id) },
                 reviewOverdue: review.map { $0 < now } ?? false)

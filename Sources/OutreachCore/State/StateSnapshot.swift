@@ -8,8 +8,9 @@ import Foundation
 ///
 /// It is kept in two parts written together: the contacts (most of a large state) and the rest,
 /// so a command that shows no contacts reads none (`Part.withoutContacts`). It is written again
-/// only when `rewriteAfter` events or more were past it, so a command after one new contact reads
-/// the snapshot and folds one event, and writes nothing. Like every cache it is derived data
+/// only when `rewriteAfter` events or more were past it, or one of the events past it changed
+/// earlier ones (rare: a retraction, correction, link, code or revocation), so a command after
+/// one new contact reads the snapshot and folds one event, and writes nothing. Like every cache it is derived data
 /// (losing it costs one fold) and never plaintext: each part sealed under the organisation key,
 /// with the store id and the part's name bound in.
 public enum StateSnapshot {
@@ -59,13 +60,17 @@ public enum StateSnapshot {
             restored = true
         }
         let newer = try store.events(afterRowID: folded)
+        var changedEarlier = false
         if !newer.isEmpty {
             let opened = Parallel.map(count: newer.count) { keyring.open(newer[$0].event) }
             fold.state.unreadable += opened.count(where: { $0 == nil })
+            changedEarlier = opened.contains { $0.map(changesEarlierEvents) ?? false }
             fold.add(opened.compactMap { $0 }, source: StoreSource(store: store, keyring: keyring))
             folded = newer.last!.rowID
         }
-        if !restored || newer.count >= rewriteAfter {
+        // Written again when far behind, and after a retraction, correction, link or revocation
+        // (so the commands that read no contacts can read the rest again from the next one on).
+        if !restored || newer.count >= rewriteAfter || changedEarlier {
             try store.setCaches([
                 (coreName, try seal(fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring)),
                 (contactsName, try seal(fold.encodedContacts(), folded: folded, name: contactsName, store: store, keyring: keyring)),
