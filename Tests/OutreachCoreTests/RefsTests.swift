@@ -64,4 +64,20 @@ import Testing
         }
         #expect(printed.first!.ref.count == 4 && printed.last!.ref.count == 6)
     }
+
+    /// An event's ref worked out from its two neighbours in the store's id index is the ref a
+    /// list of every id gives (so commands need not read every id to print one ref).
+    @Test func eventRefsFromTheIdIndexMatchRefsFromEveryID() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let drafts = (0..<600).map { i in Draft(log.payload(.zoneDefined, at: t0 + Int64(i), ["zone": .string("Z\(i)")])) }
+        try log.store.append(drafts, keyring: log.keyring)
+        let ids = try log.store.allEvents().map(\.id)
+        for minimum in [1, 2, 7] {
+            let all = Refs(ids.map(\.hex), minimumLength: minimum)
+            for id in ids {
+                #expect(Refs.shortest(id.hex, neighbours: try log.store.neighbourIDs(of: id), minimumLength: minimum) == all.short(id.hex))
+            }
+        }
+    }
 }

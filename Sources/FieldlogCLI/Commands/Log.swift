@@ -46,8 +46,7 @@ struct Retract: ParsableCommand {
             let why = try RetractReason.parse(reason)
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log)
-            let id = try lookup.eventRefs().resolve(ref, noun: "event")
-            let target = try log.store.events(idPrefix: id)[0]
+            let target = try log.store.events(idPrefix: try lookup.eventID(ref, noun: "event").hex)[0]
             guard !lookup.state.retracted.contains(target.id) else { throw FieldlogError.badInput("event \(ref) is already retracted") }
             let event = try log.retract(target, reason: why, at: Clock.nowMillis(), state: lookup.state)
             let short = String(event.id.hex.prefix(7))

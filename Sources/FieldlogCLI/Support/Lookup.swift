@@ -7,14 +7,14 @@ final class Lookup {
     let org: String
     let time = LondonTime()
     private let store: Store
-    private var eventRefCache: Refs?
+    private var eventRefLength: Int?
 
-    /// Refs of every event held, read only by the commands that name events (100k ids cost ~50 ms).
-    func eventRefs() throws -> Refs {
-        if let refs = eventRefCache { return refs }
-        let refs = Refs(try store.eventIDs(), lasting: 7)
-        eventRefCache = refs
-        return refs
+    /// How long event refs are: lasting (`docs/refs.md`) for the number of events held.
+    func eventRefMinimum() throws -> Int {
+        if let n = eventRefLength { return n }
+        let n = Refs.lastingLength(count: try store.eventCount(), floor: 7)
+        eventRefLength = n
+        return n
     }
 
     /// `part`: `.withoutContacts` for commands that show no contacts (a fraction of the reading).
@@ -34,11 +34,19 @@ final class Lookup {
     }
 
     /// The event a ref names (`noun` says what was expected, in the error).
-    func eventID(_ ref: String, noun: String) throws -> EventID { EventID(hex: try eventRefs().resolve(ref, noun: noun))! }
+    /// The event a ref names, through the store's id index (`noun` says what was expected, in the error).
+    func eventID(_ ref: String, noun: String) throws -> EventID {
+        let prefix = ref.lowercased()
+        let matches = prefix.isEmpty || !prefix.allSatisfy(\.isHexDigit) ? [] : try store.events(idPrefix: prefix).map(\.id.hex)
+        return EventID(hex: try Refs(matches, minimumLength: try eventRefMinimum()).resolve(ref, noun: noun))!
+    }
 
     func ref(_ person: Person) -> String { personRefs.short(person.id) }
-    /// The shortest unique ref of `id` (should the ids not be readable, its first 10 characters: still a ref).
-    func ref(_ id: EventID) -> String { (try? eventRefs())?.short(id.hex) ?? id.short }
+    /// The shortest unique ref of `id` (should the store not answer, its first 10 characters: still a ref).
+    func ref(_ id: EventID) -> String {
+        guard let minimum = try? eventRefMinimum(), let neighbours = try? store.neighbourIDs(of: id) else { return id.short }
+        return Refs.shortest(id.hex, neighbours: neighbours, minimumLength: minimum)
+    }
 
     /// "Rose (7f3a)" for our own people; "joanna 7f3a" for another charity's, whose names we never hold.
     func label(_ person: Person) -> String {

@@ -235,9 +235,13 @@ public final class Store: Sendable {
         try events(sql: "SELECT \(EventTable.columns) FROM events ORDER BY rowid DESC LIMIT ?", arguments: [limit])
     }
 
-    /// The id of every event held (lowercase hex), in no particular order.
-    public func eventIDs() throws -> [String] {
-        try db.read { try String.fetchAll($0, sql: "SELECT id FROM events") }
+    /// The ids just before and just after `id` in sorted order (through the id index: a ref
+    /// needs no list of every id).
+    public func neighbourIDs(of id: EventID) throws -> [String] {
+        try db.read { db in
+            [try String.fetchOne(db, sql: "SELECT id FROM events WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id.hex]),
+             try String.fetchOne(db, sql: "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT 1", arguments: [id.hex])].compactMap { $0 }
+        }
     }
 
     /// Events whose id begins with `prefix` (lowercase hex).

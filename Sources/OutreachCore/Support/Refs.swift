@@ -40,8 +40,15 @@ public struct Refs: Sendable {
     public func short(_ id: String) -> String {
         let i = firstIndex(atLeast: id)
         guard i < sorted.count, sorted[i] == id else { return String(id.prefix(minimumLength)) }
+        return Refs.shortest(id, neighbours: [i > 0 ? sorted[i - 1] : nil, i + 1 < sorted.count ? sorted[i + 1] : nil].compactMap { $0 },
+                             minimumLength: minimumLength)
+    }
+
+    /// The shortest prefix of `id` (at least `minimumLength`) that its neighbours in sorted order
+    /// (hence every other id) do not share.
+    public static func shortest(_ id: String, neighbours: [String], minimumLength: Int) -> String {
         var need = minimumLength
-        for neighbour in [i > 0 ? sorted[i - 1] : nil, i + 1 < sorted.count ? sorted[i + 1] : nil].compactMap({ $0 }) {
+        for neighbour in neighbours {
             let common = zip(id, neighbour).prefix { $0 == $1 }.count
             need = max(need, common + 1)
         }
