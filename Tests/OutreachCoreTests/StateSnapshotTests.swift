@@ -60,6 +60,15 @@ import Testing
         #expect(part.state.incidents == full.incidents && part.state.registerWrites == full.registerWrites)
         #expect(part.state.lastContacts == full.lastContacts && part.state.lastContact(of: rose)?.contact == newer.id)
 
+        // One person's contacts, from her page, with those that arrived since.
+        let (ivy, _) = try log.registerPerson(name: "Ivy", at: t0)
+        try log.logContact(NewContact(person: ivy, setting: .foot), at: t0 + 13)
+        let (hers, _) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .contacts(of: [rose]))
+        let all = try fromScratch(log)
+        #expect(hers.state.contacts(of: rose) == all.contacts(of: rose) && hers.state.contacts(of: rose).count == 6)
+        #expect(hers.state.contacts(of: ivy) == all.contacts(of: ivy))  // arrived since the snapshot
+        #expect(hers.state.people == all.people)
+
         // A retraction since: everything is read (a part could show what was taken back), and
         // written again, so that the next command reads the part alone.
         try log.retract(newer, reason: .error, at: t0 + 12)
@@ -76,7 +85,7 @@ import Testing
         let (rose, _) = try log.registerPerson(name: "Rose", at: t0)
         try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 1)
         _ = try log.state()
-        let good = try #require(try log.store.cache(StateSnapshot.contactsName))
+        let good = try #require(try log.store.cache(StateSnapshot.pageName(0)))
 
         try log.store.setCache(StateSnapshot.coreName, Data(repeating: 7, count: 64))
         #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .rebuilt(events: 2))
@@ -86,7 +95,7 @@ import Testing
         try log.logContact(NewContact(person: rose, setting: .foot), at: t0 + 2)
         for _ in 0..<StateSnapshot.rewriteAfter { try log.store.append([Draft(log.payload(.zoneDefined, at: t0, ["zone": "Z1"]))], keyring: log.keyring) }
         _ = try log.state()  // 2,001 behind: written again
-        try log.store.setCache(StateSnapshot.contactsName, good)
+        try log.store.setCache(StateSnapshot.pageName(0), good)
         let (fold, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring)
         #expect(source == .rebuilt(events: try log.store.eventCount()))
         #expect(fold.state == (try fromScratch(log)))

@@ -68,7 +68,7 @@ struct IncidentConsent: ParsableCommand {
         try guarded {
             let consent = try ConsentLevel.parse(level)
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "event")
             try log.setIncidentConsent(id, to: consent, reason: reason, state: lookup.state, at: Clock.nowMillis())
             Output.line("incident \(lookup.ref(id)) consent is now \(consent.rawValue)")
@@ -93,7 +93,7 @@ struct IncidentExport: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "incident")
             let (export, _) = try log.exportIncident(id, recipient: to, state: lookup.state, at: Clock.nowMillis())
             switch format {

@@ -45,7 +45,7 @@ struct Retract: ParsableCommand {
         try guarded {
             let why = try RetractReason.parse(reason)
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let target = try log.store.events(idPrefix: try lookup.eventID(ref, noun: "event").hex)[0]
             guard !lookup.state.retracted.contains(target.id) else { throw FieldlogError.badInput("event \(ref) is already retracted") }
             let event = try log.retract(target, reason: why, at: Clock.nowMillis(), state: lookup.state)
@@ -101,7 +101,7 @@ struct Resolve: ParsableCommand {
             let change = try PersonSet.changes(risk: register == .risk ? value : nil, priority: register == .priority ? value : nil,
                                                lead: register == .lead ? value : nil, casework: register == .casework ? value : nil)[0]
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let person = try lookup.person(ref)
             guard person.registers[register]?.isConflict == true else {
                 throw FieldlogError(.badInput, "\(lookup.label(person)) has no conflict on \(register.rawValue)", hint: "use fieldlog person set to change it")

@@ -45,7 +45,7 @@ struct PersonAdd: ParsableCommand {
                 }
                 return
             }
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let person = lookup.state.people[lookup.state.canonical(id)]!
             let ref = lookup.personRefs.short(id)
             if output.format == .json {
@@ -83,7 +83,7 @@ struct PersonSet: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let person = try lookup.person(ref)
             let changes = try PersonSet.changes(risk: risk, priority: priority, lead: lead, casework: casework)
             let when = try Parse.time(at)
@@ -123,7 +123,7 @@ struct PersonLink: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let a = try lookup.person(first), b = try lookup.person(second)
             guard a.id != b.id else { throw FieldlogError.badInput("\(first) and \(second) are already the same person") }
             try log.link(a.id, b.id, at: Clock.nowMillis())
@@ -141,8 +141,9 @@ struct PersonShow: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
-            let person = try lookup.person(ref)
+            // Who she is, from everything but the contacts; then her contacts, from her pages.
+            let person = try Lookup(log: log, .withoutContacts).person(ref)
+            let lookup = try Lookup(log: log, .contacts(of: Set([person.id] + person.aliases)))
             let contacts = lookup.state.contacts(of: person.id)
             let referrals = lookup.state.referrals.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
             let incidents = lookup.state.incidents.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }

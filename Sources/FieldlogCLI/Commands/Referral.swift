@@ -18,7 +18,7 @@ struct ReferralOutcome: ParsableCommand {
         try guarded {
             let kind = try ReferralOutcomeKind.parse(outcome)
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "referral")
             try log.recordReferralOutcome(id, kind, state: lookup.state, at: Clock.nowMillis())
             Output.line("referral \(lookup.ref(id)): \(kind.rawValue)")
@@ -51,7 +51,7 @@ struct SafeguardingAdd: ParsableCommand {
             let kind = try SafeguardingCategory.parse(category)
             let when = try Parse.time(at)
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let person = try lookup.person(ref)
             let event = try log.raiseSafeguarding(person: person.id, category: kind, action: action, withConsent: !withoutConsent, reason: reason, at: when)
             Output.line("concern \(event.id.hex.prefix(7)) recorded for \(lookup.label(person)) (\(kind.rawValue)\(withoutConsent ? ", without consent" : ""))")

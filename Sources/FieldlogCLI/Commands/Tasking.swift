@@ -79,7 +79,7 @@ struct TaskingAdd: ParsableCommand {
         try guarded {
             let dueAt = try due.map { try LondonTime().day($0) }
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let person = try lookup.person(ref)
             let event = try log.addTaskingAction(person: person.id, action: action, owner: owner, due: dueAt, at: Clock.nowMillis())
             Output.line("action \(event.id.hex.prefix(7)) recorded for \(lookup.label(person))")
@@ -95,7 +95,7 @@ struct TaskingDone: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let lookup = try Lookup(log: log)
+            let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "action")
             try log.completeTaskingAction(id, state: lookup.state, at: Clock.nowMillis())
             Output.line("action \(lookup.ref(id)) done")

@@ -7,11 +7,29 @@ import Foundation
 extension Fold {
     static let snapshotVersion: UInt32 = 2
 
-    /// The contacts (most of a large state: kept apart so that commands that need none read none).
-    func encodedContacts() -> Data {
+    /// How many pages the contacts are kept in.
+    static let contactPages = 64
+
+    /// The page of the contacts with `person` (as the contact names her): 0 to 63 by her id's
+    /// first two characters, 64 for contacts with nobody identified.
+    static func contactPage(_ person: String?) -> Int {
+        guard let person else { return contactPages }
+        let b = Array(person.utf8.prefix(2))
+        return (Int(b.first ?? 0) * 31 + Int(b.count > 1 ? b[1] : 0)) % contactPages
+    }
+
+    /// The contacts (most of a large state), in pages by person: a command that needs no contacts
+    /// reads none, and one about a person reads her page.
+    func encodedContacts() -> [Data] {
+        var pages = [[Contact]](repeating: [], count: Fold.contactPages + 1)
+        for c in state.contacts.values { pages[Fold.contactPage(c.recordedPerson)].append(c) }
+        return pages.map(Fold.encoded(contacts:))
+    }
+
+    static func encoded(contacts: [Contact]) -> Data {
         var w = SnapshotWriter()
         w.count(Int(Fold.snapshotVersion))
-        w.list(state.contacts.values) { w, c in
+        w.list(contacts) { w, c in
             w.id(c.id); w.word(c.org); w.word(c.person); w.word(c.recordedPerson); w.int(Int64(c.unidentified)); w.word(c.setting)
             w.word(c.zone); w.words(c.workers); w.bool(c.welfare)
             w.list(c.services.sorted { $0.key < $1.key }) { w, s in w.word(s.key); w.int(Int64(s.value)) }
@@ -77,19 +95,35 @@ extension Fold {
     }
 
     /// Reads a fold back; without `contacts`, one that holds no contacts (`contactsLoaded` false).
-    init(core data: Data, contacts: Data?) throws {
+    static func decodeContacts(_ data: Data) throws -> [Contact] {
+        var r = try SnapshotReader(data)
+        guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
+        let list = try r.list { r in
+            Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
+                    unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
+                    welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
+                    needs: try r.words(), occurredAt: try r.int(), author: try r.word())
+        }
+        guard r.isAtEnd else { throw FieldlogError.malformed("damaged state snapshot") }
+        return list
+    }
+
+    /// Takes in contacts read back from pages (their notes from what the fold keeps).
+    mutating func insert(_ contacts: [Contact]) {
+        state.contacts.reserveCapacity(state.contacts.count + contacts.count)
+        for var c in contacts {
+            if let texts = notes[c.id] { c.notes = texts.values.sorted() }
+            state.contacts[c.id] = c
+        }
+    }
+
+    /// Reads a fold back from its core and every contact page; without pages, a fold that holds
+    /// no contacts (`contactsLoaded` false) until some are `insert`ed.
+    init(core data: Data, contacts: [Data]?) throws {
         let bad = FieldlogError.malformed("damaged state snapshot")
         if let contacts {
-            var r = try SnapshotReader(contacts)
-            guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
-            let list = try r.list { r in
-                Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
-                        unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
-                        welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
-                        needs: try r.words(), occurredAt: try r.int(), author: try r.word())
-            }
-            guard r.isAtEnd else { throw bad }
-            state.contacts = Dictionary(list.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let pages = try contacts.map(Fold.decodeContacts)
+            state.contacts = Dictionary(pages.joined().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         } else {
             contactsLoaded = false
         }

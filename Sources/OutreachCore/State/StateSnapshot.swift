@@ -6,26 +6,32 @@ import Foundation
 /// here: the snapshot, plus the events stored since, added one at a time (a retraction,
 /// correction or link among them too: they touch only what they name).
 ///
-/// It is kept in two parts written together: the contacts (most of a large state) and the rest,
-/// so a command that shows no contacts reads none (`Part.withoutContacts`). It is written again
+/// It is kept in parts written together: the contacts (most of a large state) in 65 pages by
+/// person, and the rest, so a command that shows no contacts reads none (`Part.withoutContacts`)
+/// and one about a person reads her page (`Part.contacts(of:)`). It is written again
 /// only when `rewriteAfter` events or more were past it, or one of the events past it changed
 /// earlier ones (rare: a retraction, correction, link, code or revocation), so a command after
 /// one new contact reads the snapshot and folds one event, and writes nothing. Like every cache it is derived data
 /// (losing it costs one fold) and never plaintext: each part sealed under the organisation key,
 /// with the store id and the part's name bound in.
 public enum StateSnapshot {
-    static let coreName = "state-snapshot/v1"
-    static let contactsName = "state-snapshot/v1/contacts"
+    static let coreName = "state-snapshot/v2"
+    static func pageName(_ page: Int) -> String { "state-snapshot/v2/contacts/\(page)" }
+    static var pageNames: [String] { (0...Fold.contactPages).map(pageName) }
     /// Write the snapshot again once this many events are past it.
     public static let rewriteAfter = 2_000
 
     /// How much of the state a command needs.
-    public enum Part: Sendable {
+    public enum Part: Sendable, Equatable {
         case all
-        /// Everything but the contacts (alerts, conflicts, the log, exports): their records are
-        /// left out unless they arrived since the snapshot. Should anything since have changed
-        /// earlier events (a retraction, correction, link, code or revocation), all is read.
+        /// Everything but the contacts (alerts, conflicts, the log, exports, people, tasking):
+        /// contacts are left out unless they arrived since the snapshot. Should anything since
+        /// have changed earlier events (a retraction, correction, link, code or revocation), all
+        /// is read.
         case withoutContacts
+        /// Everything but the contacts, and the contacts of these person ids (as recorded: give
+        /// a person's id and aliases); the same fallback.
+        case contacts(of: Set<String>)
     }
 
     /// Where the state came from.
@@ -38,11 +44,13 @@ public enum StateSnapshot {
 
     /// The fold of `store` as it stands now.
     public static func load(store: Store, keyring: Keyring, part: Part = .all) throws -> (fold: Fold, source: Source) {
-        if part == .withoutContacts, let (core, folded) = try? read(coreName, store: store, keyring: keyring) {
+        if part != .all, let (core, folded) = try? read(coreName, store: store, keyring: keyring) {
             let newer = try store.events(afterRowID: folded)
             if newer.count < rewriteAfter {
                 let opened = Parallel.map(count: newer.count) { keyring.open(newer[$0].event) }
-                if !opened.contains(where: { $0.map(changesEarlierEvents) ?? false }), var fold = try? Fold(core: core, contacts: nil) {
+                if !opened.contains(where: { $0.map(changesEarlierEvents) ?? false }), var fold = try? Fold(core: core, contacts: nil),
+                   let contacts = try? contactsOf(part, folded: folded, store: store, keyring: keyring) {
+                    fold.insert(contacts)
                     fold.state.unreadable += opened.count(where: { $0 == nil })
                     fold.add(opened.compactMap { $0 }, source: StoreSource(store: store, keyring: keyring))
                     return (fold, .snapshot(newer: newer.count))
@@ -53,8 +61,8 @@ public enum StateSnapshot {
         var folded: Int64 = 0
         var restored = false
         if let (core, coreRow) = try? read(coreName, store: store, keyring: keyring),
-           let (contacts, contactsRow) = try? read(contactsName, store: store, keyring: keyring), coreRow == contactsRow,
-           let decoded = try? Fold(core: core, contacts: contacts) {
+           let pages = try? pageNames.map({ try read($0, store: store, keyring: keyring) }), pages.allSatisfy({ $0.folded == coreRow }),
+           let decoded = try? Fold(core: core, contacts: pages.map(\.content)) {
             fold = decoded
             folded = coreRow
             restored = true
@@ -71,12 +79,24 @@ public enum StateSnapshot {
         // Written again when far behind, and after a retraction, correction, link or revocation
         // (so the commands that read no contacts can read the rest again from the next one on).
         if !restored || newer.count >= rewriteAfter || changedEarlier {
-            try store.setCaches([
-                (coreName, try seal(fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring)),
-                (contactsName, try seal(fold.encodedContacts(), folded: folded, name: contactsName, store: store, keyring: keyring)),
-            ])
+            let pages = try zip(pageNames, fold.encodedContacts()).map { name, page in
+                (name, try seal(page, folded: folded, name: name, store: store, keyring: keyring))
+            }
+            try store.setCaches([(coreName, try seal(fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages)
         }
         return (fold, restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count))
+    }
+
+    /// The contacts `part` asks for, from their pages (which must be of the core's moment).
+    private static func contactsOf(_ part: Part, folded: Int64, store: Store, keyring: Keyring) throws -> [Contact] {
+        guard case .contacts(let ids) = part else { return [] }
+        var out = [Contact]()
+        for page in Set(ids.map { Fold.contactPage($0) }).sorted() {
+            let (content, row) = try read(pageName(page), store: store, keyring: keyring)
+            guard row == folded else { throw FieldlogError.malformed("contact page of another moment") }
+            out += try Fold.decodeContacts(content).filter { $0.recordedPerson.map(ids.contains) ?? false }
+        }
+        return out
     }
 
     /// Whether adding `o` may change what earlier events mean (`Protocol/fold.md` §4).
