@@ -15,6 +15,9 @@ import Testing
         try log.logContact(NewContact(person: ivy, setting: .foot), at: t0 + 2)
         let (_, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring)
         #expect(source == .rebuilt(events: 4))
+        // A page holding neither woman's contacts.
+        let other = StateSnapshot.pageName((0...Fold.contactPages).first { ![Fold.contactPage(rose), Fold.contactPage(ivy)].contains($0) }!)
+        let unchanged = try #require(try log.store.cache(other))
 
         // A retraction, a correction and a link after the snapshot: folded in, not refolded.
         try log.retract(first, reason: .error, at: t0 + 3)
@@ -25,7 +28,9 @@ import Testing
         #expect(after == .snapshot(newer: 4))
         #expect(fold.state == (try fromScratch(log)))
         #expect(fold.state.contacts[second.id]?.setting == "foot" && fold.state.contacts[first.id] == nil)
-        // Written again after a retraction (so parts can be read alone again); not after additions.
+        // Written again after a retraction (so parts can be read alone again), only the pages
+        // that changed; not after additions.
+        #expect(try log.store.cache(other) == unchanged)
         #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .snapshot(newer: 0))
         try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 7)
         try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 8)
@@ -85,7 +90,8 @@ import Testing
         let (rose, _) = try log.registerPerson(name: "Rose", at: t0)
         try log.logContact(NewContact(person: rose, setting: .van), at: t0 + 1)
         _ = try log.state()
-        let good = try #require(try log.store.cache(StateSnapshot.pageName(0)))
+        let page = StateSnapshot.pageName(Fold.contactPage(rose))
+        let good = try #require(try log.store.cache(page))
 
         try log.store.setCache(StateSnapshot.coreName, Data(repeating: 7, count: 64))
         #expect(try StateSnapshot.load(store: log.store, keyring: log.keyring).source == .rebuilt(events: 2))
@@ -95,7 +101,7 @@ import Testing
         try log.logContact(NewContact(person: rose, setting: .foot), at: t0 + 2)
         for _ in 0..<StateSnapshot.rewriteAfter { try log.store.append([Draft(log.payload(.zoneDefined, at: t0, ["zone": "Z1"]))], keyring: log.keyring) }
         _ = try log.state()  // 2,001 behind: written again
-        try log.store.setCache(StateSnapshot.pageName(0), good)
+        try log.store.setCache(page, good)
         let (fold, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring)
         #expect(source == .rebuilt(events: try log.store.eventCount()))
         #expect(fold.state == (try fromScratch(log)))

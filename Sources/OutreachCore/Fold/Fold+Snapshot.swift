@@ -20,10 +20,13 @@ extension Fold {
 
     /// The contacts (most of a large state), in pages by person: a command that needs no contacts
     /// reads none, and one about a person reads her page.
-    func encodedContacts() -> [Data] {
+    func encodedContacts(pages wanted: Set<Int>? = nil) -> [Int: Data] {
         var pages = [[Contact]](repeating: [], count: Fold.contactPages + 1)
-        for c in state.contacts.values { pages[Fold.contactPage(c.recordedPerson)].append(c) }
-        return pages.map(Fold.encoded(contacts:))
+        for c in state.contacts.values {
+            let page = Fold.contactPage(c.recordedPerson)
+            if wanted?.contains(page) ?? true { pages[page].append(c) }
+        }
+        return Dictionary(uniqueKeysWithValues: pages.indices.filter { wanted?.contains($0) ?? true }.map { ($0, Fold.encoded(contacts: pages[$0])) })
     }
 
     static func encoded(contacts: [Contact]) -> Data {

@@ -44,12 +44,12 @@ public enum StateSnapshot {
 
     /// The fold of `store` as it stands now.
     public static func load(store: Store, keyring: Keyring, part: Part = .all) throws -> (fold: Fold, source: Source) {
-        if part != .all, let (core, folded) = try? read(coreName, store: store, keyring: keyring) {
+        if part != .all, let (core, folded, pageRows) = try? readCore(store: store, keyring: keyring) {
             let newer = try store.events(afterRowID: folded)
             if newer.count < rewriteAfter {
                 let opened = Parallel.map(count: newer.count) { keyring.open(newer[$0].event) }
                 if !opened.contains(where: { $0.map(changesEarlierEvents) ?? false }), var fold = try? Fold(core: core, contacts: nil),
-                   let contacts = try? contactsOf(part, folded: folded, store: store, keyring: keyring) {
+                   let contacts = try? contactsOf(part, pageRows: pageRows, store: store, keyring: keyring) {
                     fold.insert(contacts)
                     fold.state.unreadable += opened.count(where: { $0 == nil })
                     fold.add(opened.compactMap { $0 }, source: StoreSource(store: store, keyring: keyring))
@@ -59,14 +59,16 @@ public enum StateSnapshot {
         }
         var fold = Fold()
         var folded: Int64 = 0
-        var restored = false
-        if let (core, coreRow) = try? read(coreName, store: store, keyring: keyring),
-           let pages = try? pageNames.map({ try read($0, store: store, keyring: keyring) }), pages.allSatisfy({ $0.folded == coreRow }),
+        var pageRows: [Int64]?
+        if let (core, coreRow, rows) = try? readCore(store: store, keyring: keyring),
+           let pages = try? pageNames.map({ try read($0, store: store, keyring: keyring) }), pages.map(\.folded) == rows,
            let decoded = try? Fold(core: core, contacts: pages.map(\.content)) {
             fold = decoded
             folded = coreRow
-            restored = true
+            pageRows = rows
         }
+        let restored = pageRows != nil
+        let before = fold.state.contacts
         let newer = try store.events(afterRowID: folded)
         var changedEarlier = false
         if !newer.isEmpty {
@@ -78,22 +80,49 @@ public enum StateSnapshot {
         }
         // Written again when far behind, and after a retraction, correction, link or revocation
         // (so the commands that read no contacts can read the rest again from the next one on).
+        // Only the contact pages that changed are written: the core lists the row each page is of.
         if !restored || newer.count >= rewriteAfter || changedEarlier {
-            let pages = try zip(pageNames, fold.encodedContacts()).map { name, page in
-                (name, try seal(page, folded: folded, name: name, store: store, keyring: keyring))
+            var rows = pageRows ?? Array(repeating: folded, count: pageNames.count)
+            let changed = restored ? changedPages(before, fold.state.contacts) : Set(rows.indices)
+            let pages = try fold.encodedContacts(pages: changed).map { page, content in
+                rows[page] = folded
+                return (pageName(page), try seal(content, folded: folded, name: pageName(page), store: store, keyring: keyring))
             }
-            try store.setCaches([(coreName, try seal(fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages)
+            var core = ByteWriter(capacity: 8 * rows.count)
+            for row in rows { core.uint64(UInt64(row)) }
+            try store.setCaches([(coreName, try seal(core.data + fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages)
         }
         return (fold, restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count))
     }
 
-    /// The contacts `part` asks for, from their pages (which must be of the core's moment).
-    private static func contactsOf(_ part: Part, folded: Int64, store: Store, keyring: Keyring) throws -> [Contact] {
+    /// The pages holding a contact that is not as it was (added, changed, gone, or moved to another person).
+    static func changedPages(_ before: [EventID: Contact], _ after: [EventID: Contact]) -> Set<Int> {
+        var pages = Set<Int>()
+        for (id, c) in after where before[id] != c {
+            pages.insert(Fold.contactPage(c.recordedPerson))
+            if let old = before[id] { pages.insert(Fold.contactPage(old.recordedPerson)) }
+        }
+        for (id, c) in before where after[id] == nil { pages.insert(Fold.contactPage(c.recordedPerson)) }
+        return pages
+    }
+
+    /// The core: the row it is of, the row each contact page is of, then the fold's core.
+    private static func readCore(store: Store, keyring: Keyring) throws -> (core: Data, folded: Int64, pageRows: [Int64]) {
+        let (content, folded) = try read(coreName, store: store, keyring: keyring)
+        let n = pageNames.count
+        guard content.count >= 8 * n else { throw FieldlogError.malformed("damaged \(coreName)") }
+        let bytes = [UInt8](content.prefix(8 * n))
+        let rows = (0..<n).map { i in bytes[(8 * i)..<(8 * i + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) } }
+        return (Data(content.dropFirst(8 * n)), folded, rows)
+    }
+
+    /// The contacts `part` asks for, from their pages (each of the moment the core says).
+    private static func contactsOf(_ part: Part, pageRows: [Int64], store: Store, keyring: Keyring) throws -> [Contact] {
         guard case .contacts(let ids) = part else { return [] }
         var out = [Contact]()
         for page in Set(ids.map { Fold.contactPage($0) }).sorted() {
             let (content, row) = try read(pageName(page), store: store, keyring: keyring)
-            guard row == folded else { throw FieldlogError.malformed("contact page of another moment") }
+            guard row == pageRows[page] else { throw FieldlogError.malformed("contact page of another moment") }
             out += try Fold.decodeContacts(content).filter { $0.recordedPerson.map(ids.contains) ?? false }
         }
         return out
