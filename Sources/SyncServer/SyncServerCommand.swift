@@ -78,7 +78,7 @@ struct OrgAdd: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do { try await data.storage().addOrganisation(name, at: Clock.nowMillis()) } catch { throw adminFailure(error) }
+        do { try await data.storage().addOrganisation(name, at: WallClock.nowMillis()) } catch { throw adminFailure(error) }
         print("organisation \(name) added")
     }
 }
@@ -149,7 +149,7 @@ struct Revoke: AsyncParsableCommand {
             guard matches.count == 1 else {
                 throw ServerError(.ambiguous, "\(matches.count) laptops are named \(device): give the id of one of " + matches.map { "\($0.id) (\($0.org))" }.joined(separator: ", "))
             }
-            guard try await storage.revoke(deviceID: target.id, at: Clock.nowMillis()) else {
+            guard try await storage.revoke(deviceID: target.id, at: WallClock.nowMillis()) else {
                 throw ServerError(.exists, "\(target.name) of \(target.org) was already revoked")
             }
             let after = try await storage.devices().first { $0.id == target.id }?.revokedAfter ?? 0
@@ -173,7 +173,7 @@ struct Quarantine: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let ids = try await data.storage().quarantine(idPrefix: event, at: Clock.nowMillis())
+            let ids = try await data.storage().quarantine(idPrefix: event, at: WallClock.nowMillis())
             guard let id = ids.first else { throw ServerError(.notFound, "no stored event starts with \(event)") }
             print("event \(id) quarantined: kept, never served again")
         } catch { throw adminFailure(error) }

@@ -58,11 +58,11 @@ struct ReadsBench {
         func event(_ type: EventType, _ skip: Int) -> Event {
             all.filter { log.keyring.open($0)?.payload.eventType == type }.dropFirst(skip).first!
         }
-        try log.retract(event(.contactLogged, 5), reason: .error, at: Clock.nowMillis(), state: FieldState())
+        try log.retract(event(.contactLogged, 5), reason: .error, at: WallClock.nowMillis(), state: FieldState())
         try line("after a retraction", report: report)
-        try log.correct(event(.contactLogged, 9), fields: ["setting": "foot"], reason: "typo", at: Clock.nowMillis(), state: FieldState())
+        try log.correct(event(.contactLogged, 9), fields: ["setting": "foot"], reason: "typo", at: WallClock.nowMillis(), state: FieldState())
         try line("after a correction", report: report)
-        try log.link(people[3], people[4], at: Clock.nowMillis())
+        try log.link(people[3], people[4], at: WallClock.nowMillis())
         try line("after a link", report: report)
     }
 

@@ -279,7 +279,7 @@ if !section("contact") {
     }()
     let runtime = root.appendingPathComponent("run")
     try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
-        storeID: storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
+        storeID: storeID, masterKey: .init(data: master), expiresAt: WallClock.nowMillis() + 3_600_000)
     let ref = String(people[people.count / 2].prefix(8))
     func contactAdd() throws -> Double {
         spawnCLI(binary, ["contact", "add", ref, "--setting", "van", "--zone", "Z3", "--service", "condoms=10,lube=2", "--need", "housing"],
@@ -308,7 +308,7 @@ if section("reads") {
     let last = Int64(1_760_000_000_000) + Int64(options.events) * 60_000
     let runtime = root.appendingPathComponent("run")
     try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
-        storeID: log.store.info.storeID, masterKey: .init(data: master), expiresAt: Clock.nowMillis() + 3_600_000)
+        storeID: log.store.info.storeID, masterKey: .init(data: master), expiresAt: WallClock.nowMillis() + 3_600_000)
     let bench = ReadsBench(binary: binary, log: log, people: people,
                            environment: ["FIELDLOG_STORE=\(directory.path)", "XDG_RUNTIME_DIR=\(runtime.path)", "PATH=/usr/bin:/bin"],
                            month: String(LondonTime().format(last).prefix(7)))

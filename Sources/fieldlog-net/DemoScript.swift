@@ -83,7 +83,7 @@ struct DemoScript {
     func story(server: String, service: SyncService) async throws {
         step("The administrator creates the two organisations and an enrolment token")
         for org in ["basis", "joanna"] {
-            _ = try await admin("org add \(org)") { try await service.storage.addOrganisation(org, at: Clock.nowMillis()); return "organisation \(org) added" }
+            _ = try await admin("org add \(org)") { try await service.storage.addOrganisation(org, at: WallClock.nowMillis()); return "organisation \(org) added" }
         }
 
         step("Basis's first laptop creates the partnership's keys and enrols")
@@ -156,7 +156,7 @@ struct DemoScript {
         try await on("b2", ["person", "show", rose])
 
         step("The coordinators: the same merged counts on either charity's laptop, the tasking list, a police export")
-        let month = String(LondonTime().format(Clock.nowMillis()).prefix(7))
+        let month = String(LondonTime().format(WallClock.nowMillis()).prefix(7))
         try await on("b1", ["report", "--month", month])
         print("  (for a funder or the council's bulletin: small counts hidden, the rest rounded to 5)")
         try await on("j2", ["report", "--month", month, "--public"])

@@ -48,12 +48,12 @@ struct Init: AsyncParsableCommand {
                 if let device, device != opened.device {
                     throw FieldlogError.badInput("this invite is for a laptop named \(opened.device), not \(device)", hint: "leave out --device, or make a new invite")
                 }
-                setup = try opened.setup(now: Clock.nowMillis())
+                setup = try opened.setup(now: WallClock.nowMillis())
                 deviceName = opened.device
                 if enrolment == nil, let s = opened.server, let t = opened.token { enrolment = (s, t) }
                 trust = (opened.ca, insecure || opened.insecure)
             } else {
-                setup = try DeviceSetup.founding(org: org!, device: device!, now: Clock.nowMillis())
+                setup = try DeviceSetup.founding(org: org!, device: device!, now: WallClock.nowMillis())
                 deviceName = device!
             }
             let keyring = setup.keyring
@@ -86,7 +86,7 @@ struct Init: AsyncParsableCommand {
                     throw error
                 }
             }
-            let until = Clock.nowMillis() + lifetime
+            let until = WallClock.nowMillis() + lifetime
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
             if output.format == .json {
                 Output.json(["store": .string(dir.path), "org": .string(keyring.org), "device": .string(deviceName), "server": .str(enrolment?.server),

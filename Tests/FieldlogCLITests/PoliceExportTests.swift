@@ -84,8 +84,8 @@ import Testing
         try BadInputTests.expectRefused(cli, ["safeguarding", "add", "Rose", "--category", "sexual", "--without-consent"], mentioning: ["reason"])
         try BadInputTests.expectRefused(cli, ["safeguarding", "add", "Rose", "--category", "worry"], mentioning: ["safeguarding category"])
         #expect(try cli.run(["safeguarding", "add", "Rose", "--category", "sexual", "--without-consent", "--reason", "risk to life"]).status == 0)
-        let today = String(LondonTime().format(Clock.nowMillis()).prefix(10))
-        let yesterday = String(LondonTime().format(Clock.nowMillis() - 86_400_000).prefix(10))
+        let today = String(LondonTime().format(WallClock.nowMillis()).prefix(10))
+        let yesterday = String(LondonTime().format(WallClock.nowMillis() - 86_400_000).prefix(10))
         let counts = try cli.run(["report", "--from", yesterday, "--to", today, "--format", "json"]).json["merged"]?["safeguarding"]
         #expect(counts?["byCategory"] == ["exploitation": 1, "sexual": 1] && counts?["withoutConsent"] == 1)
     }

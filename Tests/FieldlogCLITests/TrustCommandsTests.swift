@@ -46,10 +46,10 @@ import Testing
         let aad = EventEncoding.associatedData(dot: dot, org: "joanna", scope: .partnership, keyID: keyring.partnershipKey.id)
         let forged = try Event(dot: dot, org: "joanna", scope: .partnership, context: VersionVector(), recordedAt: 0, keyID: keyring.partnershipKey.id,
                                sealedPayload: try keyring.partnershipKey.seal(payload.json.canonicalData(), aad: aad), signer: keyring.deviceKey)
-        let header = Bundle.Header(partnershipID: keyring.partnershipID, org: "joanna", device: "j1", replica: store.info.replica, since: VersionVector(),
+        let header = EventBundle.Header(partnershipID: keyring.partnershipID, org: "joanna", device: "j1", replica: store.info.replica, since: VersionVector(),
                                    covered: VersionVector(), count: 1, createdAt: 0, certificates: try store.roster().certificates)
         let file = b1.dir.appendingPathComponent("forged.bundle")
-        try Bundle(header: header, events: [forged]).encoded(keyring: keyring).write(to: file)
+        try EventBundle(header: header, events: [forged]).encoded(keyring: keyring).write(to: file)
 
         let imported = try j1.run(["import", file.path])
         #expect(imported.status == 0 && imported.stdout.contains("1 event set aside"))

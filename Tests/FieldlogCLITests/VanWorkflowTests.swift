@@ -42,8 +42,8 @@ import Testing
 
         // And the report counts by DESIGN §8 (the period covers yesterday and today)
         let now = LondonTime()
-        let today = String(now.format(Clock.nowMillis()).prefix(10))
-        let yesterday = String(now.format(Clock.nowMillis() - 86_400_000).prefix(10))
+        let today = String(now.format(WallClock.nowMillis()).prefix(10))
+        let yesterday = String(now.format(WallClock.nowMillis() - 86_400_000).prefix(10))
         let json = try cli.run(["report", "--from", yesterday, "--to", today, "--format", "json"]).json
         #expect(json["schema"] == "fieldlog.partnership-report/1")
         // One charity's laptop, one charity in the log: merged and its own column agree.

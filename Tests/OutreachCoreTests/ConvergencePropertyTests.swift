@@ -65,12 +65,12 @@ import Testing
                 let j = Int.random(in: 0..<count, using: &rng)
                 guard j != i else { continue }
                 let since = Bool.random(using: &rng) ? try logs[j].store.vector() : VersionVector()
-                let data = try Bundle.make(from: log.store, keyring: log.keyring, since: since).encoded(keyring: log.keyring)
+                let data = try EventBundle.make(from: log.store, keyring: log.keyring, since: since).encoded(keyring: log.keyring)
                 oldBundles.append(data)
                 let target = logs[j]
                 let replay = Int.random(in: 0..<4, using: &rng) == 0 ? oldBundles.randomElement(using: &rng)! : data
                 for _ in 0..<(Bool.random(using: &rng) ? 2 : 1) {
-                    let b = try Bundle.decode(replay, keyring: target.keyring)
+                    let b = try EventBundle.decode(replay, keyring: target.keyring)
                     try target.store.importEvents(b.events, from: b.batchOrigin, keyring: target.keyring)
                 }
             }

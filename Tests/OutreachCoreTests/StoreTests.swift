@@ -102,7 +102,7 @@ import SyncServerKit
         try a.registerPerson(name: "Rose", at: t0)
         #expect(try a.send(to: b).stored == 1)
         #expect(try a.send(to: b).stored == 0)
-        let full = try Bundle.make(from: a.store, keyring: a.keyring)
+        let full = try EventBundle.make(from: a.store, keyring: a.keyring)
         #expect(try b.store.importEvents(full.events, from: full.batchOrigin, keyring: b.keyring) == {
             var o = ImportOutcome(); o.alreadyHad = 1; return o }())
         // A different event claiming a's dot 1: forged (not a's signature) or forked (a's own

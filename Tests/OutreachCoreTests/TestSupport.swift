@@ -74,8 +74,8 @@ extension FieldLog {
     /// Sends everything `other` lacks from this log to `other`, as a bundle file would.
     @discardableResult
     func send(to other: FieldLog) throws -> ImportOutcome {
-        let bundle = try Bundle.make(from: store, keyring: keyring, since: try other.store.vector(), targetOrg: other.keyring.org)
-        let decoded = try Bundle.decode(try bundle.encoded(keyring: keyring), keyring: other.keyring)
+        let bundle = try EventBundle.make(from: store, keyring: keyring, since: try other.store.vector(), targetOrg: other.keyring.org)
+        let decoded = try EventBundle.decode(try bundle.encoded(keyring: keyring), keyring: other.keyring)
         return try decoded.importInto(other.store, keyring: other.keyring)
     }
 

@@ -143,11 +143,11 @@ import SyncServerKit
         let basis2 = try TestKeys.log("basis", device: "b2", in: w.dir.sub("b2"))
         try w.j2.store.admit(try basis2.store.roster().certificates)
         try w.j2.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0)
-        let header = Bundle.Header(partnershipID: TestKeys.partnershipID, org: "joanna", device: "j1", replica: w.j1.store.info.replica,
+        let header = EventBundle.Header(partnershipID: TestKeys.partnershipID, org: "joanna", device: "j1", replica: w.j1.store.info.replica,
                                    since: VersionVector(), covered: VersionVector([basis2.store.info.replica: 1_000_000, w.j2.store.info.replica: 1_000_000]),
                                    count: 0, createdAt: t0, certificates: [])
-        let file = try Bundle(header: header, events: []).encoded(keyring: w.insider.keyring)
-        let bundle = try Bundle.decode(file, keyring: w.j2.keyring)
+        let file = try EventBundle(header: header, events: []).encoded(keyring: w.insider.keyring)
+        let bundle = try EventBundle.decode(file, keyring: w.j2.keyring)
         let before = try w.j2.store.vector()
         _ = try bundle.importInto(w.j2.store, keyring: w.j2.keyring)
         #expect(try w.j2.store.vector() == before)
@@ -299,10 +299,10 @@ import SyncServerKit
                 var covered = try victim.store.vector()
                 for r in covered.entries.keys { covered[r] = 1_000_000 }
                 covered[me] = 1_000_000
-                let header = Bundle.Header(partnershipID: TestKeys.partnershipID, org: victim.keyring.org, device: "?", replica: me, since: VersionVector(),
+                let header = EventBundle.Header(partnershipID: TestKeys.partnershipID, org: victim.keyring.org, device: "?", replica: me, since: VersionVector(),
                                            covered: covered, count: forgeries.count, createdAt: clock, certificates: try insider.store.roster().certificates)
-                let file = try Bundle(header: header, events: forgeries).encoded(keyring: insider.keyring)
-                let outcome = try Bundle.decode(file, keyring: victim.keyring).importInto(victim.store, keyring: victim.keyring)
+                let file = try EventBundle(header: header, events: forgeries).encoded(keyring: insider.keyring)
+                let outcome = try EventBundle.decode(file, keyring: victim.keyring).importInto(victim.store, keyring: victim.keyring)
                 // (a "Partnership"-scope event of Joanna is not even taken in by a Basis laptop: not entitled)
                 let expected: [Authority.Rule: Int] = victim.keyring.org == "joanna" ? [.wrongOrg: 1, .badScope: 1] : [.wrongOrg: 1]
                 #expect(outcome.setAside == expected && outcome.stored == 3, "seed \(seed)")

@@ -30,7 +30,7 @@ struct Export: ParsableCommand {
                 targetOrg = json["org"]?.stringValue
             }
             let log = try Session.unlocked(storeOptions)
-            let bundle = try Bundle.make(from: log.store, keyring: log.keyring, since: since, targetOrg: targetOrg)
+            let bundle = try EventBundle.make(from: log.store, keyring: log.keyring, since: since, targetOrg: targetOrg)
             let data = try bundle.encoded(keyring: log.keyring)
             let url = URL(fileURLWithPath: out)
             do { try data.write(to: url, options: .atomic) } catch {
@@ -57,7 +57,7 @@ struct Import: ParsableCommand {
                 throw FieldlogError(.io, "cannot read \(file)", hint: "check the path")
             }
             let log = try Session.unlocked(storeOptions)
-            let bundle = try Bundle.decode(data, keyring: log.keyring)
+            let bundle = try EventBundle.decode(data, keyring: log.keyring)
             let outcome = try bundle.importInto(log.store, keyring: log.keyring)
             let conflicts = try log.state().conflicts.count
             if output.format == .json {
@@ -107,7 +107,7 @@ struct DeviceInvite: ParsableCommand {
                 throw FieldlogError.badInput("this laptop has no sync server to put in the invite", hint: "enrol it first, or leave out --token")
             }
             var invite = try Invite.make(from: log, roster: try log.store.roster(), device: name, org: targetOrg, server: server, token: token,
-                                         now: Clock.nowMillis())
+                                         now: WallClock.nowMillis())
             if server != nil { (invite.ca, invite.insecure) = try log.store.serverTrust() }
             let passphrase = Invite.generatePassphrase()
             let data = try invite.sealed(passphrase: passphrase)
@@ -185,7 +185,7 @@ struct DeviceRevoke: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let (event, device, upTo) = try log.revokeDevice(named: name, reason: reason, at: Clock.nowMillis())
+            let (event, device, upTo) = try log.revokeDevice(named: name, reason: reason, at: WallClock.nowMillis())
             if output.format == .json {
                 Output.json(["ref": .string(String(event.id.hex.prefix(7))), "device": .string(device.device), "replica": .string(device.replica.rawValue),
                              "revokedAfter": .int(Int64(upTo))])

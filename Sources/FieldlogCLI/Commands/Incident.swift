@@ -36,7 +36,7 @@ struct IncidentAdd: ParsableCommand {
             incident.handle = handle
             incident.note = note
             incident.alertLifetime = try LondonTime.parseDuration(expires)
-            let now = Clock.nowMillis()
+            let now = WallClock.nowMillis()
             let when = try Parse.time(at, now: now)
             let log = try Session.unlocked(storeOptions)
             let index = try PersonIndex.load(log: log)
@@ -70,7 +70,7 @@ struct IncidentConsent: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "event")
-            try log.setIncidentConsent(id, to: consent, reason: reason, state: lookup.state, at: Clock.nowMillis())
+            try log.setIncidentConsent(id, to: consent, reason: reason, state: lookup.state, at: WallClock.nowMillis())
             Output.line("incident \(lookup.ref(id)) consent is now \(consent.rawValue)")
         }
     }
@@ -95,7 +95,7 @@ struct IncidentExport: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "incident")
-            let (export, _) = try log.exportIncident(id, recipient: to, state: lookup.state, at: Clock.nowMillis())
+            let (export, _) = try log.exportIncident(id, recipient: to, state: lookup.state, at: WallClock.nowMillis())
             switch format {
             case .json: Output.json(export.json)
             case .text: Output.line(export.text)
@@ -141,7 +141,7 @@ struct Alerts: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
-            let now = Clock.nowMillis()
+            let now = WallClock.nowMillis()
             var alerts = lookup.state.alerts.values.filter { all || $0.isActive(at: now) }
             if new {
                 let shown = try log.store.shownAlerts()

@@ -48,7 +48,7 @@ struct Retract: ParsableCommand {
             let lookup = try Lookup(log: log, .withoutContacts)
             let target = try log.store.events(idPrefix: try lookup.eventID(ref, noun: "event").hex)[0]
             guard !lookup.state.retracted.contains(target.id) else { throw FieldlogError.badInput("event \(ref) is already retracted") }
-            let event = try log.retract(target, reason: why, at: Clock.nowMillis(), state: lookup.state)
+            let event = try log.retract(target, reason: why, at: WallClock.nowMillis(), state: lookup.state)
             let short = String(event.id.hex.prefix(7))
             if output.format == .json { Output.json(["ref": .string(short), "retracted": .string(target.id.hex)]) } else {
                 Output.line("event \(lookup.ref(target.id)) retracted (\(why.rawValue)) by \(short)")
@@ -106,7 +106,7 @@ struct Resolve: ParsableCommand {
             guard person.registers[register]?.isConflict == true else {
                 throw FieldlogError(.badInput, "\(lookup.label(person)) has no conflict on \(register.rawValue)", hint: "use fieldlog person set to change it")
             }
-            let e = try log.setRegister(register, of: person.id, to: .string(change.1), reason: "resolved conflict", at: Clock.nowMillis())
+            let e = try log.setRegister(register, of: person.id, to: .string(change.1), reason: "resolved conflict", at: WallClock.nowMillis())
             if output.format == .json { Output.json(["ref": .string(String(e.id.hex.prefix(7))), "person": .string(lookup.ref(person))]) } else {
                 Output.line("\(lookup.label(person)): \(register.rawValue) \(change.1) (conflict resolved)")
             }

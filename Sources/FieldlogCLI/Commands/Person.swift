@@ -126,7 +126,7 @@ struct PersonLink: ParsableCommand {
             let lookup = try Lookup(log: log, .withoutContacts)
             let a = try lookup.person(first), b = try lookup.person(second)
             guard a.id != b.id else { throw FieldlogError.badInput("\(first) and \(second) are already the same person") }
-            try log.link(a.id, b.id, at: Clock.nowMillis())
+            try log.link(a.id, b.id, at: WallClock.nowMillis())
             Output.line("linked \(lookup.label(a)) and \(lookup.label(b))")
         }
     }
@@ -196,7 +196,7 @@ struct People: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let last = Dictionary(uniqueKeysWithValues: lookup.state.people.keys.compactMap { id in lookup.state.lastContact(of: id).map { (id, $0.at) } })
-            let cutoff = try seenSince.map { Clock.nowMillis() - (try LondonTime.parseDuration($0)) }
+            let cutoff = try seenSince.map { WallClock.nowMillis() - (try LondonTime.parseDuration($0)) }
             var people = Array(lookup.state.people.values)
             if let cutoff { people = people.filter { (last[$0.id] ?? .min) >= cutoff } }
             if let name { people = people.filter { $0.name?.localizedCaseInsensitiveContains(name) == true } }

@@ -20,7 +20,7 @@ struct ReferralOutcome: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "referral")
-            try log.recordReferralOutcome(id, kind, state: lookup.state, at: Clock.nowMillis())
+            try log.recordReferralOutcome(id, kind, state: lookup.state, at: WallClock.nowMillis())
             Output.line("referral \(lookup.ref(id)): \(kind.rawValue)")
         }
     }

@@ -39,7 +39,7 @@ struct ReportCommand: ParsableCommand {
             } else if let quarter {
                 periods = [try .quarter(quarter, time: time)]
             } else {
-                let label = month ?? String(time.format(Clock.nowMillis()).prefix(7))
+                let label = month ?? String(time.format(WallClock.nowMillis()).prefix(7))
                 periods = try months.map { try ReportPeriod.months($0, endingWith: label, time: time) } ?? [try .month(label, time: time)]
             }
             let log = try Session.unlocked(storeOptions)
@@ -60,7 +60,7 @@ struct ReportCommand: ParsableCommand {
                 let lastMonth = String(time.format(reports.last!.period.end - 1).prefix(7))
                 let trendPeriods = periods.count > 1 ? periods : try ReportPeriod.months(12, endingWith: lastMonth, time: time)
                 let trend = ReportOutput(trendPeriods.map { PartnershipReport(index: index, period: $0, orgs: org.map { [$0] } ?? known) }, isPublic: `public`)
-                print(ReportHTML(output, trend: trend, generatedAt: Clock.nowMillis()).page)
+                print(ReportHTML(output, trend: trend, generatedAt: WallClock.nowMillis()).page)
             case .table: ReportCommand.printTable(output)
             }
         }

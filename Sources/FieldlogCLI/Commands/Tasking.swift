@@ -21,7 +21,7 @@ struct TaskingList: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
-            let now = Clock.nowMillis()
+            let now = WallClock.nowMillis()
             let list = lookup.state.taskingList(now: now)
             let time = lookup.time
             func who(_ e: TaskingEntry) -> String { e.name.map { "\($0) (\(lookup.personRefs.short(e.person)))" } ?? "\(e.org) \(lookup.personRefs.short(e.person))" }
@@ -81,7 +81,7 @@ struct TaskingAdd: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let person = try lookup.person(ref)
-            let event = try log.addTaskingAction(person: person.id, action: action, owner: owner, due: dueAt, at: Clock.nowMillis())
+            let event = try log.addTaskingAction(person: person.id, action: action, owner: owner, due: dueAt, at: WallClock.nowMillis())
             Output.line("action \(event.id.hex.prefix(7)) recorded for \(lookup.label(person))")
         }
     }
@@ -97,7 +97,7 @@ struct TaskingDone: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let id = try lookup.eventID(ref, noun: "action")
-            try log.completeTaskingAction(id, state: lookup.state, at: Clock.nowMillis())
+            try log.completeTaskingAction(id, state: lookup.state, at: WallClock.nowMillis())
             Output.line("action \(lookup.ref(id)) done")
         }
     }

@@ -17,7 +17,7 @@ struct Unlock: ParsableCommand {
             _ = try store.keyring(masterKey: master)
             // A wrap from before scrypt (fieldlog 0.1) is made again with today's parameters.
             if try store.masterKeyWrapIsOutdated() { try store.rewrapMasterKey(master, passphrase: passphrase) }
-            let until = Clock.nowMillis() + lifetime
+            let until = WallClock.nowMillis() + lifetime
             try ShiftSession().save(storeID: store.info.storeID, masterKey: master, expiresAt: until)
             Output.line("unlocked until \(LondonTime().format(until))")
             // Warnings first: the alerts this laptop has not shown yet, before going out.

@@ -18,7 +18,7 @@ struct ZoneAdd: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let event = try log.defineZone(zone, label: label, at: Clock.nowMillis())
+            let event = try log.defineZone(zone, label: label, at: WallClock.nowMillis())
             if output.format == .json {
                 Output.json(["ref": .string(String(event.id.hex.prefix(7))), "zone": .string(zone)])
             } else {

@@ -30,7 +30,7 @@ enum NewAlerts {
 public enum Warnings {
     /// Prints the alerts not shown yet (if any) and marks them shown; returns how many.
     @discardableResult
-    public static func showNew(log: FieldLog, now: Int64 = Clock.nowMillis()) throws -> Int {
+    public static func showNew(log: FieldLog, now: Int64 = WallClock.nowMillis()) throws -> Int {
         let lookup = try Lookup(log: log, .withoutContacts)
         let unseen = try NewAlerts.unseen(in: lookup.state, store: log.store, now: now)
         try NewAlerts.show(unseen, lookup: lookup, store: log.store)

@@ -27,7 +27,7 @@ enum Parse {
     }
 
     /// `--at`, defaulting to now.
-    static func time(_ text: String?, now: Int64 = Clock.nowMillis()) throws -> Int64 {
+    static func time(_ text: String?, now: Int64 = WallClock.nowMillis()) throws -> Int64 {
         guard let text else { return now }
         return try LondonTime().parse(text, now: now)
     }

@@ -69,7 +69,7 @@ public struct ShiftSession: Sendable {
     /// The master key and its expiry, if the store is unlocked and the shift has not ended. A
     /// file that is not this user's private file, or has expired, opens nothing (an expired one
     /// is wiped).
-    public func load(storeID: String, now: Int64 = Clock.nowMillis()) -> (key: SymmetricKey, expiresAt: Int64)? {
+    public func load(storeID: String, now: Int64 = WallClock.nowMillis()) -> (key: SymmetricKey, expiresAt: Int64)? {
         let path = file(storeID).path
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == getuid(), info.st_mode & 0o077 == 0,

@@ -39,7 +39,7 @@ extension Store {
     /// Each event gets the next seq of this replica and, as causal context, everything the store
     /// held before it (including earlier events of the same call).
     @discardableResult
-    public func append(_ drafts: [Draft], keyring: Keyring, recordedAt: Int64 = Clock.nowMillis()) throws -> [Event] {
+    public func append(_ drafts: [Draft], keyring: Keyring, recordedAt: Int64 = WallClock.nowMillis()) throws -> [Event] {
         let me = info.replica
         let org = info.org
         guard keyring.org == org else { throw FieldlogError(.notPermitted, "this keyring is \(keyring.org)'s, the store \(org)'s") }

@@ -70,7 +70,7 @@ extension Store {
         let (verdicts, revocations) = Authority.check(batch, roster: roster, keyring: keyring, revoked: try self.revocations())
 
         let me = info.replica
-        let now = Clock.nowMillis()
+        let now = WallClock.nowMillis()
         return try db.write { db in
             if !admitted.accepted.isEmpty { try Self.save(roster, db) }
             try Self.note(revocations, db)

@@ -66,7 +66,7 @@ public final class Store: Sendable {
         let sealedKeyring = try ChaChaPoly.seal(keyring.json.canonicalData(), using: masterKey,
                                                authenticating: Data("fieldlog/keyring/v1".utf8)).combined
         let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: setup.replica, org: keyring.org, device: device,
-                             partnershipID: keyring.partnershipID, createdAt: Clock.nowMillis())
+                             partnershipID: keyring.partnershipID, createdAt: WallClock.nowMillis())
         let url = databaseURL(directory)
         let pool = try connect(url)
         try migrator.migrate(pool)

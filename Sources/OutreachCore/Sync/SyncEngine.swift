@@ -46,7 +46,7 @@ public struct SyncEngine: Sendable {
         self.transport = transport
     }
 
-    public func run(now: @Sendable () -> Int64 = Clock.nowMillis, progress: (@Sendable (SyncSummary) -> Void)? = nil) async throws -> SyncSummary {
+    public func run(now: @Sendable () -> Int64 = WallClock.nowMillis, progress: (@Sendable (SyncSummary) -> Void)? = nil) async throws -> SyncSummary {
         var summary = SyncSummary()
         var roster = try store.roster()
         /// Certificates the server showed it lacks, sent once with the next request.

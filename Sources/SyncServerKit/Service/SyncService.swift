@@ -9,7 +9,7 @@ public struct SyncService: Sendable {
     let now: @Sendable () -> Int64
     let trust: TrustCache
 
-    public init(storage: any SyncStorage, now: @escaping @Sendable () -> Int64 = Clock.nowMillis) {
+    public init(storage: any SyncStorage, now: @escaping @Sendable () -> Int64 = WallClock.nowMillis) {
         self.storage = storage
         self.now = now
         trust = TrustCache(storage: storage)

@@ -176,7 +176,7 @@ struct Laptop {
         #expect(aside.map(\.rule) == [Authority.Rule.wrongKey.rawValue] && aside[0].dot == "\(rogue.store.info.replica)@7")
         #expect(try reader.log.store.check(keyring: reader.log.keyring).isHealthy)
         // It is never passed on: not in a bundle, not pushed.
-        #expect(try Bundle.make(from: reader.log.store, keyring: reader.log.keyring).events.allSatisfy { $0.keyID == TestKeys.partnershipKey.id || $0.scope == .org })
+        #expect(try EventBundle.make(from: reader.log.store, keyring: reader.log.keyring).events.allSatisfy { $0.keyID == TestKeys.partnershipKey.id || $0.scope == .org })
         // The same sync again changes nothing and does not stop.
         let again = try await reader.sync(service, push: 5, page: 4)
         #expect(again.received == 0 && again.setAside == 0)

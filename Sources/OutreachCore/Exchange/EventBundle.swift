@@ -7,7 +7,7 @@ import Foundation
 /// the events in their wire form (payloads still sealed), and an HMAC-SHA256 under the
 /// partnership key over the header and every event id. Since ids hash their events' contents,
 /// the MAC covers everything: one changed byte and the bundle is refused.
-public struct Bundle: Sendable {
+public struct EventBundle: Sendable {
     public static let magic = Data("FIELDLOG-BUNDLE 2\n".utf8)
     static let formatVersion: Int64 = 2
     public static let maxExpandedSize = 2 << 30
@@ -26,7 +26,7 @@ public struct Bundle: Sendable {
 
         var json: JSONValue {
             [
-                "format": "fieldlog-bundle", "version": .int(Bundle.formatVersion), "partnership": .string(partnershipID), "org": .string(org),
+                "format": "fieldlog-bundle", "version": .int(EventBundle.formatVersion), "partnership": .string(partnershipID), "org": .string(org),
                 "device": .string(device), "replica": .string(replica.rawValue), "since": since.json, "covered": covered.json,
                 "count": .int(Int64(count)), "createdAt": .int(createdAt), "certificates": .array(certificates.map(\.json)),
             ]
@@ -48,8 +48,8 @@ public struct Bundle: Sendable {
         init(json: JSONValue) throws {
             guard json["format"]?.stringValue == "fieldlog-bundle" else { throw FieldlogError.malformed("not a fieldlog bundle") }
             let version = json["version"]?.intValue ?? 0
-            guard version == Bundle.formatVersion else {
-                throw version < Bundle.formatVersion
+            guard version == EventBundle.formatVersion else {
+                throw version < EventBundle.formatVersion
                     ? FieldlogError(.malformed, "this bundle was written by fieldlog 0.1, before events were signed", hint: "export it again with an up-to-date fieldlog")
                     : FieldlogError(.malformed, "this bundle was written by a newer fieldlog (format \(version))", hint: "upgrade fieldlog")
             }
@@ -68,14 +68,14 @@ public struct Bundle: Sendable {
 
     /// Collects what a device whose vector is `since` lacks (everything, by default), limited to
     /// what `targetOrg` may hold when given.
-    public static func make(from store: Store, keyring: Keyring, since: VersionVector = VersionVector(), targetOrg: String? = nil) throws -> Bundle {
+    public static func make(from store: Store, keyring: Keyring, since: VersionVector = VersionVector(), targetOrg: String? = nil) throws -> EventBundle {
         let covered = try store.vector()
         var events = try store.events(notCoveredBy: since)
         if let targetOrg { events = events.filter { $0.org == targetOrg || $0.scope == .partnership } }
         let header = Header(partnershipID: keyring.partnershipID, org: keyring.org,
                             device: store.info.device, replica: store.info.replica, since: since, covered: covered,
-                            count: events.count, createdAt: Clock.nowMillis(), certificates: try store.roster().certificates)
-        return Bundle(header: header, events: events)
+                            count: events.count, createdAt: WallClock.nowMillis(), certificates: try store.roster().certificates)
+        return EventBundle(header: header, events: events)
     }
 
     /// What the MAC covers: the domain, the header's canonical JSON, every event id in order.
@@ -94,13 +94,13 @@ public struct Bundle: Sendable {
     public func encoded(keyring: Keyring) throws -> Data {
         let body: JSONValue = [
             "header": header.json, "events": .array(events.map(\.json)),
-            "mac": .string(Bundle.mac(header: header, events: events, key: keyring.partnershipKey)),
+            "mac": .string(EventBundle.mac(header: header, events: events, key: keyring.partnershipKey)),
         ]
-        return Bundle.magic + (try Gzip.compress(body.canonicalData()))
+        return EventBundle.magic + (try Gzip.compress(body.canonicalData()))
     }
 
     /// Reads and verifies a bundle file: its format, its partnership, its MAC and every event id.
-    public static func decode(_ data: Data, keyring: Keyring) throws -> Bundle {
+    public static func decode(_ data: Data, keyring: Keyring) throws -> EventBundle {
         if data.starts(with: Data("FIELDLOG-BUNDLE 1\n".utf8)) {
             throw FieldlogError(.malformed, "this bundle was written by fieldlog 0.1, before events were signed", hint: "export it again with an up-to-date fieldlog")
         }
@@ -125,12 +125,12 @@ public struct Bundle: Sendable {
             throw FieldlogError(.tampered, "the bundle has been altered: \(error)", hint: "nothing was imported")
         }
         guard events.count == header.count,
-            HMAC<SHA256>.isValidAuthenticationCode(Hex.decode(mac) ?? [], authenticating: Bundle.macInput(header: header, events: events),
+            HMAC<SHA256>.isValidAuthenticationCode(Hex.decode(mac) ?? [], authenticating: EventBundle.macInput(header: header, events: events),
                                                    using: keyring.partnershipKey.key)
         else {
             throw FieldlogError(.tampered, "the bundle has been altered or was not written for this partnership", hint: "nothing was imported")
         }
-        return Bundle(header: header, events: events)
+        return EventBundle(header: header, events: events)
     }
 
     /// Where these events come from: a bundle vouches only for the events it carries (trust.md §6).
