@@ -84,9 +84,8 @@ extension Fold {
     }
 
     /// Works out again which ids are one person (links and codes are few: this is cheap), and
-    /// rebuilds the people and records whose person changed (`records`: false when the records
-    /// already name their canonical person, as read back from a snapshot).
-    mutating func rebuildUnions(records: Bool = true) {
+    /// rebuilds the people and records whose person changed.
+    mutating func rebuildUnions() {
         var known = Set(firstMention.keys)
         for (id, r) in registrations where !r.isEmpty { known.insert(id) }
         for (id, w) in profileWrites where !w.isEmpty { known.insert(id) }
@@ -119,7 +118,7 @@ extension Fold {
             }
         }
         for root in roots { rebuildGroup(root) }
-        if records { recanonicalise(changed) }
+        recanonicalise(changed)
     }
 
     /// Records naming one of `ids` take their (new) canonical person.

@@ -1,11 +1,11 @@
 import Foundation
 
 /// A fold written down and read back (the state snapshot's content, `Protocol/fold.md` §5): the
-/// records and what the fold keeps to change them later, in two parts (the contacts, and the
-/// rest). What follows from those (people, canonical ids, shown alerts and summaries, outcomes,
-/// cuts) is worked out again on reading.
+/// records, the people as merged, and what the fold keeps to change them later, in parts (the
+/// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
+/// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 2
+    static let snapshotVersion: UInt32 = 3
 
     /// How many pages the contacts are kept in.
     static let contactPages = 64
@@ -94,6 +94,14 @@ extension Fold {
         w.list(links) { w, l in w.id(l.key); w.word(l.value.a); w.word(l.value.b) }
         w.list(firstMention) { w, m in w.word(m.key); w.int(m.value.at); w.id(m.value.id); w.word(m.value.org) }
         w.list(state.lastContacts) { w, l in w.word(l.key); w.int(l.value.at); w.word(l.value.org); w.id(l.value.contact) }
+        // People as merged (working them out again for 20k people costs more than reading them).
+        w.list(state.canonicalID) { w, c in w.word(c.key); w.word(c.value) }
+        w.list(state.people.values) { w, p in
+            w.word(p.id); w.word(p.org); w.word(p.name); w.word(p.descriptor); w.word(p.note); w.int(p.registeredAt); w.words(p.aliases)
+            w.list(p.registers.sorted { $0.key.rawValue < $1.key.rawValue }) { w, r in w.word(r.key.rawValue); w.list(r.value.live) { $0.write($1) } }
+            w.bool(p.profile != nil)
+            if let profile = p.profile { w.list(profile.live) { $0.write($1) } }
+        }
         return w.data
     }
 
@@ -227,6 +235,21 @@ extension Fold {
         for (person, last) in try r.list({ r in (try r.word(), LastContact(at: try r.int(), org: try r.word(), contact: try r.id())) }) {
             state.lastContacts[person] = last
         }
+        for (id, root) in try r.list({ r in (try r.word(), try r.word()) }) {
+            state.canonicalID[id] = root
+            members[root, default: []].insert(id)
+        }
+        for p in try r.list({ r -> Person in
+            var p = Person(id: try r.word(), org: try r.word())
+            p.name = try r.optionalWord(); p.descriptor = try r.optionalWord(); p.note = try r.optionalWord()
+            p.registeredAt = try r.optionalInt(); p.aliases = try r.words()
+            for (name, live) in try r.list({ r in (try r.word(), try r.list { try $0.write() }) }) {
+                guard let register = Register(rawValue: name) else { throw bad }
+                p.registers[register] = RegisterState(live: live)
+            }
+            if try r.bool() { p.profile = RegisterState(live: try r.list { try $0.write() }) }
+            return p
+        }) { state.people[p.id] = p }
         guard r.isAtEnd else { throw bad }
 
         // What follows from the above.
@@ -237,6 +260,11 @@ extension Fold {
         for a in alertBase.keys { updateAlert(a) }
         for key in summaryCandidates.keys { updateSummary(key) }
         for id in profileWrites.keys { profileCodes[id] = code(of: id) }
-        rebuildUnions(records: false)
+        for (id, registers) in registerWrites {
+            for (register, writes) in registers { state.registerWrites[canonical(id), default: [:]][register, default: []] += writes.values }
+        }
+        for (root, registers) in state.registerWrites {
+            for register in registers.keys { state.registerWrites[root]![register]!.sort { $0.eventID < $1.eventID } }
+        }
     }
 }

@@ -27,6 +27,9 @@ public struct RegisterState: Sendable, Equatable {
             .filter { w in !writes.contains { other in other.eventID != w.eventID && other.context.covers(w.dot) } }
             .sorted { $0.eventID < $1.eventID }
     }
+
+    /// Live writes already worked out (read back from the state snapshot).
+    init(live: [RegisterWrite]) { self.live = live }
 }
 
 /// A person as this device knows them. Names are present only for the device's own organisation.
