@@ -32,7 +32,7 @@ enum LegacyFold {
         if !named.isEmpty { for o in opened where named.contains(o.event.id) { targets[o.event.id] = o.event } }
         /// The target `o` may amend, if it is held and of the writer's organisation and scope.
         func honouredTarget(_ o: OpenedEvent) -> EventID? {
-            guard let id = o.payload.eventID("target"), let target = targets[id], Authority.mayAmend(target, by: o.event) else { return nil }
+            guard let id = o.payload.eventID("target"), let target = targets[id], Authority.mayAmend(targetOrg: target.org, targetScope: target.scope, writerOrg: o.event.org, writerScope: o.event.scope) else { return nil }
             return id
         }
 
@@ -246,7 +246,7 @@ enum LegacyFold {
         var cuts = [ReplicaID: UInt64]()
         Authority.merge(notices.compactMap { Authority.revocation($0, orgOf: { orgOf[$0] }) }, into: &cuts)
         guard !cuts.isEmpty else { return opened }
-        return opened.filter { !Authority.isRevoked($0.event, cuts: cuts) }
+        return opened.filter { !Authority.isRevoked($0.event.dot, cuts: cuts) }
     }
 
     static func write(_ o: OpenedEvent, value: JSONValue) -> RegisterWrite {

@@ -71,7 +71,7 @@ extension Fold {
             w.id(a.envelope.id); w.dot(a.envelope.dot); w.word(a.envelope.org); w.word(a.envelope.scope.rawValue); w.id(a.target)
             w.bool(a.correction != nil); if let c = a.correction { w.write(c) }
         }
-        w.list(revocations) { w, r in w.id(r.key); w.word(r.value.replica.rawValue); w.int(Int64(r.value.upTo)); w.word(r.value.org) }
+        w.list(revocations) { w, r in w.id(r.key); w.word(r.value.notice.replica.rawValue); w.int(Int64(r.value.notice.upTo)); w.word(r.value.org) }
         w.list(replicaOrg) { w, r in w.word(r.key.rawValue); w.word(r.value) }
         w.list(notes.flatMap { c in c.value.map { (c.key, $0.key, $0.value) } }) { w, n in w.id(n.0); w.id(n.1); w.text(n.2) }
         w.list(outcomes.values.flatMap(\.values)) { w, o in w.write(o) }
@@ -175,7 +175,8 @@ extension Fold {
             amendmentsOf[a.target, default: []].insert(a.envelope.id)
         }
         for (id, x) in try r.list({ r in
-            (try r.id(), Revocation(replica: try ReplicaID(try r.word()) ?? { throw bad }(), upTo: UInt64(clamping: try r.int()), org: try r.word()))
+            (try r.id(), Revocation(notice: Authority.Revocation(replica: try ReplicaID(try r.word()) ?? { throw bad }(), upTo: UInt64(clamping: try r.int())),
+                                    org: try r.word()))
         }) { revocations[id] = x }
         for (replica, org) in try r.list({ r in (try ReplicaID(try r.word()) ?? { throw bad }(), try r.word()) }) { replicaOrg[replica] = org }
         for (c, id, text) in try r.list({ r in (try r.id(), try r.id(), try r.text()) }) {
@@ -253,7 +254,7 @@ extension Fold {
         guard r.isAtEnd else { throw bad }
 
         // What follows from the above.
-        for r in revocations.values where replicaOrg[r.replica] == r.org { cuts[r.replica] = min(cuts[r.replica] ?? .max, r.upTo) }
+        cuts = honouredCuts
         for (c, texts) in notes where state.contacts[c] != nil { state.contacts[c]!.notes = texts.values.sorted() }
         for r in outcomes.keys { updateOutcome(r) }
         for (a, ids) in done where !ids.isEmpty { state.taskingActions[a]?.done = true }

@@ -37,8 +37,7 @@ public struct Fold: Sendable, Equatable {
     /// `device.revoked` events held, with the organisation that wrote them.
     var revocations: [EventID: Revocation] = [:]
     struct Revocation: Sendable, Equatable {
-        let replica: ReplicaID
-        let upTo: UInt64
+        let notice: Authority.Revocation
         let org: String
     }
     /// The organisation of every replica seen (a revocation counts from the device's own organisation).
@@ -82,11 +81,18 @@ public struct Fold: Sendable, Equatable {
 
     /// Opens every event with `keyring` and folds them.
     public static func fold(_ events: [Event], keyring: Keyring) -> FieldState {
-        // Decrypting and parsing is half the work and independent per event: every core helps.
-        let all = Parallel.map(count: events.count) { keyring.open(events[$0]) }
-        var state = fold(all.compactMap { $0 })
-        state.unreadable = all.count(where: { $0 == nil })
+        let (opened, unreadable) = open(events, keyring: keyring)
+        var state = fold(opened)
+        state.unreadable = unreadable
         return state
+    }
+
+    /// `events` opened on every core (decrypting and parsing is half a fold, and independent per
+    /// event), and how many of them this device cannot open.
+    static func open(_ events: [Event], keyring: Keyring) -> (opened: [OpenedEvent], unreadable: Int) {
+        let all = Parallel.map(count: events.count) { keyring.open(events[$0]) }
+        let opened = all.compactMap { $0 }
+        return (opened, all.count - opened.count)
     }
 
     /// Adds `events` (not yet added: the store never holds an event twice). Events added before
@@ -100,7 +106,7 @@ public struct Fold: Sendable, Equatable {
         let e = o.event
         if replicaOrg[e.dot.replica] == nil {
             replicaOrg[e.dot.replica] = e.org
-            if revocations.values.contains(where: { $0.replica == e.dot.replica }) { recomputeCuts(source: source) }
+            if revocations.values.contains(where: { $0.notice.replica == e.dot.replica }) { recomputeCuts(source: source) }
         }
         switch o.payload.eventType {
         case .eventRetracted, .eventCorrected:
@@ -112,7 +118,7 @@ public struct Fold: Sendable, Equatable {
             }
         case .deviceRevoked:
             if let r = Authority.Revocation(o.payload) {
-                revocations[e.id] = Revocation(replica: r.replica, upTo: r.upTo, org: e.org)
+                revocations[e.id] = Revocation(notice: r, org: e.org)
                 recomputeCuts(source: source)
             }
         default: break
@@ -147,7 +153,7 @@ public struct Fold: Sendable, Equatable {
         !isRevoked(e) && !hasLiveRetraction(e)
     }
 
-    func isRevoked(_ e: Envelope) -> Bool { cuts[e.dot.replica].map { e.dot.seq > $0 } ?? false }
+    func isRevoked(_ e: Envelope) -> Bool { Authority.isRevoked(e.dot, cuts: cuts) }
 
     /// Whether a live retraction by the target's own organisation and scope names `e`.
     /// (Retractions form chains, never cycles: an id commits to its target.)
@@ -159,7 +165,7 @@ public struct Fold: Sendable, Equatable {
     }
 
     static func mayAmend(_ target: Envelope, by writer: Envelope) -> Bool {
-        target.org == writer.org && target.scope == writer.scope
+        Authority.mayAmend(targetOrg: target.org, targetScope: target.scope, writerOrg: writer.org, writerScope: writer.scope)
     }
 
     /// `o` with its live correction's fields laid over (of concurrent ones, the highest id).
@@ -176,10 +182,17 @@ public struct Fold: Sendable, Equatable {
         return OpenedEvent(event: o.event, payload: payload)
     }
 
+    /// The cuts of the revocations held that are honoured (trust.md §5a).
+    var honouredCuts: [ReplicaID: UInt64] {
+        var cuts = [ReplicaID: UInt64]()
+        let honoured = revocations.values.filter { Authority.honours($0.notice, writtenBy: $0.org, deviceOrg: replicaOrg[$0.notice.replica]) }
+        Authority.merge(honoured.map(\.notice), into: &cuts)
+        return cuts
+    }
+
     /// Recomputes the revocation cuts; the events of a device now cut off (or no longer) are refreshed.
     mutating func recomputeCuts(source: some FoldSource) {
-        var cuts = [ReplicaID: UInt64]()
-        for r in revocations.values where replicaOrg[r.replica] == r.org { cuts[r.replica] = min(cuts[r.replica] ?? .max, r.upTo) }
+        let cuts = honouredCuts
         guard cuts != self.cuts else { return }
         let changed = Set(cuts.keys).union(self.cuts.keys).filter { cuts[$0] != self.cuts[$0] }
         let old = self.cuts

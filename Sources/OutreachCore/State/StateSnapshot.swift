@@ -47,12 +47,12 @@ public enum StateSnapshot {
         if part != .all, let (core, folded, pageRows) = try? readCore(store: store, keyring: keyring) {
             let newer = try store.events(afterRowID: folded)
             if newer.count < rewriteAfter {
-                let opened = Parallel.map(count: newer.count) { keyring.open(newer[$0].event) }
-                if !opened.contains(where: { $0.map(changesEarlierEvents) ?? false }), var fold = try? Fold(core: core, contacts: nil),
+                let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
+                if !opened.contains(where: changesEarlierEvents), var fold = try? Fold(core: core, contacts: nil),
                    let contacts = try? contactsOf(part, pageRows: pageRows, store: store, keyring: keyring) {
                     fold.insert(contacts)
-                    fold.state.unreadable += opened.count(where: { $0 == nil })
-                    fold.add(opened.compactMap { $0 }, source: StoreSource(store: store, keyring: keyring))
+                    fold.state.unreadable += unreadable
+                    fold.add(opened, source: StoreSource(store: store, keyring: keyring))
                     return (fold, .snapshot(newer: newer.count))
                 }
             }
@@ -72,10 +72,10 @@ public enum StateSnapshot {
         let newer = try store.events(afterRowID: folded)
         var changedEarlier = false
         if !newer.isEmpty {
-            let opened = Parallel.map(count: newer.count) { keyring.open(newer[$0].event) }
-            fold.state.unreadable += opened.count(where: { $0 == nil })
-            changedEarlier = opened.contains { $0.map(changesEarlierEvents) ?? false }
-            fold.add(opened.compactMap { $0 }, source: StoreSource(store: store, keyring: keyring))
+            let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
+            fold.state.unreadable += unreadable
+            changedEarlier = opened.contains(where: changesEarlierEvents)
+            fold.add(opened, source: StoreSource(store: store, keyring: keyring))
             folded = newer.last!.rowID
         }
         // Written again when far behind, and after a retraction, correction, link or revocation

@@ -101,7 +101,7 @@ public enum Authority {
         merge(revocations, into: &revoked)
         let rules = zip(events, checked).map { event, result -> Rule? in
             if let broken = result.0 { return broken }
-            if isRevoked(event, cuts: revoked) { return .revoked }
+            if isRevoked(event.dot, cuts: revoked) { return .revoked }
             return nil
         }
         return (rules, revocations)
@@ -135,18 +135,25 @@ public enum Authority {
             self.replica = replica
             self.upTo = UInt64(upTo)
         }
+
+        init(replica: ReplicaID, upTo: UInt64) {
+            self.replica = replica
+            self.upTo = upTo
+        }
     }
 
-    /// The revocation `o` states, if it is one and is honoured: only a device of the revoked
-    /// device's own organisation may revoke it (`orgOf` names the organisation of a replica).
+    /// The revocation `o` states, if it is one and is honoured (`orgOf` names the organisation of a replica).
     public static func revocation(_ o: OpenedEvent, orgOf: (ReplicaID) -> String?) -> Revocation? {
-        guard let r = Revocation(o.payload), orgOf(r.replica) == o.event.org else { return nil }
+        guard let r = Revocation(o.payload), honours(r, writtenBy: o.event.org, deviceOrg: orgOf(r.replica)) else { return nil }
         return r
     }
 
-    /// Whether `event` comes after its device's cut in `cuts` (replica → last seq that counts).
-    public static func isRevoked(_ event: Event, cuts: [ReplicaID: UInt64]) -> Bool {
-        cuts[event.dot.replica].map { event.dot.seq > $0 } ?? false
+    /// Only a device of the revoked device's own organisation may revoke it.
+    public static func honours(_ r: Revocation, writtenBy writerOrg: String, deviceOrg: String?) -> Bool { deviceOrg == writerOrg }
+
+    /// Whether the event at `dot` comes after its device's cut in `cuts` (replica → last seq that counts).
+    public static func isRevoked(_ dot: Dot, cuts: [ReplicaID: UInt64]) -> Bool {
+        cuts[dot.replica].map { dot.seq > $0 } ?? false
     }
 
     /// Revocations merged: of two for one device, the earlier cut holds.
@@ -156,9 +163,10 @@ public enum Authority {
 
     // MARK: Target rules (the fold)
 
-    /// Whether `writer` may retract or correct `target` (held): same organisation and scope.
-    public static func mayAmend(_ target: Event, by writer: Event) -> Bool {
-        target.org == writer.org && target.scope == writer.scope
+    /// Whether a writer of `writerOrg` and `writerScope` may retract or correct a target of
+    /// `targetOrg` and `targetScope` (held): same organisation and scope.
+    public static func mayAmend(targetOrg: String, targetScope: Scope, writerOrg: String, writerScope: Scope) -> Bool {
+        targetOrg == writerOrg && targetScope == writerScope
     }
 
     /// Whether an event of `writerOrg` may act on (withdraw, record the outcome of) an event of `targetOrg`.

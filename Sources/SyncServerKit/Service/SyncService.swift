@@ -101,7 +101,7 @@ public struct SyncService: Sendable {
     func check(_ events: [Event], from device: Device, roster: Roster) async throws {
         guard !events.isEmpty else { return }
         let revoked = try await storage.revokedReplicas()
-        if let late = events.first(where: { Authority.isRevoked($0, cuts: revoked) }) {
+        if let late = events.first(where: { Authority.isRevoked($0.dot, cuts: revoked) }) {
             throw ServerError(.revoked, "event \(late.dot) is refused: \(Authority.Rule.revoked)", event: late.dot)
         }
         let verdicts = Authority.checkEnvelopes(events, roster: roster)
