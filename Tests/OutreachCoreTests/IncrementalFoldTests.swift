@@ -10,6 +10,12 @@ import Testing
 @Suite struct IncrementalFoldTests {
     /// Every event of a random history that `basis` can open, in the order the first laptop wrote them.
     static func history(seed: UInt64, steps: Int = 140) throws -> [OpenedEvent] {
+        let reader = TestKeys.keyring("basis")
+        return try rawHistory(seed: seed, steps: steps).events.compactMap { reader.open($0) }
+    }
+
+    /// Every event of a random history, and the certificates of the laptops that wrote them.
+    static func rawHistory(seed: UInt64, steps: Int = 140) throws -> (events: [Event], certificates: [DeviceCertificate]) {
         var rng = SeededRNG(seed: seed)
         let dir = TempDir()
         let logs = [try TestKeys.log("basis", device: "b1", in: dir.sub("b1")), try TestKeys.log("basis", device: "b2", in: dir.sub("b2")),
@@ -98,8 +104,7 @@ import Testing
         var seen = Set<EventID>()
         var all = [Event]()
         for log in logs { for e in try log.store.allEvents() where seen.insert(e.id).inserted { all.append(e) } }
-        let reader = TestKeys.keyring("basis")
-        return all.compactMap { reader.open($0) }
+        return (all, try logs.flatMap { try $0.store.roster().certificates })
     }
 
     @Test func addingEventsInAnyOrderAndAnyBatchesGivesTheSameState() throws {

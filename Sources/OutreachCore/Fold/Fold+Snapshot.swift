@@ -5,41 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 3
-
-    /// How many pages the contacts are kept in.
-    static let contactPages = 64
-
-    /// The page of the contacts with `person` (as the contact names her): 0 to 63 by her id's
-    /// first two characters, 64 for contacts with nobody identified.
-    static func contactPage(_ person: String?) -> Int {
-        guard let person else { return contactPages }
-        let b = Array(person.utf8.prefix(2))
-        return (Int(b.first ?? 0) * 31 + Int(b.count > 1 ? b[1] : 0)) % contactPages
-    }
-
-    /// The contacts (most of a large state), in pages by person: a command that needs no contacts
-    /// reads none, and one about a person reads her page.
-    func encodedContacts(pages wanted: Set<Int>? = nil) -> [Int: Data] {
-        var pages = [[Contact]](repeating: [], count: Fold.contactPages + 1)
-        for c in state.contacts.values {
-            let page = Fold.contactPage(c.recordedPerson)
-            if wanted?.contains(page) ?? true { pages[page].append(c) }
-        }
-        return Dictionary(uniqueKeysWithValues: pages.indices.filter { wanted?.contains($0) ?? true }.map { ($0, Fold.encoded(contacts: pages[$0])) })
-    }
-
-    static func encoded(contacts: [Contact]) -> Data {
-        var w = SnapshotWriter()
-        w.count(Int(Fold.snapshotVersion))
-        w.list(contacts) { w, c in
-            w.id(c.id); w.word(c.org); w.word(c.person); w.word(c.recordedPerson); w.int(Int64(c.unidentified)); w.word(c.setting)
-            w.word(c.zone); w.words(c.workers); w.bool(c.welfare)
-            w.list(c.services.sorted { $0.key < $1.key }) { w, s in w.word(s.key); w.int(Int64(s.value)) }
-            w.words(c.needs); w.int(c.occurredAt); w.word(c.author)
-        }
-        return w.data
-    }
+    static let snapshotVersion: UInt32 = 4
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -105,39 +71,12 @@ extension Fold {
         return w.data
     }
 
-    /// Reads a fold back; without `contacts`, one that holds no contacts (`contactsLoaded` false).
-    static func decodeContacts(_ data: Data) throws -> [Contact] {
-        var r = try SnapshotReader(data)
-        guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
-        let list = try r.list { r in
-            Contact(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(),
-                    unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
-                    welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
-                    needs: try r.words(), occurredAt: try r.int(), author: try r.word())
-        }
-        guard r.isAtEnd else { throw FieldlogError.malformed("damaged state snapshot") }
-        return list
-    }
-
-    /// Takes in contacts read back from pages (their notes from what the fold keeps).
-    mutating func insert(_ contacts: [Contact]) {
-        state.contacts.reserveCapacity(state.contacts.count + contacts.count)
-        for var c in contacts {
-            if let texts = notes[c.id] { c.notes = texts.values.sorted() }
-            state.contacts[c.id] = c
-        }
-    }
-
     /// Reads a fold back from its core and every contact page; without pages, a fold that holds
     /// no contacts (`contactsLoaded` false) until some are `insert`ed.
     init(core data: Data, contacts: [Data]?) throws {
         let bad = FieldlogError.malformed("damaged state snapshot")
-        if let contacts {
-            let pages = try contacts.map(Fold.decodeContacts)
-            state.contacts = Dictionary(pages.joined().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        } else {
-            contactsLoaded = false
-        }
+        let pages = try contacts?.map(Fold.decodeContacts)
+        contactsLoaded = pages != nil
         var r = try SnapshotReader(data)
         guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
         func consent(_ s: String) throws -> ConsentLevel { guard let c = ConsentLevel(rawValue: s) else { throw bad }; return c }
@@ -255,7 +194,7 @@ extension Fold {
 
         // What follows from the above.
         cuts = honouredCuts
-        for (c, texts) in notes where state.contacts[c] != nil { state.contacts[c]!.notes = texts.values.sorted() }
+        if let pages { insert(Array(pages.joined())) }
         for r in outcomes.keys { updateOutcome(r) }
         for (a, ids) in done where !ids.isEmpty { state.taskingActions[a]?.done = true }
         for a in alertBase.keys { updateAlert(a) }

@@ -25,12 +25,11 @@ public enum StateSnapshot {
     public enum Part: Sendable, Equatable {
         case all
         /// Everything but the contacts (alerts, conflicts, the log, exports, people, tasking):
-        /// contacts are left out unless they arrived since the snapshot. Should anything since
-        /// have changed earlier events (a retraction, correction, link, code or revocation), all
-        /// is read.
+        /// contacts are left out unless they arrived since the snapshot, or are on a page that
+        /// an event since may have changed (a retraction or correction: `Fold.contactPagesTouched`).
         case withoutContacts
-        /// Everything but the contacts, and the contacts of these person ids (as recorded: give
-        /// a person's id and aliases); the same fallback.
+        /// The same, and the pages holding the contacts of these person ids (as recorded: give
+        /// a person's id and aliases).
         case contacts(of: Set<String>)
     }
 
@@ -44,19 +43,7 @@ public enum StateSnapshot {
 
     /// The fold of `store` as it stands now.
     public static func load(store: Store, keyring: Keyring, part: Part = .all) throws -> (fold: Fold, source: Source) {
-        if part != .all, let (core, folded, pageRows) = try? readCore(store: store, keyring: keyring) {
-            let newer = try store.events(afterRowID: folded)
-            if newer.count < rewriteAfter {
-                let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
-                if !opened.contains(where: changesEarlierEvents), var fold = try? Fold(core: core, contacts: nil),
-                   let contacts = try? contactsOf(part, pageRows: pageRows, store: store, keyring: keyring) {
-                    fold.insert(contacts)
-                    fold.state.unreadable += unreadable
-                    fold.add(opened, source: StoreSource(store: store, keyring: keyring))
-                    return (fold, .snapshot(newer: newer.count))
-                }
-            }
-        }
+        if part != .all, let (fold, newer) = try? partial(part, store: store, keyring: keyring) { return (fold, .snapshot(newer: newer)) }
         var fold = Fold()
         var folded: Int64 = 0
         var pageRows: [Int64]?
@@ -80,19 +67,58 @@ public enum StateSnapshot {
         }
         // Written again when far behind, and after a retraction, correction, link or revocation
         // (so the commands that read no contacts can read the rest again from the next one on).
-        // Only the contact pages that changed are written: the core lists the row each page is of.
         if !restored || newer.count >= rewriteAfter || changedEarlier {
-            var rows = pageRows ?? Array(repeating: folded, count: pageNames.count)
-            let changed = restored ? changedPages(before, fold.state.contacts) : Set(rows.indices)
-            let pages = try fold.encodedContacts(pages: changed).map { page, content in
-                rows[page] = folded
-                return (pageName(page), try seal(content, folded: folded, name: pageName(page), store: store, keyring: keyring))
-            }
-            var core = ByteWriter(capacity: 8 * rows.count)
-            for row in rows { core.uint64(UInt64(row)) }
-            try store.setCaches([(coreName, try seal(core.data + fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages)
+            let changed = restored ? changedPages(before, fold.state.contacts) : Set(0...Fold.contactPages)
+            try write(fold, folded: folded, pageRows: pageRows ?? Array(repeating: folded, count: pageNames.count), changed: changed, store: store, keyring: keyring)
         }
         return (fold, restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count))
+    }
+
+    /// The core, the pages `part` asks for, and the events since (fewer than `rewriteAfter`).
+    /// After an event that changed earlier ones, the pages it touches are read as well, and the
+    /// snapshot is written again: the core and the pages that changed.
+    private static func partial(_ part: Part, store: Store, keyring: Keyring) throws -> (Fold, newer: Int)? {
+        let (core, folded, pageRows) = try readCore(store: store, keyring: keyring)
+        let newer = try store.events(afterRowID: folded)
+        guard newer.count < rewriteAfter else { return nil }
+        var fold = try Fold(core: core, contacts: nil)
+        let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
+        let source = StoreSource(store: store, keyring: keyring)
+        let changesEarlier = opened.contains(where: changesEarlierEvents)
+        var pages = Set<Int>()
+        if case .contacts(let ids) = part { pages = Set(ids.map { Fold.contactPage($0) }) }
+        if changesEarlier {
+            guard let touched = fold.contactPagesTouched(by: opened, source: source) else { return nil }
+            pages.formUnion(touched)
+        }
+        for page in pages.sorted() {
+            let (content, row) = try read(pageName(page), store: store, keyring: keyring)
+            guard row == pageRows[page] else { throw FieldlogError.malformed("contact page of another moment") }
+            fold.insert(try Fold.decodeContacts(content))
+        }
+        let before = fold.state.contacts
+        fold.state.unreadable += unreadable
+        fold.add(opened, source: source)
+        if changesEarlier {
+            let changed = changedPages(before, fold.state.contacts)
+            // (Never a page not read: it would be written with only what is in memory.)
+            guard changed.isSubset(of: pages) else { return nil }
+            try write(fold, folded: newer.last!.rowID, pageRows: pageRows, changed: changed, store: store, keyring: keyring)
+        }
+        return (fold, newer.count)
+    }
+
+    /// Writes the core of `fold` (of row `folded`) and its pages `changed`, in one transaction;
+    /// the core lists the row each page is of (the others stay as they were).
+    private static func write(_ fold: Fold, folded: Int64, pageRows: [Int64], changed: Set<Int>, store: Store, keyring: Keyring) throws {
+        var rows = pageRows
+        let pages = try fold.encodedContacts(pages: changed).map { page, content in
+            rows[page] = folded
+            return (pageName(page), try seal(content, folded: folded, name: pageName(page), store: store, keyring: keyring))
+        }
+        var core = ByteWriter(capacity: 8 * rows.count)
+        for row in rows { core.uint64(UInt64(row)) }
+        try store.setCaches([(coreName, try seal(core.data + fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages)
     }
 
     /// The pages holding a contact that is not as it was (added, changed, gone, or moved to another person).
@@ -114,18 +140,6 @@ public enum StateSnapshot {
         let bytes = [UInt8](content.prefix(8 * n))
         let rows = (0..<n).map { i in bytes[(8 * i)..<(8 * i + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) } }
         return (Data(content.dropFirst(8 * n)), folded, rows)
-    }
-
-    /// The contacts `part` asks for, from their pages (each of the moment the core says).
-    private static func contactsOf(_ part: Part, pageRows: [Int64], store: Store, keyring: Keyring) throws -> [Contact] {
-        guard case .contacts(let ids) = part else { return [] }
-        var out = [Contact]()
-        for page in Set(ids.map { Fold.contactPage($0) }).sorted() {
-            let (content, row) = try read(pageName(page), store: store, keyring: keyring)
-            guard row == pageRows[page] else { throw FieldlogError.malformed("contact page of another moment") }
-            out += try Fold.decodeContacts(content).filter { $0.recordedPerson.map(ids.contains) ?? false }
-        }
-        return out
     }
 
     /// Whether adding `o` may change what earlier events mean (`Protocol/fold.md` §4).
