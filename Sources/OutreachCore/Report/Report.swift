@@ -55,19 +55,21 @@ public struct Report: Sendable, Equatable {
         var needPeople = [UInt32: Set<UInt32>]()
         var caseworkIDs = Set<UInt32>()
         var serviceTotals = [UInt32: Int]()
-        for i in index.contactRange(period) {
-            if let orgIndex, index.org[i] != orgIndex { continue }
-            let p = index.person[i]
-            let setting = index.setting[i]
-            if index.outreachWords.contains(setting) {
-                contacts += p == ReportIndex.nobody ? Int(index.unidentified[i]) : 1
-                if p != ReportIndex.nobody { engagedPeople.insert(p) }
+        for page in index.pages {
+            for i in page.range(period) {
+                if let orgIndex, page.org[i] != orgIndex { continue }
+                let p = page.person[i] == ReportIndex.nobody ? ReportIndex.nobody : index.canonical[Int(page.person[i])]
+                let setting = page.setting[i]
+                if index.outreachWords.contains(setting) {
+                    contacts += p == ReportIndex.nobody ? Int(page.unidentified[i]) : 1
+                    if p != ReportIndex.nobody { engagedPeople.insert(p) }
+                }
+                if p != ReportIndex.nobody {
+                    if setting == index.caseworkWord { caseworkIDs.insert(p) }
+                    for n in page.needs[Int(page.needsStart[i])..<Int(page.needsStart[i + 1])] { needPeople[n, default: []].insert(p) }
+                }
+                for k in Int(page.servicesStart[i])..<Int(page.servicesStart[i + 1]) { serviceTotals[page.serviceKind[k], default: 0] += Int(page.serviceCount[k]) }
             }
-            if p != ReportIndex.nobody {
-                if setting == index.caseworkWord { caseworkIDs.insert(p) }
-                for n in index.needs[Int(index.needsStart[i])..<Int(index.needsStart[i + 1])] { needPeople[n, default: []].insert(p) }
-            }
-            for k in Int(index.servicesStart[i])..<Int(index.servicesStart[i + 1]) { serviceTotals[index.serviceKind[k], default: 0] += Int(index.serviceCount[k]) }
         }
         engaged = engagedPeople.count
         let first = orgIndex.map { index.firstContactByOrg[$0] ?? [:] } ?? index.firstContact

@@ -1,32 +1,23 @@
 import Foundation
 
-/// Everything reports count, taken from a folded state once: contacts as columns in time order
-/// (a period is a binary search away), each person's first contact with anyone and with each
-/// organisation, register writes, referrals, concerns and incidents as counted.
+/// Everything reports count, taken from a folded state: contacts as columns in time order (a
+/// period is a binary search away), one set of columns per contact page of the state snapshot
+/// (`Protocol/fold.md` §5), each person's first contact with anyone and with each organisation,
+/// register writes, referrals, concerns and incidents as counted.
 ///
 /// It is made from the one fold's state (never from events), and kept as the **report snapshot**
-/// (DESIGN §6): sealed under the organisation key in the store's cache with the store's content
-/// mark, so a report on an unchanged store reads it back (`load(log:)`).
+/// (DESIGN §6): sealed under the organisation key in the store's cache, with the store's content
+/// mark and the row it is of. A report on an unchanged store reads it back; after new events,
+/// only the pages they may change are read and their columns made again (`load(log:)`).
 public struct ReportIndex: Sendable, Equatable {
     static let nobody = UInt32.max
 
     /// Strings the columns point into: organisations, settings, needs, service kinds.
     var words: [String] = []
-    /// Canonical person ids the `person` column points into.
+    /// Person ids the `person` columns point into: as the contacts name them, and as merged.
     var people: [String] = []
-
-    // Contacts, in time order.
-    var at: [Int64] = []
-    var org: [UInt32] = []
-    var person: [UInt32] = []
-    var setting: [UInt32] = []
-    var unidentified: [UInt32] = []
-    /// Contact i's needs are `needs[needsStart[i]..<needsStart[i + 1]]` (word indices).
-    var needsStart: [UInt32] = [0]
-    var needs: [UInt32] = []
-    var servicesStart: [UInt32] = [0]
-    var serviceKind: [UInt32] = []
-    var serviceCount: [UInt32] = []
+    /// One page's contacts, in time order.
+    var pages = [ContactColumns](repeating: ContactColumns(), count: Fold.contactPages + 1)
 
     var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
     /// Person ids merged into another (alias → canonical).
@@ -34,14 +25,47 @@ public struct ReportIndex: Sendable, Equatable {
     var referrals: [ReportReferral] = []
     var concerns: [ReportConcern] = []
     var incidentFacts: [IncidentFact] = []
-    /// Every organisation whose work the log holds, sorted.
-    public internal(set) var organisations: [String] = []
+    /// Organisations whose work the log holds apart from contacts (people, referrals, ...), sorted.
+    var otherOrganisations: [String] = []
 
     // Worked out from the above (not stored).
+    /// Every organisation whose work the log holds, sorted.
+    public internal(set) var organisations: [String] = []
+    /// The merged person of each entry of `people` (an index into `people`).
+    var canonical: [UInt32] = []
     var firstContact: [UInt32: Int64] = [:]
     var firstContactByOrg: [UInt32: [UInt32: Int64]] = [:]
     var outreachWords: Set<UInt32> = []
     var caseworkWord: UInt32 = .max
+
+    /// The contacts of one page as columns, in time order.
+    struct ContactColumns: Sendable, Equatable {
+        var at: [Int64] = []
+        var org: [UInt32] = []
+        /// The person as the contact names her (`nobody`: not identified).
+        var person: [UInt32] = []
+        var setting: [UInt32] = []
+        var unidentified: [UInt32] = []
+        /// Contact i's needs are `needs[needsStart[i]..<needsStart[i + 1]]` (word indices).
+        var needsStart: [UInt32] = [0]
+        var needs: [UInt32] = []
+        var servicesStart: [UInt32] = [0]
+        var serviceKind: [UInt32] = []
+        var serviceCount: [UInt32] = []
+
+        /// The contacts dated in `period`, as positions in the columns.
+        func range(_ period: ReportPeriod) -> Range<Int> {
+            func firstIndex(atOrAfter t: Int64) -> Int {
+                var low = 0, high = at.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if at[mid] < t { low = mid + 1 } else { high = mid }
+                }
+                return low
+            }
+            return firstIndex(atOrAfter: period.start)..<firstIndex(atOrAfter: period.end)
+        }
+    }
 
     struct ReportReferral: Sendable, Equatable {
         let id: EventID, org: String, destination: String, occurredAt: Int64
@@ -68,13 +92,27 @@ public struct ReportIndex: Sendable, Equatable {
 
     init(empty: Void) {}
 
+    /// The index of a whole state.
     public init(_ state: FieldState) {
+        self.init(empty: ())
+        update(pages: Set(pages.indices), from: state)
+    }
+
+    /// Makes the columns of `changed` pages again from `state` (which holds every contact of
+    /// those pages, and may hold others), and everything but the contacts.
+    mutating func update(pages changed: Set<Int>, from state: FieldState) {
         var interning = Interning(self)
-        let sorted = state.contacts.values.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
-        at.reserveCapacity(sorted.count)
-        for c in sorted {
-            appendContact(at: c.occurredAt, org: c.org, person: c.person, setting: c.setting, unidentified: c.unidentified,
-                          needs: c.needs, services: c.services, interning: &interning)
+        var byPage = [Int: [Contact]]()
+        for c in state.contacts.values {
+            let page = Fold.contactPage(c.recordedPerson)
+            if changed.contains(page) { byPage[page, default: []].append(c) }
+        }
+        for page in changed {
+            var columns = ContactColumns()
+            let sorted = (byPage[page] ?? []).sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+            columns.at.reserveCapacity(sorted.count)
+            for c in sorted { append(c, to: &columns, interning: &interning) }
+            pages[page] = columns
         }
         registerWrites = state.registerWrites
         referrals = state.referrals.values.map {
@@ -84,7 +122,9 @@ public struct ReportIndex: Sendable, Equatable {
         concerns = state.safeguarding.values.map { ReportConcern(org: $0.org, category: $0.category, occurredAt: $0.occurredAt, withConsent: $0.withConsent) }
             .sorted { ($0.occurredAt, $0.category, $0.org) < ($1.occurredAt, $1.category, $1.org) }
         incidentFacts = state.incidentFacts
-        organisations = PartnershipReport.organisations(in: state)
+        var without = state
+        without.contacts = [:]
+        otherOrganisations = PartnershipReport.organisations(in: without)
         derive()
     }
 
@@ -94,70 +134,65 @@ public struct ReportIndex: Sendable, Equatable {
         var people: [String: UInt32]
 
         init(_ index: ReportIndex) {
-            words = Dictionary(uniqueKeysWithValues: index.words.enumerated().map { ($0.element, UInt32($0.offset)) })
-            people = Dictionary(uniqueKeysWithValues: index.people.enumerated().map { ($0.element, UInt32($0.offset)) })
+            words = Dictionary(index.words.enumerated().map { ($0.element, UInt32($0.offset)) }, uniquingKeysWith: { a, _ in a })
+            people = Dictionary(index.people.enumerated().map { ($0.element, UInt32($0.offset)) }, uniquingKeysWith: { a, _ in a })
         }
     }
 
-    /// Appends one contact to the columns (`person` canonical), interning its words and person.
-    mutating func appendContact(at time: Int64, org: String, person: String?, setting: String, unidentified: Int, needs: [String],
-                                services: [String: Int], interning: inout Interning) {
+    /// Appends one contact to `columns`, interning its words and person.
+    mutating func append(_ c: Contact, to columns: inout ContactColumns, interning: inout Interning) {
         func word(_ s: String) -> UInt32 {
             if let i = interning.words[s] { return i }
             words.append(s)
             interning.words[s] = UInt32(words.count - 1)
             return UInt32(words.count - 1)
         }
-        at.append(time)
-        self.org.append(word(org))
-        if let p = person {
+        columns.at.append(c.occurredAt)
+        columns.org.append(word(c.org))
+        if let p = c.recordedPerson {
             if interning.people[p] == nil { people.append(p); interning.people[p] = UInt32(people.count - 1) }
-            self.person.append(interning.people[p]!)
+            columns.person.append(interning.people[p]!)
         } else {
-            self.person.append(Self.nobody)
+            columns.person.append(Self.nobody)
         }
-        self.setting.append(word(setting))
-        self.unidentified.append(UInt32(clamping: unidentified))
-        for n in needs { self.needs.append(word(n)) }
-        needsStart.append(UInt32(self.needs.count))
-        for (kind, n) in services.sorted(by: { $0.key < $1.key }) {
-            serviceKind.append(word(kind))
-            serviceCount.append(UInt32(clamping: n))
+        columns.setting.append(word(c.setting))
+        columns.unidentified.append(UInt32(clamping: c.unidentified))
+        for n in c.needs { columns.needs.append(word(n)) }
+        columns.needsStart.append(UInt32(columns.needs.count))
+        for (kind, n) in c.services.sorted(by: { $0.key < $1.key }) {
+            columns.serviceKind.append(word(kind))
+            columns.serviceCount.append(UInt32(clamping: n))
         }
-        servicesStart.append(UInt32(serviceKind.count))
+        columns.servicesStart.append(UInt32(columns.serviceKind.count))
     }
 
-    /// Works out what is not stored: first contacts, and which settings are outreach.
+    /// Works out what is not stored: merged persons, first contacts, organisations, and which
+    /// settings are outreach.
     mutating func derive() {
+        var interning = Interning(self).people
+        canonical = []
+        canonical.reserveCapacity(people.count)
+        var i = 0
+        while i < people.count {  // (a merged id not yet in the table is appended, and maps to itself)
+            let root = aliases[people[i]] ?? people[i]
+            if interning[root] == nil { people.append(root); interning[root] = UInt32(people.count - 1) }
+            canonical.append(interning[root]!)
+            i += 1
+        }
         firstContact = [:]
         firstContactByOrg = [:]
-        for i in at.indices where person[i] != Self.nobody {
-            // Time order: the first one seen wins.
-            if firstContact[person[i]] == nil { firstContact[person[i]] = at[i] }
-            if firstContactByOrg[org[i]]?[person[i]] == nil { firstContactByOrg[org[i], default: [:]][person[i]] = at[i] }
+        var orgs = Set(otherOrganisations)
+        for columns in pages {
+            for i in columns.at.indices where columns.person[i] != Self.nobody {
+                let p = canonical[Int(columns.person[i])], at = columns.at[i], org = columns.org[i]
+                if firstContact[p].map({ at < $0 }) ?? true { firstContact[p] = at }
+                if firstContactByOrg[org]?[p].map({ at < $0 }) ?? true { firstContactByOrg[org, default: [:]][p] = at }
+            }
+            for org in Set(columns.org) { orgs.insert(words[Int(org)]) }
         }
+        orgs.remove("")
+        organisations = orgs.sorted()
         outreachWords = Set(words.indices.filter { Setting(rawValue: words[$0])?.isOutreach == true }.map(UInt32.init))
         caseworkWord = words.firstIndex(of: Setting.casework.rawValue).map(UInt32.init) ?? .max
-    }
-
-    /// The contacts dated in `period`, as positions in the columns.
-    func contactRange(_ period: ReportPeriod) -> Range<Int> {
-        func firstIndex(atOrAfter t: Int64) -> Int {
-            var low = 0, high = at.count
-            while low < high {
-                let mid = (low + high) / 2
-                if at[mid] < t { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
-        return firstIndex(atOrAfter: period.start)..<firstIndex(atOrAfter: period.end)
-    }
-
-    public static func == (a: ReportIndex, b: ReportIndex) -> Bool {
-        a.words == b.words && a.people == b.people && a.at == b.at && a.org == b.org && a.person == b.person && a.setting == b.setting
-            && a.unidentified == b.unidentified && a.needsStart == b.needsStart && a.needs == b.needs && a.servicesStart == b.servicesStart
-            && a.serviceKind == b.serviceKind && a.serviceCount == b.serviceCount && a.registerWrites == b.registerWrites
-            && a.referrals == b.referrals && a.concerns == b.concerns && a.incidentFacts == b.incidentFacts && a.organisations == b.organisations
-            && a.aliases == b.aliases
     }
 }

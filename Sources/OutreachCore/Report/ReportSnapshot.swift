@@ -2,84 +2,109 @@ import Foundation
 
 /// The report snapshot: a `ReportIndex` sealed in the store's cache (DESIGN §6 allows sealed
 /// derived state), bound to the store's content when it was made (the vector, the event count
-/// and the last row id: an event stored beyond a gap leaves the vector as it was). A report on an
-/// unchanged store reads it back; after any new event the index is made again from the state
-/// (`StateSnapshot`: the one fold, brought up to date by the new events alone). Like every cache
-/// it is derived data and never plaintext: sealed under the organisation key with the store id
-/// and the cache name as associated data.
+/// and the last row id: an event stored beyond a gap leaves the vector as it was) and to the
+/// last store row its state had folded. A report on an unchanged store reads it back; after new
+/// events, the state is read with only the contact pages those events may have changed
+/// (`StateSnapshot`: a retraction or correction reaches down to what it names, a link changes
+/// merged persons, which the index works out on reading), and the columns of those pages alone
+/// are made again. Like every cache it is derived data and never plaintext: sealed under the
+/// organisation key with the store id and the cache name as associated data.
 ///
-/// Layout (host byte order: a cache never leaves its laptop): a version, the content mark and
-/// the vector (canonical JSON), then the columns as counted arrays, the words and people as counted strings, and the
-/// small parts (register writes, referrals, concerns, incidents, organisations) as canonical JSON.
+/// Layout (host byte order: a cache never leaves its laptop): a version, the content mark, the
+/// row, then the words and people as counted strings, each page's columns as counted arrays, and
+/// the small parts (register writes, referrals, concerns, incidents, organisations) as canonical
+/// JSON.
 extension ReportIndex {
-    static let cacheName = "report-snapshot/v2"
-    static let formatVersion: UInt32 = 2
+    static let cacheName = "report-snapshot/v3"
+    static let formatVersion: UInt32 = 3
 
     /// Where `load` found the index.
     public enum Source: Sendable, Equatable {
         /// The snapshot, as it was: nothing changed since.
         case snapshot
-        /// Made from the state (something changed since the snapshot, or there was none).
+        /// The snapshot, with the columns of the contact pages that events since may have changed made again.
+        case updated(pages: Int)
+        /// Made from the whole state (no snapshot, or too much changed since).
         case state
     }
 
     /// The index for `log`: the snapshot when the store has not changed since it was made,
-    /// otherwise made from the state and kept as the new snapshot.
+    /// brought up to date when it has, and kept as the new snapshot.
     public static func load(log: FieldLog) throws -> (index: ReportIndex, source: Source) {
         let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
         let content = try log.store.contentMark()
         let now = "\(content.events):\(content.lastRowID) " + (try log.store.vector().json.canonicalString())
+        var kept: (index: ReportIndex, row: Int64)?
         if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
-           let (index, at) = try? decode(plain), at == now {
-            return (index, .snapshot)
+           let (index, at, row) = try? decode(plain) {
+            if at == now { return (index, .snapshot) }
+            kept = (index, row)
         }
-        let index = ReportIndex(try log.state())
+        let read = try StateSnapshot.read(store: log.store, keyring: log.keyring, part: kept == nil ? .all : .withoutContacts, touchedSince: kept?.row)
+        var index: ReportIndex
+        let source: Source
+        if var updated = kept?.index, let pages = read.pages {
+            updated.update(pages: pages, from: read.fold.state)
+            (index, source) = (updated, .updated(pages: pages.count))
+        } else {
+            (index, source) = (ReportIndex(read.fold.state), .state)
+        }
         // Events stored while the state was read would be missed under `now`: the mark is taken again.
         let after = try log.store.contentMark()
         let mark = after == content ? now : "behind"
-        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark), aad: aad))
-        return (index, .state)
+        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark, row: read.row), aad: aad))
+        return (index, source)
     }
 
-    func encoded(mark: String) -> Data {
+    func encoded(mark: String, row: Int64) -> Data {
         var w = RawWriter()
         w.put(Self.formatVersion)
         w.put(mark)
+        w.put(row)
         w.put(words)
         w.put(people)
-        w.put(at); w.put(org); w.put(person); w.put(setting); w.put(unidentified)
-        w.put(needsStart); w.put(needs); w.put(servicesStart); w.put(serviceKind); w.put(serviceCount)
+        for c in pages {
+            w.put(c.at); w.put(c.org); w.put(c.person); w.put(c.setting); w.put(c.unidentified)
+            w.put(c.needsStart); w.put(c.needs); w.put(c.servicesStart); w.put(c.serviceKind); w.put(c.serviceCount)
+        }
         w.put(smallParts.canonicalString())
         return w.data
     }
 
-    static func decode(_ data: Data) throws -> (ReportIndex, String) {
+    static func decode(_ data: Data) throws -> (ReportIndex, mark: String, row: Int64) {
         var r = RawReader(data)
         guard try r.get(UInt32.self) == formatVersion else { throw FieldlogError.malformed("report snapshot of another version") }
         let mark = try r.string()
+        let row = try r.get(Int64.self)
         var index = ReportIndex(empty: ())
         index.words = try r.strings()
         index.people = try r.strings()
-        index.at = try r.array(Int64.self)
-        index.org = try r.array(UInt32.self)
-        index.person = try r.array(UInt32.self)
-        index.setting = try r.array(UInt32.self)
-        index.unidentified = try r.array(UInt32.self)
-        index.needsStart = try r.array(UInt32.self)
-        index.needs = try r.array(UInt32.self)
-        index.servicesStart = try r.array(UInt32.self)
-        index.serviceKind = try r.array(UInt32.self)
-        index.serviceCount = try r.array(UInt32.self)
+        for page in index.pages.indices {
+            var c = ContactColumns()
+            c.at = try r.array(Int64.self)
+            c.org = try r.array(UInt32.self)
+            c.person = try r.array(UInt32.self)
+            c.setting = try r.array(UInt32.self)
+            c.unidentified = try r.array(UInt32.self)
+            c.needsStart = try r.array(UInt32.self)
+            c.needs = try r.array(UInt32.self)
+            c.servicesStart = try r.array(UInt32.self)
+            c.serviceKind = try r.array(UInt32.self)
+            c.serviceCount = try r.array(UInt32.self)
+            let n = c.at.count
+            guard [c.org.count, c.person.count, c.setting.count, c.unidentified.count].allSatisfy({ $0 == n }),
+                  c.needsStart.count == n + 1, c.servicesStart.count == n + 1, c.serviceKind.count == c.serviceCount.count,
+                  c.needsStart.last.map(Int.init) == c.needs.count, c.servicesStart.last.map(Int.init) == c.serviceKind.count,
+                  zip(c.needsStart, c.needsStart.dropFirst()).allSatisfy({ $0 <= $1 }), zip(c.servicesStart, c.servicesStart.dropFirst()).allSatisfy({ $0 <= $1 }),
+                  (c.org + c.setting + c.needs + c.serviceKind).allSatisfy({ Int($0) < index.words.count }),
+                  c.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count })
+            else { throw FieldlogError.malformed("inconsistent report snapshot") }
+            index.pages[page] = c
+        }
         try index.readSmallParts(JSONValue.parse(try r.string()))
-        let n = index.at.count
-        guard r.isAtEnd, [index.org.count, index.person.count, index.setting.count, index.unidentified.count].allSatisfy({ $0 == n }),
-              index.needsStart.count == n + 1, index.servicesStart.count == n + 1, index.serviceKind.count == index.serviceCount.count,
-              index.needsStart.last.map(Int.init) == index.needs.count, index.servicesStart.last.map(Int.init) == index.serviceKind.count,
-              (index.org + index.setting + index.needs + index.serviceKind).allSatisfy({ Int($0) < index.words.count }),
-              index.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count })
-        else { throw FieldlogError.malformed("inconsistent report snapshot") }
+        guard r.isAtEnd else { throw FieldlogError.malformed("inconsistent report snapshot") }
         index.derive()
-        return (index, mark)
+        return (index, mark, row)
     }
 
     /// Register writes, referrals, concerns, incidents and organisations: a few thousand items.
@@ -99,7 +124,7 @@ extension ReportIndex {
             "concerns": .array(concerns.map { ["org": .string($0.org), "category": .string($0.category), "at": .int($0.occurredAt), "consent": .bool($0.withConsent)] }),
             "incidents": .array(incidentFacts.map { ["incident": .string($0.incident.hex), "org": .string($0.org), "kind": .string($0.kind),
                                                      "consent": .string($0.consent.rawValue), "at": .int($0.occurredAt)] }),
-            "organisations": .array(organisations.map { .string($0) }),
+            "organisations": .array(otherOrganisations.map { .string($0) }),
         ]
     }
 
@@ -133,7 +158,7 @@ extension ReportIndex {
                   let consent = j["consent"]?.stringValue.flatMap(ConsentLevel.init(rawValue:)), let at = j["at"]?.intValue else { throw bad }
             return IncidentFact(incident: id, org: org, kind: kind, consent: consent, occurredAt: at)
         }
-        organisations = (json["organisations"]?.arrayValue ?? []).compactMap(\.stringValue)
+        otherOrganisations = (json["organisations"]?.arrayValue ?? []).compactMap(\.stringValue)
     }
 }
 

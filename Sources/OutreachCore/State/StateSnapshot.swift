@@ -43,7 +43,24 @@ public enum StateSnapshot {
 
     /// The fold of `store` as it stands now.
     public static func load(store: Store, keyring: Keyring, part: Part = .all) throws -> (fold: Fold, source: Source) {
-        if part != .all, let (fold, newer) = try? partial(part, store: store, keyring: keyring) { return (fold, .snapshot(newer: newer)) }
+        let read = try read(store: store, keyring: keyring, part: part)
+        return (read.fold, read.source)
+    }
+
+    /// A state read, and what it holds.
+    struct Read {
+        var fold: Fold
+        var source: Source
+        /// The last store row folded.
+        var row: Int64
+        /// The contact pages it holds whole (nil: all of them).
+        var pages: Set<Int>?
+    }
+
+    /// The fold of `store` as it stands now; with `touchedSince`, a partial read holds whole
+    /// every page an event stored after that row may have changed (or all of them).
+    static func read(store: Store, keyring: Keyring, part: Part, touchedSince: Int64? = nil) throws -> Read {
+        if part != .all, let read = try? partial(part, touchedSince: touchedSince, store: store, keyring: keyring) { return read }
         var fold = Fold()
         var folded: Int64 = 0
         var pageRows: [Int64]?
@@ -71,13 +88,13 @@ public enum StateSnapshot {
             let changed = restored ? changedPages(before, fold.state.contacts) : Set(0...Fold.contactPages)
             try write(fold, folded: folded, pageRows: pageRows ?? Array(repeating: folded, count: pageNames.count), changed: changed, store: store, keyring: keyring)
         }
-        return (fold, restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count))
+        return Read(fold: fold, source: restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count), row: folded, pages: nil)
     }
 
     /// The core, the pages `part` asks for, and the events since (fewer than `rewriteAfter`).
     /// After an event that changed earlier ones, the pages it touches are read as well, and the
     /// snapshot is written again: the core and the pages that changed.
-    private static func partial(_ part: Part, store: Store, keyring: Keyring) throws -> (Fold, newer: Int)? {
+    private static func partial(_ part: Part, touchedSince: Int64?, store: Store, keyring: Keyring) throws -> Read? {
         let (core, folded, pageRows) = try readCore(store: store, keyring: keyring)
         let newer = try store.events(afterRowID: folded)
         guard newer.count < rewriteAfter else { return nil }
@@ -89,6 +106,15 @@ public enum StateSnapshot {
         if case .contacts(let ids) = part { pages = Set(ids.map { Fold.contactPage($0) }) }
         if changesEarlier {
             guard let touched = fold.contactPagesTouched(by: opened, source: source) else { return nil }
+            pages.formUnion(touched)
+        }
+        if let since = touchedSince {
+            // The events since that row: those folded into the snapshot since, and the newer ones.
+            let between = since < folded ? try store.events(afterRowID: since).filter { $0.rowID <= folded } : []
+            guard between.count + newer.count < rewriteAfter else { return nil }
+            let recentIDs = Set(newer.filter { $0.rowID > since }.map(\.event.id))
+            let recent = Fold.open(between.map(\.event), keyring: keyring).opened + opened.filter { recentIDs.contains($0.event.id) }
+            guard let touched = fold.contactPagesTouched(by: recent, source: source) else { return nil }
             pages.formUnion(touched)
         }
         for page in pages.sorted() {
@@ -105,7 +131,7 @@ public enum StateSnapshot {
             guard changed.isSubset(of: pages) else { return nil }
             try write(fold, folded: newer.last!.rowID, pageRows: pageRows, changed: changed, store: store, keyring: keyring)
         }
-        return (fold, newer.count)
+        return Read(fold: fold, source: .snapshot(newer: newer.count), row: newer.last?.rowID ?? folded, pages: pages)
     }
 
     /// Writes the core of `fold` (of row `folded`) and its pages `changed`, in one transaction;
