@@ -96,6 +96,10 @@ import Testing
                 try append(Bool.random(using: &rng) ? logs[0] : logs[2], .deviceRevoked, [
                     "replica": .string(b2.store.info.replica.rawValue), "device": "b2", "upTo": .int(Int64(upTo)),
                 ])
+            case 20 where Bool.random(using: &rng):
+                // The partnership's zones: labels given again, and (case 10) retracted.
+                let label: JSONValue = Bool.random(using: &rng) ? .string("label \(clock)") : .null
+                try append(log, .zoneDefined, ["zone": .string(["Z1", "Z2"].randomElement(using: &rng)!), "label": label].filter { $0.value != .null })
             default:
                 let other = logs.randomElement(using: &rng)!
                 if other.store.info.replica != log.store.info.replica { try log.send(to: other) }
@@ -148,7 +152,7 @@ import Testing
     }
 
     @Test func theOneFoldAgreesWithTheFoldItReplaced() throws {
-        var merged = 0, retracted = 0, revoked = 0, corrected = 0
+        var merged = 0, retracted = 0, revoked = 0, corrected = 0, zones = 0
         for seed in propertySeeds(12) {
             let events = try Self.history(seed: seed)
             // A chain of three retractions: the old fold read it one level deep (wrongly).
@@ -159,6 +163,7 @@ import Testing
             retracted += fold.state.retracted.count
             revoked += fold.cuts.count
             corrected += fold.amendments.values.filter { !$0.isRetraction }.count
+            zones += fold.state.zones.count
             let old = LegacyFold.fold(events)
             let new = Fold.fold(events)
             for id in Set(new.people.keys).union(old.people.keys) where new.people[id] != old.people[id] {
@@ -178,7 +183,8 @@ import Testing
         }
         // The histories do exercise what makes folding hard.
         if propertySeeds(12).count > 1 {
-            #expect(merged > 0 && retracted > 0 && revoked > 0 && corrected > 0, "merged \(merged), retracted \(retracted), revoked \(revoked), corrected \(corrected)")
+            #expect(merged > 0 && retracted > 0 && revoked > 0 && corrected > 0 && zones > 0,
+                    "merged \(merged), retracted \(retracted), revoked \(revoked), corrected \(corrected), zones \(zones)")
         }
     }
 }

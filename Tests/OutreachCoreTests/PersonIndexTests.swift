@@ -2,41 +2,39 @@ import Foundation
 import Testing
 @testable import OutreachCore
 
+/// Refs, working names and zones, read from the one fold's state (no mapping of its own).
 @Suite struct PersonIndexTests {
-    @Test func theSealedIndexAgreesWithTheFoldAndSurvivesReloading() throws {
+    @Test func refsNamesAndZonesAreTheStates() throws {
         let dir = TempDir()
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
-        var ids = [String]()
-        // Past the refresh threshold, so the sealed cache is written.
-        for n in 0..<(PersonIndex.refreshAfter + 10) { ids.append(try log.registerPerson(name: "Person number \(n)", at: t0).person) }
-        let first = try PersonIndex.load(log: log)
-        #expect(try log.store.cache(PersonIndex.cacheName) != nil)
-        // The cache holds no name in clear (a name long enough that sealed bytes never match it by chance).
-        #expect(try log.store.cache(PersonIndex.cacheName)!.range(of: Data("Person number 10".utf8)) == nil)
+        let (rose, _) = try log.registerPerson(name: "Rose", at: t0)
+        let (dup, dupEvents) = try log.registerPerson(name: "Rose again", at: t0)
+        let (ivy, _) = try log.registerPerson(name: "Ivy", at: t0)
+        let (alias, _) = try log.registerPerson(name: "Ivy B", at: t0)
+        try log.link(ivy, alias, at: t0 + 1)
+        try log.retract(dupEvents[0], reason: .error, at: t0 + 2)
+        _ = try log.state()  // the snapshot, then what follows read as the commands read it
+        for (n, (zone, label)) in [("Z1", "Kirkstall Rd"), ("Z2", nil), ("Z1", "Kirkstall Road")].enumerated() {
+            var fields: [String: JSONValue] = ["zone": .string(zone)]
+            if let label { fields["label"] = .string(label) }
+            _ = try log.store.append([Draft(log.payload(.zoneDefined, at: t0 + 3 + Int64(n), fields))], keyring: log.keyring)
+        }
+        let index = try PersonIndex.load(log: log)
 
-        // When a registration is retracted and one more person arrives after the cache
-        let retracted = try log.store.allEvents().first { Fold.fold([$0], keyring: log.keyring).people[ids[0]] != nil }!
-        try log.retract(retracted, reason: .error, at: t0)
-        let (late, _) = try log.registerPerson(name: "Late", at: t0)
-        let second = try PersonIndex.load(log: log)
-
-        // Then the reloaded index resolves what the fold knows, and not the retracted person
-        #expect(try second.resolve(late) == late)
-        #expect(second.label(late).hasPrefix("Late ("))
-        #expect(throws: FieldlogError.self) { try second.resolve(ids[0]) }
-        #expect(try second.resolve(ids[1]) == ids[1])
-        #expect(first.people.count == ids.count)
-        let folded = try log.state().people.filter { $0.value.name != nil }
-        #expect(Set(folded.keys) == Set(second.people.keys).subtracting([ids[0]]))
-    }
-
-    @Test func theEncodingRoundTrips() throws {
-        var index = PersonIndex()
-        let payload = Payload(type: .personRegistered, occurredAt: t0, author: "x", fields: ["person": "abcd", "name": "Ann\tMarie\n+"])
-        let event = Event(dot: Dot(ReplicaID.random(), 1), org: "basis", scope: .org, context: VersionVector(), recordedAt: 0, keyID: "k", sealedPayload: Data(), signature: Data(count: 64))
-        index.apply(OpenedEvent(event: event, payload: payload))
-        let back = try PersonIndex(encoded: index.encoded())
-        #expect(back.people["abcd"]?.name == "Ann\tMarie\n+")
-        #expect(throws: FieldlogError.self) { try PersonIndex(encoded: index.encoded().dropLast()) }
+        #expect(try index.resolve("Rose") == rose && index.label(rose).hasPrefix("Rose ("))
+        // A retracted registration names nobody any more.
+        #expect(throws: FieldlogError.self) { try index.resolve(dup) }
+        #expect(throws: FieldlogError.self) { try index.resolve("Rose again") }
+        // An alias resolves (as recorded) to the merged person, who carries one working name.
+        let merged = try index.person(alias)
+        #expect(try index.resolve(alias) == alias && merged.id == min(ivy, alias) && Set(merged.aliases + [merged.id]) == [ivy, alias])
+        #expect(index.label(alias).hasPrefix("\(merged.name!) ("))
+        #expect(index.completions("iv") == [merged.name!])
+        // Zones as the fold lists them: the latest label of each.
+        #expect(index.zones == ["Z1": "Kirkstall Road", "Z2": ""])
+        #expect(try index.zone("z1") == "Z1")
+        #expect(throws: FieldlogError.self) { try index.zone("Z3") }
+        let whole = try log.state(), scratch = Fold.fold(try log.store.allEvents(), keyring: log.keyring)
+        #expect(index.zones == whole.zones && index.zones == scratch.zones)
     }
 }

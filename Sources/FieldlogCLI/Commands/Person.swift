@@ -33,7 +33,7 @@ struct PersonAdd: ParsableCommand {
             let code = try initials.map { try PartnershipCode(initials: $0, dateOfBirth: dob!, sex: sex!) }
             var profile = [String: JSONValue]()
             if let sector { profile["sector"] = .string(try Sector.parse(sector).rawValue) }
-            let known = Array(try PersonIndex.load(log: log).people.keys)
+            let known = Array(try PersonIndex.load(log: log).ids)
             let (id, _) = try log.registerPerson(name: name, descriptor: descriptor, note: note, code: code, profile: profile, avoiding: known, at: when)
             guard code != nil else {
                 // No partnership code, so no merge: the ref comes from the person index (no fold).

@@ -3,7 +3,8 @@ import OutreachCore
 /// Short refs for people and events, resolved against the folded state.
 final class Lookup {
     let state: FieldState
-    let personRefs: Refs
+    let people: PersonIndex
+    var personRefs: Refs { people.refs }
     let org: String
     let time = LondonTime()
     private let store: Store
@@ -20,18 +21,13 @@ final class Lookup {
     /// `part`: `.withoutContacts` for commands that show no contacts (a fraction of the reading).
     init(log: FieldLog, _ part: StateSnapshot.Part = .all) throws {
         state = try log.state(part)
-        personRefs = Refs(state.people.keys + state.people.values.flatMap(\.aliases), lasting: 4)
+        people = PersonIndex(state)
         org = log.keyring.org
         store = log.store
     }
 
     /// The person a ref or working name names (an alias resolves to the merged person).
-    func person(_ ref: String) throws -> Person {
-        var names = [String: String]()
-        for p in state.people.values { if let n = p.name { names[p.id] = n } }
-        let id = try Refs.resolvePerson(ref, ids: state.people.keys + state.people.values.flatMap(\.aliases), names: names)
-        return state.people[state.canonical(id)]!
-    }
+    func person(_ ref: String) throws -> Person { try people.person(ref) }
 
     /// The event a ref names (`noun` says what was expected, in the error).
     /// The event a ref names, through the store's id index (`noun` says what was expected, in the error).

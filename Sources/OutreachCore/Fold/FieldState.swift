@@ -21,6 +21,8 @@ public struct FieldState: Sendable, Equatable {
     /// Register writes by canonical person and register, all of them (for "as of" questions).
     public var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
     public var retracted: Set<EventID> = []
+    /// The partnership's zones (`zone.defined`), by name, with their labels (the latest label given).
+    public var zones: [String: String] = [:]
     /// Each person id's latest contact (by time, then id), as the contact names her: kept by the
     /// fold so that who was seen when needs no contacts read (`lastContact(of:)` merges aliases).
     public internal(set) var lastContacts: [String: LastContact] = [:]

@@ -29,7 +29,7 @@ extension Fold {
     /// link or a note changes no page); `insert` puts them back from the core.
     static func encoded(contacts: [Contact]) -> Data {
         var w = SnapshotWriter()
-        w.count(Int(Fold.snapshotVersion))
+        w.version(Fold.snapshotVersion)
         w.list(contacts) { w, c in
             w.id(c.id); w.word(c.org); w.word(c.recordedPerson); w.int(Int64(c.unidentified)); w.word(c.setting)
             w.word(c.zone); w.words(c.workers); w.bool(c.welfare)
@@ -41,7 +41,7 @@ extension Fold {
 
     static func decodeContacts(_ data: Data) throws -> [Contact] {
         var r = try SnapshotReader(data)
-        guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
+        guard try r.version() == Fold.snapshotVersion else { throw FieldlogError.malformed("state snapshot of another version") }
         let list = try r.list { r in
             let id = try r.id(), org = try r.word(), recorded = try r.optionalWord()
             return Contact(id: id, org: org, person: recorded, recordedPerson: recorded,

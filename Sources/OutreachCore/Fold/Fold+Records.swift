@@ -13,8 +13,9 @@ extension Fold {
         case withdrawal(alert: EventID)
         case summary(IncidentSummary.Key)
         case register(person: String, Register)
+        case zone(String)
         case unknown
-        /// Retractions, corrections, revocations, zones: they act through liveness, or not at all.
+        /// Retractions, corrections, revocations: they act through liveness.
         case other
     }
 
@@ -125,10 +126,15 @@ extension Fold {
             registerWrites[id, default: [:]][register, default: [:]][e.id] = Fold.write(o, value: p["value"] ?? .null)
             effect = .register(person: id, register)
             touch(id)
+        case .zoneDefined:
+            guard let zone = p.string("zone") else { break }
+            zoneDefinitions[zone, default: [:]][e.id] = ZoneDefinition(at: p.occurredAt, label: p.string("label"))
+            effect = .zone(zone)
+            updateZone(zone)
         case nil:
             state.unknownTypes += 1
             effect = .unknown
-        case .eventRetracted, .eventCorrected, .deviceRevoked, .zoneDefined:
+        case .eventRetracted, .eventCorrected, .deviceRevoked:
             break
         }
         if effect != .other { applied[e.id] = effect }
@@ -185,6 +191,9 @@ extension Fold {
             }
             unmention(person, id)
             touch(person)
+        case .zone(let zone):
+            Fold.remove(id, at: zone, from: &zoneDefinitions)
+            updateZone(zone)
         case .unknown:
             state.unknownTypes -= 1
         case .other:
@@ -220,6 +229,16 @@ extension Fold {
         }
         alert.withdrawn = (withdrawals[id] ?? [:]).values.contains { Authority.mayActOn(targetOrg: alert.org, writerOrg: $0) }
         state.alerts[id] = alert
+    }
+
+    /// A zone as listed: its latest label (by time, then id), "" when none was given.
+    mutating func updateZone(_ zone: String) {
+        guard let defs = zoneDefinitions[zone] else {
+            state.zones[zone] = nil
+            return
+        }
+        let labelled = defs.filter { $0.value.label != nil }.max { ($0.value.at, $0.key) < ($1.value.at, $1.key) }
+        state.zones[zone] = labelled?.value.label ?? ""
     }
 
     /// One summary per (organisation, incident): of several, the smallest id; none for a retracted incident.

@@ -5,12 +5,12 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 4
+    static let snapshotVersion: UInt32 = 5
 
     /// Everything else.
     func encodedCore() -> Data {
         var w = SnapshotWriter()
-        w.count(Int(Fold.snapshotVersion))
+        w.version(Fold.snapshotVersion)
         w.list(state.referrals.values) { w, r in
             w.id(r.id); w.word(r.org); w.word(r.person); w.word(r.recordedPerson); w.id(r.contact); w.word(r.destination); w.word(r.method)
             w.int(r.occurredAt)
@@ -47,6 +47,7 @@ extension Fold {
         w.list(alertBase.values) { w, a in
             w.id(a.id); w.word(a.org); w.id(a.incident); w.word(a.zone); w.text(a.text); w.int(a.issuedAt); w.int(a.expiresAt)
         }
+        w.list(zoneDefinitions.flatMap { z in z.value.map { (z.key, $0.key, $0.value) } }) { w, z in w.word(z.0); w.id(z.1); w.int(z.2.at); w.word(z.2.label) }
         w.list(summaryCandidates.values.flatMap(\.values)) { w, s in
             w.id(s.id); w.id(s.incident); w.word(s.org); w.word(s.kind); w.word(s.consent.rawValue); w.int(s.occurredAt)
         }
@@ -78,7 +79,7 @@ extension Fold {
         let pages = try contacts?.map(Fold.decodeContacts)
         contactsLoaded = pages != nil
         var r = try SnapshotReader(data)
-        guard try r.count() == Int(Fold.snapshotVersion) else { throw FieldlogError.malformed("state snapshot of another version") }
+        guard try r.version() == Fold.snapshotVersion else { throw FieldlogError.malformed("state snapshot of another version") }
         func consent(_ s: String) throws -> ConsentLevel { guard let c = ConsentLevel(rawValue: s) else { throw bad }; return c }
         for x in try r.list({ r in
             Referral(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), contact: try r.optionalID(),
@@ -143,6 +144,10 @@ extension Fold {
             alertBase[a.id] = a
             applied[a.id] = .alert
         }
+        for (zone, id, def) in try r.list({ r in (try r.word(), try r.id(), ZoneDefinition(at: try r.int(), label: try r.optionalWord())) }) {
+            zoneDefinitions[zone, default: [:]][id] = def
+            applied[id] = .zone(zone)
+        }
         for s in try r.list({ r in
             IncidentSummary(id: try r.id(), incident: try r.id(), org: try r.word(), kind: try r.word(), consent: try consent(try r.word()),
                             occurredAt: try r.int())
@@ -199,6 +204,7 @@ extension Fold {
         for (a, ids) in done where !ids.isEmpty { state.taskingActions[a]?.done = true }
         for a in alertBase.keys { updateAlert(a) }
         for key in summaryCandidates.keys { updateSummary(key) }
+        for zone in zoneDefinitions.keys { updateZone(zone) }
         for id in profileWrites.keys { profileCodes[id] = code(of: id) }
         for (id, registers) in registerWrites {
             for (register, writes) in registers { state.registerWrites[canonical(id), default: [:]][register, default: []] += writes.values }

@@ -52,6 +52,12 @@ public struct Fold: Sendable, Equatable {
     /// Every live alert, shown or hidden (an alert of a retracted incident is hidden).
     var alertBase: [EventID: Alert] = [:]
     var summaryCandidates: [IncidentSummary.Key: [EventID: IncidentSummary]] = [:]
+    /// Every live `zone.defined`, by zone.
+    var zoneDefinitions: [String: [EventID: ZoneDefinition]] = [:]
+    struct ZoneDefinition: Sendable, Equatable {
+        let at: Int64
+        let label: String?
+    }
 
     // People (see Fold+People).
     var registrations: [String: [EventID: Registration]] = [:]

@@ -29,6 +29,7 @@ struct SnapshotWriter {
     }
 
     mutating func count(_ n: Int) { body.uint32(UInt32(n)) }
+    mutating func version(_ v: UInt32) { body.uint32(v) }
     mutating func int(_ v: Int64) { body.uint64(UInt64(bitPattern: v)) }
     mutating func int(_ v: Int64?) { bool(v != nil); if let v { int(v) } }
     mutating func bool(_ b: Bool) { body.uint32(b ? 1 : 0) }
@@ -82,6 +83,9 @@ struct SnapshotReader {
         guard Int(i) < table.count else { throw FieldlogError.malformed("damaged state snapshot") }
         return table[Int(i)]
     }
+
+    /// (A version is not a count: it is not bounded by the bytes left.)
+    mutating func version() throws -> UInt32 { try body.uint32() }
 
     mutating func count() throws -> Int {
         let n = Int(try body.uint32())
