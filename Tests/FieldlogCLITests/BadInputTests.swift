@@ -35,7 +35,12 @@ import Testing
         try Self.expectRefused(cli, ["contact", "add", refs[0], "--setting", "van", "--at", "2026-02-30 21:00"], mentioning: ["cannot read the time"])
         try Self.expectRefused(cli, ["incident", "add", "--type", "assault", "--consent", "L7"], mentioning: ["consent level"])
         try Self.expectRefused(cli, ["report", "--month", "2026-13"], mentioning: ["month"])
-        try Self.expectRefused(cli, ["report", "--from", "2026-11-30", "--to", "2026-11-01"], mentioning: ["after"])
+        // The library says what is wrong in its own words; the command line names the option.
+        try Self.expectRefused(cli, ["report", "--from", "2026-11-30", "--to", "2026-11-01"], mentioning: ["is after", "--from"])
+        try Self.expectRefused(cli, ["safeguarding", "add", refs[0], "--category", "exploitation", "--without-consent"], mentioning: ["needs a reason", "--reason"])
+        try cli.ok(["person", "add", "--name", "Twin"])
+        try cli.ok(["person", "add", "--name", "Twin"])
+        try Self.expectRefused(cli, ["contact", "add", "Twin", "--setting", "van"], mentioning: ["2 people are called Twin", "fieldlog people --name"])
         try Self.expectRefused(cli, ["report", "--quarter", "2026-Q5"], mentioning: ["quarter", "YYYY-Qn"])
         // Bad flags too: one line, exit 2, pointing at the command's help (it used to be usage and exit 64).
         for args in [["report", "--bogus"], ["contact", "add", refs[0], "--setting"], ["init", "--org", "BAD", "--device", "x"]] {

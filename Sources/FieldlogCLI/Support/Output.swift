@@ -24,7 +24,7 @@ public enum Output {
         case let code as ExitCode:
             return code
         case let e as FieldlogError:
-            Output.error(e.message, hint: e.hint)
+            Output.error(e.message, hint: e.hint ?? optionHint(e))
             return ExitCode(exitCode(e.code))
         case let e as JSONParseError:
             Output.error("a file or an answer is not valid JSON (\(e))", hint: "nothing was changed")
@@ -51,6 +51,22 @@ public enum Output {
     public static func terminalSafe(_ text: String) -> String { displaySafe(text) }
 
     public static func json(_ value: JSONValue) { print(value.prettyString()) }
+
+    /// The option to give or change, for an error the library raised about an input (the
+    /// library names inputs in its own words, never a flag).
+    static func optionHint(_ e: FieldlogError) -> String? {
+        switch (e.input, e.code) {
+        case (.name?, _): "give --name, e.g. --name \"Rose\""
+        case (.reason?, _): "add --reason, e.g. --reason \"risk to life\""
+        case (.unidentified?, _): "give a person's ref, or --unidentified N (1 to 500)"
+        case (.periodStart?, _), (.periodEnd?, _): "give the earlier day to --from"
+        case (.months?, _): "e.g. --months 12"
+        case (.storeDirectory?, .storeExists): "use --store DIR for another one"
+        case (.storeDirectory?, _): "run fieldlog init, or pass --store DIR"
+        case (.person?, _): "use the ref instead: fieldlog people --name NAME lists them"
+        case (nil, _): nil
+        }
+    }
 
     public static func error(_ message: String, hint: String?) {
         let text = terminalSafe("error: \(message)" + (hint.map { " — \($0)" } ?? "")) + "\n"

@@ -46,7 +46,7 @@ extension FieldLog {
                                   at: Int64) throws -> Event {
         let why = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
         if !withConsent && (why ?? "").isEmpty {
-            throw FieldlogError.badInput("a concern raised without her consent needs a reason", hint: "add --reason, e.g. \"risk to life\"")
+            throw FieldlogError.badInput("a concern raised without her consent needs a reason", input: .reason)
         }
         var fields: [String: JSONValue] = ["category": .string(category.rawValue), "consent": .bool(withConsent)]
         fields["person"] = person.map { .string($0) }

@@ -33,7 +33,7 @@ public struct FieldLog: Sendable {
     public func registerPerson(name: String, descriptor: String? = nil, note: String? = nil, code: PartnershipCode? = nil,
                                profile: [String: JSONValue] = [:], avoiding known: [String] = [], at: Int64) throws -> (person: String, events: [Event]) {
         let name = name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty else { throw FieldlogError.badInput("a working name is needed", hint: "--name \"Rose\"") }
+        guard !name.isEmpty else { throw FieldlogError.badInput("a working name is needed", input: .name) }
         let person = Self.newPersonID(avoiding: known)
         var drafts = [Draft(payload(.personRegistered, at: at, [
             "person": .string(person), "name": .string(name),
@@ -95,9 +95,9 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func logContact(_ contact: NewContact, at: Int64) throws -> LoggedContact {
         guard (contact.person == nil) != (contact.unidentified == 0) else {
-            throw FieldlogError.badInput("a contact is with one known person or with --unidentified N people, not both")
+            throw FieldlogError.badInput("a contact is with one known person or with a number of people not identified, not both", input: .unidentified)
         }
-        guard contact.unidentified >= 0 && contact.unidentified <= 500 else { throw FieldlogError.badInput("--unidentified must be between 1 and 500") }
+        guard contact.unidentified >= 0 && contact.unidentified <= 500 else { throw FieldlogError.badInput("the number of people not identified must be between 1 and 500", input: .unidentified) }
         var fields: [String: JSONValue] = [
             "setting": .string(contact.setting.rawValue),
             "services": .object(Dictionary(uniqueKeysWithValues: contact.services.map { ($0.key.rawValue, JSONValue.int(Int64($0.value))) })),

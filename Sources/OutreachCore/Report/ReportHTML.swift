@@ -23,7 +23,7 @@ public struct ReportHTML: Sendable {
         body += "<p class=\"meta\">Europe/London time. Generated \(esc(time.format(generatedAt))) by fieldlog from the partnership's shared events. "
         body += output.isPublic
             ? "<strong>For publication:</strong> counts of 1 to 7 are shown as &lt;8, others rounded to the nearest 5; x marks a figure hidden so that a &lt;8 cannot be worked out from the totals; percentages only over 20 or more.</p>\n"
-            : "<strong>Exact figures, for the partnership only:</strong> use <code>--public</code> for anything that leaves it.</p>\n"
+            : "<strong>Exact figures, for the partnership only:</strong> anything that leaves it takes the public report (rounded, small counts suppressed).</p>\n"
         body += "<h2>Monthly trend (merged)</h2>\n" + trendChart() + "\n"
         body += "<h2>Needs, \(esc(periods.last!)) (merged, people)</h2>\n" + needsChart() + "\n"
         for index in output.reports.indices { body += table(index) }

@@ -40,13 +40,13 @@ extension ReportPeriod {
     /// `--from` and `--to`, both days included.
     public static func days(from: String, to: String, time: LondonTime = LondonTime()) throws -> ReportPeriod {
         let start = try time.day(from), last = try time.day(to)
-        guard start <= last else { throw FieldlogError.badInput("--from \(from) is after --to \(to)", hint: "give the earlier day first") }
+        guard start <= last else { throw FieldlogError.badInput("the first day (\(from)) is after the last (\(to))", input: .periodStart) }
         return ReportPeriod(start: start, end: time.nextDay(last), label: "\(from)..\(to)")
     }
 
     /// `count` consecutive months ending with `last` (`YYYY-MM`), oldest first: a trend.
     public static func months(_ count: Int, endingWith last: String, time: LondonTime = LondonTime()) throws -> [ReportPeriod] {
-        guard (1...120).contains(count) else { throw FieldlogError.badInput("--months must be 1 to 120", hint: "e.g. --months 12") }
+        guard (1...120).contains(count) else { throw FieldlogError.badInput("a trend covers 1 to 120 months", input: .months) }
         _ = try time.month(last)  // the same message as --month for a bad one
         let parts = last.split(separator: "-").compactMap { Int($0) }
         let index = parts[0] * 12 + parts[1] - 1

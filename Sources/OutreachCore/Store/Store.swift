@@ -45,7 +45,7 @@ public final class Store: Sendable {
     /// session without deriving again).
     public static func create(at directory: URL, device: String, setup: DeviceSetup, passphrase: String) throws -> (Store, SymmetricKey) {
         guard !exists(at: directory) else {
-            throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", hint: "use --store DIR for another one")
+            throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", input: .storeDirectory)
         }
         let masterKey = SymmetricKey(size: .bits256)
         let wrapped = try PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
@@ -55,7 +55,7 @@ public final class Store: Sendable {
     /// Creates a store around an already wrapped master key (tests reuse one derivation).
     static func create(at directory: URL, device: String, setup: DeviceSetup, masterKey: SymmetricKey, wrapped: PassphraseSealed) throws -> Store {
         guard !exists(at: directory) else {
-            throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", hint: "use --store DIR for another one")
+            throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", input: .storeDirectory)
         }
         let keyring = setup.keyring
         guard let mine = setup.roster.signer(of: setup.replica), mine.key == keyring.deviceKey.publicKey, mine.org == keyring.org else {
@@ -88,7 +88,7 @@ public final class Store: Sendable {
     /// Opens an existing store.
     public static func open(at directory: URL) throws -> Store {
         guard exists(at: directory) else {
-            throw FieldlogError(.noStore, "no store at \(directory.path)", hint: "run fieldlog init, or pass --store DIR")
+            throw FieldlogError(.noStore, "no store at \(directory.path)", input: .storeDirectory)
         }
         let pool = try connect(databaseURL(directory))
         let oldFormat = try pool.read { db in
@@ -96,7 +96,7 @@ public final class Store: Sendable {
         }
         if oldFormat == "fieldlog-store/1" {
             throw FieldlogError(.corrupt, "this store was made by fieldlog 0.1, before events were signed, and cannot be upgraded in place",
-                                hint: "sync it with fieldlog 0.1 first, then move \(directory.path) aside and join again with fieldlog init --invite FILE from an up-to-date laptop")
+                                hint: "sync it with fieldlog 0.1 first, then move \(directory.path) aside and join again from an invite made on an up-to-date laptop")
         }
         let superseded = try pool.read { try migrator.hasBeenSuperseded($0) }
         guard !superseded else {

@@ -20,18 +20,28 @@ public struct FieldlogError: Error, CustomStringConvertible, Sendable, Equatable
         case io
     }
 
+    /// What a person gave that is at fault, in the library's words: a front end names its own
+    /// option for it (the library never names a command-line flag).
+    public enum Input: String, Sendable {
+        case name, reason, unidentified, periodStart, periodEnd, months, storeDirectory, person
+    }
+
     public let code: Code
     public let message: String
     public let hint: String?
+    public let input: Input?
 
-    public init(_ code: Code, _ message: String, hint: String? = nil) {
+    public init(_ code: Code, _ message: String, hint: String? = nil, input: Input? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
+        self.input = input
     }
 
     public var description: String { hint.map { "\(message) (\($0))" } ?? message }
 
     public static func malformed(_ message: String) -> FieldlogError { FieldlogError(.malformed, message) }
-    public static func badInput(_ message: String, hint: String? = nil) -> FieldlogError { FieldlogError(.badInput, message, hint: hint) }
+    public static func badInput(_ message: String, hint: String? = nil, input: Input? = nil) -> FieldlogError {
+        FieldlogError(.badInput, message, hint: hint, input: input)
+    }
 }

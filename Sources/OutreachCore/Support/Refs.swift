@@ -104,7 +104,7 @@ extension Refs {
         if named.count == 1 { return named[0] }
         if named.count > 1 {
             throw FieldlogError(.ambiguousRef, "\(named.count) people are called \(typed): " + named.map(label).joined(separator: ", "),
-                                hint: "use the ref instead (fieldlog people --name \(typed))")
+                                input: .person)
         }
         // Not a name: the people whose name starts with it, or the nearest names.
         let starting = names.filter { $0.value.lowercased().hasPrefix(wanted) && !wanted.isEmpty }.map(\.key).sorted()
