@@ -170,7 +170,7 @@ import SyncServerKit
             try db.execute(sql: "INSERT INTO meta VALUES ('format', 'fieldlog-store/1')")
         }
         let error = try #require(throws: FieldlogError.self) { try Store.open(at: url) }
-        #expect(error.message.contains("before events were signed") && error.hint?.contains("fieldlog init --invite") == true)
+        #expect(error.message.contains("before events were signed") && error.hint?.contains("join again from an invite") == true)
     }
 
     @Test func serverDataFromBeforeSignedEventsIsRefusedWithWhatToDo() throws {

@@ -142,8 +142,13 @@ struct PersonShow: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             // Who she is, from everything but the contacts; then her contacts, from her pages.
-            let person = try Lookup(log: log, .withoutContacts).person(ref)
-            let lookup = try Lookup(log: log, .contacts(of: Set([person.id] + person.aliases)))
+            var found: Person?
+            let lookup = try Lookup(log: log) { index in
+                let p = try index.person(ref)
+                found = p
+                return Set([p.id] + p.aliases)
+            }
+            let person = lookup.state.people[found!.id] ?? found!
             let contacts = lookup.state.contacts(of: person.id)
             let referrals = lookup.state.referrals.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
             let incidents = lookup.state.incidents.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
@@ -197,10 +202,12 @@ struct People: ParsableCommand {
             let lookup = try Lookup(log: log, .withoutContacts)
             let last = Dictionary(uniqueKeysWithValues: lookup.state.people.keys.compactMap { id in lookup.state.lastContact(of: id).map { (id, $0.at) } })
             let cutoff = try seenSince.map { WallClock.nowMillis() - (try LondonTime.parseDuration($0)) }
-            var people = Array(lookup.state.people.values)
-            if let cutoff { people = people.filter { (last[$0.id] ?? .min) >= cutoff } }
-            if let name { people = people.filter { $0.name?.localizedCaseInsensitiveContains(name) == true } }
-            people.sort { ((last[$0.id] ?? .min), $1.id) > ((last[$1.id] ?? .min), $0.id) }
+            var ids = Array(lookup.state.people.keys)
+            if let cutoff { ids = ids.filter { (last[$0] ?? .min) >= cutoff } }
+            if let name { ids = ids.filter { lookup.state.people[$0]?.name?.localizedCaseInsensitiveContains(name) == true } }
+            // (Sorting ids, not people: moving 20k people about cost a fifth of the command.)
+            ids.sort { ((last[$0] ?? .min), $1) > ((last[$1] ?? .min), $0) }
+            let people = ids.map { lookup.state.people[$0]! }
             if output.format == .json {
                 Output.json(["schema": "fieldlog.people/1", "people": .array(people.map { p in
                     ["ref": .string(lookup.ref(p)), "id": .string(p.id), "org": .string(p.org), "name": .str(p.name),

@@ -2,8 +2,11 @@ import OutreachCore
 
 /// Short refs for people and events, resolved against the folded state.
 final class Lookup {
+    /// States read by this process (one command, on one thread), never freed before it exits.
+    nonisolated(unsafe) private static var keptUntilExit = [FieldState]()
     let state: FieldState
-    let people: PersonIndex
+    /// Who refs and working names name (made when first asked).
+    private(set) lazy var people = PersonIndex(state)
     var personRefs: Refs { people.refs }
     let org: String
     let time = LondonTime()
@@ -19,9 +22,20 @@ final class Lookup {
     }
 
     /// `part`: `.withoutContacts` for commands that show no contacts (a fraction of the reading).
-    init(log: FieldLog, _ part: StateSnapshot.Part = .all) throws {
-        state = try log.state(part)
-        people = PersonIndex(state)
+    convenience init(log: FieldLog, _ part: StateSnapshot.Part = .all) throws {
+        try self.init(log: log, state: try log.state(part))
+    }
+
+    /// The state without contacts but those of the person ids (as recorded) `pick` chooses.
+    convenience init(log: FieldLog, contactsOf pick: (PersonIndex) throws -> Set<String>) throws {
+        try self.init(log: log, state: try log.state(contactsOf: { try pick(PersonIndex($0)) }))
+    }
+
+    private init(log: FieldLog, state: FieldState) throws {
+        self.state = state
+        // The process ends when the command does: freeing a large state record by record
+        // (a sixth of `person show` at 1M events) is left to the end of the process.
+        Lookup.keptUntilExit.append(state)
         org = log.keyring.org
         store = log.store
     }
@@ -29,7 +43,6 @@ final class Lookup {
     /// The person a ref or working name names (an alias resolves to the merged person).
     func person(_ ref: String) throws -> Person { try people.person(ref) }
 
-    /// The event a ref names (`noun` says what was expected, in the error).
     /// The event a ref names, through the store's id index (`noun` says what was expected, in the error).
     func eventID(_ ref: String, noun: String) throws -> EventID {
         let prefix = ref.lowercased()

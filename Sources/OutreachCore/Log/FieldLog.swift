@@ -22,6 +22,14 @@ public struct FieldLog: Sendable {
         try StateSnapshot.load(store: store, keyring: keyring, part: part).fold.state
     }
 
+    /// The state without contacts but those of the person ids (as recorded) `pick` chooses from
+    /// it: read once (`person show` resolves her, then reads her pages).
+    public func state(contactsOf pick: (FieldState) throws -> Set<String>) throws -> FieldState {
+        var read = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts)
+        try read.addContacts(of: try pick(read.fold.state), store: store, keyring: keyring)
+        return read.fold.state
+    }
+
     func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {
         Payload(type: type, occurredAt: at, author: author, fields: fields)
     }

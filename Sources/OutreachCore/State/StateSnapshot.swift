@@ -55,6 +55,17 @@ public enum StateSnapshot {
         var row: Int64
         /// The contact pages it holds whole (nil: all of them).
         var pages: Set<Int>?
+        /// The row each page is of, as the core read lists them (nil when all are held).
+        var pageRows: [Int64]?
+
+        /// Reads in the pages holding the contacts of `ids` (as recorded) that it does not hold yet.
+        mutating func addContacts(of ids: Set<String>, store: Store, keyring: Keyring) throws {
+            guard let rows = pageRows, let held = pages else { return }
+            for page in Set(ids.map { Fold.contactPage($0) }).subtracting(held).sorted() {
+                fold.insert(try StateSnapshot.readPage(page, row: rows[page], store: store, keyring: keyring))
+                pages?.insert(page)
+            }
+        }
     }
 
     /// The fold of `store` as it stands now; with `touchedSince`, a partial read holds whole
@@ -117,11 +128,7 @@ public enum StateSnapshot {
             guard let touched = fold.contactPagesTouched(by: recent, source: source) else { return nil }
             pages.formUnion(touched)
         }
-        for page in pages.sorted() {
-            let (content, row) = try read(pageName(page), store: store, keyring: keyring)
-            guard row == pageRows[page] else { throw FieldlogError.malformed("contact page of another moment") }
-            fold.insert(try Fold.decodeContacts(content))
-        }
+        for page in pages.sorted() { fold.insert(try readPage(page, row: pageRows[page], store: store, keyring: keyring)) }
         let before = fold.state.contacts
         fold.state.unreadable += unreadable
         fold.add(opened, source: source)
@@ -131,7 +138,14 @@ public enum StateSnapshot {
             guard changed.isSubset(of: pages) else { return nil }
             try write(fold, folded: newer.last!.rowID, pageRows: pageRows, changed: changed, store: store, keyring: keyring)
         }
-        return Read(fold: fold, source: .snapshot(newer: newer.count), row: newer.last?.rowID ?? folded, pages: pages)
+        return Read(fold: fold, source: .snapshot(newer: newer.count), row: newer.last?.rowID ?? folded, pages: pages, pageRows: pageRows)
+    }
+
+    /// The contacts of page `page`, which must be of `row` (never parts of two moments).
+    static func readPage(_ page: Int, row: Int64, store: Store, keyring: Keyring) throws -> [Contact] {
+        let (content, at) = try read(pageName(page), store: store, keyring: keyring)
+        guard at == row else { throw FieldlogError.malformed("contact page of another moment") }
+        return try Fold.decodeContacts(content)
     }
 
     /// Writes the core of `fold` (of row `folded`) and its pages `changed`, in one transaction;

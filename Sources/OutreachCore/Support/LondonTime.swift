@@ -78,7 +78,8 @@ public struct LondonTime: Sendable {
     /// `2026-11-20 21:40` in London time.
     public func format(_ ms: Int64) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: LondonTime.date(ms))
-        return String(format: "%04d-%02d-%02d %02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(c.year!)-\(two(c.month!))-\(two(c.day!)) \(two(c.hour!)):\(two(c.minute!))"
     }
 
     /// ISO 8601 with the London offset, for JSON output.
