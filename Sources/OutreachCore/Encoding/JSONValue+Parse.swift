@@ -1,0 +1,194 @@
+import Foundation
+
+// Reading JSON text into a `JSONValue` (the canonical writer is in `JSONValue.swift`).
+
+/// Why a JSON text could not be read.
+public struct JSONParseError: Error, CustomStringConvertible, Sendable {
+    public let offset: Int
+    public let reason: String
+    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+}
+
+extension JSONValue {
+    /// Parses a JSON text. Numbers with a fraction or exponent are refused (the model has none).
+    public static func parse(_ data: Data) throws -> JSONValue {
+        try data.withUnsafeBytes { raw in
+            var parser = Parser(bytes: raw.bindMemory(to: UInt8.self))
+            parser.skipSpace()
+            let value = try parser.value(depth: 0)
+            parser.skipSpace()
+            guard parser.pos == parser.bytes.count else { throw parser.fail("trailing characters") }
+            return value
+        }
+    }
+
+    /// Parses a JSON text given as a string.
+    public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
+
+    private struct Parser {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var pos = 0
+        static let maxDepth = 64
+
+        func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
+
+        mutating func skipSpace() {
+            while pos < bytes.count {
+                switch bytes[pos] {
+                case 0x20, 0x0A, 0x0D, 0x09: pos += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func expect(_ literal: String, _ value: JSONValue) throws -> JSONValue {
+            for b in literal.utf8 {
+                guard pos < bytes.count, bytes[pos] == b else { throw fail("expected \(literal)") }
+                pos += 1
+            }
+            return value
+        }
+
+        mutating func value(depth: Int) throws -> JSONValue {
+            guard depth < Parser.maxDepth else { throw fail("nested too deeply") }
+            guard pos < bytes.count else { throw fail("unexpected end") }
+            switch bytes[pos] {
+            case UInt8(ascii: "{"): return try object(depth: depth)
+            case UInt8(ascii: "["): return try array(depth: depth)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): return try expect("true", .bool(true))
+            case UInt8(ascii: "f"): return try expect("false", .bool(false))
+            case UInt8(ascii: "n"): return try expect("null", .null)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+            default: throw fail("unexpected character")
+            }
+        }
+
+        mutating func object(depth: Int) throws -> JSONValue {
+            pos += 1
+            var members = [String: JSONValue]()
+            skipSpace()
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
+            while true {
+                skipSpace()
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try string()
+                skipSpace()
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                pos += 1
+                skipSpace()
+                guard members.updateValue(try value(depth: depth + 1), forKey: key) == nil else {
+                    throw fail("duplicate key \"\(key)\"")
+                }
+                skipSpace()
+                guard pos < bytes.count else { throw fail("unexpected end") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
+                throw fail("expected ',' or '}'")
+            }
+        }
+
+        mutating func array(depth: Int) throws -> JSONValue {
+            pos += 1
+            var items = [JSONValue]()
+            skipSpace()
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            while true {
+                skipSpace()
+                items.append(try value(depth: depth + 1))
+                skipSpace()
+                guard pos < bytes.count else { throw fail("unexpected end") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                throw fail("expected ',' or ']'")
+            }
+        }
+
+        mutating func number() throws -> JSONValue {
+            let start = pos
+            if bytes[pos] == UInt8(ascii: "-") { pos += 1 }
+            let digitsStart = pos
+            while pos < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[pos]) { pos += 1 }
+            guard pos > digitsStart else { throw fail("expected a digit") }
+            if pos < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[pos]) {
+                throw fail("only integers are allowed")
+            }
+            if pos - digitsStart > 1 && bytes[digitsStart] == UInt8(ascii: "0") { throw fail("leading zero") }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+            guard let n = Int64(text) else { throw fail("integer out of range") }
+            return .int(n)
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard pos + 4 <= bytes.count else { throw fail("short \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = bytes[pos]
+                let d: UInt32
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+                default: throw fail("bad \\u escape")
+                }
+                v = v << 4 | d
+                pos += 1
+            }
+            return v
+        }
+
+        mutating func string() throws -> String {
+            pos += 1  // opening quote
+            let start = pos
+            // Fast path: no escapes.
+            while pos < bytes.count {
+                let b = bytes[pos]
+                if b == UInt8(ascii: "\"") {
+                    let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+                    pos += 1
+                    return s
+                }
+                if b == UInt8(ascii: "\\") { break }
+                if b < 0x20 { throw fail("control character in string") }
+                pos += 1
+            }
+            var out = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<pos]))
+            while pos < bytes.count {
+                let b = bytes[pos]
+                if b == UInt8(ascii: "\"") {
+                    pos += 1
+                    return String(decoding: out, as: UTF8.self)
+                }
+                if b < 0x20 { throw fail("control character in string") }
+                if b != UInt8(ascii: "\\") { out.append(b); pos += 1; continue }
+                pos += 1
+                guard pos < bytes.count else { break }
+                let e = bytes[pos]
+                pos += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        guard pos + 6 <= bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") else {
+                            throw fail("lone surrogate")
+                        }
+                        pos += 2
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw fail("bad surrogate pair") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { throw fail("invalid code point") }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default: throw fail("bad escape")
+                }
+            }
+            throw fail("unterminated string")
+        }
+    }
+}
