@@ -40,7 +40,7 @@ import Testing
         try Self.expectRefused(cli, ["safeguarding", "add", refs[0], "--category", "exploitation", "--without-consent"], mentioning: ["needs a reason", "--reason"])
         try cli.ok(["person", "add", "--name", "Twin"])
         try cli.ok(["person", "add", "--name", "Twin"])
-        try Self.expectRefused(cli, ["contact", "add", "Twin", "--setting", "van"], mentioning: ["2 people are called Twin", "fieldlog people --name"])
+        try Self.expectRefused(cli, ["contact", "add", "Twin", "--setting", "van"], mentioning: ["2 people are called Twin", "use one of the refs"])
         try Self.expectRefused(cli, ["report", "--quarter", "2026-Q5"], mentioning: ["quarter", "YYYY-Qn"])
         // Bad flags too: one line, exit 2, pointing at the command's help (it used to be usage and exit 64).
         for args in [["report", "--bogus"], ["contact", "add", refs[0], "--setting"], ["init", "--org", "BAD", "--device", "x"]] {
