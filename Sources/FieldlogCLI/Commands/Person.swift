@@ -148,7 +148,7 @@ struct PersonShow: ParsableCommand {
                 found = p
                 return Set([p.id] + p.aliases)
             }
-            let person = lookup.state.people[found!.id] ?? found!
+            let person = found!
             let contacts = lookup.state.contacts(of: person.id)
             let referrals = lookup.state.referrals.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
             let incidents = lookup.state.incidents.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }

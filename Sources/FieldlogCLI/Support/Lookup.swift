@@ -28,7 +28,13 @@ final class Lookup {
 
     /// The state without contacts but those of the person ids (as recorded) `pick` chooses.
     convenience init(log: FieldLog, contactsOf pick: (PersonIndex) throws -> Set<String>) throws {
-        try self.init(log: log, state: try log.state(contactsOf: { try pick(PersonIndex($0)) }))
+        var index: PersonIndex?
+        try self.init(log: log, state: try log.state(contactsOf: { state in
+            index = PersonIndex(state)
+            return try pick(index!)
+        }))
+        // (Contacts change no one's refs or names: the index made before they were read stands.)
+        people = index!
     }
 
     private init(log: FieldLog, state: FieldState) throws {

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// It is kept in parts written together: the contacts (most of a large state) in 65 pages by
 /// person, and the rest, so a command that shows no contacts reads none (`Part.withoutContacts`)
-/// and one about a person reads her page (`Part.contacts(of:)`). It is written again
+/// and one about a person reads her page (`Read.addContacts(of:)`). It is written again
 /// only when `rewriteAfter` events or more were past it, or one of the events past it changed
 /// earlier ones (rare: a retraction, correction, link, code or revocation), so a command after
 /// one new contact reads the snapshot and folds one event, and writes nothing. Like every cache it is derived data
@@ -27,10 +27,8 @@ public enum StateSnapshot {
         /// Everything but the contacts (alerts, conflicts, the log, exports, people, tasking):
         /// contacts are left out unless they arrived since the snapshot, or are on a page that
         /// an event since may have changed (a retraction or correction: `Fold.contactPagesTouched`).
+        /// A person's pages can then be read in (`Read.addContacts(of:)`).
         case withoutContacts
-        /// The same, and the pages holding the contacts of these person ids (as recorded: give
-        /// a person's id and aliases).
-        case contacts(of: Set<String>)
     }
 
     /// Where the state came from.
@@ -71,7 +69,7 @@ public enum StateSnapshot {
     /// The fold of `store` as it stands now; with `touchedSince`, a partial read holds whole
     /// every page an event stored after that row may have changed (or all of them).
     static func read(store: Store, keyring: Keyring, part: Part, touchedSince: Int64? = nil) throws -> Read {
-        if part != .all, let read = try? partial(part, touchedSince: touchedSince, store: store, keyring: keyring) { return read }
+        if part != .all, let read = try? partial(touchedSince: touchedSince, store: store, keyring: keyring) { return read }
         var fold = Fold()
         var folded: Int64 = 0
         var pageRows: [Int64]?
@@ -102,10 +100,10 @@ public enum StateSnapshot {
         return Read(fold: fold, source: restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count), row: folded, pages: nil)
     }
 
-    /// The core, the pages `part` asks for, and the events since (fewer than `rewriteAfter`).
+    /// The core and the events since (fewer than `rewriteAfter`).
     /// After an event that changed earlier ones, the pages it touches are read as well, and the
     /// snapshot is written again: the core and the pages that changed.
-    private static func partial(_ part: Part, touchedSince: Int64?, store: Store, keyring: Keyring) throws -> Read? {
+    private static func partial(touchedSince: Int64?, store: Store, keyring: Keyring) throws -> Read? {
         let (core, folded, pageRows) = try readCore(store: store, keyring: keyring)
         let newer = try store.events(afterRowID: folded)
         guard newer.count < rewriteAfter else { return nil }
@@ -114,14 +112,13 @@ public enum StateSnapshot {
         let source = StoreSource(store: store, keyring: keyring)
         let changesEarlier = opened.contains(where: changesEarlierEvents)
         var pages = Set<Int>()
-        if case .contacts(let ids) = part { pages = Set(ids.map { Fold.contactPage($0) }) }
         if changesEarlier {
             guard let touched = fold.contactPagesTouched(by: opened, source: source) else { return nil }
             pages.formUnion(touched)
         }
         if let since = touchedSince {
             // The events since that row: those folded into the snapshot since, and the newer ones.
-            let between = since < folded ? try store.events(afterRowID: since).filter { $0.rowID <= folded } : []
+            let between = since < folded ? try store.events(afterRowID: since, upTo: folded) : []
             guard between.count + newer.count < rewriteAfter else { return nil }
             let recentIDs = Set(newer.filter { $0.rowID > since }.map(\.event.id))
             let recent = Fold.open(between.map(\.event), keyring: keyring).opened + opened.filter { recentIDs.contains($0.event.id) }

@@ -18,12 +18,12 @@ extension Store {
         }
     }
 
-    /// Events stored after local row `rowID`, with their row ids, in arrival order.
-    func events(afterRowID rowID: Int64) throws -> [(rowID: Int64, event: Event)] {
+    /// Events stored after local row `rowID` (and up to row `last`), with their row ids, in arrival order.
+    func events(afterRowID rowID: Int64, upTo last: Int64 = .max) throws -> [(rowID: Int64, event: Event)] {
         try db.read { db in
             var out = [(Int64, Event)]()
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns), rowid FROM events WHERE rowid > ? ORDER BY rowid",
-                                           arguments: [rowID])
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns), rowid FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+                                           arguments: [rowID, last])
             while let row = try rows.next() { out.append((row[11], try EventTable.event(from: row))) }
             return out
         }
