@@ -37,21 +37,25 @@ joanna_device = device_key(bytes([22] * 32))
 signers = {"0123456789abcdef": basis_device, "fedcba9876543210": joanna_device}
 
 def event(key, nonce, origin, seq, org, scope, ctx, recorded_at, payload, signer=None, prev=None):
-    kid = key_id(key)
-    aad = s("fieldlog/payload-aad/v1") + s(origin) + u64(seq) + s(org) + s(scope) + s(kid)
     plaintext = canonical(payload)
-    box = nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
-    hin = s("fieldlog/event/v2") + s(origin) + u64(seq) + s(prev or "") + s(org) + s(scope) + struct.pack(">I", len(ctx))
+    if key is None:  # the public scope (erasure.md §2): canonical JSON in clear, no key
+        kid, aad, box = "0" * 16, b"", plaintext
+    else:
+        kid = key_id(key)
+        aad = s("fieldlog/payload-aad/v1") + s(origin) + u64(seq) + s(org) + s(scope) + s(kid)
+        box = nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+    # encoding.md §3: the id commits to the payload's SHA-256, so a purged event keeps a checkable id.
+    hin = s("fieldlog/event/v3") + s(origin) + u64(seq) + s(prev or "") + s(org) + s(scope) + struct.pack(">I", len(ctx))
     for r in sorted(ctx):
         hin += s(r) + u64(ctx[r])
-    hin += u64(recorded_at) + s(kid) + struct.pack(">I", len(box)) + box
+    hin += u64(recorded_at) + s(kid) + blob(hashlib.sha256(box).digest())
     eid = hashlib.sha256(hin).hexdigest()
     body = {"id": eid, "origin": origin, "seq": seq, "org": org, "scope": scope,
             "ctx": ctx, "recordedAt": recorded_at, "keyId": kid, "payload": base64.b64encode(box).decode(),
             "sig": event_signature(signer or signers[origin], eid)}
     if prev: body["prev"] = prev
     return {
-        "key": key.hex(), "keyId": kid, "plaintext": plaintext.decode(), "aad": aad.hex(), "hashInput": hin.hex(),
+        "key": key.hex() if key else "", "keyId": kid, "plaintext": plaintext.decode(), "aad": aad.hex(), "hashInput": hin.hex(),
         "event": body,
     }
 
@@ -84,7 +88,17 @@ e2 = dict(name="unknown type and fields from a newer version, negative time",
                      {"fedcba9876543210": 8}, -1,
                      {"type": "future.thing", "v": 3, "at": 0, "by": "j1", "zzz": {"nested": [1, -2, None]}, "\u00e9t\u00e9": "\u2603\u0001"},
                      prev="ab" * 32))
-vectors["events"] = [e0, e1, e2]
+e3 = dict(name="events.purged, public scope: canonical JSON in clear, naming event 0",
+             **event(None, None, "0123456789abcdef", 3, "basis", "public", {"0123456789abcdef": 2}, 1763000300000,
+                     {"type": "events.purged", "v": 1, "at": 1763000300000, "by": "", "purge": [e0["event"]["id"]]},
+                     prev=e1["event"]["id"]))
+def purged(vector):
+    """An event as it travels once purged (erasure.md §4): payloadDigest in place of payload."""
+    body = dict(vector["event"])
+    body["payloadDigest"] = base64.b64encode(hashlib.sha256(base64.b64decode(body.pop("payload"))).digest()).decode()
+    return {"name": "event 0 purged: the same id, its payload's digest in place of the payload", "hashInput": vector["hashInput"], "event": body}
+vectors["events"] = [e0, e1, e2, e3]
+vectors["purged"] = [purged(e0)]
 vectors.update({
     # Events that break a rule of trust.md §4 (the server refuses them; laptops set them aside).
     "attacks": [

@@ -14,16 +14,24 @@ import Testing
 
     @Test func eventIdsSealsAndPayloadsMatchTheSpec() throws {
         let cases = try #require(vectors["events"]?.arrayValue)
-        #expect(cases.count >= 3)
+        #expect(cases.count >= 4)
         for v in cases {
             let name = v["name"]?.stringValue ?? "?"
-            let key = ScopeKey(key: SymmetricKey(data: Hex.decode(v["key"]!.stringValue!)!))
-            #expect(key.id == v["keyId"]?.stringValue, "\(name)")
             // Reading the event recomputes its id and refuses a mismatch.
             let event = try Event(json: try #require(v["event"]))
             let input = EventEncoding.hashInput(dot: event.dot, prev: event.prev, org: event.org, scope: event.scope, context: event.context,
-                                                recordedAt: event.recordedAt, keyID: event.keyID, sealedPayload: event.sealedPayload)
+                                                recordedAt: event.recordedAt, keyID: event.keyID, payloadDigest: event.payloadDigest)
             #expect(Hex.encode(input) == v["hashInput"]?.stringValue, "\(name)")
+            if event.scope == .public {
+                // In clear, under no key: anyone (a server) reads it; it names what to purge.
+                let opened = try #require(Keyring.openPublic(event), "\(name)")
+                #expect(opened.payload.json.canonicalString() == v["plaintext"]?.stringValue, "\(name)")
+                #expect(Authority.purgeList(opened.payload) == [cases[0]["event"]!["id"]!.stringValue!].compactMap(EventID.init(hex:)))
+                #expect(try Event(json: event.json) == event, "\(name)")
+                continue
+            }
+            let key = ScopeKey(key: SymmetricKey(data: Hex.decode(v["key"]!.stringValue!)!))
+            #expect(key.id == v["keyId"]?.stringValue, "\(name)")
             #expect(Hex.encode(event.associatedData) == v["aad"]?.stringValue, "\(name)")
             let plain = try key.open(event.sealedPayload, aad: event.associatedData)
             #expect(String(decoding: plain, as: UTF8.self) == v["plaintext"]?.stringValue, "\(name)")
@@ -32,6 +40,24 @@ import Testing
             #expect(payload.json.canonicalString() == v["plaintext"]?.stringValue, "\(name)")
             // And the event's own JSON form round-trips.
             #expect(try Event(json: event.json) == event, "\(name)")
+        }
+    }
+
+    @Test func aPurgedEventKeepsItsIdAndSignature() throws {
+        let full = try Event(json: try #require(vectors["events"]?.arrayValue?.first?["event"]))
+        for v in try #require(vectors["purged"]?.arrayValue) {
+            let tombstone = try Event(json: try #require(v["event"]))
+            #expect(tombstone.isPurged && tombstone.sealedPayload.isEmpty)
+            #expect(tombstone.id == full.id && tombstone.signature == full.signature)
+            #expect(tombstone == full.purged)
+            #expect(try Event(json: tombstone.json) == tombstone)
+            // A digest that is not the payload's breaks the id.
+            var altered = try #require(v["event"]?.objectValue)
+            altered["payloadDigest"] = .string(Data(repeating: 1, count: 32).base64EncodedString())
+            #expect(throws: FieldlogError.self) { try Event(json: .object(altered)) }
+            // Both forms at once is refused.
+            altered["payload"] = .string(full.sealedPayload.base64EncodedString())
+            #expect(throws: FieldlogError.self) { try Event(json: .object(altered)) }
         }
     }
 

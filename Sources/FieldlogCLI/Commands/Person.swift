@@ -5,7 +5,7 @@ import OutreachCore
 struct PersonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "person", abstract: "Register, update and look up a person.",
-        subcommands: [PersonAdd.self, PersonSet.self, PersonShow.self, PersonLink.self])
+        subcommands: [PersonAdd.self, PersonSet.self, PersonShow.self, PersonLink.self, PersonErase.self])
 }
 
 struct PersonAdd: ParsableCommand {
@@ -157,6 +157,7 @@ struct PersonShow: ParsableCommand {
                 Output.json([
                     "schema": "fieldlog.person/1", "ref": .string(lookup.ref(person)), "id": .string(person.id),
                     "org": .string(person.org), "name": .str(person.name), "descriptor": .str(person.descriptor), "note": .str(person.note),
+                    "erased": person.erased.map { ["at": .string(t.iso($0.at)), "by": .string($0.by), "events": .num($0.events)] } ?? .null,
                     "aliases": .array(person.aliases.map { .string($0) }),
                     "registers": .object(Dictionary(uniqueKeysWithValues: person.registers.map { ($0.key.rawValue, JSONValue.array($0.value.live.map(\.value))) })),
                     "contacts": .array(contacts.map { c in
@@ -171,6 +172,9 @@ struct PersonShow: ParsableCommand {
                 return
             }
             Output.line("\(lookup.label(person))" + (person.descriptor.map { " — \($0)" } ?? ""))
+            if let e = person.erased {
+                Output.line("erased \(t.format(e.at)) by \(e.by): what identified her is gone; her contacts still count, without her")
+            }
             if let note = person.note { Output.line("note: \(note)") }
             if !person.aliases.isEmpty { Output.line("also recorded as: " + person.aliases.map { lookup.personRefs.short($0) }.joined(separator: ", ")) }
             let registers = Register.allCases.compactMap { r in person.registers[r].map { "\(r.rawValue) \($0.display)" } }
@@ -219,10 +223,60 @@ struct People: ParsableCommand {
             }
             if people.isEmpty { Output.line("no people yet — fieldlog person add --name NAME"); return }
             Output.table(["ref", "name", "last seen", "risk", "flags"], people.map { p in
-                [lookup.ref(p), p.name ?? "(\(p.org))", last[p.id].map(lookup.time.format) ?? "never", p.registers[.risk]?.display ?? "",
+                [lookup.ref(p), p.name ?? (p.erased != nil ? "(erased)" : "(\(p.org))"), last[p.id].map(lookup.time.format) ?? "never", p.registers[.risk]?.display ?? "",
                  [p.registers[.priority]?.value == "in" ? "priority" : nil,
                   p.registers.values.contains { $0.isConflict } ? "conflict" : nil].compactMap { $0 }.joined(separator: ",")]
             })
+        }
+    }
+}
+
+struct PersonErase: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase", abstract: "Erase what identifies a person, on every laptop and the server (her counts stay).",
+        discussion: """
+            Purges her working name, descriptor, notes and partnership code from this store now, and from every \
+            other replica and the server at their next sync. Her contacts, needs, services, referrals and incidents \
+            stay as anonymous facts, so every report keeps its figures. It cannot be undone.
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: FormatOption
+    @Argument(help: "The person's ref.", completion: Complete.people) var ref: String
+    @Option(help: "Why (kept within your organisation; listed by fieldlog audit).") var reason: String
+    @Flag(help: "Do not ask to confirm (for scripts).") var yes = false
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            var found: Person?
+            let lookup = try Lookup(log: log) { index in
+                let p = try index.person(ref)
+                found = p
+                return Set([p.id] + p.aliases)
+            }
+            let person = found!
+            if person.erased != nil && person.name == nil {
+                throw FieldlogError.badInput("\(lookup.label(person)) was already erased; nothing was changed")
+            }
+            let plan = try log.planErasure(of: person.id, in: lookup.state)
+            let label = lookup.label(person)
+            if !yes {
+                guard isatty(STDIN_FILENO) == 1 else {
+                    throw FieldlogError.badInput("erasing cannot be undone: confirm on a terminal, or add --yes", input: .confirm)
+                }
+                FileHandle.standardError.write(Data("Erase \(label): \(plan.events.count) events purged on every laptop and the server. Type erase to confirm: ".utf8))
+                guard readLine()?.trimmingCharacters(in: .whitespaces).lowercased() == "erase" else {
+                    Output.line("not erased")
+                    return
+                }
+            }
+            let written = try log.erase(plan, reason: reason, at: WallClock.nowMillis())
+            if output.format == .json {
+                Output.json(["ref": .string(lookup.ref(person)), "purged": .num(plan.events.count), "keptLinks": .num(plan.keptLinks.count),
+                             "event": .string(String(written.last!.id.hex.prefix(8)))])
+            } else {
+                Output.line("erased \(lookup.ref(person)): \(plan.events.count) events purged here; other laptops and the server purge them at their next sync")
+            }
         }
     }
 }

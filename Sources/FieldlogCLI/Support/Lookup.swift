@@ -66,6 +66,7 @@ final class Lookup {
     /// "Rose (7f3a)" for our own people; "joanna 7f3a" for another charity's, whose names we never hold.
     func label(_ person: Person) -> String {
         if let name = person.name { return "\(name) (\(ref(person)))" }
+        if person.erased != nil { return "erased \(ref(person))" }
         return "\(person.org) \(ref(person))"
     }
 

@@ -63,6 +63,7 @@ public enum Output {
         case (.months?, _): "e.g. --months 12"
         case (.storeDirectory?, .storeExists): "use --store DIR for another one"
         case (.storeDirectory?, _): "run fieldlog init, or pass --store DIR"
+        case (.confirm?, _): "add --yes to go on without asking"
         case (.person?, _): "use one of the refs instead (fieldlog people --name NAME shows who is who)"
         case (nil, _): nil
         }

@@ -39,9 +39,9 @@ public struct Keyring: Sendable {
     }
 
     /// True when this device may hold `event`: anything of its own organisation, and partnership
-    /// events of any organisation (DESIGN §3, invariant 8).
+    /// and public events of any organisation (DESIGN §3, invariant 8).
     public func isEntitled(org eventOrg: String, scope: Scope) -> Bool {
-        eventOrg == org || scope == .partnership
+        eventOrg == org || scope == .partnership || scope == .public
     }
 
     /// The same keyring with another device key (a new laptop invited from this one).

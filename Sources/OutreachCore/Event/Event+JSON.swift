@@ -4,7 +4,7 @@ extension Event {
     /// At most this many entries in a causal context (`Protocol/trust.md` E1): far more replicas
     /// than a partnership has, small enough that a hostile event cannot cost much to read.
     public static let maxContextEntries = 10_000
-    static let members: Set<String> = ["id", "origin", "seq", "prev", "org", "scope", "ctx", "recordedAt", "keyId", "payload", "sig"]
+    static let members: Set<String> = ["id", "origin", "seq", "prev", "org", "scope", "ctx", "recordedAt", "keyId", "payload", "payloadDigest", "sig"]
 
     /// The event as a JSON object (`Protocol/schemas/event.schema.json`), used by bundles and sync.
     public var json: JSONValue {
@@ -17,10 +17,15 @@ extension Event {
             "ctx": context.json,
             "recordedAt": .int(recordedAt),
             "keyId": .string(keyID),
-            "payload": .string(sealedPayload.base64EncodedString()),
             "sig": .string(signature.base64EncodedString()),
         ]
         o["prev"] = prev.map { .string($0.hex) }
+        // A purged event travels as its tombstone: the digest its id commits to, no payload.
+        if let digest = purgedDigest {
+            o["payloadDigest"] = .string(digest.base64EncodedString())
+        } else {
+            o["payload"] = .string(sealedPayload.base64EncodedString())
+        }
         return .object(o)
     }
 
@@ -49,8 +54,19 @@ extension Event {
         guard let keyID = try field("keyId").stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy(Hex.isLowerHexDigit) else {
             throw FieldlogError.malformed("event has a bad keyId")
         }
-        guard let payloadText = try field("payload").stringValue, let payload = Data(base64Encoded: payloadText) else {
-            throw FieldlogError.malformed("event has a bad payload")
+        var payload = Data()
+        var digest: Data?
+        switch (object["payload"], object["payloadDigest"]) {
+        case (let p?, nil):
+            guard let text = p.stringValue, let bytes = Data(base64Encoded: text) else { throw FieldlogError.malformed("event has a bad payload") }
+            payload = bytes
+        case (nil, let d?):
+            guard let text = d.stringValue, let bytes = Data(base64Encoded: text), bytes.count == 32 else {
+                throw FieldlogError.malformed("event has a bad payloadDigest")
+            }
+            digest = bytes
+        case (nil, nil): throw FieldlogError.malformed("event is missing \"payload\"")
+        case (_?, _?): throw FieldlogError.malformed("event has both a payload and a payloadDigest")
         }
         guard let sigText = try field("sig").stringValue, let signature = Data(base64Encoded: sigText), signature.count == 64 else {
             throw FieldlogError.malformed("event has a bad sig")
@@ -60,6 +76,6 @@ extension Event {
         else { throw FieldlogError.malformed("event has a bad ctx (entries ≥ 1, at most \(Self.maxContextEntries))") }
         let context = try VersionVector(json: .object(ctx))
         try self.init(claimedID: id, dot: Dot(origin, UInt64(seq)), prev: prev, org: org, scope: Scope(scope), context: context,
-                      recordedAt: recordedAt, keyID: keyID, sealedPayload: payload, signature: signature)
+                      recordedAt: recordedAt, keyID: keyID, sealedPayload: payload, purgedDigest: digest, signature: signature)
     }
 }

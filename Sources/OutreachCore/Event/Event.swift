@@ -21,25 +21,40 @@ public struct Event: Hashable, Sendable {
     /// The author's clock in milliseconds since 1970 (informational: laptop clocks are wrong).
     public let recordedAt: Int64
     public let keyID: String
-    /// `ChaChaPoly` combined box: nonce, ciphertext, tag.
+    /// `ChaChaPoly` combined box: nonce, ciphertext, tag (for the `public` scope, the canonical
+    /// JSON itself). Empty once the event is purged.
     public let sealedPayload: Data
+    /// Set only on a purged event (`Protocol/erasure.md`): the SHA-256 of the payload it had,
+    /// which its id commits to; the payload itself is gone.
+    public let purgedDigest: Data?
     /// The author device's Ed25519 signature over the id (`Protocol/encoding.md` §7): 64 bytes.
     public let signature: Data
 
+    /// Whether the payload was erased (the event stays as a tombstone: envelope and signature).
+    public var isPurged: Bool { purgedDigest != nil }
+    /// What the id commits to: the payload's SHA-256 (`Protocol/encoding.md` §3).
+    public var payloadDigest: Data { purgedDigest ?? EventEncoding.payloadDigest(sealedPayload) }
+
+    static func computeID(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
+                          sealedPayload: Data, purgedDigest: Data?) -> EventID {
+        EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+                                                      payloadDigest: purgedDigest ?? EventEncoding.payloadDigest(sealedPayload)))
+    }
+
     /// Builds an event with a given signature and computes its id (tests forge events this way).
     public init(dot: Dot, prev: EventID? = nil, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data,
-                signature: Data) {
-        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context,
-                                                               recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+                purgedDigest: Data? = nil, signature: Data) {
+        let id = Self.computeID(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+                                sealedPayload: sealedPayload, purgedDigest: purgedDigest)
         self.init(storedID: id, dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
-                  sealedPayload: sealedPayload, signature: signature)
+                  sealedPayload: sealedPayload, purgedDigest: purgedDigest, signature: signature)
     }
 
     /// Builds an event, computes its id and signs it with the author device's key.
     public init(dot: Dot, prev: EventID? = nil, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String, sealedPayload: Data,
                 signer: DeviceKey) throws {
-        let id = EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context,
-                                                               recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+        let id = Self.computeID(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+                                sealedPayload: sealedPayload, purgedDigest: nil)
         self.init(storedID: id, dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
                   sealedPayload: sealedPayload, signature: try signer.sign(Authority.signedMessage(id)))
     }
@@ -47,9 +62,9 @@ public struct Event: Hashable, Sendable {
     /// Rebuilds an event received from elsewhere and checks that `claimedID` matches its contents
     /// (the signature is checked against the roster on receipt: `Authority`).
     public init(claimedID: EventID, dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
-                sealedPayload: Data, signature: Data) throws {
+                sealedPayload: Data, purgedDigest: Data? = nil, signature: Data) throws {
         self.init(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload,
-                  signature: signature)
+                  purgedDigest: purgedDigest, signature: signature)
         guard id == claimedID else {
             throw FieldlogError(.tampered, "event \(dot) does not match its id \(claimedID.short): it was altered")
         }
@@ -58,7 +73,7 @@ public struct Event: Hashable, Sendable {
     /// An event with a known id, not recomputed: one read back from a store (`Store.check`
     /// re-verifies every id; imports verify on the way in), or one whose id was just computed.
     init(storedID: EventID, dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
-         sealedPayload: Data, signature: Data) {
+         sealedPayload: Data, purgedDigest: Data? = nil, signature: Data) {
         self.id = storedID
         self.dot = dot
         self.prev = prev
@@ -68,7 +83,14 @@ public struct Event: Hashable, Sendable {
         self.recordedAt = recordedAt
         self.keyID = keyID
         self.sealedPayload = sealedPayload
+        self.purgedDigest = purgedDigest
         self.signature = signature
+    }
+
+    /// The same event purged: its payload gone, its digest kept (`Protocol/erasure.md`).
+    public var purged: Event {
+        isPurged ? self : Event(storedID: id, dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
+                                sealedPayload: Data(), purgedDigest: payloadDigest, signature: signature)
     }
 
     /// An organisation's name: a short lowercase word (`basis`, `joanna`), as servers register them.

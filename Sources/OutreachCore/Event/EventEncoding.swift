@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The byte encodings that ids and seals are computed over (documented in `Protocol/encoding.md`).
@@ -5,18 +6,22 @@ import Foundation
 /// A length-prefixed binary layout rather than JSON: unambiguous, cheap to compute at
 /// hundreds of thousands of events a second, and easy to reproduce in any language.
 public enum EventEncoding {
-    static let idDomain = "fieldlog/event/v2"
+    static let idDomain = "fieldlog/event/v3"
     static let aadDomain = "fieldlog/payload-aad/v1"
 
     /// SHA-256 input for an event id.
     public static func hashInput(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
-                                 sealedPayload: Data) -> Data {
-        Data(hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, sealedPayload: sealedPayload))
+                                 payloadDigest: Data) -> Data {
+        Data(hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID, payloadDigest: payloadDigest))
     }
 
+    /// The SHA-256 of a sealed payload: what the id commits to (§3, item 9), so that a purged
+    /// event (its payload erased, `Protocol/erasure.md`) keeps an id anyone can check.
+    public static func payloadDigest(_ sealedPayload: Data) -> Data { Data(SHA256.hash(data: sealedPayload)) }
+
     static func hashInputBytes(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
-                               sealedPayload: Data) -> [UInt8] {
-        var w = ByteWriter(capacity: 160 + sealedPayload.count + context.entries.count * 24)
+                               payloadDigest: Data) -> [UInt8] {
+        var w = ByteWriter(capacity: 200 + context.entries.count * 24)
         w.string(idDomain)
         w.string(dot.replica.rawValue)
         w.uint64(dot.seq)
@@ -31,7 +36,7 @@ public enum EventEncoding {
         }
         w.uint64(UInt64(bitPattern: recordedAt))
         w.string(keyID)
-        w.bytes(sealedPayload)
+        w.bytes(payloadDigest)
         return w.bytes
     }
 

@@ -70,11 +70,14 @@ public enum EventType: String, Sendable, CaseIterable {
     case eventCorrected = "event.corrected"       // scope of target: target, reason, fields
     case deviceRevoked = "device.revoked"         // partnership: replica, device, upTo, reason (trust.md §5a)
     case zoneDefined = "zone.defined"             // partnership: zone, label (the partnership's list of coarse zones)
+    case eventsPurged = "events.purged"           // public: purge (event ids whose payloads every replica erases)
+    case personErased = "person.erased"           // org: person, reason, purge (the events.purged id), events
 
     /// The scope an event of this type is written in (retractions and corrections follow their target).
     public var scope: Scope? {
         switch self {
-        case .personRegistered, .contactNote, .incidentReported, .incidentExported: return .org
+        case .personRegistered, .contactNote, .incidentReported, .incidentExported, .personErased: return .org
+        case .eventsPurged: return .public
         case .eventRetracted, .eventCorrected: return nil
         default: return .partnership
         }

@@ -26,7 +26,7 @@ extension Fold {
 
     /// Whether a live event other than a link names `id`.
     func hasMaterial(_ id: String) -> Bool {
-        !(registrations[id] ?? [:]).isEmpty || firstMention[id] != nil || !(profileWrites[id] ?? [:]).isEmpty
+        !(registrations[id] ?? [:]).isEmpty || firstMention[id] != nil || !(profileWrites[id] ?? [:]).isEmpty || erasures[id] != nil
             || (registerWrites[id] ?? [:]).values.contains { !$0.isEmpty }
     }
 
@@ -89,6 +89,7 @@ extension Fold {
         var known = Set(firstMention.keys)
         for (id, r) in registrations where !r.isEmpty { known.insert(id) }
         for (id, w) in profileWrites where !w.isEmpty { known.insert(id) }
+        for (id, e) in erasures where !e.isEmpty { known.insert(id) }
         for (id, w) in registerWrites where w.values.contains(where: { !$0.isEmpty }) { known.insert(id) }
         for l in links.values { known.insert(l.a); known.insert(l.b) }
         var unions = UnionFind()
@@ -175,6 +176,12 @@ extension Fold {
 
     /// `id` on its own, before any merge.
     func basePerson(_ id: String) -> Person? {
+        // The earliest erasure (time, then id); what identified her is gone from every record.
+        if let erasure = erasures[id]?.values.min(by: { ($0.at, $0.id) < ($1.at, $1.id) }) {
+            var p = Person(id: id, org: registrations[id]?.values.first?.org ?? firstMention[id]?.org ?? "")
+            p.erased = erasure
+            return p
+        }
         if let regs = registrations[id], let first = regs.min(by: { ($0.value.at, $0.key) < ($1.value.at, $1.key) }) {
             var p = Person(id: id, org: first.value.org)
             p.name = first.value.name
@@ -197,6 +204,7 @@ extension Person {
         aliases = Array(Set(aliases)).sorted()
         // The registering organisation's details win over a bare record; between two
         // registrations the earlier one (then the smaller id) gives the name shown.
+        if erased == nil, let e = other.erased, name == nil { erased = e }
         let otherFirst = (other.registeredAt ?? .max, other.id) < (registeredAt ?? .max, id)
         if name == nil || (other.name != nil && otherFirst) {
             name = other.name ?? name

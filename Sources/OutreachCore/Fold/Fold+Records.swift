@@ -14,6 +14,7 @@ extension Fold {
         case summary(IncidentSummary.Key)
         case register(person: String, Register)
         case zone(String)
+        case erasure(person: String)
         case unknown
         /// Retractions, corrections, revocations: they act through liveness.
         case other
@@ -35,6 +36,14 @@ extension Fold {
                 org: e.org, name: p.string("name"), descriptor: p.string("descriptor"), note: p.string("note"), at: p.occurredAt)
             effect = .registration(person: id)
             touch(id)
+        case .personErased:
+            guard let id = p.string("person") else { break }
+            erasures[id, default: [:]][e.id] = Erasure(id: e.id, at: p.occurredAt, by: p.author, reason: p.string("reason") ?? "",
+                                                       events: Int(p.int("events") ?? 0))
+            effect = .erasure(person: id)
+            touch(id)
+        case .eventsPurged:
+            break  // acted on by the store (Protocol/erasure.md), nothing to count
         case .personsLinked:
             guard let a = p.string("a"), let b = p.string("b") else { break }
             links[e.id] = Link(a: a, b: b)
@@ -194,6 +203,9 @@ extension Fold {
         case .zone(let zone):
             Fold.remove(id, at: zone, from: &zoneDefinitions)
             updateZone(zone)
+        case .erasure(let person):
+            Fold.remove(id, at: person, from: &erasures)
+            touch(person)
         case .unknown:
             state.unknownTypes -= 1
         case .other:

@@ -5,7 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 5
+    static let snapshotVersion: UInt32 = 6
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -59,6 +59,9 @@ extension Fold {
             w.word(x.0); w.word(x.1.rawValue); w.write(x.2)
         }
         w.list(links) { w, l in w.id(l.key); w.word(l.value.a); w.word(l.value.b) }
+        w.list(erasures.flatMap { p in p.value.values.map { (p.key, $0) } }) { w, x in
+            w.word(x.0); w.id(x.1.id); w.int(x.1.at); w.word(x.1.by); w.text(x.1.reason); w.int(Int64(x.1.events))
+        }
         w.list(firstMention) { w, m in w.word(m.key); w.int(m.value.at); w.id(m.value.id); w.word(m.value.org) }
         w.list(state.lastContacts) { w, l in w.word(l.key); w.int(l.value.at); w.word(l.value.org); w.id(l.value.contact) }
         // People as merged (working them out again for 20k people costs more than reading them).
@@ -68,6 +71,7 @@ extension Fold {
             w.list(p.registers.sorted { $0.key.rawValue < $1.key.rawValue }) { w, r in w.word(r.key.rawValue); w.list(r.value.live) { $0.write($1) } }
             w.bool(p.profile != nil)
             if let profile = p.profile { w.list(profile.live) { $0.write($1) } }
+            w.id(p.erased?.id)
         }
         return w.data
     }
@@ -176,6 +180,14 @@ extension Fold {
             links[id] = link
             applied[id] = .link
         }
+        var erasureByID = [EventID: Erasure]()
+        for (person, e) in try r.list({ r in
+            (try r.word(), Erasure(id: try r.id(), at: try r.int(), by: try r.word(), reason: try r.text(), events: Int(try r.int())))
+        }) {
+            erasures[person, default: [:]][e.id] = e
+            erasureByID[e.id] = e
+            applied[e.id] = .erasure(person: person)
+        }
         for (person, m) in try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) }) { firstMention[person] = m }
         for (person, last) in try r.list({ r in (try r.word(), LastContact(at: try r.int(), org: try r.word(), contact: try r.id())) }) {
             state.lastContacts[person] = last
@@ -193,6 +205,7 @@ extension Fold {
                 p.registers[register] = RegisterState(live: live)
             }
             if try r.bool() { p.profile = RegisterState(live: try r.list { try $0.write() }) }
+            p.erased = try r.optionalID().flatMap { erasureByID[$0] }
             return p
         }) { state.people[p.id] = p }
         guard r.isAtEnd else { throw bad }

@@ -64,6 +64,8 @@ public struct Fold: Sendable, Equatable {
     var profileWrites: [String: [EventID: RegisterWrite]] = [:]
     var registerWrites: [String: [Register: [EventID: RegisterWrite]]] = [:]
     var links: [EventID: Link] = [:]
+    /// Every live `person.erased`, by the person id it names.
+    var erasures: [String: [EventID: Erasure]] = [:]
     var firstMention: [String: Mention] = [:]
     /// The partnership code each id's own profile gives.
     var profileCodes: [String: String] = [:]

@@ -45,6 +45,19 @@ public struct Person: Sendable, Equatable {
     public var aliases: [String] = []
     public var registers: [Register: RegisterState] = [:]
     public var profile: RegisterState?
+    /// Set once her organisation erased what identifies her (`Protocol/erasure.md`): her name,
+    /// descriptor, note and code are gone; what she was counted as stays.
+    public var erased: Erasure?
+}
+
+/// An erasure as her organisation's devices see it (`person.erased`): when, by which worker,
+/// why, and how many events it purged.
+public struct Erasure: Sendable, Equatable {
+    public let id: EventID
+    public let at: Int64
+    public let by: String
+    public let reason: String
+    public let events: Int
 }
 
 /// When a person was last seen, and by which organisation.

@@ -70,6 +70,6 @@ public struct PersonIndex: Sendable {
     public func label(_ id: String) -> String {
         let ref = refs.short(id)
         guard let p = people[canonicalID[id] ?? id] else { return ref }
-        return p.name.map { "\($0) (\(ref))" } ?? "\(p.org) \(ref)"
+        return p.name.map { "\($0) (\(ref))" } ?? (p.erased != nil ? "erased \(ref)" : "\(p.org) \(ref)")
     }
 }

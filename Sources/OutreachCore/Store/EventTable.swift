@@ -23,11 +23,33 @@ public enum EventTable {
             payload     BLOB NOT NULL,
             sig         BLOB NOT NULL CHECK (length(sig) = 64),
             prev        TEXT CHECK (prev IS NULL OR length(prev) = 64),
+            -- 1 once purged (Protocol/erasure.md): payload then holds the 32-byte SHA-256 the id commits to.
+            purged      INTEGER NOT NULL DEFAULT 0 CHECK (purged IN (0, 1) AND (purged = 0 OR length(payload) = 32)),
             UNIQUE (origin, seq)
         ) STRICT;
 
+        -- Events named by an honoured events.purged (Protocol/erasure.md): the one authority for
+        -- the one exception to append-only. Only grows.
+        CREATE TABLE purges (
+            id  TEXT NOT NULL CHECK (length(id) = 64),
+            org TEXT NOT NULL,
+            by  TEXT NOT NULL CHECK (length(by) = 64),
+            PRIMARY KEY (id, org)
+        ) STRICT;
+        CREATE TRIGGER purges_no_update BEFORE UPDATE ON purges
+        BEGIN SELECT RAISE(ABORT, 'a purge is never undone'); END;
+        CREATE TRIGGER purges_no_delete BEFORE DELETE ON purges
+        BEGIN SELECT RAISE(ABORT, 'a purge is never undone'); END;
+
+        -- The only UPDATE allowed: an authorised purge, which replaces the payload by its digest
+        -- and changes nothing else.
         CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'fieldlog events are append-only: UPDATE is refused'); END;
+        WHEN NOT (OLD.purged = 0 AND NEW.purged = 1 AND length(NEW.payload) = 32
+                  AND NEW.rowid = OLD.rowid AND NEW.id = OLD.id AND NEW.origin = OLD.origin AND NEW.seq = OLD.seq
+                  AND NEW.org = OLD.org AND NEW.scope = OLD.scope AND NEW.ctx = OLD.ctx AND NEW.recorded_at = OLD.recorded_at
+                  AND NEW.key_id = OLD.key_id AND NEW.sig = OLD.sig AND NEW.prev IS OLD.prev
+                  AND EXISTS (SELECT 1 FROM purges WHERE purges.id = OLD.id AND purges.org = OLD.org))
+        BEGIN SELECT RAISE(ABORT, 'fieldlog events are append-only: only an authorised purge may rewrite one'); END;
         CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'fieldlog events are append-only: DELETE is refused'); END;
 
@@ -42,8 +64,8 @@ public enum EventTable {
         BEGIN SELECT RAISE(ABORT, 'a version vector never goes back'); END;
         """
 
-    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev"
-    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged"
+    public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
     /// For merging: a dot already held inserts nothing (then the caller compares ids).
     public static let mergeSQL = insertSQL + " ON CONFLICT DO NOTHING"
 
@@ -66,9 +88,10 @@ public enum EventTable {
         text(6, event.context.json.canonicalString())
         sqlite3_bind_int64(s, 7, event.recordedAt)
         text(8, event.keyID)
-        event.sealedPayload.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
+        (event.purgedDigest ?? event.sealedPayload).withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
         event.signature.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 10, b.baseAddress, Int32(b.count), sqliteTransient) }
         if let prev = event.prev { text(11, prev.hex) } else { sqlite3_bind_null(s, 11) }
+        sqlite3_bind_int64(s, 12, event.isPurged ? 1 : 0)
         let rc = sqlite3_step(s)
         sqlite3_reset(s)
         guard rc == SQLITE_DONE else {
@@ -85,12 +108,51 @@ public enum EventTable {
         let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
         let dot = Dot(origin, UInt64(row[2] as Int64))
         let prev = (row[10] as String?).flatMap(EventID.init(hex:))
+        let purged = (row[11] as Int64) == 1
+        let payload: Data = row[8]
         if verify {
             return try Event(claimedID: id, dot: dot, prev: prev, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
-                             sealedPayload: row[8], signature: row[9])
+                             sealedPayload: purged ? Data() : payload, purgedDigest: purged ? payload : nil, signature: row[9])
         }
         return Event(storedID: id, dot: dot, prev: prev, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
-                     sealedPayload: row[8], signature: row[9])
+                     sealedPayload: purged ? Data() : payload, purgedDigest: purged ? payload : nil, signature: row[9])
+    }
+
+    // MARK: Purge (Protocol/erasure.md): the one exception to append-only
+
+    /// The ids named by honoured purges, with the organisation whose events they may purge.
+    public static func purges(_ db: Database) throws -> Set<Purged> {
+        var out = Set<Purged>()
+        for row in try Row.fetchAll(db, sql: "SELECT id, org FROM purges") {
+            if let id = EventID(hex: row[0]) { out.insert(Purged(id: id, org: row[1])) }
+        }
+        return out
+    }
+
+    /// An event id an honoured purge names, and the organisation that wrote the purge.
+    public struct Purged: Hashable, Sendable {
+        public let id: EventID
+        public let org: String
+        /// Whether `event` is one this purge may erase (its own organisation's).
+        public func covers(_ event: Event) -> Bool { event.id == id && event.org == org }
+    }
+
+    /// Records an honoured purge (`by`, of `org`) and purges the events it names that are held:
+    /// each payload replaced by its digest, in this transaction. Events of another organisation
+    /// are never touched (the trigger refuses them too). Returns how many rows were purged.
+    @discardableResult
+    public static func purge(_ ids: [EventID], org: String, by: EventID, _ db: Database) throws -> Int {
+        let record = try db.cachedStatement(sql: "INSERT INTO purges(id, org, by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        let select = try db.cachedStatement(sql: "SELECT payload FROM events WHERE id = ? AND org = ? AND purged = 0")
+        let update = try db.cachedStatement(sql: "UPDATE events SET payload = ?, purged = 1 WHERE id = ?")
+        var purged = 0
+        for id in ids {
+            try record.execute(arguments: [id.hex, org, by.hex])
+            guard let payload = try Data.fetchOne(select, arguments: [id.hex, org]) else { continue }
+            try update.execute(arguments: [EventEncoding.payloadDigest(payload), id.hex])
+            purged += 1
+        }
+        return purged
     }
 
     /// The coverage vector.

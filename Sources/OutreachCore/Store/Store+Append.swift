@@ -43,20 +43,25 @@ extension Store {
         let me = info.replica
         let org = info.org
         guard keyring.org == org else { throw FieldlogError(.notPermitted, "this keyring is \(keyring.org)'s, the store \(org)'s") }
-        let keys = try drafts.map { draft -> ScopeKey in
+        // A public draft (events.purged) is written in clear, under no key (Protocol/erasure.md).
+        let keys = try drafts.map { draft -> ScopeKey? in
+            if draft.scope == .public { return nil }
             guard let key = keyring.key(for: draft.scope) else { throw FieldlogError.badInput("no key for scope \(draft.scope)") }
             return key
         }
+        let keyIDs = keys.map { $0?.id ?? Scope.clearKeyID }
         let nonces = try Nonces(count: drafts.count)
-        return try db.write { db in
+        let purging = drafts.contains { $0.payload.eventType == .eventsPurged }
+        let written = try db.write { db in
             let vector = try EventTable.vector(db)
             let base = vector[me]
             // Event n's dot is (me, base + n + 1) and its context everything before it: fixed
             // up front, so sealing and signing (the costly parts) run on every core for a bulk
             // append; only the ids, each naming the one before, are chained in order (cheap).
             @Sendable func seal(_ n: Int, _ payload: Payload) throws -> Data {
-                let aad = EventEncoding.associatedData(dot: Dot(me, base + UInt64(n) + 1), org: org, scope: drafts[n].scope, keyID: keys[n].id)
-                return try keys[n].seal(payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
+                guard let key = keys[n] else { return payload.json.canonicalData() }
+                let aad = EventEncoding.associatedData(dot: Dot(me, base + UInt64(n) + 1), org: org, scope: drafts[n].scope, keyID: key.id)
+                return try key.seal(payload.json.canonicalData(), aad: aad, nonce: try nonces.nonce(n))
             }
             let linked = drafts.contains { !$0.references.isEmpty }
             // Without references, every payload is sealed at once on every core; with them (a
@@ -78,7 +83,7 @@ extension Store {
                 var context = vector
                 context[me] = base + UInt64(n)
                 let e = Event(dot: Dot(me, base + UInt64(n) + 1), prev: prev, org: org, scope: drafts[n].scope, context: context,
-                              recordedAt: recordedAt, keyID: keys[n].id, sealedPayload: sealed[n], signature: Data())
+                              recordedAt: recordedAt, keyID: keyIDs[n], sealedPayload: sealed[n], signature: Data())
                 unsigned.append(e)
                 prev = e.id
             }
@@ -93,8 +98,22 @@ extension Store {
             if let last = written.last { try EventTable.setCoverage(db, me, last.dot.seq) }
             // A revocation written here takes effect here at once, in the same transaction.
             try Self.note(drafts.compactMap { Authority.Revocation($0.payload) }, db)
+            // An erasure written here purges here at once, in the same transaction (erasure.md §3).
+            if purging {
+                let purges = zip(drafts, written).compactMap { draft, event in
+                    Authority.purgeList(draft.payload).map { HonouredPurge(event: event, ids: $0) }
+                }
+                for p in purges {
+                    if let rule = try Self.purgeRule(p, batch: [:], keyring: keyring, db) {
+                        throw FieldlogError(.notPermitted, "this purge would break a rule: \(rule)")
+                    }
+                }
+                _ = try Self.apply(purges, db)
+            }
             return written
         }
+        if purging { try checkpointAfterPurge() }
+        return written
     }
 
 }

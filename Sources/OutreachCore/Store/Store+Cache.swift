@@ -24,7 +24,7 @@ extension Store {
             var out = [(Int64, Event)]()
             let rows = try Row.fetchCursor(db, sql: "SELECT \(EventTable.columns), rowid FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
                                            arguments: [rowID, last])
-            while let row = try rows.next() { out.append((row[11], try EventTable.event(from: row))) }
+            while let row = try rows.next() { out.append((row["rowid"], try EventTable.event(from: row))) }
             return out
         }
     }

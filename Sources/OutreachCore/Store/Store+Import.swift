@@ -36,6 +36,8 @@ public struct ImportOutcome: Sendable, Equatable {
     public var recovered = 0
     public var certificatesAccepted = 0
     public var certificatesRefused: [Roster.Refusal] = []
+    /// Events whose payloads were erased here (purged in place, or taken as tombstones).
+    public var purged = 0
     public init() {}
 
     public var setAsideCount: Int { setAside.values.reduce(0, +) }
@@ -60,18 +62,22 @@ extension Store {
         outcome.notEntitled = events.count - batch.count
         let hasSetAside = try setAsideCount() > 0
         var retried = Set<EventID>()
-        if hasSetAside && !admitted.accepted.isEmpty {
-            // New certificates: what waited for its signer is examined again.
-            let waiting = try db.read { try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule = ?", arguments: [Authority.Rule.unknownSigner.rawValue]) }
+        let carriesPurge = batch.contains { $0.scope == .public }
+        if hasSetAside && (!admitted.accepted.isEmpty || carriesPurge) {
+            // New certificates: what waited for its signer is examined again; a purge: what arrived purged before it.
+            let waiting = try db.read {
+                try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule IN (?, ?)",
+                                    arguments: [Authority.Rule.unknownSigner.rawValue, Authority.Rule.unauthorisedPurge.rawValue])
+            }
             for text in waiting {
                 if let e = try? Event(json: JSONValue.parse(text)) { batch.append(e); retried.insert(e.id) }
             }
         }
-        let (verdicts, revocations) = Authority.check(batch, roster: roster, keyring: keyring, revoked: try self.revocations())
+        var (verdicts, revocations) = Authority.check(batch, roster: roster, keyring: keyring, revoked: try self.revocations())
 
         let me = info.replica
         let now = WallClock.nowMillis()
-        return try db.write { db in
+        let result = try db.write { db in
             if !admitted.accepted.isEmpty { try Self.save(roster, db) }
             try Self.note(revocations, db)
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
@@ -92,8 +98,32 @@ extension Store {
                 outcome.setAside[rule, default: 0] += 1
             }
             let held = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?")
+            // Purges first (erasure.md §3): judged on what is held and carried, then they decide
+            // which events arrive purged and which are stored purged.
+            var honoured = [HonouredPurge]()
+            let carried = Dictionary(batch.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for candidate in Self.purges(in: batch, verdicts: verdicts) {
+                if let rule = try Self.purgeRule(candidate, batch: carried, keyring: keyring, db) {
+                    if let i = batch.firstIndex(where: { $0.id == candidate.event.id }) { verdicts[i] = rule }
+                } else {
+                    honoured.append(candidate)
+                }
+            }
+            var named = honoured.isEmpty && !batch.contains(where: \.isPurged) ? [] : try EventTable.purges(db)
+            for p in honoured { for id in p.ids { named.insert(EventTable.Purged(id: id, org: p.event.org)) } }
             var touched = Set<ReplicaID>()
-            for (event, verdict) in zip(batch, verdicts) {
+            for (received, verdict) in zip(batch, verdicts) {
+                var event = received
+                if verdict == nil && (event.isPurged || !named.isEmpty) {
+                    let covered = named.contains(EventTable.Purged(id: event.id, org: event.org))
+                    if event.isPurged && !covered {
+                        // Stripped by someone who may not erase it: the genuine event is still taken.
+                        if try Bool.fetchOne(held, arguments: [event.id.hex]) != nil { outcome.alreadyHad += 1; continue }
+                        try putAside(event, .unauthorisedPurge)
+                        continue
+                    }
+                    if covered && !event.isPurged { event = event.purged }
+                }
                 if let rule = verdict {
                     // A copy of an event already held, with its signature spoilt, is nothing new.
                     if try Bool.fetchOne(held, arguments: [event.id.hex]) != nil { outcome.alreadyHad += 1; continue }
@@ -103,6 +133,7 @@ extension Store {
                 if try EventTable.insert(event, insert, db) {
                     touched.insert(event.dot.replica)
                     outcome.stored += 1
+                    if event.isPurged { outcome.purged += 1 }
                 } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
                     outcome.alreadyHad += 1
                 } else {
@@ -125,7 +156,10 @@ extension Store {
                 }
             }
             try EventTable.closeRuns(db, origins: touched, from: vector)
+            outcome.purged += try Self.apply(honoured, db)
             return outcome
         }
+        if result.purged > 0 || batch.contains(where: { $0.scope == .public }) { try checkpointAfterPurge() }
+        return result
     }
 }

@@ -1,15 +1,15 @@
 import GRDB
 
 extension Store {
-    /// The store format this version writes (`meta.format`). Format 1 (before signed events) is
-    /// refused with what to do (`Store.open`).
-    static let format = "fieldlog-store/2"
+    /// The store format this version writes (`meta.format`). Formats 1 (before signed events)
+    /// and 2 (before erasure: ids over the raw payload) are refused with what to do (`Store.open`).
+    static let format = "fieldlog-store/3"
 
     /// Forward-only migrations. A store written by a newer fieldlog (an unknown migration applied)
     /// is refused rather than downgraded.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v2-signed-log") { db in
+        migrator.registerMigration("v3-erasable-log") { db in
             try db.execute(sql: EventTable.schemaSQL)
             try db.execute(sql: """
                 CREATE TABLE meta (
@@ -60,7 +60,7 @@ extension Store {
                 ) STRICT;
                 """)
         }
-        migrator.registerMigration("v2-shown-alerts") { db in
+        migrator.registerMigration("v3-shown-alerts") { db in
             // Alerts this laptop has shown its worker (ids only): unlock and sync show the rest first.
             try db.execute(sql: "CREATE TABLE shown_alerts (id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64)) STRICT")
         }

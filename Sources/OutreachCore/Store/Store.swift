@@ -32,6 +32,8 @@ public final class Store: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")  // an acknowledged event survives power loss
+            // What SQLite frees is overwritten with zeros, so a purge leaves no copy in free pages (erasure.md §4).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             return try DatabaseQueue(path: url.path, configuration: config)
@@ -93,6 +95,10 @@ public final class Store: Sendable {
         let pool = try connect(databaseURL(directory))
         let oldFormat = try pool.read { db in
             try db.tableExists("meta") ? String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'") : nil
+        }
+        if oldFormat == "fieldlog-store/2" {
+            throw FieldlogError(.corrupt, "this store was made by fieldlog 0.2, before erasure changed how event ids are computed, and cannot be upgraded in place",
+                                hint: "sync it with fieldlog 0.2 first, then move \(directory.path) aside and join again from an invite made on an up-to-date laptop")
         }
         if oldFormat == "fieldlog-store/1" {
             throw FieldlogError(.corrupt, "this store was made by fieldlog 0.1, before events were signed, and cannot be upgraded in place",

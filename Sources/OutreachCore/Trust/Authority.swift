@@ -14,10 +14,13 @@ public enum Authority {
         case wrongScopeForType = "wrong-scope-for-type"
         case forked
         case revoked
+        case foreignPurge = "foreign-purge"
+        case notIdentifying = "purge-not-identifying"
+        case unauthorisedPurge = "unauthorised-purge"
 
         public var description: String {
             switch self {
-            case .badScope: "its scope is neither org nor partnership"
+            case .badScope: "its scope is not org, partnership or public"
             case .unknownSigner: "no certified device signs for its origin"
             case .wrongOrg: "its organisation is not its signer's"
             case .badSignature: "its signature does not verify"
@@ -26,12 +29,15 @@ public enum Authority {
             case .wrongScopeForType: "its type may not appear in its scope"
             case .forked: "its device signed another event at the same seq"
             case .revoked: "its device was revoked before it wrote it"
+            case .foreignPurge: "it purges another organisation's events"
+            case .notIdentifying: "it purges events that identify no one (only identifying events may be erased)"
+            case .unauthorisedPurge: "it arrived purged, and no purge by its organisation names it"
             }
         }
     }
 
     /// The scopes an event may have (E3), spelled exactly.
-    public static let scopes: Set<Scope> = [.org, .partnership]
+    public static let scopes: Set<Scope> = [.org, .partnership, .public]
 
     /// The domain-separated message an event signature covers: the 32 bytes of its id (E6).
     public static func signedMessage(_ id: EventID) -> Data {
@@ -91,6 +97,9 @@ public enum Authority {
         let envelopes = checkEnvelopes(events, roster: roster)
         let checked = Parallel.map(count: events.count) { i -> (Rule?, Revocation?) in
             if let broken = envelopes[i] { return (broken, nil) }
+            // A purged event has no payload to check: the importer takes it only where a purge by
+            // its organisation names it (erasure.md §3).
+            if events[i].isPurged { return (nil, nil) }
             switch checkKeys(events[i], keyring: keyring) {
             case .success(let opened): return (nil, revocation(opened, orgOf: { roster.signer(of: $0)?.org }))
             case .failure(let e): return (e.rule, nil)
@@ -110,6 +119,13 @@ public enum Authority {
     /// The key and payload rules K1-K3 for an event this device is entitled to: returns the
     /// opened event, or the rule it breaks.
     public static func checkKeys(_ event: Event, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
+        if event.scope == .public {
+            guard event.keyID == Scope.clearKeyID else { return .failure(RuleError(.wrongKey)) }
+            guard let opened = Keyring.openPublic(event) else { return .failure(RuleError(.unopenable)) }
+            guard opened.payload.eventType?.scope == .public else { return .failure(RuleError(.wrongScopeForType)) }
+            guard Authority.purgeList(opened.payload) != nil else { return .failure(RuleError(.unopenable)) }
+            return .success(opened)
+        }
         let expected = event.org == keyring.org ? keyring.key(for: event.scope) : (event.scope == .partnership ? keyring.partnershipKey : nil)
         guard let key = expected, key.id == event.keyID else { return .failure(RuleError(.wrongKey)) }
         guard let opened = keyring.open(event) else { return .failure(RuleError(.unopenable)) }

@@ -12,13 +12,16 @@ public final class SQLiteSyncStorage: SyncStorage {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var config = Configuration()
         config.busyMode = .timeout(10)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA secure_delete = ON")  // a purge leaves no copy in free pages (erasure.md §4)
+        }
         db = try DatabasePool(path: directory.appendingPathComponent(Self.fileName).path, configuration: config)
         let old = try db.read { db in
-            try db.tableExists("grdb_migrations") ? String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").contains("v1") : false
+            try db.tableExists("grdb_migrations") ? String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").first : nil
         }
-        guard !old else {
-            throw ServerError(.exists, "the data directory \(directory.path) was written by fieldlog 0.1, before events were signed; "
+        if let old, old == "v1" || old == "v2-signed" {
+            throw ServerError(.exists, "the data directory \(directory.path) was written by fieldlog \(old == "v1" ? "0.1, before events were signed" : "0.2, before erasure changed event ids"); "
                               + "start the server on a new, empty data directory: the laptops refill it at their next sync once re-enrolled")
         }
         try Self.migrator.migrate(db)
@@ -26,7 +29,7 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v2-signed") { db in
+        m.registerMigration("v3-erasable") { db in
             try db.execute(sql: EventTable.schemaSQL)
             try db.execute(sql: """
                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
