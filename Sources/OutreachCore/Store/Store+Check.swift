@@ -35,10 +35,11 @@ extension Store {
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             if integrity != ["ok"] { find("SQLite integrity: " + integrity.prefix(3).joined(separator: "; ")) }
             let triggers = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
-            for name in ["events_no_update", "events_no_delete"] where !triggers.contains(name) {
+            for name in ["events_no_update", "events_no_delete", "purges_no_update", "purges_no_delete"] where !triggers.contains(name) {
                 find("the append-only trigger \(name) is missing")
             }
 
+            let purges = try EventTable.purges(db)
             var seqs = [ReplicaID: [UInt64]]()
             var orgOf = [ReplicaID: String]()
             var incidents = Set<EventID>(), summarised = Set<EventID>()
@@ -65,6 +66,11 @@ extension Store {
                 }
                 batch.append(event)
                 if batch.count == 10_000 { checkSignatures() }
+                if event.isPurged {
+                    // A tombstone: only where an honoured purge of its own organisation names it.
+                    if !purges.contains(EventTable.Purged(id: event.id, org: event.org)) { find("event \(event.dot) is purged, and no purge names it") }
+                    continue
+                }
                 if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
                     if let opened = keyring.open(event) {
                         report.opened += 1
