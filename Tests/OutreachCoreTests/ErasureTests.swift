@@ -162,7 +162,7 @@ extension TrustAttackTests {
     static func forgePurge(_ ids: [EventID], by log: FieldLog) throws -> Event {
         let seq = try log.store.vector()[log.store.info.replica] + 1
         let payload = Payload(type: .eventsPurged, occurredAt: t0, author: "", fields: ["purge": .array(ids.sorted().map { .string($0.hex) })])
-        let prev = try log.store.allEvents().first { $0.dot == Dot(log.store.info.replica, seq - 1) }?.id
+        let prev = seq == 1 ? nil : try log.store.allEvents().first { $0.dot == Dot(log.store.info.replica, seq - 1) }?.id
         return try Event(dot: Dot(log.store.info.replica, seq), prev: prev, org: log.keyring.org, scope: .public, context: try log.store.vector(),
                          recordedAt: t0, keyID: Scope.clearKeyID, sealedPayload: payload.json.canonicalData(), signer: log.keyring.deviceKey)
     }

@@ -72,6 +72,7 @@ public struct EventBundle: Sendable {
         let covered = try store.vector()
         var events = try store.events(notCoveredBy: since)
         if let targetOrg { events = events.filter { $0.org == targetOrg || $0.scope == .partnership || $0.scope == .public } }
+        events += try store.authorisations(for: events)  // tombstones travel with their purges (erasure.md §4)
         let header = Header(partnershipID: keyring.partnershipID, org: keyring.org,
                             device: store.info.device, replica: store.info.replica, since: since, covered: covered,
                             count: events.count, createdAt: WallClock.nowMillis(), certificates: try store.roster().certificates)

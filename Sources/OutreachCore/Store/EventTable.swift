@@ -133,6 +133,10 @@ public enum EventTable {
     public struct Purged: Hashable, Sendable {
         public let id: EventID
         public let org: String
+        public init(id: EventID, org: String) {
+            self.id = id
+            self.org = org
+        }
         /// Whether `event` is one this purge may erase (its own organisation's).
         public func covers(_ event: Event) -> Bool { event.id == id && event.org == org }
     }
@@ -153,6 +157,37 @@ public enum EventTable {
             purged += 1
         }
         return purged
+    }
+
+    /// The `events.purged` held that name any of `events`' tombstones: a peer sends them along,
+    /// so the receiver can check that each tombstone was purged by its own organisation.
+    public static func authorisations(for events: [Event], _ db: Database) throws -> [Event] {
+        let tombstones = events.filter(\.isPurged)
+        guard !tombstones.isEmpty else { return [] }
+        let by = try db.cachedStatement(sql: "SELECT by FROM purges WHERE id = ? AND org = ?")
+        var ids = Set<String>()
+        for t in tombstones { ids.formUnion(try String.fetchAll(by, arguments: [t.id.hex, t.org])) }
+        let sending = Set(events.map(\.id.hex))
+        let row = try db.cachedStatement(sql: "SELECT \(columns) FROM events WHERE id = ?")
+        return try ids.subtracting(sending).sorted().compactMap { id in try Row.fetchOne(row, arguments: [id]).map { try event(from: $0) } }
+    }
+
+    /// The purges a batch carries that pass the envelope rules (their payload is in clear), and
+    /// the rule P1 judged on what this database holds and the batch carries: a purge may name only
+    /// its own organisation's events. Returns the honoured purges, or the first that breaks P1.
+    public static func purges(in batch: [Event], _ db: Database) throws -> (honoured: [(event: Event, ids: [EventID])], foreign: Event?) {
+        let carried = Dictionary(batch.map { ($0.id, $0.org) }, uniquingKeysWith: { a, _ in a })
+        let org = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
+        var honoured = [(event: Event, ids: [EventID])]()
+        for event in batch where event.scope == .public {
+            guard let opened = Keyring.openPublic(event), let ids = Authority.purgeList(opened.payload) else { continue }
+            for id in ids {
+                let owner = try carried[id] ?? String.fetchOne(org, arguments: [id.hex])
+                if let owner, owner != event.org { return (honoured, event) }
+            }
+            honoured.append((event, ids))
+        }
+        return (honoured, nil)
     }
 
     /// The coverage vector.

@@ -72,6 +72,12 @@ extension Store {
         try db.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
+    /// The purges held that name any of `events`' tombstones (sent along with them).
+    func authorisations(for events: [Event]) throws -> [Event] {
+        guard events.contains(where: \.isPurged) else { return [] }
+        return try db.read { try EventTable.authorisations(for: events, $0) }
+    }
+
     /// The purges named in a batch's own `events.purged` that pass the envelope and key rules.
     static func purges(in batch: [Event], verdicts: [Authority.Rule?]) -> [HonouredPurge] {
         zip(batch, verdicts).compactMap { event, verdict in

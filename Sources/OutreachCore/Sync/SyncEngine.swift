@@ -57,8 +57,10 @@ public struct SyncEngine: Sendable {
         var heldBack = Set<ReplicaID>()
         /// A request: the events, the chains of their signers (so the server can check them) and
         /// whatever certificates the server lacked.
-        func request(_ vector: VersionVector, _ offered: [Event]) -> SyncRequestV2 {
-            let events = offered.filter { !heldBack.contains($0.dot.replica) }
+        func request(_ vector: VersionVector, _ offered: [Event]) throws -> SyncRequestV2 {
+            var events = offered.filter { !heldBack.contains($0.dot.replica) }
+            // A tombstone travels with the purge that names it (Protocol/erasure.md §4).
+            events += try store.authorisations(for: events)
             var certs = serverLacks
             for origin in Set(events.map(\.dot.replica)) { certs += roster.chain(of: origin) }
             serverLacks = []
@@ -67,7 +69,7 @@ public struct SyncEngine: Sendable {
         // What the server held last time: push at once what it lacked then (it may hold more now).
         var push = try store.events(notCoveredBy: try store.lastSync()?.vector ?? VersionVector(), limit: pushLimit)
         var asked = try store.vector()
-        var inFlight = send(request(asked, push))
+        var inFlight = send(try request(asked, push))
         do {
             while true {
                 let response: SyncResponseV2
@@ -77,7 +79,7 @@ public struct SyncEngine: Sendable {
                     // The server does not accept one origin's events (e.g. a laptop it has no
                     // root for yet): the same request again without them.
                     heldBack.insert(refusal.origin)
-                    inFlight = send(request(asked, push))
+                    inFlight = send(try request(asked, push))
                     continue
                 }
                 summary.roundTrips += 1
@@ -96,7 +98,7 @@ public struct SyncEngine: Sendable {
                 if response.more {
                     // Ask for the next page now; this page is stored while the answer travels.
                     next = asked.merged(with: response.covered)
-                    inFlight = send(request(next!, pending))
+                    inFlight = send(try request(next!, pending))
                 }
                 let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [],
                                                      from: .server(since: asked, covered: response.covered), keyring: keyring)
@@ -113,7 +115,7 @@ public struct SyncEngine: Sendable {
                         break
                     }
                     next = try store.vector()
-                    inFlight = send(request(next!, pending))
+                    inFlight = send(try request(next!, pending))
                 }
                 asked = next!
                 push = pending

@@ -125,7 +125,8 @@ struct SyncHTTP: Sendable {
             let status: HTTPResponse.Status = switch e.kind {
             case .unauthorised, .badToken: .unauthorized
             case .notEntitled, .unknownSigner, .wrongOrg, .notCertified, .revoked: .forbidden
-            case .badScope, .badSignature, .ambiguous: .badRequest
+            case .badScope, .badSignature, .ambiguous, .badPurge: .badRequest
+            case .foreignPurge, .unauthorisedPurge: .forbidden
             case .forkedDot, .replicaTaken, .exists: .conflict
             case .unknownOrganisation, .notFound: .notFound
             }

@@ -88,6 +88,8 @@ public struct SyncService: Sendable {
         switch try await storage.push(request.events) {
         case .stored(let n, let h): (stored, had) = (n, h)
         case .rejected(let dot): throw ServerError(.forkedDot, "event \(dot) differs from the one the server holds")
+        case .refused(let dot, let rule):
+            throw ServerError(rule == .foreignPurge ? .foreignPurge : .unauthorisedPurge, "event \(dot) is refused: \(rule)", event: dot)
         }
         let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit)
         try await storage.markSynced(deviceID: device.id, at: now())
@@ -108,6 +110,10 @@ public struct SyncService: Sendable {
         for (event, verdict) in zip(events, verdicts) {
             if event.scope == .org && event.org != device.org {
                 throw ServerError(.notEntitled, "event \(event.dot) belongs to \(event.org) only")
+            }
+            // The one payload a server reads: a purge, in clear (erasure.md §2).
+            if event.scope == .public, Keyring.openPublic(event).flatMap({ Authority.purgeList($0.payload) }) == nil {
+                throw ServerError(.badPurge, "event \(event.dot) is refused: a public event must be a well-formed events.purged", event: event.dot)
             }
             guard let rule = verdict else { continue }
             let kind: ServerError.Kind = switch rule {

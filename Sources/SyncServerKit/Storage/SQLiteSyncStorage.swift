@@ -189,12 +189,24 @@ public final class SQLiteSyncStorage: SyncStorage {
     public func push(_ events: [Event]) async throws -> PushOutcome {
         guard !events.isEmpty else { return .stored(new: 0, alreadyHad: 0) }
         do {
-            return try await db.write { db in
+            let outcome = try await db.write { db -> PushOutcome in
                 let insert = try db.makeStatement(sql: EventTable.mergeSQL)
                 let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
                 var new = 0, had = 0
                 var touched = Set<ReplicaID>()
-                for event in events {
+                // Purges first (erasure.md §3): P1 on what is held and carried; they decide which
+                // events may arrive purged and which are stored purged.
+                let (honoured, foreign) = try EventTable.purges(in: events, db)
+                if let foreign { throw Refused(dot: foreign.dot, rule: .foreignPurge) }
+                var named = honoured.isEmpty && !events.contains(where: \.isPurged) ? [] : try EventTable.purges(db)
+                for p in honoured { for id in p.ids { named.insert(EventTable.Purged(id: id, org: p.event.org)) } }
+                for received in events {
+                    var event = received
+                    if !named.isEmpty || event.isPurged {
+                        let covered = named.contains(EventTable.Purged(id: event.id, org: event.org))
+                        if event.isPurged && !covered { throw Refused(dot: event.dot, rule: .unauthorisedPurge) }
+                        if covered && !event.isPurged { event = event.purged }
+                    }
                     if try EventTable.insert(event, insert, db) {
                         new += 1
                         touched.insert(event.dot.replica)
@@ -205,14 +217,23 @@ public final class SQLiteSyncStorage: SyncStorage {
                     }
                 }
                 try EventTable.closeRuns(db, origins: touched, from: try EventTable.vector(db))
+                for p in honoured { try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db) }
                 return .stored(new: new, alreadyHad: had)
             }
+            if events.contains(where: { $0.scope == .public }) {
+                // No frame with a purged payload stays in the WAL (erasure.md §4).
+                try await db.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            }
+            return outcome
         } catch let forked as Forked {
             return .rejected(forked.dot)
+        } catch let refused as Refused {
+            return .refused(refused.dot, refused.rule)
         }
     }
 
     private struct Forked: Error { let dot: Dot }
+    private struct Refused: Error { let dot: Dot; let rule: Authority.Rule }
 
     public func vector() async throws -> VersionVector {
         try await db.read { try EventTable.vector($0) }
@@ -223,7 +244,7 @@ public final class SQLiteSyncStorage: SyncStorage {
             let server = try EventTable.vector(db)
             let query = try db.cachedStatement(sql: """
                 SELECT \(EventTable.columns) FROM events
-                WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope = 'partnership')
+                WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope IN ('partnership', 'public'))
                   AND id NOT IN (SELECT id FROM quarantine)
                 ORDER BY seq LIMIT ?
                 """)
@@ -247,6 +268,8 @@ public final class SQLiteSyncStorage: SyncStorage {
                     break
                 }
             }
+            // Tombstones travel with the purges that name them (erasure.md §4).
+            events += try EventTable.authorisations(for: events, db)
             return Page(vector: server, covered: covered, events: events, more: more)
         }
     }

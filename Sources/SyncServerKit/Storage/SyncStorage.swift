@@ -18,6 +18,9 @@ public enum PushOutcome: Sendable, Equatable {
     case stored(new: Int, alreadyHad: Int)
     /// A dot already held with a different id: a forged or forked replica. Nothing was stored.
     case rejected(Dot)
+    /// A purge that names another organisation's event, or an event that arrived purged with no
+    /// purge of its own organisation naming it (`Protocol/erasure.md` §3). Nothing was stored.
+    case refused(Dot, Authority.Rule)
 }
 
 /// A page of events for one device (`Protocol/sync-model.md`).
@@ -60,7 +63,9 @@ public protocol SyncStorage: Sendable {
     func addTrust(_ record: TrustRecord) async throws
 
     // Events
-    /// Stores events in one transaction, idempotently; refuses all of them on a forked dot.
+    /// Stores events in one transaction, idempotently; refuses all of them on a forked dot. Runs
+    /// the purges the batch carries (and stores purged what an honoured purge names): the one
+    /// exception to append-only (`Protocol/erasure.md`).
     func push(_ events: [Event]) async throws -> PushOutcome
     /// The server vector S.
     func vector() async throws -> VersionVector
@@ -95,6 +100,7 @@ public struct ServerError: Error, Equatable, CustomStringConvertible {
         case replicaTaken = "replica-taken", unknownOrganisation = "unknown-organisation", exists
         case badScope = "bad-scope", unknownSigner = "unknown-signer", wrongOrg = "wrong-org", badSignature = "bad-signature"
         case notCertified = "not-certified", ambiguous, notFound = "not-found", revoked
+        case badPurge = "bad-purge", foreignPurge = "foreign-purge", unauthorisedPurge = "unauthorised-purge"
     }
     public let kind: Kind
     public let message: String

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import OutreachCore
+import SyncServerKit
+
+/// Erasure across the sync server (`Protocol/erasure.md` §4): the server purges what it is told,
+/// byte for byte; an offline laptop purges at its next sync; a server restored from an older
+/// backup is purged again by the next laptop before anyone else can receive what it held.
+@Suite struct ErasureSyncTests {
+    static func serverBytes(_ dir: URL) throws -> Data {
+        try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            .reduce(into: Data()) { all, url in all.append(try Data(contentsOf: url)) }
+    }
+
+    @Test func theServerAndEveryLaptopPurgeAndARestoredBackupIsPurgedAgain() async throws {
+        let dir = TempDir()
+        let serverDir = dir.sub("server")
+        let storage = try SQLiteSyncStorage(directory: serverDir)
+        let service = SyncService(storage: storage)
+        let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+        let (b1, b2, j1) = (laptops[0], laptops[1], laptops[2])
+        let code = try PartnershipCode(initials: "RB", dateOfBirth: "1990-04-01", sex: "F")
+        let (rose, registered) = try b1.log.registerPerson(name: "Rosalind Zebedee", descriptor: "green coat", code: code, at: t0)
+        var visit = NewContact(person: rose, setting: .van)
+        visit.note = "sleeping at Quarry Hill garages"
+        let contact = try b1.log.logContact(visit, at: t0 + 60_000)
+        try j1.log.registerPerson(name: "Ro", code: code, at: t0)
+        for l in [b1, b2, j1, b1] { _ = try await l.sync(service) }
+        let sealed = (registered + [contact.note!]).map(\.sealedPayload)
+        for s in sealed { #expect(try Self.serverBytes(serverDir).range(of: s) != nil) }
+        // A backup of the server taken now holds her.
+        try storage.backup(to: dir.sub("backup"))
+        let period = ReportPeriod(start: t0 - 86_400_000, end: t0 + 86_400_000, label: "t0")
+        let before = PartnershipReport(state: try j1.log.state(), period: period)
+
+        // b2 goes offline; b1 erases her and syncs: one round trip carries the erasure.
+        let plan = try b1.log.planErasure(of: rose, in: try b1.log.state())
+        try b1.log.erase(plan, reason: "she asked", at: t0 + 120_000)
+        let carried = try await b1.sync(service)
+        #expect(carried.roundTrips == 1)
+        for s in sealed { #expect(try Self.serverBytes(serverDir).range(of: s) == nil) }
+        // Joanna syncs: her profile purged, the merge kept, Joanna's counts unchanged.
+        _ = try await j1.sync(service)
+        #expect(PartnershipReport(state: try j1.log.state(), period: period) == before)
+        // b2, back a week later, purges at its next sync.
+        _ = try await b2.sync(service)
+        let onB2 = try b2.log.state()
+        #expect(onB2.people[onB2.canonical(rose)]?.erased != nil && onB2.people[onB2.canonical(rose)]?.name == nil)
+        for l in [b2, j1] {
+            let bytes = try ErasureTests.storeBytes(l.log)
+            for s in sealed { #expect(bytes.range(of: s) == nil) }
+        }
+
+        // The server is restored from the backup (which holds her in full): the first laptop to
+        // sync pushes nothing new, yet the server is purged in that exchange, because the purge
+        // is offered again whenever the server's vector lacks it.
+        let restoredDir = dir.sub("restored")
+        try FileManager.default.createDirectory(at: restoredDir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: dir.sub("backup").appendingPathComponent(SQLiteSyncStorage.fileName),
+                                         to: restoredDir.appendingPathComponent(SQLiteSyncStorage.fileName))
+        let restored = SyncService(storage: try SQLiteSyncStorage(directory: restoredDir))
+        for s in sealed { #expect(try Self.serverBytes(restoredDir).range(of: s) != nil) }
+        _ = try await b2.sync(restored)
+        for s in sealed { #expect(try Self.serverBytes(restoredDir).range(of: s) == nil) }
+        // A new Basis laptop then receives only tombstones, and never sees her name.
+        let b3 = try TestKeys.log("basis", device: "b3", in: dir.sub("b3"))
+        let token = try await restored.issueEnrolment(org: "basis", lifetime: 3_600_000)
+        let (_, bearer) = try await restored.enrol(token: token, device: "b3", replica: b3.store.info.replica, certificates: try b3.store.roster().certificates)
+        let summary = try await Laptop(log: b3, bearer: bearer).sync(restored)
+        #expect(summary.setAside == 0)
+        let onB3 = try b3.state()
+        #expect(onB3.people[onB3.canonical(rose)]?.erased != nil)
+        #expect(!onB3.people.values.contains { $0.name == "Rosalind Zebedee" })
+    }
+
+    @Test func theServerRefusesAForeignPurgeAndAStrippedEvent() async throws {
+        let dir = TempDir()
+        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
+        let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+        let (b1, j1) = (laptops[0], laptops[2])
+        let (_, registered) = try b1.log.registerPerson(name: "Rose", code: try PartnershipCode(initials: "RB", dateOfBirth: "1990-04-01", sex: "F"), at: t0)
+        _ = try await b1.sync(service)
+        _ = try await j1.sync(service)
+        let profile = try #require(registered.first { $0.scope == .partnership })
+        // Joanna's modified client tells the server to purge Basis's profile of her.
+        let forged = try TrustAttackTests.forgePurge([profile.id], by: j1.log)
+        let request = SyncRequestV2(vector: try j1.log.store.vector(), events: [forged], certDigest: try j1.log.store.roster().digest)
+        await #expect { try await service.sync(request, from: try await service.authenticate(bearer: j1.bearer)) } throws: {
+            ($0 as? ServerError)?.kind == .foreignPurge
+        }
+        // A stripped copy of a new event, with no purge naming it.
+        let (_, more) = try b1.log.registerPerson(name: "Ivy", at: t0)
+        let stripped = SyncRequestV2(vector: try b1.log.store.vector(), events: more.map(\.purged), certDigest: try b1.log.store.roster().digest)
+        await #expect { try await service.sync(stripped, from: try await service.authenticate(bearer: b1.bearer)) } throws: {
+            ($0 as? ServerError)?.kind == .unauthorisedPurge
+        }
+        #expect(try await service.storage.eventCount() == registered.count)
+    }
+}
