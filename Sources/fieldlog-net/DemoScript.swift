@@ -177,6 +177,12 @@ struct DemoScript {
         try await on("j2", ["import", path("tampered.bundle")], expectFailure: true)
         try await on("j2", ["check"])
 
+        step("Jade asks Basis to delete her records: what identifies her is erased everywhere, her counts stay")
+        try await on("b2", ["person", "erase", jade, "--reason", "asked at the drop-in", "--yes"])
+        for laptop in ["b2", "b1", "j1", "j2"] { try await on(laptop, ["sync"]) }
+        try await on("b1", ["person", "show", jade])
+        try await on("j1", ["report", "--month", month])
+
         step("The server holds every event and can read none of them")
         _ = try await admin("devices") { "\(try await service.storage.devices().count) laptops, \(try await service.storage.eventCount()) sealed events" }
 
