@@ -141,14 +141,7 @@ struct PersonShow: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            // Who she is, from everything but the contacts; then her contacts, from her pages.
-            var found: Person?
-            let lookup = try Lookup(log: log) { index in
-                let p = try index.person(ref)
-                found = p
-                return Set([p.id] + p.aliases)
-            }
-            let person = found!
+            let (lookup, person) = try Lookup.person(ref, log: log)
             let contacts = lookup.state.contacts(of: person.id)
             let referrals = lookup.state.referrals.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
             let incidents = lookup.state.incidents.values.filter { $0.person == person.id }.sorted { $0.occurredAt < $1.occurredAt }
@@ -248,16 +241,7 @@ struct PersonErase: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            var found: Person?
-            let lookup = try Lookup(log: log) { index in
-                let p = try index.person(ref)
-                found = p
-                return Set([p.id] + p.aliases)
-            }
-            let person = found!
-            if person.erased != nil && person.name == nil {
-                throw FieldlogError.badInput("\(lookup.label(person)) was already erased; nothing was changed")
-            }
+            let (lookup, person) = try Lookup.person(ref, log: log)
             let plan = try log.planErasure(of: person.id, in: lookup.state)
             let label = lookup.label(person)
             if !yes {

@@ -37,6 +37,18 @@ final class Lookup {
         people = index!
     }
 
+    /// The person `ref` names, and a lookup whose state holds her contacts (and no one else's):
+    /// who she is comes from everything but the contacts, then her contacts from her pages.
+    static func person(_ ref: String, log: FieldLog) throws -> (lookup: Lookup, person: Person) {
+        var found: Person?
+        let lookup = try Lookup(log: log) { index in
+            let p = try index.person(ref)
+            found = p
+            return Set([p.id] + p.aliases)
+        }
+        return (lookup, found!)
+    }
+
     private init(log: FieldLog, state: FieldState) throws {
         self.state = state
         // The process ends when the command does: freeing a large state record by record

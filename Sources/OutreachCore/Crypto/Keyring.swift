@@ -41,6 +41,11 @@ public struct Keyring: Sendable {
     /// True when this device may hold `event`: anything of its own organisation, and partnership
     /// and public events of any organisation (DESIGN §3, invariant 8).
     public func isEntitled(org eventOrg: String, scope: Scope) -> Bool {
+        Self.entitles(org: org, eventOrg: eventOrg, scope: scope)
+    }
+
+    /// Whether a device of `org` may hold an event of `eventOrg` in `scope` (the one rule).
+    public static func entitles(org: String, eventOrg: String, scope: Scope) -> Bool {
         eventOrg == org || scope == .partnership || scope == .public
     }
 

@@ -71,7 +71,7 @@ public struct EventBundle: Sendable {
     public static func make(from store: Store, keyring: Keyring, since: VersionVector = VersionVector(), targetOrg: String? = nil) throws -> EventBundle {
         let covered = try store.vector()
         var events = try store.events(notCoveredBy: since)
-        if let targetOrg { events = events.filter { $0.org == targetOrg || $0.scope == .partnership || $0.scope == .public } }
+        if let targetOrg { events = events.filter { Keyring.entitles(org: targetOrg, eventOrg: $0.org, scope: $0.scope) } }
         events += try store.authorisations(for: events)  // tombstones travel with their purges (erasure.md §4)
         let header = Header(partnershipID: keyring.partnershipID, org: keyring.org,
                             device: store.info.device, replica: store.info.replica, since: since, covered: covered,

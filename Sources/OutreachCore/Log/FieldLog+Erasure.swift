@@ -38,9 +38,8 @@ extension FieldLog {
             if shown.erased != nil {
                 throw FieldlogError.badInput("\(String(canonical.prefix(8))) was already erased; nothing was changed")
             }
-            let owner = group.compactMap { state.people[$0]?.org ?? state.people[canonical]?.org }.first ?? shown.org
-            throw FieldlogError(.notPermitted, "\(String(canonical.prefix(8))) was registered by \(owner), not \(keyring.org): only \(owner) can erase her",
-                                hint: "ask \(owner) to erase her; nothing was changed")
+            throw FieldlogError(.notPermitted, "\(String(canonical.prefix(8))) was registered by \(shown.org), not \(keyring.org): only \(shown.org) can erase her",
+                                hint: "ask \(shown.org) to erase her; nothing was changed")
         }
         let mine = Set(ours)
         let herContacts = Set(state.contacts.values.filter { $0.recordedPerson.map(mine.contains) ?? false }.map(\.id))

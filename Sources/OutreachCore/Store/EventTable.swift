@@ -172,20 +172,40 @@ public enum EventTable {
         return try ids.subtracting(sending).sorted().compactMap { id in try Row.fetchOne(row, arguments: [id]).map { try event(from: $0) } }
     }
 
-    /// The purges a batch carries that pass the envelope rules (their payload is in clear), and
-    /// the rule P1 judged on what this database holds and the batch carries: a purge may name only
-    /// its own organisation's events. Returns the honoured purges, or the first that breaks P1.
-    public static func purges(in batch: [Event], _ db: Database) throws -> (honoured: [(event: Event, ids: [EventID])], foreign: Event?) {
-        let carried = Dictionary(batch.map { ($0.id, $0.org) }, uniquingKeysWith: { a, _ in a })
+    /// An `events.purged` and the ids it names (its payload is in clear: anyone can read it).
+    public struct Purge: Sendable {
+        public let event: Event
+        public let ids: [EventID]
+
+        init(event: Event, ids: [EventID]) {
+            self.event = event
+            self.ids = ids
+        }
+
+        /// The purge `event` is, if it is a well-formed `events.purged` in the public scope.
+        public init?(_ event: Event) {
+            guard let opened = Keyring.openPublic(event), let ids = Authority.purgeList(opened.payload) else { return nil }
+            self.init(event: event, ids: ids)
+        }
+    }
+
+    /// Rule P1 (`Protocol/erasure.md` §3), judged on what this database holds and what arrives
+    /// with the purge (`carried`: id → organisation): whether it names another organisation's event.
+    static func namesForeignEvent(_ purge: Purge, carried: [EventID: String], _ db: Database) throws -> Bool {
         let org = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
-        var honoured = [(event: Event, ids: [EventID])]()
-        for event in batch where event.scope == .public {
-            guard let opened = Keyring.openPublic(event), let ids = Authority.purgeList(opened.payload) else { continue }
-            for id in ids {
-                let owner = try carried[id] ?? String.fetchOne(org, arguments: [id.hex])
-                if let owner, owner != event.org { return (honoured, event) }
-            }
-            honoured.append((event, ids))
+        for id in purge.ids {
+            if let owner = try carried[id] ?? String.fetchOne(org, arguments: [id.hex]), owner != purge.event.org { return true }
+        }
+        return false
+    }
+
+    /// The purges a batch carries, each judged by P1. Returns them, or the first that breaks P1.
+    public static func purges(in batch: [Event], _ db: Database) throws -> (honoured: [Purge], foreign: Event?) {
+        let carried = Dictionary(batch.map { ($0.id, $0.org) }, uniquingKeysWith: { a, _ in a })
+        var honoured = [Purge]()
+        for purge in batch.compactMap(Purge.init) {
+            if try namesForeignEvent(purge, carried: carried, db) { return (honoured, purge.event) }
+            honoured.append(purge)
         }
         return (honoured, nil)
     }

@@ -101,7 +101,7 @@ extension Store {
             // An erasure written here purges here at once, in the same transaction (erasure.md §3).
             if purging {
                 let purges = zip(drafts, written).compactMap { draft, event in
-                    Authority.purgeList(draft.payload).map { HonouredPurge(event: event, ids: $0) }
+                    Authority.purgeList(draft.payload).map { EventTable.Purge(event: event, ids: $0) }
                 }
                 for p in purges {
                     if let rule = try Self.purgeRule(p, batch: [:], keyring: keyring, db) {

@@ -100,7 +100,7 @@ extension Store {
             let held = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?")
             // Purges first (erasure.md §3): judged on what is held and carried, then they decide
             // which events arrive purged and which are stored purged.
-            var honoured = [HonouredPurge]()
+            var honoured = [EventTable.Purge]()
             let carried = Dictionary(batch.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             for candidate in Self.purges(in: batch, verdicts: verdicts) {
                 if let rule = try Self.purgeRule(candidate, batch: carried, keyring: keyring, db) {
@@ -159,7 +159,7 @@ extension Store {
             outcome.purged += try Self.apply(honoured, db)
             return outcome
         }
-        if result.purged > 0 || batch.contains(where: { $0.scope == .public }) { try checkpointAfterPurge() }
+        if result.purged > 0 || carriesPurge { try checkpointAfterPurge() }
         return result
     }
 }

@@ -21,25 +21,18 @@ extension Authority {
 }
 
 extension Store {
-    /// A purge this device honours: the `events.purged` event and the ids it names.
-    struct HonouredPurge {
-        let event: Event
-        let ids: [EventID]
-    }
-
     /// The rule a received purge breaks, judged on what this device holds (or receives with it):
-    /// it may name only its own organisation's events (P1), and, where this device can read them,
-    /// only events that identify a person (P2). Nil when it is honoured.
-    static func purgeRule(_ purge: HonouredPurge, batch: [EventID: Event], keyring: Keyring, _ db: Database) throws -> Authority.Rule? {
+    /// it may name only its own organisation's events (P1, as the server judges it), and, where
+    /// this device can read them, only events that identify a person (P2). Nil when it is honoured.
+    static func purgeRule(_ purge: EventTable.Purge, batch: [EventID: Event], keyring: Keyring, _ db: Database) throws -> Authority.Rule? {
+        if try EventTable.namesForeignEvent(purge, carried: batch.mapValues(\.org), db) { return .foreignPurge }
         let row = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?")
         func find(_ id: EventID) throws -> Event? {
             if let e = batch[id] { return e }
             return try Row.fetchOne(row, arguments: [id.hex]).map { try EventTable.event(from: $0) }
         }
         for id in purge.ids {
-            guard let target = try find(id) else { continue }
-            if target.org != purge.event.org { return .foreignPurge }
-            guard let opened = keyring.open(target), let type = opened.payload.eventType else { continue }
+            guard let target = try find(id), let opened = keyring.open(target), let type = opened.payload.eventType else { continue }
             if Authority.purgeable.contains(type) { continue }
             if type == .eventCorrected, let amended = opened.payload.eventID("target"), let original = try find(amended) {
                 // A correction is purged with the event it corrects; if that cannot be read here, it is taken on trust.
@@ -54,12 +47,12 @@ extension Store {
     /// Records honoured purges and purges what they name, in the caller's transaction: payloads
     /// replaced by their digests, set-aside copies deleted, and the sealed caches (which may hold
     /// what the purged events said) dropped. Returns how many stored events were purged.
-    static func apply(_ purges: [HonouredPurge], _ db: Database) throws -> Int {
+    static func apply(_ purges: [EventTable.Purge], _ db: Database) throws -> Int {
         guard !purges.isEmpty else { return 0 }
         var purged = 0
+        let drop = try db.cachedStatement(sql: "DELETE FROM set_aside WHERE id = ? AND org = ?")
         for p in purges {
             purged += try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db)
-            let drop = try db.cachedStatement(sql: "DELETE FROM set_aside WHERE id = ? AND org = ?")
             for id in p.ids { try drop.execute(arguments: [id.hex, p.event.org]) }
         }
         try db.execute(sql: "DELETE FROM cache")
@@ -79,11 +72,7 @@ extension Store {
     }
 
     /// The purges named in a batch's own `events.purged` that pass the envelope and key rules.
-    static func purges(in batch: [Event], verdicts: [Authority.Rule?]) -> [HonouredPurge] {
-        zip(batch, verdicts).compactMap { event, verdict in
-            guard verdict == nil, event.scope == .public, let opened = Keyring.openPublic(event),
-                  let ids = Authority.purgeList(opened.payload) else { return nil }
-            return HonouredPurge(event: event, ids: ids)
-        }
+    static func purges(in batch: [Event], verdicts: [Authority.Rule?]) -> [EventTable.Purge] {
+        zip(batch, verdicts).compactMap { event, verdict in verdict == nil ? EventTable.Purge(event) : nil }
     }
 }

@@ -123,7 +123,7 @@ public enum Authority {
             guard event.keyID == Scope.clearKeyID else { return .failure(RuleError(.wrongKey)) }
             guard let opened = Keyring.openPublic(event) else { return .failure(RuleError(.unopenable)) }
             guard opened.payload.eventType?.scope == .public else { return .failure(RuleError(.wrongScopeForType)) }
-            guard Authority.purgeList(opened.payload) != nil else { return .failure(RuleError(.unopenable)) }
+            guard EventTable.Purge(event) != nil else { return .failure(RuleError(.unopenable)) }
             return .success(opened)
         }
         let expected = event.org == keyring.org ? keyring.key(for: event.scope) : (event.scope == .partnership ? keyring.partnershipKey : nil)

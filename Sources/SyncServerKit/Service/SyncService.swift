@@ -112,7 +112,7 @@ public struct SyncService: Sendable {
                 throw ServerError(.notEntitled, "event \(event.dot) belongs to \(event.org) only")
             }
             // The one payload a server reads: a purge, in clear (erasure.md §2).
-            if event.scope == .public, Keyring.openPublic(event).flatMap({ Authority.purgeList($0.payload) }) == nil {
+            if event.scope == .public, EventTable.Purge(event) == nil {
                 throw ServerError(.badPurge, "event \(event.dot) is refused: a public event must be a well-formed events.purged", event: event.dot)
             }
             guard let rule = verdict else { continue }
