@@ -105,7 +105,8 @@ struct IncidentExport: ParsableCommand {
 }
 
 struct Audit: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Every police export from this charity: who, what, when, at which level.")
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "This charity's police exports and erasures: who, what, when, why (never whom an erasure was of).")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
 
@@ -114,17 +115,33 @@ struct Audit: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let lookup = try Lookup(log: log, .withoutContacts)
             let exports = lookup.state.exports.values.sorted { ($0.exportedAt, $0.id) > ($1.exportedAt, $1.id) }
+            // Erasures name no person: the erased id is an id no record identifies any more, and
+            // listing it would tie the reason to her contacts.
+            let erasures = lookup.state.erasures.values.filter { $0.org == log.keyring.org }.sorted { ($0.at, $0.id) > ($1.at, $1.id) }
             if output.format == .json {
                 Output.json(["schema": "fieldlog.audit/1", "exports": .array(exports.map { e in
                     ["ref": .string(lookup.ref(e.id)), "incident": .string(lookup.ref(e.incident)), "level": .string(e.level.rawValue),
                      "recipient": .str(e.recipient), "by": .string(e.author), "org": .string(e.org), "at": .string(lookup.time.iso(e.exportedAt))]
+                }), "erasures": .array(erasures.map { e in
+                    ["ref": .string(lookup.ref(e.id)), "by": .string(e.by), "org": .string(e.org), "at": .string(lookup.time.iso(e.at)),
+                     "reason": .string(e.reason), "events": .num(e.events)]
                 })])
                 return
             }
-            if exports.isEmpty { Output.line("no police exports"); return }
-            Output.table(["when", "by", "incident", "level", "to"], exports.map { e in
-                [lookup.time.format(e.exportedAt), e.author, lookup.ref(e.incident), e.level.rawValue, e.recipient ?? ""]
-            })
+            if exports.isEmpty && erasures.isEmpty { Output.line("no police exports and no erasures"); return }
+            if !exports.isEmpty {
+                Output.line("police exports")
+                Output.table(["when", "by", "incident", "level", "to"], exports.map { e in
+                    [lookup.time.format(e.exportedAt), e.author, lookup.ref(e.incident), e.level.rawValue, e.recipient ?? ""]
+                })
+            }
+            if !erasures.isEmpty {
+                if !exports.isEmpty { Output.line() }
+                Output.line("erasures")
+                Output.table(["when", "by", "events purged", "why"], erasures.map { e in
+                    [lookup.time.format(e.at), e.by, String(e.events), e.reason]
+                })
+            }
         }
     }
 }

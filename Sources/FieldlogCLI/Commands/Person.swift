@@ -244,16 +244,8 @@ struct PersonErase: ParsableCommand {
             let (lookup, person) = try Lookup.person(ref, log: log)
             let plan = try log.planErasure(of: person.id, in: lookup.state)
             let label = lookup.label(person)
-            if !yes {
-                guard isatty(STDIN_FILENO) == 1 else {
-                    throw FieldlogError.badInput("erasing cannot be undone: confirm on a terminal, or add --yes", input: .confirm)
-                }
-                FileHandle.standardError.write(Data("Erase \(label): \(plan.events.count) events purged on every laptop and the server. Type erase to confirm: ".utf8))
-                guard readLine()?.trimmingCharacters(in: .whitespaces).lowercased() == "erase" else {
-                    Output.line("not erased")
-                    return
-                }
-            }
+            guard try Confirm.typed("erase", "Erase \(label): \(plan.events.count) events purged on every laptop and the server", yes: yes)
+            else { return Output.line("not erased") }
             let written = try log.erase(plan, reason: reason, at: WallClock.nowMillis())
             if output.format == .json {
                 Output.json(["ref": .string(lookup.ref(person)), "purged": .num(plan.events.count), "keptLinks": .num(plan.keptLinks.count),

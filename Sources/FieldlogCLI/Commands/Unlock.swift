@@ -22,7 +22,10 @@ struct Unlock: ParsableCommand {
             Output.line("unlocked until \(LondonTime().format(until))")
             // Warnings first: the alerts this laptop has not shown yet, before going out.
             let keyring = try store.keyring(masterKey: master)
-            try Warnings.showNew(log: FieldLog(store: store, keyring: keyring, author: store.info.device))
+            let log = FieldLog(store: store, keyring: keyring, author: store.info.device)
+            try Warnings.showNew(log: log)
+            // Retention runs by itself at the day's first unlock (Protocol/erasure.md §7).
+            DailyRetention.run(log: log)
         }
     }
 }

@@ -64,6 +64,7 @@ public enum Output {
         case (.storeDirectory?, .storeExists): "use --store DIR for another one"
         case (.storeDirectory?, _): "run fieldlog init, or pass --store DIR"
         case (.confirm?, _): "add --yes to go on without asking"
+        case (.after?, _): "e.g. --after 6y (years) or --after 18mo (months)"
         case (.person?, _): "use one of the refs instead (fieldlog people --name NAME shows who is who)"
         case (nil, _): nil
         }

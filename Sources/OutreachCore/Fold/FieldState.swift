@@ -17,6 +17,10 @@ public struct FieldState: Sendable, Equatable {
     /// Police exports (this organisation's audit trail), by export event id.
     public var exports: [EventID: IncidentExport] = [:]
     public var alerts: [EventID: Alert] = [:]
+    /// Erasures (`person.erased`, this organisation's audit trail), by event id.
+    public internal(set) var erasures: [EventID: Erasure] = [:]
+    /// Each organisation's retention policy in force (only its own devices can read it), by organisation.
+    public internal(set) var retention: [String: RetentionPolicy] = [:]
     public var safeguarding: [EventID: Safeguarding] = [:]
     /// Register writes by canonical person and register, all of them (for "as of" questions).
     public var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
@@ -32,6 +36,9 @@ public struct FieldState: Sendable, Equatable {
     public var unreadable = 0
 
     public init() {}
+
+    /// `org`'s retention policy: the latest (time, then id) it set, else the default.
+    public func retentionPolicy(of org: String) -> RetentionPolicy { retention[org] ?? .standard(org: org) }
 
     /// `org`'s summary of its incident `incident`.
     public func summary(of incident: EventID, org: String) -> IncidentSummary? {

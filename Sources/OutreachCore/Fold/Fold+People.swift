@@ -178,7 +178,7 @@ extension Fold {
     func basePerson(_ id: String) -> Person? {
         // The earliest erasure (time, then id); what identified her is gone from every record.
         if let erasure = erasures[id]?.values.min(by: { ($0.at, $0.id) < ($1.at, $1.id) }) {
-            var p = Person(id: id, org: registrations[id]?.values.first?.org ?? firstMention[id]?.org ?? "")
+            var p = Person(id: id, org: erasure.org)
             p.erased = erasure
             return p
         }

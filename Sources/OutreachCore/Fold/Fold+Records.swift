@@ -15,6 +15,7 @@ extension Fold {
         case register(person: String, Register)
         case zone(String)
         case erasure(person: String)
+        case retention(org: String)
         case unknown
         /// Retractions, corrections, revocations: they act through liveness.
         case other
@@ -38,8 +39,10 @@ extension Fold {
             touch(id)
         case .personErased:
             guard let id = p.string("person") else { break }
-            erasures[id, default: [:]][e.id] = Erasure(id: e.id, at: p.occurredAt, by: p.author, reason: p.string("reason") ?? "",
-                                                       events: Int(p.int("events") ?? 0))
+            let erasure = Erasure(id: e.id, org: e.org, at: p.occurredAt, by: p.author, reason: p.string("reason") ?? "",
+                                  events: Int(p.int("events") ?? 0))
+            erasures[id, default: [:]][e.id] = erasure
+            state.erasures[e.id] = erasure
             effect = .erasure(person: id)
             touch(id)
         case .eventsPurged:
@@ -140,6 +143,11 @@ extension Fold {
             zoneDefinitions[zone, default: [:]][e.id] = ZoneDefinition(at: p.occurredAt, label: p.string("label"))
             effect = .zone(zone)
             updateZone(zone)
+        case .retentionSet:
+            guard let months = p.int("months").map(Int.init), RetentionPolicy.allowedMonths.contains(months) else { break }
+            retentionPolicies[e.org, default: [:]][e.id] = RetentionPolicy(id: e.id, org: e.org, months: months, at: p.occurredAt, by: p.author)
+            effect = .retention(org: e.org)
+            updateRetention(e.org)
         case nil:
             state.unknownTypes += 1
             effect = .unknown
@@ -205,7 +213,11 @@ extension Fold {
             updateZone(zone)
         case .erasure(let person):
             Fold.remove(id, at: person, from: &erasures)
+            state.erasures[id] = nil
             touch(person)
+        case .retention(let org):
+            Fold.remove(id, at: org, from: &retentionPolicies)
+            updateRetention(org)
         case .unknown:
             state.unknownTypes -= 1
         case .other:
@@ -251,6 +263,11 @@ extension Fold {
         }
         let labelled = defs.filter { $0.value.label != nil }.max { ($0.value.at, $0.key) < ($1.value.at, $1.key) }
         state.zones[zone] = labelled?.value.label ?? ""
+    }
+
+    /// An organisation's policy in force: its latest (time, then id) live `retention.set`.
+    mutating func updateRetention(_ org: String) {
+        state.retention[org] = retentionPolicies[org]?.values.max { ($0.at, $0.id!) < ($1.at, $1.id!) }
     }
 
     /// One summary per (organisation, incident): of several, the smallest id; none for a retracted incident.

@@ -5,7 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 6
+    static let snapshotVersion: UInt32 = 7
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -60,8 +60,9 @@ extension Fold {
         }
         w.list(links) { w, l in w.id(l.key); w.word(l.value.a); w.word(l.value.b) }
         w.list(erasures.flatMap { p in p.value.values.map { (p.key, $0) } }) { w, x in
-            w.word(x.0); w.id(x.1.id); w.int(x.1.at); w.word(x.1.by); w.text(x.1.reason); w.int(Int64(x.1.events))
+            w.word(x.0); w.id(x.1.id); w.word(x.1.org); w.int(x.1.at); w.word(x.1.by); w.text(x.1.reason); w.int(Int64(x.1.events))
         }
+        w.list(retentionPolicies.values.flatMap(\.values)) { w, r in w.id(r.id!); w.word(r.org); w.int(Int64(r.months)); w.int(r.at); w.word(r.by) }
         w.list(firstMention) { w, m in w.word(m.key); w.int(m.value.at); w.id(m.value.id); w.word(m.value.org) }
         w.list(state.lastContacts) { w, l in w.word(l.key); w.int(l.value.at); w.word(l.value.org); w.id(l.value.contact) }
         // People as merged (working them out again for 20k people costs more than reading them).
@@ -182,11 +183,18 @@ extension Fold {
         }
         var erasureByID = [EventID: Erasure]()
         for (person, e) in try r.list({ r in
-            (try r.word(), Erasure(id: try r.id(), at: try r.int(), by: try r.word(), reason: try r.text(), events: Int(try r.int())))
+            (try r.word(), Erasure(id: try r.id(), org: try r.word(), at: try r.int(), by: try r.word(), reason: try r.text(), events: Int(try r.int())))
         }) {
             erasures[person, default: [:]][e.id] = e
             erasureByID[e.id] = e
             applied[e.id] = .erasure(person: person)
+        }
+        state.erasures = erasureByID
+        for policy in try r.list({ r in
+            RetentionPolicy(id: try r.id(), org: try r.word(), months: Int(try r.int()), at: try r.int(), by: try r.word())
+        }) {
+            retentionPolicies[policy.org, default: [:]][policy.id!] = policy
+            applied[policy.id!] = .retention(org: policy.org)
         }
         for (person, m) in try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) }) { firstMention[person] = m }
         for (person, last) in try r.list({ r in (try r.word(), LastContact(at: try r.int(), org: try r.word(), contact: try r.id())) }) {
@@ -218,6 +226,7 @@ extension Fold {
         for a in alertBase.keys { updateAlert(a) }
         for key in summaryCandidates.keys { updateSummary(key) }
         for zone in zoneDefinitions.keys { updateZone(zone) }
+        for org in retentionPolicies.keys { updateRetention(org) }
         for id in profileWrites.keys { profileCodes[id] = code(of: id) }
         for (id, registers) in registerWrites {
             for (register, writes) in registers { state.registerWrites[canonical(id), default: [:]][register, default: []] += writes.values }

@@ -66,6 +66,8 @@ public struct Fold: Sendable, Equatable {
     var links: [EventID: Link] = [:]
     /// Every live `person.erased`, by the person id it names.
     var erasures: [String: [EventID: Erasure]] = [:]
+    /// Every live `retention.set` within the allowed months, by organisation.
+    var retentionPolicies: [String: [EventID: RetentionPolicy]] = [:]
     var firstMention: [String: Mention] = [:]
     /// The partnership code each id's own profile gives.
     var profileCodes: [String: String] = [:]

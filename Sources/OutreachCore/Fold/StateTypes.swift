@@ -54,10 +54,38 @@ public struct Person: Sendable, Equatable {
 /// why, and how many events it purged.
 public struct Erasure: Sendable, Equatable {
     public let id: EventID
+    /// The organisation that erased her (the one that registered her).
+    public let org: String
     public let at: Int64
     public let by: String
     public let reason: String
     public let events: Int
+}
+
+/// An organisation's retention policy (`retention.set`, `Protocol/erasure.md` §7): a person it
+/// registered is erased once `months` have passed without contact, casework or incident.
+public struct RetentionPolicy: Sendable, Equatable {
+    /// The months a policy may say: from 1 year to 100. A policy outside them (only a modified
+    /// client writes one) is not folded, so it cannot make every laptop erase everyone.
+    public static let allowedMonths = 12...1200
+    /// Without any policy: 6 years.
+    public static let defaultMonths = 72
+
+    /// The `retention.set` event; nil for the default.
+    public let id: EventID?
+    public let org: String
+    public let months: Int
+    public let at: Int64
+    public let by: String
+
+    public static func standard(org: String) -> RetentionPolicy {
+        RetentionPolicy(id: nil, org: org, months: defaultMonths, at: 0, by: "")
+    }
+
+    /// "6 years", "18 months".
+    public var text: String {
+        months % 12 == 0 ? "\(months / 12) year\(months == 12 ? "" : "s")" : "\(months) months"
+    }
 }
 
 /// When a person was last seen, and by which organisation.

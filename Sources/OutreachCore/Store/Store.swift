@@ -229,6 +229,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// The London day (its start) on which retention last ran by itself here, if ever.
+    public func retentionRanOn() throws -> Int64? {
+        try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'retentionRanOn'").flatMap(Int64.init) }
+    }
+
+    public func rememberRetentionRun(day: Int64) throws {
+        try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('retentionRanOn', ?)", arguments: [String(day)]) }
+    }
+
     func rememberSync(serverVector: VersionVector, at time: Int64) throws {
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('serverVector', ?), ('lastSyncAt', ?)",

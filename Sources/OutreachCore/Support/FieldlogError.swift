@@ -23,7 +23,7 @@ public struct FieldlogError: Error, CustomStringConvertible, Sendable, Equatable
     /// What a person gave that is at fault, in the library's words: a front end names its own
     /// option for it (the library never names a command-line flag).
     public enum Input: String, Sendable {
-        case name, reason, unidentified, periodStart, periodEnd, months, storeDirectory, person, confirm
+        case name, reason, unidentified, periodStart, periodEnd, months, storeDirectory, person, confirm, after
     }
 
     public let code: Code

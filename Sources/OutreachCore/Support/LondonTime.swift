@@ -113,6 +113,11 @@ public struct LondonTime: Sendable {
         return LondonTime.ms(date)
     }
 
+    /// `months` calendar months after `ms`, in London time (31 January + 1 month is 28 or 29 February).
+    public func adding(months: Int, to ms: Int64) -> Int64 {
+        LondonTime.ms(calendar.date(byAdding: .month, value: months, to: LondonTime.date(ms))!)
+    }
+
     /// The day after `ms`'s London day starts (for inclusive `--to` dates).
     public func nextDay(_ ms: Int64) -> Int64 {
         LondonTime.ms(calendar.date(byAdding: .day, value: 1, to: LondonTime.date(ms))!)
