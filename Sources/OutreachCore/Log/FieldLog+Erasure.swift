@@ -12,8 +12,9 @@ extension FieldLog {
         /// The events whose payloads are purged: registrations, profiles, notes on her contacts,
         /// and the corrections of any of them.
         public let events: [EventID]
-        /// Other ids she is one person with, each kept by an anonymous `persons.linked`: a merge
-        /// that came from a partnership code outlives the code.
+        /// Her other ids (the other charity's, and this organisation's beyond the first), each kept
+        /// by an anonymous `persons.linked` to her first: a merge that came from a partnership code
+        /// outlives the code.
         public let keptLinks: [String]
     }
 
@@ -75,7 +76,9 @@ extension FieldLog {
                 for c in contactsOf[id] ?? [] { purge.formUnion(notes[c] ?? []) }
             }
             for target in Array(purge) { purge.formUnion(corrections[target] ?? []) }
-            return ErasurePlan(person: canonical, ids: ours, events: purge.sorted(), keptLinks: group.filter { !ours.contains($0) })
+            // Every other id of the group is linked to her first: a merge that came from partnership
+            // codes (purged with her profiles) outlives them, between her own ids too.
+            return ErasurePlan(person: canonical, ids: ours, events: purge.sorted(), keptLinks: group.filter { $0 != ours[0] })
         }
     }
 
