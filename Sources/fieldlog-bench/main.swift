@@ -10,12 +10,12 @@ let usage = """
 
       --quick         stop at 100k events (no 1M fold, 50 laptops at once)
       --no-sync       leave out the sync benchmarks
-      --only SECTION  one of: append, fold, contact, reads, sync, first-sync, evening, crowd, million
+      --only SECTION  one of: append, fold, contact, reads, erase, sync, first-sync, evening, crowd, million
       --events N      how many events the reads store holds (default 100000)
       --keep [DIR]    keep the stores; with --only reads, build the store in DIR and print how to use it
       --micro         where an append's time goes (--fold: and a 100k fold)
     """
-let sections: Set<String> = ["append", "fold", "contact", "reads", "sync", "first-sync", "evening", "crowd", "million"]
+let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "sync", "first-sync", "evening", "crowd", "million"]
 /// The options given, checked: an unknown one stops the benchmark before it starts.
 let options: (only: String?, events: Int, keepDir: String?) = {
     var args = Array(CommandLine.arguments.dropFirst())
@@ -49,8 +49,8 @@ try FileManager.default.createDirectory(at: root, withIntermediateDirectories: t
 /// `--keep` alone keeps every store; `--keep DIR` keeps only the reads store, in DIR.
 let keep = CommandLine.arguments.contains("--keep") && options.keepDir == nil
 let only = options.only
-/// Whether a section runs: all of them but `reads` (it spawns a few hundred processes) unless `--only` names one.
-func section(_ names: String...) -> Bool { only.map(names.contains) ?? !names.contains("reads") }
+/// Whether a section runs: all of them but `reads` and `erase` (they spawn processes) unless `--only` names one.
+func section(_ names: String...) -> Bool { only.map(names.contains) ?? !(names.contains("reads") || names.contains("erase")) }
 
 /// Removes the benchmark's stores (unless --keep) and exits.
 func finish() -> Never {
@@ -318,6 +318,32 @@ if section("reads") {
         print("  export FIELDLOG_STORE=\(directory.path)")
         print("  export FIELDLOG_PASSPHRASE='\(passphrase)'")
     }
+}
+
+// MARK: 3c. Erasing one person (--only erase [--events N])
+
+if section("erase") {
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else { fatalError("build the client first (swift build -c release)") }
+    let directory = root.appendingPathComponent("erase")
+    let (log, people, master) = try makeStore("erase", count: options.events, at: directory)
+    let runtime = root.appendingPathComponent("run")
+    try ShiftSession(environment: ["XDG_RUNTIME_DIR": runtime.path]).save(
+        storeID: log.store.info.storeID, masterKey: .init(data: master), expiresAt: WallClock.nowMillis() + 3_600_000)
+    let environment = ["FIELDLOG_STORE=\(directory.path)", "XDG_RUNTIME_DIR=\(runtime.path)", "PATH=/usr/bin:/bin"]
+    _ = spawnCLI(binary, ["people"], environment: environment)  // the first fold, apart
+    // Five people, each erased as a worker would (whole process), then the next command, which
+    // builds the sealed state again without her (the erasure dropped it).
+    var erase = [Double](), next = [Double]()
+    for k in 0..<5 {
+        let ref = String(people[people.count / 7 * (k + 1)].prefix(8))
+        erase.append(spawnCLI(binary, ["person", "erase", ref, "--reason", "bench", "--yes"], environment: environment))
+        next.append(spawnCLI(binary, ["people"], environment: environment))
+    }
+    let bytes = (try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey]))
+        .reduce(0) { $0 + ((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
+    report("person erase, \(options.events) events (median / max of 5)", String(format: "%6.0f ms / %.0f ms", erase.sorted()[2] * 1000, erase.max()! * 1000))
+    report("the next command after an erasure (median / max of 5)", String(format: "%6.0f ms / %.0f ms", next.sorted()[2] * 1000, next.max()! * 1000))
+    report("store after 5 erasures", String(format: "%.1f MB", Double(bytes) / 1e6))
 }
 
 // MARK: 4. Sync over HTTP (--sync, or the full run)

@@ -182,6 +182,13 @@ struct DemoScript {
         for laptop in ["b2", "b1", "j1", "j2"] { try await on(laptop, ["sync"]) }
         try await on("b1", ["person", "show", jade])
         try await on("j1", ["report", "--month", month])
+        try await on("b1", ["audit"])
+
+        step("Retention: Basis keeps identities 3 years after the last contact; the policy reaches its other laptop")
+        try await on("b1", ["retention", "set", "--after", "3y"])
+        try await on("b1", ["sync"])
+        try await on("b2", ["sync"])
+        try await on("b2", ["retention"])
 
         step("The server holds every event and can read none of them")
         _ = try await admin("devices") { "\(try await service.storage.devices().count) laptops, \(try await service.storage.eventCount()) sealed events" }

@@ -27,6 +27,27 @@ import Testing
         return [ReportOutput(reports, isPublic: false).csv, ReportOutput(reports, isPublic: true).csv]
     }
 
+    /// The oracle: every stored event of `log`'s organisation that identifies `ids`, found by
+    /// opening them all (retracted ones too): registrations, profiles, notes on any contact naming
+    /// her, and the corrections of any of those.
+    static func identifying(_ ids: [String], _ log: FieldLog) throws -> Set<EventID> {
+        let opened = try log.store.allEvents().filter { $0.org == log.keyring.org && !$0.isPurged }.compactMap { log.keyring.open($0) }
+        let hers = Set(ids)
+        let contacts = Set(opened.filter { $0.payload.eventType == .contactLogged && $0.payload.string("person").map(hers.contains) == true }.map(\.event.id))
+        var found = Set(opened.filter { o in
+            switch o.payload.eventType {
+            case .personRegistered?, .personProfile?: return o.payload.string("person").map(hers.contains) == true
+            case .contactNote?: return o.payload.eventID("contact").map(contacts.contains) == true
+            default: return false
+            }
+        }.map(\.event.id))
+        while true {
+            let more = Set(opened.filter { $0.payload.eventType == .eventCorrected && $0.payload.eventID("target").map(found.contains) == true }.map(\.event.id))
+            if more.isSubset(of: found) { return found }
+            found.formUnion(more)
+        }
+    }
+
     static func syncAll(_ logs: [FieldLog]) throws {
         var changed = true
         var rounds = 0
@@ -89,15 +110,15 @@ import Testing
                     try log.recordReferralOutcome(r, ReferralOutcomeKind.allCases.randomElement(using: &rng)!, state: state, at: when())
                 }
             case 9:
-                // Correct a registration's descriptor, or retract a contact, of this organisation.
+                // Correct a registration or a profile, or retract a contact or a note, of this organisation.
                 let own = try log.store.allEvents().filter { $0.org == log.keyring.org && $0.scope != .public }
-                let type: EventType = Bool.random(using: &rng) ? .personRegistered : .contactLogged
+                let type = [EventType.personRegistered, .personProfile, .contactLogged, .contactNote].randomElement(using: &rng)!
                 let candidates = own.filter { log.keyring.open($0)?.payload.eventType == type && !state.retracted.contains($0.id) }
                 guard let target = candidates.randomElement(using: &rng) else { break }
-                if type == .personRegistered {
-                    try log.correct(target, fields: ["descriptor": "corrected coat"], reason: "typo", at: when(), state: state)
-                } else {
-                    try log.retract(target, reason: .error, at: when(), state: state)
+                switch type {
+                case .personRegistered: try log.correct(target, fields: ["descriptor": "corrected coat"], reason: "typo", at: when(), state: state)
+                case .personProfile: try log.correct(target, fields: ["ageBand": "25-34"], reason: "typo", at: when(), state: state)
+                default: try log.retract(target, reason: .error, at: when(), state: state)
                 }
             case 10 where people.count > 1:
                 let other = people.randomElement(using: &rng)!
@@ -118,6 +139,7 @@ import Testing
             let ours = state.people.values.filter { $0.registeredAt != nil && $0.org == org && $0.erased == nil }.map(\.id).sorted()
             for person in ours.shuffled(using: &rng).prefix(Int.random(in: 1...3, using: &rng)) {
                 guard let plan = try? log.planErasure(of: person, in: try log.state()) else { continue }
+                #expect(Set(plan.events) == (try Self.identifying(plan.ids, log)), "seed \(seed): the plan misses or adds events")
                 let sealed = try plan.events.compactMap { try log.store.storedEvent($0)?.sealedPayload }
                 try log.erase(plan, reason: "seed \(seed)", at: t0)
                 erased.append((org, plan.person, sealed))
