@@ -52,7 +52,7 @@ import Testing
         let sealed = w.identifying.map(\.sealedPayload)
         #expect(sealed.allSatisfy { Self.contains(try! Self.storeBytes(w.b1), $0) })
 
-        let plan = try w.b1.planErasure(of: w.rose, in: try w.b1.state())
+        let plan = try w.b1.planErasure(of: w.rose)
         #expect(Set(plan.events) == Set(w.identifying.map(\.id)) && plan.ids == [w.rose] && plan.keptLinks == [w.ro])
         try w.b1.erase(plan, reason: "she asked at the drop-in", at: t0 + 300_000)
 
@@ -90,7 +90,7 @@ import Testing
         let w = try World()
         // b2 wrote a bundle before the erasure (every event, in full).
         let stale = try EventBundle.make(from: w.b2.store, keyring: w.b2.keyring, since: VersionVector(), targetOrg: "basis").encoded(keyring: w.b2.keyring)
-        try w.b1.erase(try w.b1.planErasure(of: w.rose, in: try w.b1.state()), reason: "retention", at: t0 + 300_000)
+        try w.b1.erase(try w.b1.planErasure(of: w.rose), reason: "retention", at: t0 + 300_000)
         // b1 imports the stale bundle: every event it names is already held; nothing comes back.
         let again = try EventBundle.decode(stale, keyring: w.b1.keyring).importInto(w.b1.store, keyring: w.b1.keyring)
         #expect(again.stored == 0)
@@ -123,15 +123,15 @@ import Testing
         let (ivy, _) = try w.b1.registerPerson(name: "Ivy", at: t0)
         try w.b1.logContact(NewContact(person: ivy, setting: .van), at: t0 + 1)
         try w.b1.send(to: w.j1)
-        #expect { try w.j1.planErasure(of: ivy, in: try w.j1.state()) } throws: { ($0 as? FieldlogError)?.code == .notPermitted }
-        #expect(try w.j1.planErasure(of: w.rose, in: try w.j1.state()).ids == [w.ro])
+        #expect { try w.j1.planErasure(of: ivy) } throws: { ($0 as? FieldlogError)?.code == .notPermitted }
+        #expect(try w.j1.planErasure(of: w.rose).ids == [w.ro])
         // An empty reason, and erasing twice, are refused and change nothing.
-        let plan = try w.b1.planErasure(of: w.rose, in: try w.b1.state())
+        let plan = try w.b1.planErasure(of: w.rose)
         let held = try w.b1.store.eventCount()
         #expect(throws: FieldlogError.self) { try w.b1.erase(plan, reason: "  ", at: t0) }
         #expect(try w.b1.store.eventCount() == held)
         try w.b1.erase(plan, reason: "asked", at: t0 + 1)
-        #expect(throws: FieldlogError.self) { try w.b1.planErasure(of: w.rose, in: try w.b1.state()) }
+        #expect(throws: FieldlogError.self) { try w.b1.planErasure(of: w.rose) }
 
         // A modified Joanna client purging Basis's events: refused where they are held.
         let forged = try TrustAttackTests.forgePurge(w.identifying.map(\.id), by: w.j1)

@@ -242,7 +242,7 @@ struct PersonErase: ParsableCommand {
         try guarded {
             let log = try Session.unlocked(storeOptions)
             let (lookup, person) = try Lookup.person(ref, log: log)
-            let plan = try log.planErasure(of: person.id, in: lookup.state)
+            let plan = try log.planErasure(of: person.id)
             let label = lookup.label(person)
             guard try Confirm.typed("erase", "Erase \(label): \(plan.events.count) events purged on every laptop and the server", yes: yes)
             else { return Output.line("not erased") }

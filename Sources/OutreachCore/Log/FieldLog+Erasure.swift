@@ -18,20 +18,26 @@ extension FieldLog {
         public let keptLinks: [String]
     }
 
-    /// Plans the erasure of `person` (canonical or as recorded) from a state that holds her
-    /// contacts. Refuses another organisation's person and one already erased.
-    public func planErasure(of person: String, in state: FieldState) throws -> ErasurePlan {
-        try planErasures(of: [person], in: state)[0]
+    /// Plans the erasure of `person` (canonical or as recorded). Refuses another organisation's
+    /// person and one already erased.
+    public func planErasure(of person: String) throws -> ErasurePlan {
+        try planErasures(of: [person])[0]
     }
 
     /// Plans the erasure of each of `people` (retention erases many at once). What identifies
     /// her is found from the fold (live registrations, profiles, notes and their corrections);
     /// only what the fold does not hold live is opened here: retracted events and those past a
-    /// revocation's cut (a full scan cost a second at 100k events). Refuses, naming her, any
-    /// that `planErasure` refuses.
-    public func planErasures(of people: [String], in state: FieldState) throws -> [ErasurePlan] {
+    /// revocation's cut (a full scan cost a second at 100k events). Her contacts are read here
+    /// too (the notes on them are hers), so no caller can leave them out. Refuses, naming her,
+    /// any that `planErasure` refuses.
+    public func planErasures(of people: [String]) throws -> [ErasurePlan] {
         guard !people.isEmpty else { return [] }
-        let fold = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts).fold
+        var read = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts)
+        var members = [String: [String]]()
+        for (id, root) in read.fold.state.canonicalID { members[root, default: []].append(id) }
+        let groups = people.map { members[read.fold.state.canonical($0)] ?? [$0] }
+        try read.addContacts(of: Set(groups.joined()), store: store, keyring: keyring)
+        let fold = read.fold, state = fold.state
         let org = keyring.org
         var registeredBy = [String: String]()
         var identifying = [String: Set<EventID>]()     // person id → registrations and profiles
@@ -73,9 +79,6 @@ extension FieldLog {
             default: break
             }
         }
-
-        var members = [String: [String]]()
-        for (id, root) in state.canonicalID { members[root, default: []].append(id) }
 
         return try people.map { person in
             let canonical = state.canonicalID[person] ?? person

@@ -34,7 +34,7 @@ import SyncServerKit
         let before = PartnershipReport(state: try j1.log.state(), period: period)
 
         // b2 goes offline; b1 erases her and syncs: one round trip carries the erasure.
-        let plan = try b1.log.planErasure(of: rose, in: try b1.log.state())
+        let plan = try b1.log.planErasure(of: rose)
         try b1.log.erase(plan, reason: "she asked", at: t0 + 120_000)
         let carried = try await b1.sync(service)
         #expect(carried.roundTrips == 1)
