@@ -50,7 +50,7 @@ public struct Payload: Sendable, Equatable {
 
 /// The event types this version writes and understands (DESIGN §4). Others are kept, not folded.
 public enum EventType: String, Sendable, CaseIterable {
-    case personRegistered = "person.registered"   // org: person, name, descriptor, note
+    case personRegistered = "person.registered"   // org: person, name, descriptor, note, key (her own key, erasure.md §6)
     case personProfile = "person.profile"         // partnership: person, code, gender, ageBand, sector, under18
     case personsLinked = "persons.linked"         // partnership: a, b
     case contactLogged = "contact.logged"         // partnership: person | unidentified, setting, zone, workers, welfare, services, needs

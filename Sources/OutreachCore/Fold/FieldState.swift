@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything a device's events add up to, folded in memory. Nothing here is written to disk.
 ///
 /// Equal sets of events give equal states, whatever order they arrived in (DESIGN §3,
@@ -19,6 +21,8 @@ public struct FieldState: Sendable, Equatable {
     public var alerts: [EventID: Alert] = [:]
     /// Erasures (`person.erased`, this organisation's audit trail), by event id.
     public internal(set) var erasures: [EventID: Erasure] = [:]
+    /// Person keys (`person.key` grants still held), by key id: what opens text sealed to her.
+    public internal(set) var personKeys: [String: Data] = [:]
     /// Each organisation's retention policy in force (only its own devices can read it), by organisation.
     public internal(set) var retention: [String: RetentionPolicy] = [:]
     public var safeguarding: [EventID: Safeguarding] = [:]
@@ -36,6 +40,18 @@ public struct FieldState: Sendable, Equatable {
     public var unreadable = 0
 
     public init() {}
+
+    /// Text sealed to a person, opened with her key while a grant of it is held; nil once she
+    /// was erased (or for a box that is not hers).
+    public func reveal(_ text: SealedText?, type: EventType, field: String, person: String?) -> String? {
+        guard let text, let person, let key = personKeys[text.keyID] else { return nil }
+        return text.open(with: ScopeKey(key: .init(data: key)), type: type, field: field, person: person)
+    }
+
+    /// An incident's note: in clear, or opened with her key; nil when there is none or she was erased.
+    public func note(of incident: Incident) -> String? {
+        incident.note ?? reveal(incident.sealedNote, type: .incidentReported, field: "note", person: incident.recordedPerson)
+    }
 
     /// `org`'s retention policy: the latest (time, then id) it set, else the default.
     public func retentionPolicy(of org: String) -> RetentionPolicy { retention[org] ?? .standard(org: org) }

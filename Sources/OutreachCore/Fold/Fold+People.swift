@@ -1,3 +1,5 @@
+import Foundation
+
 /// People: registrations, mentions, profiles and register writes per person id as recorded;
 /// links and matching partnership codes join ids into one person under the smallest id.
 extension Fold {
@@ -7,6 +9,9 @@ extension Fold {
         let descriptor: String?
         let note: String?
         let at: Int64
+        /// Her own key (32 bytes), for text sealed to her (`SealedText`); none before 0.3.
+        let key: Data?
+        var personKey: ScopeKey? { key.map { ScopeKey(key: .init(data: $0)) } }
     }
 
     struct Link: Sendable, Equatable {

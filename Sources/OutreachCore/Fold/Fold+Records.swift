@@ -1,3 +1,5 @@
+import Foundation
+
 /// What each event type does to the state: the one mapping from events to facts, and its undo.
 extension Fold {
     /// Where an applied event's effect went, for kinds not found by id in the state's tables
@@ -33,8 +35,11 @@ extension Fold {
         switch p.eventType {
         case .personRegistered:
             guard let id = p.string("person") else { break }
-            registrations[id, default: [:]][e.id] = Registration(
-                org: e.org, name: p.string("name"), descriptor: p.string("descriptor"), note: p.string("note"), at: p.occurredAt)
+            let registration = Registration(
+                org: e.org, name: p.string("name"), descriptor: p.string("descriptor"), note: p.string("note"), at: p.occurredAt,
+                key: p.string("key").flatMap { Data(base64Encoded: $0) }.flatMap { $0.count == 32 ? $0 : nil })
+            registrations[id, default: [:]][e.id] = registration
+            if let key = registration.personKey { state.personKeys[key.id] = registration.key }
             effect = .registration(person: id)
             touch(id)
         case .personErased:
@@ -90,7 +95,8 @@ extension Fold {
             state.incidents[e.id] = Incident(
                 id: e.id, org: e.org, person: canonical, recordedPerson: raw, kind: p.string("kind") ?? "other",
                 zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
-                consent: p.consentLevel("consent"), note: p.string("note"), occurredAt: p.occurredAt, author: p.author)
+                consent: p.consentLevel("consent"), note: p.string("note"), sealedNote: SealedText(p["note"]), occurredAt: p.occurredAt,
+                author: p.author)
         case .incidentSummary:
             guard let incident = p.eventID("incident") else { break }
             let key = IncidentSummary.Key(org: e.org, incident: incident)
@@ -174,6 +180,7 @@ extension Fold {
         guard let effect = applied.removeValue(forKey: id) else { return }
         switch effect {
         case .registration(let person):
+            if let key = registrations[person]?[id]?.personKey { state.personKeys[key.id] = nil }
             Fold.remove(id, at: person, from: &registrations)
             touch(person)
         case .profile(let person):
@@ -218,6 +225,7 @@ extension Fold {
         case .retention(let org):
             Fold.remove(id, at: org, from: &retentionPolicies)
             updateRetention(org)
+
         case .unknown:
             state.unknownTypes -= 1
         case .other:

@@ -5,7 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 7
+    static let snapshotVersion: UInt32 = 8
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -18,6 +18,7 @@ extension Fold {
         w.list(state.incidents.values) { w, i in
             w.id(i.id); w.word(i.org); w.word(i.person); w.word(i.recordedPerson); w.word(i.kind); w.word(i.zone); w.word(i.offender)
             w.word(i.vehicle); w.word(i.handle); w.word(i.consent.rawValue); w.word(i.note); w.int(i.occurredAt); w.word(i.author)
+            w.word(i.sealedNote?.keyID); w.word(i.sealedNote?.box.base64EncodedString())
         }
         w.list(state.taskingActions.values) { w, t in
             w.id(t.id); w.word(t.org); w.word(t.person); w.word(t.recordedPerson); w.word(t.action); w.word(t.owner); w.int(t.due); w.int(t.agreedAt)
@@ -53,6 +54,7 @@ extension Fold {
         }
         w.list(registrations.flatMap { p in p.value.map { (p.key, $0.key, $0.value) } }) { w, r in
             w.word(r.0); w.id(r.1); w.word(r.2.org); w.word(r.2.name); w.word(r.2.descriptor); w.word(r.2.note); w.int(r.2.at)
+            w.word(r.2.key?.base64EncodedString())
         }
         w.list(profileWrites.flatMap { p in p.value.values.map { (p.key, $0) } }) { w, p in w.word(p.0); w.write(p.1) }
         w.list(registerWrites.flatMap { p in p.value.flatMap { r in r.value.values.map { (p.key, r.key, $0) } } }) { w, x in
@@ -90,10 +92,13 @@ extension Fold {
             Referral(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), contact: try r.optionalID(),
                      destination: try r.word(), method: try r.word(), occurredAt: try r.int())
         }) { state.referrals[x.id] = x }
-        for i in try r.list({ r in
-            Incident(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), kind: try r.word(),
-                     zone: try r.optionalWord(), offender: try r.optionalWord(), vehicle: try r.optionalWord(), handle: try r.optionalWord(),
-                     consent: try consent(try r.word()), note: try r.optionalWord(), occurredAt: try r.int(), author: try r.word())
+        for i in try r.list({ r -> Incident in
+            var i = Incident(id: try r.id(), org: try r.word(), person: try r.optionalWord(), recordedPerson: try r.optionalWord(), kind: try r.word(),
+                             zone: try r.optionalWord(), offender: try r.optionalWord(), vehicle: try r.optionalWord(), handle: try r.optionalWord(),
+                             consent: try consent(try r.word()), note: try r.optionalWord(), occurredAt: try r.int(), author: try r.word())
+            let keyID = try r.optionalWord(), box = try r.optionalWord()
+            if let keyID, let box = box.flatMap({ Data(base64Encoded: $0) }) { i.sealedNote = SealedText(keyID: keyID, box: box) }
+            return i
         }) { state.incidents[i.id] = i }
         for t in try r.list({ r in
             TaskingAction(id: try r.id(), org: try r.word(), person: try r.word(), recordedPerson: try r.word(), action: try r.word(),
@@ -163,9 +168,11 @@ extension Fold {
         }
         for (person, id, reg) in try r.list({ r in
             (try r.word(), try r.id(), Registration(org: try r.word(), name: try r.optionalWord(), descriptor: try r.optionalWord(),
-                                                    note: try r.optionalWord(), at: try r.int()))
+                                                    note: try r.optionalWord(), at: try r.int(),
+                                                    key: try r.optionalWord().flatMap { Data(base64Encoded: $0) }))
         }) {
             registrations[person, default: [:]][id] = reg
+            if let key = reg.personKey { state.personKeys[key.id] = reg.key }
             applied[id] = .registration(person: person)
         }
         for (person, write) in try r.list({ r in (try r.word(), try r.write()) }) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The fold: events in, `FieldState` out, one event at a time (`Protocol/fold.md`).
 ///
 /// There is one fold. A full fold is `add` of every event to an empty `Fold`; an incremental one

@@ -139,7 +139,10 @@ public struct Incident: Sendable, Equatable {
     public var vehicle: String?
     public var handle: String?
     public var consent: ConsentLevel
+    /// The note as written in clear (before per-person keys, or about nobody registered).
     public var note: String?
+    /// The note sealed under her key (`FieldState.reveal`); unreadable once she is erased.
+    public var sealedNote: SealedText?
     public var occurredAt: Int64
     public var author: String
 }

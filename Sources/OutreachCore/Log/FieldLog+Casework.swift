@@ -50,8 +50,9 @@ extension FieldLog {
         }
         var fields: [String: JSONValue] = ["category": .string(category.rawValue), "consent": .bool(withConsent)]
         fields["person"] = person.map { .string($0) }
-        fields["action"] = action.map { .string($0) }
-        fields["reason"] = why.map { .string($0) }
+        let key = try person.flatMap(personKey(for:))
+        fields["action"] = try personText(action, .safeguardingRaised, "action", person: person, key: key)
+        fields["reason"] = try personText(why, .safeguardingRaised, "reason", person: person, key: key)
         return try store.append([Draft(payload(.safeguardingRaised, at: at, fields))], keyring: keyring)[0]
     }
 }

@@ -43,9 +43,12 @@ public struct FieldLog: Sendable {
         let name = name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw FieldlogError.badInput("a working name is needed", input: .name) }
         let person = Self.newPersonID(avoiding: known)
+        // Her own key rides in her registration (org scope): text about her written later is
+        // sealed under it, and it is purged with the registration when she is erased (erasure.md §6).
         var drafts = [Draft(payload(.personRegistered, at: at, [
             "person": .string(person), "name": .string(name),
             "descriptor": descriptor.map { .string($0) } ?? .null, "note": note.map { .string($0) } ?? .null,
+            "key": .string(ScopeKey.generate().base64),
         ]))]
         var fields = profile
         if let code { fields["code"] = .string(code.hash(with: keyring.partnershipKey)) }
@@ -54,6 +57,23 @@ public struct FieldLog: Sendable {
             drafts.append(Draft(payload(.personProfile, at: at, fields)))
         }
         return (person, try store.append(drafts, keyring: keyring))
+    }
+
+    /// The key text about `person` (as recorded) is sealed under: the key in this organisation's
+    /// registration of her (the earliest, if two). Nil for someone this organisation did not
+    /// register, or registered before 0.3: her text is then written in clear, and it is the
+    /// writing organisation's own record of her (erasure.md §6).
+    func personKey(for person: String) throws -> ScopeKey? {
+        let registrations = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts).fold.registrations[person] ?? [:]
+        return registrations.filter { $0.value.org == keyring.org && $0.value.key != nil }
+            .min { ($0.value.at, $0.key) < ($1.value.at, $1.key) }?.value.personKey
+    }
+
+    /// `text` for `field` of a `type` event about `person`: sealed under her key when she has one.
+    func personText(_ text: String?, _ type: EventType, _ field: String, person: String?, key: ScopeKey?) throws -> JSONValue? {
+        guard let text else { return nil }
+        guard let key, let person else { return .string(text) }
+        return try SealedText.seal(text, key: key, type: type, field: field, person: person).json
     }
 
     /// A new random person id that shares its first 4 hex characters with none of `known` (while
@@ -81,9 +101,10 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func setRegister(_ register: Register, of person: String, to value: JSONValue, reason: String? = nil,
                             review: Int64? = nil, at: Int64) throws -> Event {
-        try store.append([Draft(payload(.registerSet, at: at, [
+        let why = try personText(reason, .registerSet, "reason", person: person, key: reason == nil ? nil : try personKey(for: person))
+        return try store.append([Draft(payload(.registerSet, at: at, [
             "person": .string(person), "register": .string(register.rawValue), "value": value,
-            "reason": reason.map { .string($0) } ?? .null, "review": review.map { .int($0) } ?? .null,
+            "reason": why ?? .null, "review": review.map { .int($0) } ?? .null,
         ]))], keyring: keyring)[0]
     }
 
@@ -145,7 +166,8 @@ public struct FieldLog: Sendable {
         fields["offender"] = incident.offender.map { .string($0) }
         fields["vehicle"] = incident.vehicle.map { .string($0) }
         fields["handle"] = incident.handle.map { .string($0) }
-        fields["note"] = incident.note.map { .string($0) }
+        fields["note"] = try personText(incident.note, .incidentReported, "note", person: incident.person,
+                                        key: try incident.person.flatMap(personKey(for:)))
         // One act, one transaction: the summary and the alert name the incident (draft 0).
         var drafts = [Draft(payload(.incidentReported, at: at, fields)),
                       Draft(payload(.incidentSummary, at: at, ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]),

@@ -9,6 +9,8 @@ public struct PoliceExport: Sendable, Equatable {
     /// L3 only: who she is, as the reporting charity knows her.
     public let victimName: String?
     public let victimDescriptor: String?
+    /// L3 only: the incident's note, opened with her key (none once she was erased).
+    public let note: String?
     public let exportedAt: Int64
     public let recipient: String?
 
@@ -27,7 +29,7 @@ public struct PoliceExport: Sendable, Equatable {
         o["handle"] = incident.handle.map { .string($0) }
         if level == .l3 {
             o["victim"] = ["workingName": victimName.map { .string($0) } ?? .null, "descriptor": victimDescriptor.map { .string($0) } ?? .null]
-            o["note"] = incident.note.map { .string($0) }
+            o["note"] = note.map { .string($0) }
         }
         return .object(o)
     }
@@ -48,7 +50,7 @@ public struct PoliceExport: Sendable, Equatable {
         if let h = incident.handle { lines.append("Phone/handle: \(h)") }
         if level == .l3 {
             lines.append("Victim:    \(victimName ?? "(name not recorded)")" + (victimDescriptor.map { ", \($0)" } ?? ""))
-            if let n = incident.note { lines.append("Note:      \(n)") }
+            if let n = note { lines.append("Note:      \(n)") }
         }
         lines.append("")
         lines.append("Exported \(time.format(exportedAt))" + (recipient.map { " for \($0)" } ?? "") + "; this export is recorded in the charity's audit log.")
@@ -81,7 +83,7 @@ extension FieldLog {
         }
         let victim = incident.consent == .l3 ? incident.person.flatMap { state.people[state.canonical($0)] } : nil
         let export = PoliceExport(incident: incident, level: incident.consent, victimName: victim?.name, victimDescriptor: victim?.descriptor,
-                                  exportedAt: at, recipient: recipient)
+                                  note: incident.consent == .l3 ? state.note(of: incident) : nil, exportedAt: at, recipient: recipient)
         var fields: [String: JSONValue] = ["incident": .string(id.hex), "level": .string(incident.consent.rawValue)]
         fields["recipient"] = recipient.map { .string($0) }
         let event = try store.append([Draft(payload(.incidentExported, at: at, fields))], keyring: keyring)[0]
