@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Organisations, enrolment tokens, devices and backups (on the data directory).",
-        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Quarantine.self, Backup.self])
+        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Quarantine.self, Backup.self, Restore.self, Release.self])
 }
 
 struct OrgCommand: AsyncParsableCommand {
@@ -188,5 +188,43 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         do { try data.storage().backup(to: URL(fileURLWithPath: out)) } catch { throw adminFailure(error) }
         print("backup written to \(out)")
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Put a backup in place as the (new, empty) data directory, held until each organisation's laptops sync.",
+        discussion: """
+            Stop the server first and move the damaged data directory aside. Until a laptop of each organisation \
+            has synced (the coordinator's, ideally: one that synced recently), no new laptop can join or receive: \
+            what was erased since the backup is purged again first. SyncServer admin release lifts the hold by hand.
+            """)
+    @OptionGroup var data: DataDirOption
+    @Option(help: "The directory SyncServer admin backup wrote.") var from: String
+
+    func run() async throws {
+        do {
+            let storage = try SQLiteSyncStorage.restore(from: URL(fileURLWithPath: from), into: data.url, at: WallClock.nowMillis())
+            let held = try await storage.restoreHold().sorted()
+            print("restored \(from) into \(data.url.path)" + (held.isEmpty ? "" : "; held until a laptop of \(held.joined(separator: " and ")) syncs"))
+        } catch { throw adminFailure(error) }
+    }
+}
+
+struct Release: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release", abstract: "Lift a restore's hold on ORG (or on every organisation) without waiting for its laptops.")
+    @OptionGroup var data: DataDirOption
+    @Argument(help: "The organisation (default: all).") var org: String?
+
+    func run() async throws {
+        do {
+            let storage = try data.storage()
+            let held = try await storage.restoreHold()
+            guard org.map(held.contains) ?? !held.isEmpty else { throw ServerError(.notFound, org.map { "\($0) is not held" } ?? "no restore hold") }
+            try await storage.releaseRestoreHold(org: org)
+            let left = try await storage.restoreHold().sorted()
+            print(left.isEmpty ? "released: new laptops can join" : "released \(org!); still held until a laptop of \(left.joined(separator: " and ")) syncs")
+        } catch { throw adminFailure(error) }
     }
 }

@@ -127,7 +127,7 @@ struct SyncHTTP: Sendable {
             case .notEntitled, .unknownSigner, .wrongOrg, .notCertified, .revoked: .forbidden
             case .badScope, .badSignature, .ambiguous, .badPurge: .badRequest
             case .foreignPurge, .unauthorisedPurge: .forbidden
-            case .forkedDot, .replicaTaken, .exists: .conflict
+            case .forkedDot, .replicaTaken, .exists, .restored: .conflict
             case .unknownOrganisation, .notFound: .notFound
             }
             return Refusal(status: status, code: e.kind.rawValue, message: e.message, event: e.event)

@@ -38,6 +38,7 @@ public struct SyncService: Sendable {
         guard let org = try await storage.enrolmentOrg(tokenHash: tokenHash, at: now()) else {
             throw ServerError(.badToken, "the enrolment token is unknown, used or expired")
         }
+        try await refuseWhileRestoreHolds()
         let known = try await trust.record()
         guard let partnership = known.partnership ?? certificates.first(where: { $0.replica == replica })?.partnership else {
             throw ServerError(.notCertified, "the laptop sent no certificate for its replica \(replica)")
@@ -91,11 +92,29 @@ public struct SyncService: Sendable {
         case .refused(let dot, let rule):
             throw ServerError(rule == .foreignPurge ? .foreignPurge : .unauthorisedPurge, "event \(dot) is refused: \(rule)", event: dot)
         }
+        let held = try await storage.restoreHold()
+        if !held.isEmpty {
+            // After a restore, a laptop that never synced here must not pull what the backup
+            // holds of people erased since; a laptop of a held organisation lifts the hold once
+            // the server holds everything it holds (its purges among them).
+            if device.lastSyncAt == nil { try await refuseWhileRestoreHolds() }
+            if held.contains(device.org), try await storage.vector().covers(request.vector) {
+                try await storage.releaseRestoreHold(org: device.org)
+            }
+        }
         let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit)
         try await storage.markSynced(deviceID: device.id, at: now())
         let digest = roster.digest
         return SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
                               certificates: request.certDigest == digest ? nil : roster.certificates, certDigest: digest)
+    }
+
+    /// Refuses while a restore holds any organisation (erasure.md §5).
+    func refuseWhileRestoreHolds() async throws {
+        let held = try await storage.restoreHold().sorted()
+        guard !held.isEmpty else { return }
+        throw ServerError(.restored, "this server was restored from a backup: a laptop of \(held.joined(separator: " and ")) must sync "
+                          + "before a new laptop can join or receive (or an administrator runs SyncServer admin release)")
     }
 
     /// The envelope rules (trust.md §4, E3-E7; one signature per run of an origin's chained

@@ -54,7 +54,42 @@ public final class SQLiteSyncStorage: SyncStorage {
                 ) STRICT;
                 """)
         }
+        m.registerMigration("v4-restore-hold") { db in
+            try db.execute(sql: "CREATE TABLE restore_hold (org TEXT PRIMARY KEY NOT NULL, since INTEGER NOT NULL) STRICT")
+        }
         return m
+    }
+
+    /// Puts `backup` (a directory written by `backup(to:)`) in place as the data directory
+    /// `directory`, which must not hold a database yet, and holds every organisation with a
+    /// laptop until one of its laptops has synced (erasure.md §5): what was erased since the
+    /// backup is purged again before any new laptop can join or pull.
+    public static func restore(from backup: URL, into directory: URL, at time: Int64) throws -> SQLiteSyncStorage {
+        let source = backup.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            throw ServerError(.notFound, "no \(fileName) in \(backup.path): give the directory SyncServer admin backup wrote")
+        }
+        guard !FileManager.default.fileExists(atPath: directory.appendingPathComponent(fileName).path) else {
+            throw ServerError(.exists, "\(directory.path) already holds a database: stop the server and move it aside first")
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DatabaseQueue(path: source.path).backup(to: DatabaseQueue(path: directory.appendingPathComponent(fileName).path))
+        let storage = try SQLiteSyncStorage(directory: directory)
+        try storage.db.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO restore_hold(org, since) SELECT DISTINCT org, ? FROM devices WHERE revoked_at IS NULL",
+                           arguments: [time])
+        }
+        return storage
+    }
+
+    public func restoreHold() async throws -> Set<String> {
+        try await db.read { Set(try String.fetchAll($0, sql: "SELECT org FROM restore_hold")) }
+    }
+
+    public func releaseRestoreHold(org: String?) async throws {
+        try await db.write { db in
+            if let org { try db.execute(sql: "DELETE FROM restore_hold WHERE org = ?", arguments: [org]) } else { try db.execute(sql: "DELETE FROM restore_hold") }
+        }
     }
 
     // MARK: Organisations and devices

@@ -72,6 +72,11 @@ public protocol SyncStorage: Sendable {
     /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
     func page(for org: String, after: VersionVector, limit: Int) async throws -> Page
     func eventCount() async throws -> Int
+
+    /// The organisations a restore holds (erasure.md §5): none normally.
+    func restoreHold() async throws -> Set<String>
+    /// Lifts the hold on `org` (or every organisation when nil).
+    func releaseRestoreHold(org: String?) async throws
     /// Stops serving the stored events whose id starts with `idPrefix` (kept, never served
     /// again); returns their ids. Refuses a prefix that matches more than one event.
     func quarantine(idPrefix: String, at time: Int64) async throws -> [String]
@@ -101,6 +106,9 @@ public struct ServerError: Error, Equatable, CustomStringConvertible {
         case badScope = "bad-scope", unknownSigner = "unknown-signer", wrongOrg = "wrong-org", badSignature = "bad-signature"
         case notCertified = "not-certified", ambiguous, notFound = "not-found", revoked
         case badPurge = "bad-purge", foreignPurge = "foreign-purge", unauthorisedPurge = "unauthorised-purge"
+        /// Restored from a backup: no new laptop joins or pulls until each organisation's laptops
+        /// have brought back what the backup lacks, purges first (erasure.md §5).
+        case restored
     }
     public let kind: Kind
     public let message: String

@@ -51,21 +51,31 @@ import SyncServerKit
             for s in sealed { #expect(bytes.range(of: s) == nil) }
         }
 
-        // The server is restored from the backup (which holds her in full): the first laptop to
-        // sync pushes nothing new, yet the server is purged in that exchange, because the purge
-        // is offered again whenever the server's vector lacks it.
+        // The server is restored from the backup (which holds her in full) with SyncServer admin
+        // restore: the first laptop to sync pushes nothing new, yet the server is purged in that
+        // exchange, because the purge is offered again whenever the server's vector lacks it; no
+        // new laptop can join until a laptop of each organisation has synced.
         let restoredDir = dir.sub("restored")
-        try FileManager.default.createDirectory(at: restoredDir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: dir.sub("backup").appendingPathComponent(SQLiteSyncStorage.fileName),
-                                         to: restoredDir.appendingPathComponent(SQLiteSyncStorage.fileName))
-        let restored = SyncService(storage: try SQLiteSyncStorage(directory: restoredDir))
+        let restoredStorage = try SQLiteSyncStorage.restore(from: dir.sub("backup"), into: restoredDir, at: t0 + 200_000)
+        let restored = SyncService(storage: restoredStorage)
         for s in sealed { #expect(try Self.serverBytes(restoredDir).range(of: s) != nil) }
-        _ = try await b2.sync(restored)
-        for s in sealed { #expect(try Self.serverBytes(restoredDir).range(of: s) == nil) }
-        // A new Basis laptop then receives only tombstones, and never sees her name.
+        // Held: no new laptop joins while the backup may hold someone erased since.
+        #expect(try await restoredStorage.restoreHold() == ["basis", "joanna"])
         let b3 = try TestKeys.log("basis", device: "b3", in: dir.sub("b3"))
         let token = try await restored.issueEnrolment(org: "basis", lifetime: 3_600_000)
-        let (_, bearer) = try await restored.enrol(token: token, device: "b3", replica: b3.store.info.replica, certificates: try b3.store.roster().certificates)
+        func enrolB3() async throws -> String {
+            try await restored.enrol(token: token, device: "b3", replica: b3.store.info.replica, certificates: try b3.store.roster().certificates).1
+        }
+        await #expect { _ = try await enrolB3() } throws: { ($0 as? ServerError)?.kind == .restored }
+        _ = try await b2.sync(restored)
+        for s in sealed { #expect(try Self.serverBytes(restoredDir).range(of: s) == nil) }
+        // Basis's hold is lifted by its laptop's sync; Joanna's still holds until one of hers syncs.
+        #expect(try await restoredStorage.restoreHold() == ["joanna"])
+        await #expect { _ = try await enrolB3() } throws: { ($0 as? ServerError)?.kind == .restored }
+        _ = try await j1.sync(restored)
+        #expect(try await restoredStorage.restoreHold().isEmpty)
+        // A new Basis laptop then receives only tombstones, and never sees her name.
+        let bearer = try await enrolB3()
         let summary = try await Laptop(log: b3, bearer: bearer).sync(restored)
         #expect(summary.setAside == 0)
         let onB3 = try b3.state()
