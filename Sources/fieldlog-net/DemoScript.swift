@@ -181,6 +181,7 @@ struct DemoScript {
         try await on("b2", ["person", "erase", jade, "--reason", "asked at the drop-in", "--yes"])
         for laptop in ["b2", "b1", "j1", "j2"] { try await on(laptop, ["sync"]) }
         try await on("b1", ["person", "show", jade])
+        try await on("j1", ["person", "show", jade])
         try await on("j1", ["report", "--month", month])
         try await on("b1", ["audit"])
 

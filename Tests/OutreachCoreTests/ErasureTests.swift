@@ -83,6 +83,9 @@ import Testing
         let onJoanna = try w.j1.state()
         #expect(onJoanna.people[onJoanna.canonical(w.ro)]?.name == "Ro")
         #expect(onJoanna.canonical(w.ro) == onJoanna.canonical(w.rose))
+        // Joanna sees that Basis erased its (partnership-level) record of her: when, and nothing else.
+        #expect(onJoanna.people[onJoanna.canonical(w.ro)]?.erasedBy == ["basis": t0 + 300_000])
+        #expect(onJoanna.people[onJoanna.canonical(w.ro)]?.erased == nil)
         #expect(try w.b2.state().people.values.allSatisfy { $0.name != "Rosalind Zebedee" })
     }
 

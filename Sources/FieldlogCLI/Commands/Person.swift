@@ -151,6 +151,7 @@ struct PersonShow: ParsableCommand {
                     "schema": "fieldlog.person/1", "ref": .string(lookup.ref(person)), "id": .string(person.id),
                     "org": .string(person.org), "name": .str(person.name), "descriptor": .str(person.descriptor), "note": .str(person.note),
                     "erased": person.erased.map { ["at": .string(t.iso($0.at)), "by": .string($0.by), "events": .num($0.events)] } ?? .null,
+                    "erasedBy": .object(person.erasedBy.mapValues { .string(t.iso($0)) }),
                     "aliases": .array(person.aliases.map { .string($0) }),
                     "registers": .object(Dictionary(uniqueKeysWithValues: person.registers.map { ($0.key.rawValue, JSONValue.array($0.value.live.map(\.value))) })),
                     "contacts": .array(contacts.map { c in
@@ -167,6 +168,9 @@ struct PersonShow: ParsableCommand {
             Output.line("\(lookup.label(person))" + (person.descriptor.map { " — \($0)" } ?? ""))
             if let e = person.erased {
                 Output.line("erased \(t.format(e.at)) by \(e.by): what identified her is gone; her contacts still count, without her")
+            }
+            for (org, at) in person.erasedBy.sorted(by: { $0.key < $1.key }) where org != log.keyring.org {
+                Output.line("\(org) erased its record of her on \(t.format(at)) (at her request or by its retention policy); \(log.keyring.org)'s own record is untouched")
             }
             if let note = person.note { Output.line("note: \(note)") }
             if !person.aliases.isEmpty { Output.line("also recorded as: " + person.aliases.map { lookup.personRefs.short($0) }.joined(separator: ", ")) }

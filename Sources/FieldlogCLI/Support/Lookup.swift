@@ -79,6 +79,7 @@ final class Lookup {
     func label(_ person: Person) -> String {
         if let name = person.name { return "\(name) (\(ref(person)))" }
         if person.erased != nil { return "erased \(ref(person))" }
+        if let org = person.erasedBy.keys.min() { return "erased by \(org) \(ref(person))" }
         return "\(person.org) \(ref(person))"
     }
 

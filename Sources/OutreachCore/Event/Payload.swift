@@ -72,6 +72,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case zoneDefined = "zone.defined"             // partnership: zone, label (the partnership's list of coarse zones)
     case eventsPurged = "events.purged"           // public: purge (event ids whose payloads every replica erases)
     case personErased = "person.erased"           // org: person, reason, purge (the events.purged id), events
+    case identityErased = "identity.erased"       // partnership: person (an id whose identifying record its organisation erased)
     case retentionSet = "retention.set"           // org: months (the organisation's retention policy, erasure.md §7)
 
     /// The scope an event of this type is written in (retractions and corrections follow their target).

@@ -32,6 +32,7 @@ extension Fold {
     /// Whether a live event other than a link names `id`.
     func hasMaterial(_ id: String) -> Bool {
         !(registrations[id] ?? [:]).isEmpty || firstMention[id] != nil || !(profileWrites[id] ?? [:]).isEmpty || erasures[id] != nil
+            || identityErasures[id] != nil
             || (registerWrites[id] ?? [:]).values.contains { !$0.isEmpty }
     }
 
@@ -95,6 +96,7 @@ extension Fold {
         for (id, r) in registrations where !r.isEmpty { known.insert(id) }
         for (id, w) in profileWrites where !w.isEmpty { known.insert(id) }
         for (id, e) in erasures where !e.isEmpty { known.insert(id) }
+        for (id, e) in identityErasures where !e.isEmpty { known.insert(id) }
         for (id, w) in registerWrites where w.values.contains(where: { !$0.isEmpty }) { known.insert(id) }
         for l in links.values { known.insert(l.a); known.insert(l.b) }
         var unions = UnionFind()
@@ -179,8 +181,17 @@ extension Fold {
         state.registerWrites[root] = registers.isEmpty ? nil : registers
     }
 
-    /// `id` on its own, before any merge.
+    /// `id` on its own, before any merge, with the organisations that erased their record of it.
     func basePerson(_ id: String) -> Person? {
+        var p = identifiedPerson(id)
+        if let marks = identityErasures[id], !marks.isEmpty {
+            if p == nil { p = Person(id: id, org: marks.values.min()!.org) }
+            for m in marks.values where (p!.erasedBy[m.org] ?? .max) > m.at { p!.erasedBy[m.org] = m.at }
+        }
+        return p
+    }
+
+    func identifiedPerson(_ id: String) -> Person? {
         // The earliest erasure (time, then id); what identified her is gone from every record.
         if let erasure = erasures[id]?.values.min(by: { ($0.at, $0.id) < ($1.at, $1.id) }) {
             var p = Person(id: id, org: erasure.org)
@@ -210,6 +221,7 @@ extension Person {
         // The registering organisation's details win over a bare record; between two
         // registrations the earlier one (then the smaller id) gives the name shown.
         if erased == nil, let e = other.erased, name == nil { erased = e }
+        for (org, at) in other.erasedBy where (erasedBy[org] ?? .max) > at { erasedBy[org] = at }
         let otherFirst = (other.registeredAt ?? .max, other.id) < (registeredAt ?? .max, id)
         if name == nil || (other.name != nil && otherFirst) {
             name = other.name ?? name

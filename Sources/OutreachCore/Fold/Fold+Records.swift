@@ -17,6 +17,7 @@ extension Fold {
         case register(person: String, Register)
         case zone(String)
         case erasure(person: String)
+        case identityErasure(person: String)
         case retention(org: String)
         case unknown
         /// Retractions, corrections, revocations: they act through liveness.
@@ -49,6 +50,11 @@ extension Fold {
             erasures[id, default: [:]][e.id] = erasure
             state.erasures[e.id] = erasure
             effect = .erasure(person: id)
+            touch(id)
+        case .identityErased:
+            guard let id = p.string("person") else { break }
+            identityErasures[id, default: [:]][e.id] = Mention(at: p.occurredAt, id: e.id, org: e.org)
+            effect = .identityErasure(person: id)
             touch(id)
         case .eventsPurged:
             break  // acted on by the store (Protocol/erasure.md), nothing to count
@@ -218,6 +224,9 @@ extension Fold {
         case .zone(let zone):
             Fold.remove(id, at: zone, from: &zoneDefinitions)
             updateZone(zone)
+        case .identityErasure(let person):
+            Fold.remove(id, at: person, from: &identityErasures)
+            touch(person)
         case .erasure(let person):
             Fold.remove(id, at: person, from: &erasures)
             state.erasures[id] = nil

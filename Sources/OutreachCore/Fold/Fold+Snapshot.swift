@@ -5,7 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 8
+    static let snapshotVersion: UInt32 = 9
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -64,6 +64,7 @@ extension Fold {
         w.list(erasures.flatMap { p in p.value.values.map { (p.key, $0) } }) { w, x in
             w.word(x.0); w.id(x.1.id); w.word(x.1.org); w.int(x.1.at); w.word(x.1.by); w.text(x.1.reason); w.int(Int64(x.1.events))
         }
+        w.list(identityErasures.flatMap { p in p.value.values.map { (p.key, $0) } }) { w, x in w.word(x.0); w.int(x.1.at); w.id(x.1.id); w.word(x.1.org) }
         w.list(retentionPolicies.values.flatMap(\.values)) { w, r in w.id(r.id!); w.word(r.org); w.int(Int64(r.months)); w.int(r.at); w.word(r.by) }
         w.list(firstMention) { w, m in w.word(m.key); w.int(m.value.at); w.id(m.value.id); w.word(m.value.org) }
         w.list(state.lastContacts) { w, l in w.word(l.key); w.int(l.value.at); w.word(l.value.org); w.id(l.value.contact) }
@@ -75,6 +76,7 @@ extension Fold {
             w.bool(p.profile != nil)
             if let profile = p.profile { w.list(profile.live) { $0.write($1) } }
             w.id(p.erased?.id)
+            w.list(p.erasedBy) { w, e in w.word(e.key); w.int(e.value) }
         }
         return w.data
     }
@@ -197,6 +199,10 @@ extension Fold {
             applied[e.id] = .erasure(person: person)
         }
         state.erasures = erasureByID
+        for (person, m) in try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) }) {
+            identityErasures[person, default: [:]][m.id] = m
+            applied[m.id] = .identityErasure(person: person)
+        }
         for policy in try r.list({ r in
             RetentionPolicy(id: try r.id(), org: try r.word(), months: Int(try r.int()), at: try r.int(), by: try r.word())
         }) {
@@ -221,6 +227,7 @@ extension Fold {
             }
             if try r.bool() { p.profile = RegisterState(live: try r.list { try $0.write() }) }
             p.erased = try r.optionalID().flatMap { erasureByID[$0] }
+            for (org, at) in try r.list({ r in (try r.word(), try r.int()) }) { p.erasedBy[org] = at }
             return p
         }) { state.people[p.id] = p }
         guard r.isAtEnd else { throw bad }

@@ -68,6 +68,8 @@ public struct Fold: Sendable, Equatable {
     var links: [EventID: Link] = [:]
     /// Every live `person.erased`, by the person id it names.
     var erasures: [String: [EventID: Erasure]] = [:]
+    /// Every live `identity.erased`, by the person id it names: the organisation and when.
+    var identityErasures: [String: [EventID: Mention]] = [:]
     /// Every live `retention.set` within the allowed months, by organisation.
     var retentionPolicies: [String: [EventID: RetentionPolicy]] = [:]
     var firstMention: [String: Mention] = [:]

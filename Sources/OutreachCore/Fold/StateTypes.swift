@@ -48,6 +48,10 @@ public struct Person: Sendable, Equatable {
     /// Set once her organisation erased what identifies her (`Protocol/erasure.md`): her name,
     /// descriptor, note and code are gone; what she was counted as stays.
     public var erased: Erasure?
+    /// Organisations that erased their record of one of her ids (`identity.erased`, seen by the
+    /// whole partnership), with when: the other charity learns that a partnership-level
+    /// identifier of hers is gone, and nothing else.
+    public var erasedBy: [String: Int64] = [:]
 }
 
 /// An erasure as her organisation's devices see it (`person.erased`): when, by which worker,

@@ -141,6 +141,8 @@ extension FieldLog {
                 drafts.append(Draft(payload(.personErased, at: at, [
                     "person": .string(id), "reason": .string(reason), "events": .int(Int64(plan.events.count)),
                 ]), references: ["purge": purge]))
+                // The partnership learns that this id no longer identifies anyone (no worker, no reason).
+                drafts.append(Draft(Payload(type: .identityErased, occurredAt: at, author: "", fields: ["person": .string(id)])))
             }
         }
         guard !drafts.isEmpty else { return [] }
