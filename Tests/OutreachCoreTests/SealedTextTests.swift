@@ -71,4 +71,28 @@ import Testing
         #expect(b1.keyring.open(concern)?.payload["action"]?.stringValue == "food bank")
         #expect(try b1.keyring.open(old) != nil && b1.state().personKeys.isEmpty)
     }
+
+    /// She is merged under Joanna's id (the smaller): Basis still seals what it writes about her
+    /// under the key of its own registration of her, and erasing her still destroys it.
+    @Test func herKeyIsFoundUnderAnyOfHerIds() throws {
+        let dir = TempDir()
+        let b1 = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let j1 = try TestKeys.log("joanna", device: "j1", in: dir.sub("j1"))
+        for log in [b1, j1] { try log.store.admit(try [b1, j1].flatMap { try $0.store.roster().certificates }) }
+        let joannas = "00000000000000000000000000000001"
+        try j1.store.append([Draft(Payload(type: .personRegistered, occurredAt: t0, author: "j1", fields: ["person": .string(joannas), "name": "Ro"]))],
+                            keyring: j1.keyring)
+        try j1.logContact(NewContact(person: joannas, setting: .foot), at: t0 + 1)
+        try j1.send(to: b1)
+        let rose = try b1.registerPerson(name: "Rose", at: t0).person
+        try b1.link(rose, joannas, at: t0 + 2)
+        #expect(try b1.state().canonical(rose) == joannas)
+        var incident = NewIncident(person: joannas, kind: .threats, consent: .l0)
+        incident.note = "outside the Mill Street flats"
+        let reported = try b1.reportIncident(incident, at: t0 + 3, now: t0 + 3).incident
+        #expect(SealedText(b1.keyring.open(reported)?.payload["note"]) != nil)
+        #expect(try b1.state().note(of: try b1.state().incidents[reported.id]!) == "outside the Mill Street flats")
+        try b1.erase(try b1.planErasure(of: rose), reason: "she asked", at: t0 + 4)
+        #expect(try b1.state().note(of: try b1.state().incidents[reported.id]!) == nil)
+    }
 }

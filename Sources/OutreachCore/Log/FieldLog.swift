@@ -60,11 +60,14 @@ public struct FieldLog: Sendable {
     }
 
     /// The key text about `person` (as recorded) is sealed under: the key in this organisation's
-    /// registration of her (the earliest, if two). Nil for someone this organisation did not
-    /// register, or registered before 0.3: her text is then written in clear, and it is the
-    /// writing organisation's own record of her (erasure.md §6).
+    /// registration of her under any of her ids (the earliest, if several). Nil for someone this
+    /// organisation did not register, or registered before 0.3: her text is then written in
+    /// clear, and it is the writing organisation's own record of her (erasure.md §6).
     func personKey(for person: String) throws -> ScopeKey? {
-        let registrations = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts).fold.registrations[person] ?? [:]
+        let fold = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts).fold
+        let root = fold.state.canonical(person)
+        let ids = Set(fold.state.canonicalID.filter { $0.value == root }.map(\.key)).union([person])
+        let registrations = ids.flatMap { (fold.registrations[$0] ?? [:]).map { $0 } }
         return registrations.filter { $0.value.org == keyring.org && $0.value.key != nil }
             .min { ($0.value.at, $0.key) < ($1.value.at, $1.key) }?.value.personKey
     }
