@@ -115,7 +115,7 @@ struct RetentionApply: ParsableCommand {
 }
 
 /// The daily run at the first unlock (`FieldLog.runDailyRetention`), said in a line or not at all.
-enum DailyRetention {
+enum RetentionAtUnlock {
     static func run(log: FieldLog) {
         do {
             switch try log.runDailyRetention(now: WallClock.nowMillis()) {

@@ -25,7 +25,7 @@ struct Unlock: ParsableCommand {
             let log = FieldLog(store: store, keyring: keyring, author: store.info.device)
             try Warnings.showNew(log: log)
             // Retention runs by itself at the day's first unlock (Protocol/erasure.md §7).
-            DailyRetention.run(log: log)
+            RetentionAtUnlock.run(log: log)
         }
     }
 }

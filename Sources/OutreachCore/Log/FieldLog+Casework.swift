@@ -50,9 +50,7 @@ extension FieldLog {
         }
         var fields: [String: JSONValue] = ["category": .string(category.rawValue), "consent": .bool(withConsent)]
         fields["person"] = person.map { .string($0) }
-        let key = try person.flatMap(personKey(for:))
-        fields["action"] = try personText(action, .safeguardingRaised, "action", person: person, key: key)
-        fields["reason"] = try personText(why, .safeguardingRaised, "reason", person: person, key: key)
+        fields.merge(try personTexts(["action": action, "reason": why], .safeguardingRaised, person: person)) { $1 }
         return try store.append([Draft(payload(.safeguardingRaised, at: at, fields))], keyring: keyring)[0]
     }
 }

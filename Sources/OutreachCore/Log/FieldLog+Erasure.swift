@@ -39,14 +39,14 @@ extension FieldLog {
         try read.addContacts(of: Set(groups.joined()), store: store, keyring: keyring)
         let fold = read.fold, state = fold.state
         let org = keyring.org
-        var registeredBy = [String: String]()
+        var registeredHere = Set<String>()              // person ids this organisation registered
         var identifying = [String: Set<EventID>]()     // person id → registrations and profiles
         var notes = [EventID: Set<EventID>]()          // contact → its notes
         var corrections = [EventID: Set<EventID>]()    // target → corrections
         var contactsOf = [String: Set<EventID>]()      // person id as recorded → contacts
         for (id, regs) in fold.registrations {
             for (event, r) in regs where r.org == org {
-                registeredBy[id] = org
+                registeredHere.insert(id)
                 identifying[id, default: []].insert(event)
             }
         }
@@ -66,7 +66,7 @@ extension FieldLog {
             switch p.eventType {
             case .personRegistered?:
                 guard let person = p.string("person") else { break }
-                registeredBy[person] = org
+                registeredHere.insert(person)
                 identifying[person, default: []].insert(id)
             case .personProfile?:
                 if let person = p.string("person") { identifying[person, default: []].insert(id) }
@@ -86,7 +86,7 @@ extension FieldLog {
                 throw FieldlogError(.unknownRef, "no person \(String(person.prefix(8))) in this log", input: .person)
             }
             let group = (members[canonical] ?? [canonical]).sorted()
-            let ours = group.filter { registeredBy[$0] == org }
+            let ours = group.filter(registeredHere.contains)
             guard !ours.isEmpty else {
                 if shown.erased != nil {
                     throw FieldlogError.badInput("\(String(canonical.prefix(8))) was already erased; nothing was changed")

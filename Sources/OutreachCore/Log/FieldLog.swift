@@ -66,17 +66,22 @@ public struct FieldLog: Sendable {
     func personKey(for person: String) throws -> ScopeKey? {
         let fold = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts).fold
         let root = fold.state.canonical(person)
-        let ids = Set(fold.state.canonicalID.filter { $0.value == root }.map(\.key)).union([person])
+        let ids = Set([root, person] + (fold.state.people[root]?.aliases ?? []))
         let registrations = ids.flatMap { (fold.registrations[$0] ?? [:]).map { $0 } }
         return registrations.filter { $0.value.org == keyring.org && $0.value.key != nil }
             .min { ($0.value.at, $0.key) < ($1.value.at, $1.key) }?.value.personKey
     }
 
-    /// `text` for `field` of a `type` event about `person`: sealed under her key when she has one.
-    func personText(_ text: String?, _ type: EventType, _ field: String, person: String?, key: ScopeKey?) throws -> JSONValue? {
-        guard let text else { return nil }
-        guard let key, let person else { return .string(text) }
-        return try SealedText.seal(text, key: key, type: type, field: field, person: person).json
+    /// The free-text fields (name → text, nil for none) of a `type` event about `person`, each
+    /// sealed under her key when she has one, else in clear. Her key is looked up only when there
+    /// is text to seal (an incident without a note reads no state).
+    func personTexts(_ texts: [String: String?], _ type: EventType, person: String?) throws -> [String: JSONValue] {
+        let present = texts.compactMapValues { $0 }
+        guard !present.isEmpty else { return [:] }
+        guard let person, let key = try personKey(for: person) else { return present.mapValues { .string($0) } }
+        return try Dictionary(uniqueKeysWithValues: present.map { field, text in
+            (field, try SealedText.seal(text, key: key, type: type, field: field, person: person).json)
+        })
     }
 
     /// A new random person id that shares its first 4 hex characters with none of `known` (while
@@ -104,7 +109,7 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func setRegister(_ register: Register, of person: String, to value: JSONValue, reason: String? = nil,
                             review: Int64? = nil, at: Int64) throws -> Event {
-        let why = try personText(reason, .registerSet, "reason", person: person, key: reason == nil ? nil : try personKey(for: person))
+        let why = try personTexts(["reason": reason], .registerSet, person: person)["reason"]
         return try store.append([Draft(payload(.registerSet, at: at, [
             "person": .string(person), "register": .string(register.rawValue), "value": value,
             "reason": why ?? .null, "review": review.map { .int($0) } ?? .null,
@@ -169,8 +174,7 @@ public struct FieldLog: Sendable {
         fields["offender"] = incident.offender.map { .string($0) }
         fields["vehicle"] = incident.vehicle.map { .string($0) }
         fields["handle"] = incident.handle.map { .string($0) }
-        fields["note"] = try personText(incident.note, .incidentReported, "note", person: incident.person,
-                                        key: try incident.person.flatMap(personKey(for:)))
+        fields.merge(try personTexts(["note": incident.note], .incidentReported, person: incident.person)) { $1 }
         // One act, one transaction: the summary and the alert name the incident (draft 0).
         var drafts = [Draft(payload(.incidentReported, at: at, fields)),
                       Draft(payload(.incidentSummary, at: at, ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]),
