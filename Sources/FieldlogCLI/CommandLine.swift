@@ -27,7 +27,7 @@ public enum FieldlogCommandLine {
                 initialise, Unlock.self, Lock.self, Status.self, ChangePassphrase.self,
                 PersonCommand.self, People.self, ContactCommand.self, IncidentCommand.self, Alerts.self, ZoneCommand.self, Zones.self,
                 LogCommand.self, Retract.self, Conflicts.self, Resolve.self, ReferralCommand.self, SafeguardingCommand.self,
-                sync, Export.self, Import.self, DeviceCommand.self, ReportCommand.self, TaskingCommand.self, RetentionCommand.self, Audit.self, Check.self, demo,
+                sync, Export.self, Import.self, DeviceCommand.self, KeysCommand.self, ReportCommand.self, TaskingCommand.self, RetentionCommand.self, Audit.self, Check.self, demo,
             ]
         )
     }

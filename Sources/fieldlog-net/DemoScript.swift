@@ -191,11 +191,28 @@ struct DemoScript {
         try await on("b2", ["sync"])
         try await on("b2", ["retention"])
 
+        step("b2 is stolen from the van, passphrase and all: revoked on the server and from b1; the keys rotate")
+        _ = try await admin("revoke b2") {
+            guard let b2 = try await service.storage.devices().first(where: { $0.name == "b2" }),
+                  try await service.storage.revoke(deviceID: b2.id, at: WallClock.nowMillis())
+            else { throw DemoFailure(command: "SyncServer admin revoke b2") }
+            return "revoked b2 of basis: its token no longer works"
+        }
+        try await on("b1", ["device", "revoke", "b2", "--reason", "stolen from the van"])
+        try await on("b1", ["sync"])
+        for laptop in ["j1", "j2"] { try await on(laptop, ["sync"]) }
+        try await on("j1", ["keys"])
+        print("  (the thief's laptop: no sync, and nothing written from now on opens for it)")
+        try await on("b2", ["sync"], expectFailure: true)
+        try await on("j1", ["contact", "add", "mel", "--setting", "drop-in", "--service", "food=1"])
+        try await on("j1", ["export", "--out", path("after.bundle")])
+        try await on("b2", ["import", path("after.bundle")], expectFailure: true)
+
         step("The server holds every event and can read none of them")
         _ = try await admin("devices") { "\(try await service.storage.devices().count) laptops, \(try await service.storage.eventCount()) sealed events" }
 
         step("End of shift")
-        for laptop in ["b1", "b2", "j1", "j2"] { try await on(laptop, ["lock"]) }
+        for laptop in ["b1", "j1", "j2"] { try await on(laptop, ["lock"]) }
     }
 
     /// The `ref` of a `--format json` write.

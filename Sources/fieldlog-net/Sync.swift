@@ -23,25 +23,28 @@ struct Sync: AsyncParsableCommand {
             try HTTPTransport.checkAddress(url, insecure: trust.insecure)
             let before = try log.state().conflicts.count
             let showProgress = Terminal.isInteractive && output.format == .table
-            let summary = try await HTTPTransport.withClient(trusting: trust.ca) { client in
-                let engine = SyncEngine(store: log.store, keyring: log.keyring, transport: HTTPTransport(server: url, token: token, client: client))
-                return try await engine.run(progress: { s in
+            let result = try await HTTPTransport.withClient(trusting: trust.ca) { client in
+                try await log.sync(over: HTTPTransport(server: url, token: token, client: client), progress: { s in
                     if showProgress { Output.progress("syncing: sent \(s.sent), received \(s.received)") }
                 })
             }
+            let summary = result.summary
             if showProgress { Output.progress(nil) }
-            let conflicts = try log.state().conflicts.count
+            let conflicts = try result.log.state().conflicts.count
             if output.format == .json {
                 Output.json(["schema": "fieldlog.sync/1", "server": .string(url), "sent": .num(summary.sent), "received": .num(summary.received),
                              "roundTrips": .num(summary.roundTrips), "waiting": .num(summary.waiting),
                              "setAside": .num(summary.setAside), "heldBack": .num(summary.heldBack), "conflicts": .num(conflicts),
-                             "newConflicts": .num(max(0, conflicts - before))])
+                             "newConflicts": .num(max(0, conflicts - before)),
+                             "keysGained": .num(summary.keysGained), "keys": KeysText.json(result.keys)])
             } else {
                 Output.line("sent \(summary.sent), received \(summary.received), \(conflicts) conflict\(conflicts == 1 ? "" : "s")"
                             + (conflicts > 0 ? " (fieldlog conflicts)" : ""))
                 if summary.waiting > 0 { Output.line("\(summary.waiting) events wait for earlier ones from their laptop") }
                 if summary.setAside > 0 { Output.line("\(summary.setAside) event\(summary.setAside == 1 ? "" : "s") set aside: they failed a trust check (fieldlog check lists them)") }
-                try Warnings.showNew(log: log)
+                for line in KeysText.lines(result.keys, org: log.keyring.org) { Output.line(line) }
+                if summary.keysGained > 0 { Output.line("received \(summary.keysGained) new key\(summary.keysGained == 1 ? "" : "s") (a laptop was revoked or keys rotated)") }
+                try Warnings.showNew(log: result.log)
                 if summary.heldBack > 0 {
                     Output.line("\(summary.heldBack) event\(summary.heldBack == 1 ? "" : "s") of other laptops not sent: the server does not accept their signer yet (kept; sent again next time)")
                 }

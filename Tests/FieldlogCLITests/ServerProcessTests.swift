@@ -75,6 +75,7 @@ struct ServerProcess {
                                         fields: ["unidentified": .int(Int64(1 + n % 3)), "setting": "van", "zone": "Z1"]))
         }
         try store.append(drafts, keyring: keyring)
+        try FieldLog(store: store, keyring: keyring, author: "b1").announceKeys()  // what the first sync would write
         let total = try store.eventCount()
 
         // When the server is killed while fieldlog sync is sending them
@@ -115,7 +116,7 @@ struct ServerProcess {
         b2.env["XDG_RUNTIME_DIR"] = b1.dir.appendingPathComponent("run2").path
         try b2.ok(["init", "--invite", invite], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
         try b2.ok(["sync", "--server", server.url])
-        #expect(try b2.run(["status", "--format", "json"]).json["events"] == .int(Int64(total)))
+        #expect(try b2.run(["status", "--format", "json"]).json["events"] == .int(Int64(total + 1)))  // and its own device.keyed
 
         // SIGTERM: a graceful stop, exit status 0
         server.process.terminate()

@@ -30,6 +30,7 @@ struct Export: ParsableCommand {
                 targetOrg = json["org"]?.stringValue
             }
             let log = try Session.unlocked(storeOptions)
+            try log.announceKeys()  // so laptops that get this bundle can grant this one the keys of later epochs
             let bundle = try EventBundle.make(from: log.store, keyring: log.keyring, since: since, targetOrg: targetOrg)
             let data = try bundle.encoded(keyring: log.keyring)
             let url = URL(fileURLWithPath: out)
@@ -59,16 +60,21 @@ struct Import: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let bundle = try EventBundle.decode(data, keyring: log.keyring)
             let outcome = try bundle.importInto(log.store, keyring: log.keyring)
-            let conflicts = try log.state().conflicts.count
+            let now = try log.reloaded()
+            let keys = try now.upkeepKeys()
+            let conflicts = try now.state().conflicts.count
             if output.format == .json {
                 Output.json(["ref": .string(file), "from": .string("\(bundle.header.device) (\(bundle.header.org))"), "stored": .num(outcome.stored),
-                             "alreadyHad": .num(outcome.alreadyHad), "notForThisOrg": .num(outcome.notEntitled), "setAside": .num(outcome.setAsideCount), "conflicts": .num(conflicts)])
+                             "alreadyHad": .num(outcome.alreadyHad), "notForThisOrg": .num(outcome.notEntitled), "setAside": .num(outcome.setAsideCount), "conflicts": .num(conflicts),
+                             "keysGained": .num(outcome.keysGained), "keys": KeysText.json(keys)])
             } else {
                 Output.line("imported \(outcome.stored) new event\(outcome.stored == 1 ? "" : "s") from \(bundle.header.device) (\(bundle.header.org)); \(outcome.alreadyHad) already here")
                 if conflicts > 0 { Output.line("\(conflicts) conflict\(conflicts == 1 ? "" : "s") to resolve: fieldlog conflicts") }
                 if outcome.setAsideCount > 0 {
                     Output.line("\(outcome.setAsideCount) event\(outcome.setAsideCount == 1 ? "" : "s") set aside: they failed a trust check (fieldlog check lists them)")
                 }
+                for line in KeysText.lines(keys, org: now.keyring.org) { Output.line(line) }
+                if keys.wroteAnything { Output.line("export a bundle for the other laptops, or sync, so they get the keys") }
             }
         }
     }
@@ -174,8 +180,11 @@ struct DeviceRevoke: ParsableCommand {
         commandName: "revoke", abstract: "Revoke a lost or stolen laptop of this organisation: everything it writes from now on is refused.",
         discussion: """
             Every laptop honours the revocation once it has it (sync, or a bundle). The laptop's
-            events up to the last one this laptop holds still count; any later one is refused. Also
-            revoke its token on the server: SyncServer admin revoke NAME.
+            events up to the last one this laptop holds still count; any later one is refused.
+            The organisation's and the partnership's keys rotate at the same time: the new keys
+            reach every other laptop sealed to that laptop alone, so the revoked one cannot read
+            anything written from now on. Also revoke its token on the server:
+            SyncServer admin revoke NAME.
             """)
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: FormatOption
@@ -185,13 +194,15 @@ struct DeviceRevoke: ParsableCommand {
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
-            let (event, device, upTo) = try log.revokeDevice(named: name, reason: reason, at: WallClock.nowMillis())
+            let r = try log.revokeDevice(named: name, reason: reason, at: WallClock.nowMillis())
             if output.format == .json {
-                Output.json(["ref": .string(String(event.id.hex.prefix(7))), "device": .string(device.device), "replica": .string(device.replica.rawValue),
-                             "revokedAfter": .int(Int64(upTo))])
+                Output.json(["ref": .string(String(r.event.id.hex.prefix(7))), "device": .string(r.device.device), "replica": .string(r.device.replica.rawValue),
+                             "revokedAfter": .int(Int64(r.upTo)), "keys": KeysText.json(r.keys)])
             } else {
-                Output.line("\(device.device) revoked: its first \(upTo) events still count; anything later from it is refused by every laptop that gets this")
-                Output.line("now revoke its token on the server too: SyncServer admin revoke \(device.device)")
+                Output.line("\(r.device.device) revoked: its first \(r.upTo) events still count; anything later from it is refused by every laptop that gets this")
+                for line in KeysText.lines(r.keys, org: log.keyring.org) { Output.line(line) }
+                Output.line("sync now so the others get the revocation and the new keys: fieldlog sync")
+                Output.line("and revoke its token on the server: SyncServer admin revoke \(r.device.device)")
             }
         }
     }

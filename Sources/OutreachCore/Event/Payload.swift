@@ -74,13 +74,23 @@ public enum EventType: String, Sendable, CaseIterable {
     case personErased = "person.erased"           // org: person, reason, purge (the events.purged id), events
     case identityErased = "identity.erased"       // partnership: person (an id whose identifying record its organisation erased)
     case retentionSet = "retention.set"           // org: months (the organisation's retention policy, erasure.md §7)
+    case deviceKeyed = "device.keyed"             // partnership: agreementKey, holds (the writing device's X25519 key, trust.md §5b)
+    case keyRotated = "key.rotated"               // org or partnership: scope, epoch, keyId, grants, reason (a new key, trust.md §5b)
+    case keyGranted = "key.granted"               // org or partnership: scope, epoch, keyId, grants (an existing key to devices that lack it)
 
-    /// The scope an event of this type is written in (retractions and corrections follow their target).
+    /// Sealed under its scope's first key (epoch 0), which every device of the scope holds,
+    /// rather than the current one: a device must read a key grant before it holds the key
+    /// granted, and any device may need to read who can be granted keys (`Protocol/trust.md` §5b).
+    /// A grant's boxes are sealed to their recipients, so holding the first key reveals no key.
+    public var isSealedUnderFirstKey: Bool { self == .deviceKeyed || self == .keyRotated || self == .keyGranted }
+
+    /// The scope an event of this type is written in (retractions and corrections follow their
+    /// target; a key notice is in the scope of the key it grants).
     public var scope: Scope? {
         switch self {
         case .personRegistered, .contactNote, .incidentReported, .incidentExported, .personErased, .retentionSet: return .org
         case .eventsPurged: return .public
-        case .eventRetracted, .eventCorrected: return nil
+        case .eventRetracted, .eventCorrected, .keyRotated, .keyGranted: return nil
         default: return .partnership
         }
     }

@@ -91,7 +91,7 @@ public struct EventBundle: Sendable {
         Hex.encode(HMAC<SHA256>.authenticationCode(for: macInput(header: header, events: events), using: key.key))
     }
 
-    /// The bundle file's bytes.
+    /// The bundle file's bytes (the MAC under the writer's current partnership key).
     public func encoded(keyring: Keyring) throws -> Data {
         let body: JSONValue = [
             "header": header.json, "events": .array(events.map(\.json)),
@@ -125,10 +125,33 @@ public struct EventBundle: Sendable {
         do { events = try list.map(Event.init(json:)) } catch {
             throw FieldlogError(.tampered, "the bundle has been altered: \(error)", hint: "nothing was imported")
         }
-        guard events.count == header.count,
-            HMAC<SHA256>.isValidAuthenticationCode(Hex.decode(mac) ?? [], authenticating: EventBundle.macInput(header: header, events: events),
-                                                   using: keyring.partnershipKey.key)
-        else {
+        // Under the writer's partnership key of its day: any epoch this laptop holds, or one the
+        // bundle itself grants this laptop (trust.md §5b). A revoked laptop is granted none, so a
+        // bundle written after its revocation does not open for it.
+        let input = EventBundle.macInput(header: header, events: events)
+        let tag = Hex.decode(mac) ?? []
+        func verifies(_ k: Keyring) -> Bool {
+            k.partnershipKeys.contains { HMAC<SHA256>.isValidAuthenticationCode(tag, authenticating: input, using: $0.key.key) }
+        }
+        var held = keyring
+        var valid = events.count == header.count && verifies(held)
+        var gained = events.count == header.count
+        while !valid && gained {
+            gained = false
+            for e in events where held.isEntitled(org: e.org, scope: e.scope) {
+                guard let o = held.open(e), let notice = KeyNotice(o), let key = notice.key(for: held) else { continue }
+                if held.add(key) { gained = true }
+            }
+            valid = gained && verifies(held)
+        }
+        guard valid else {
+            let unknownKeys = events.contains { e in
+                e.scope != .public && !e.isPurged && held.isEntitled(org: e.org, scope: e.scope) && held.key(id: e.keyID) == nil
+            }
+            if unknownKeys {
+                throw FieldlogError(.notPermitted, "this bundle is sealed under keys this laptop was not given",
+                                    hint: "nothing was imported; a revoked laptop is never given new keys. Otherwise: sync first, or send a bundle the other way first (that laptop then gives this one the keys)")
+            }
             throw FieldlogError(.tampered, "the bundle has been altered or was not written for this partnership", hint: "nothing was imported")
         }
         return EventBundle(header: header, events: events)

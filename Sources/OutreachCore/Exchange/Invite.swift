@@ -18,8 +18,10 @@ public struct Invite: Sendable {
     public let org: String
     public let device: String
     public let replica: ReplicaID
-    public let orgKey: ScopeKey?
-    public let partnershipKey: ScopeKey
+    /// The organisation's keys, every epoch (same organisation only).
+    public let orgKeys: [EpochKey]?
+    /// The partnership's keys, every epoch the inviter holds (so the new laptop reads all it syncs).
+    public let partnershipKeys: [EpochKey]
     public let invitedBy: String
     public let server: String?
     public let token: String?
@@ -52,19 +54,19 @@ public struct Invite: Sendable {
                                 hint: "invite this laptop from one of \(target)'s own laptops: fieldlog device invite \(device) there")
         }
         return Invite(partnershipID: log.keyring.partnershipID, org: target, device: device, replica: replica,
-                      orgKey: target == log.keyring.org ? log.keyring.orgKey : nil, partnershipKey: log.keyring.partnershipKey,
+                      orgKeys: target == log.keyring.org ? log.keyring.orgKeys : nil, partnershipKeys: log.keyring.partnershipKeys,
                       invitedBy: log.store.info.device, server: server, token: token, inviteKey: inviteKey,
                       certificates: certificates, pins: roster.pins)
     }
 
-    init(partnershipID: String, org: String, device: String, replica: ReplicaID, orgKey: ScopeKey?, partnershipKey: ScopeKey, invitedBy: String,
+    init(partnershipID: String, org: String, device: String, replica: ReplicaID, orgKeys: [EpochKey]?, partnershipKeys: [EpochKey], invitedBy: String,
          server: String?, token: String?, inviteKey: DeviceKey?, certificates: [DeviceCertificate], pins: [String: KeyFingerprint]) {
         self.partnershipID = partnershipID
         self.org = org
         self.device = device
         self.replica = replica
-        self.orgKey = orgKey
-        self.partnershipKey = partnershipKey
+        self.orgKeys = orgKeys
+        self.partnershipKeys = partnershipKeys
         self.invitedBy = invitedBy
         self.server = server
         self.token = token
@@ -78,8 +80,10 @@ public struct Invite: Sendable {
     public func setup(now: Int64) throws -> DeviceSetup {
         var roster = Roster(partnership: partnershipID, pins: pins)
         roster.admit(certificates, pinning: .never)
-        let keyring = Keyring(partnershipID: partnershipID, org: org, orgKey: orgKey ?? .generate(), partnershipKey: partnershipKey,
-                              deviceKey: .generate())
+        let carried = { (k: EpochKey) in EpochKey(scope: k.scope, epoch: k.epoch, key: k.key) }
+        let keyring = Keyring(partnershipID: partnershipID, org: org,
+                              orgKeys: orgKeys?.map(carried) ?? [EpochKey(scope: .org, epoch: 0, key: .generate())],
+                              partnershipKeys: partnershipKeys.map(carried), deviceKey: .generate())
         if let inviteKey {
             return try DeviceSetup.certified(keyring: keyring, device: device, replica: replica, roster: roster, issuer: inviteKey, now: now)
         }
@@ -97,10 +101,12 @@ public struct Invite: Sendable {
     var json: JSONValue {
         var o: [String: JSONValue] = [
             "partnership": .string(partnershipID), "org": .string(org), "device": .string(device), "replica": .string(replica.rawValue),
-            "partnershipKey": .string(partnershipKey.base64), "invitedBy": .string(invitedBy),
+            "partnershipKey": .string(Keyring.current(partnershipKeys).base64), "partnershipKeys": Keyring.keysJSON(partnershipKeys),
+            "invitedBy": .string(invitedBy),
             "certificates": .array(certificates.map(\.json)), "pins": .object(pins.mapValues { .string($0.hex) }),
         ]
-        o["orgKey"] = orgKey.map { .string($0.base64) }
+        o["orgKey"] = orgKeys.map { .string(Keyring.current($0).base64) }
+        o["orgKeys"] = orgKeys.map(Keyring.keysJSON)
         o["inviteKey"] = inviteKey.map { .string($0.seed.base64EncodedString()) }
         o["server"] = server.map { .string($0) }
         o["token"] = token.map { .string($0) }
@@ -127,12 +133,15 @@ public struct Invite: Sendable {
         }
         guard let o = try? JSONValue.parse(plain), let p = o["partnership"]?.stringValue, let org = o["org"]?.stringValue,
             let device = o["device"]?.stringValue, let replica = o["replica"]?.stringValue.flatMap(ReplicaID.init),
-            let pk = o["partnershipKey"]?.stringValue.flatMap(ScopeKey.init(base64:)),
+            let pks = Keyring.keys(o["partnershipKeys"], scope: .partnership)
+                ?? o["partnershipKey"]?.stringValue.flatMap(ScopeKey.init(base64:)).map({ [EpochKey(scope: .partnership, epoch: 0, key: $0)] }),
             let by = o["invitedBy"]?.stringValue, let certs = o["certificates"]?.arrayValue, let pins = o["pins"]?.objectValue
         else { throw FieldlogError(.malformed, "the invite is incomplete") }
         let inviteKey = try o["inviteKey"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { try DeviceKey(seed: $0) }
         var invite = Invite(partnershipID: p, org: org, device: device, replica: replica,
-                      orgKey: o["orgKey"]?.stringValue.flatMap(ScopeKey.init(base64:)), partnershipKey: pk, invitedBy: by,
+                      orgKeys: Keyring.keys(o["orgKeys"], scope: .org)
+                        ?? o["orgKey"]?.stringValue.flatMap(ScopeKey.init(base64:)).map { [EpochKey(scope: .org, epoch: 0, key: $0)] },
+                      partnershipKeys: pks, invitedBy: by,
                       server: o["server"]?.stringValue, token: o["token"]?.stringValue, inviteKey: inviteKey,
                       certificates: try certs.map(DeviceCertificate.init(json:)),
                       pins: pins.compactMapValues { $0.stringValue.flatMap(KeyFingerprint.init(hex:)) })

@@ -35,6 +35,8 @@ public struct FieldState: Sendable, Equatable {
     /// fold so that who was seen when needs no contacts read (`lastContact(of:)` merges aliases).
     public internal(set) var lastContacts: [String: LastContact] = [:]
     /// Events of types this version does not know: kept in the log, passed on, not folded.
+    /// Agreement keys, key notices and revocations (`Protocol/trust.md` §5b).
+    public internal(set) var keys = KeyFacts()
     public var unknownTypes = 0
     /// Events this device holds but cannot open (should be none).
     public var unreadable = 0

@@ -163,7 +163,7 @@ extension Fold {
         case nil:
             state.unknownTypes += 1
             effect = .unknown
-        case .eventRetracted, .eventCorrected, .deviceRevoked:
+        case .eventRetracted, .eventCorrected, .deviceRevoked, .deviceKeyed, .keyRotated, .keyGranted:
             break
         }
         if effect != .other { applied[e.id] = effect }

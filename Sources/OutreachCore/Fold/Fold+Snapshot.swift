@@ -5,7 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 9
+    static let snapshotVersion: UInt32 = 10
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -78,6 +78,7 @@ extension Fold {
             w.id(p.erased?.id)
             w.list(p.erasedBy) { w, e in w.word(e.key); w.int(e.value) }
         }
+        state.keys.encode(&w)
         return w.data
     }
 
@@ -230,6 +231,7 @@ extension Fold {
             for (org, at) in try r.list({ r in (try r.word(), try r.int()) }) { p.erasedBy[org] = at }
             return p
         }) { state.people[p.id] = p }
+        state.keys = try KeyFacts(reading: &r)
         guard r.isAtEnd else { throw bad }
 
         // What follows from the above.

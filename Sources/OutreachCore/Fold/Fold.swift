@@ -122,6 +122,7 @@ public struct Fold: Sendable, Equatable {
             replicaOrg[e.dot.replica] = e.org
             if revocations.values.contains(where: { $0.notice.replica == e.dot.replica }) { recomputeCuts(source: source) }
         }
+        state.keys.add(o)
         switch o.payload.eventType {
         case .eventRetracted, .eventCorrected:
             if let target = o.payload.eventID("target") {

@@ -1,11 +1,23 @@
 import Foundation
 
 extension FieldLog {
+    /// What revoking a laptop did.
+    public struct Revocation: Sendable {
+        public let event: Event
+        public let device: DeviceCertificate
+        /// Its events up to this seq still count.
+        public let upTo: UInt64
+        /// The keys rotated with it (scope → new epoch) and who got the new keys.
+        public let keys: KeyUpkeep
+    }
+
     /// Revokes a laptop of this organisation (lost, stolen, retired): a `device.revoked` event
     /// that every laptop honours. Its events up to `upTo` (by default: all this laptop holds of
-    /// it) still count; any later one is refused everywhere (trust.md §5a).
+    /// it) still count; any later one is refused everywhere (trust.md §5a). In the same
+    /// transaction the organisation's and the partnership's keys rotate, the new ones sealed to
+    /// every other device (trust.md §5b): the revoked laptop cannot read what is written after.
     @discardableResult
-    public func revokeDevice(named name: String, upTo: UInt64? = nil, reason: String?, at: Int64) throws -> (event: Event, device: DeviceCertificate, upTo: UInt64) {
+    public func revokeDevice(named name: String, upTo: UInt64? = nil, reason: String?, at: Int64) throws -> Revocation {
         let roster = try store.roster()
         let candidates = roster.certificates.filter { $0.role.signsEvents && $0.device == name }
         guard let device = candidates.first(where: { $0.org == keyring.org }) else {
@@ -19,8 +31,13 @@ extension FieldLog {
         let cut = upTo ?? held
         var fields: [String: JSONValue] = ["replica": .string(device.replica.rawValue), "device": .string(name), "upTo": .int(Int64(cut))]
         fields["reason"] = reason.map { .string($0) }
-        let event = try store.append([Draft(payload(.deviceRevoked, at: at, fields))], keyring: keyring)[0]
-        return (event, device, cut)
+        var cuts = try store.revocations()
+        Authority.merge([Authority.Revocation(replica: device.replica, upTo: cut)], into: &cuts)
+        let plan = KeyPlan.make(facts: try state(.withoutContacts).keys, roster: roster, cuts: cuts, keyring: keyring,
+                                me: store.info.replica, forceRotation: [.org, .partnership])
+        let (keyDrafts, upkeep) = try keyDrafts(plan, reason: "\(name) revoked", at: at)
+        let events = try store.append([Draft(payload(.deviceRevoked, at: at, fields))] + keyDrafts, keyring: keyring)
+        return Revocation(event: events[0], device: device, upTo: cut, keys: upkeep)
     }
 }
 

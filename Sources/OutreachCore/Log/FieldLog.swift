@@ -51,7 +51,7 @@ public struct FieldLog: Sendable {
             "key": .string(ScopeKey.generate().base64),
         ]))]
         var fields = profile
-        if let code { fields["code"] = .string(code.hash(with: keyring.partnershipKey)) }
+        if let code { fields["code"] = .string(code.hash(with: keyring.codeKey)) }
         if !fields.isEmpty {
             fields["person"] = .string(person)
             drafts.append(Draft(payload(.personProfile, at: at, fields)))

@@ -35,7 +35,7 @@ extension ReportIndex {
         let content = try log.store.contentMark()
         let now = "\(content.events):\(content.lastRowID) " + (try log.store.vector().json.canonicalString())
         var kept: (index: ReportIndex, row: Int64)?
-        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.orgKey.open(blob, aad: aad),
+        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.localKey.open(blob, aad: aad),
            let (index, at, row) = try? decode(plain) {
             if at == now { return (index, .snapshot) }
             kept = (index, row)
@@ -52,7 +52,7 @@ extension ReportIndex {
         // Events stored while the state was read would be missed under `now`: the mark is taken again.
         let after = try log.store.contentMark()
         let mark = after == content ? now : "behind"
-        try log.store.setCache(cacheName, try log.keyring.orgKey.seal(index.encoded(mark: mark, row: read.row), aad: aad))
+        try log.store.setCache(cacheName, try log.keyring.localKey.seal(index.encoded(mark: mark, row: read.row), aad: aad))
         return (index, source)
     }
 

@@ -193,12 +193,12 @@ public enum StateSnapshot {
     private static func seal(_ content: Data, folded: Int64, name: String, store: Store, keyring: Keyring) throws -> Data {
         var header = ByteWriter(capacity: 8)
         header.uint64(UInt64(folded))
-        return try keyring.orgKey.seal(header.data + content, aad: aad(name, store))
+        return try keyring.localKey.seal(header.data + content, aad: aad(name, store))
     }
 
     private static func read(_ name: String, store: Store, keyring: Keyring) throws -> (content: Data, folded: Int64) {
         guard let blob = try store.cache(name) else { throw FieldlogError.malformed("no \(name)") }
-        let plain = try keyring.orgKey.open(blob, aad: aad(name, store))
+        let plain = try keyring.localKey.open(blob, aad: aad(name, store))
         guard plain.count >= 8 else { throw FieldlogError.malformed("damaged \(name)") }
         return (Data(plain.dropFirst(8)), plain.prefix(8).reduce(0) { $0 << 8 | Int64($1) })
     }

@@ -46,7 +46,10 @@ extension Store {
         // A public draft (events.purged) is written in clear, under no key (Protocol/erasure.md).
         let keys = try drafts.map { draft -> ScopeKey? in
             if draft.scope == .public { return nil }
-            guard let key = keyring.key(for: draft.scope) else { throw FieldlogError.badInput("no key for scope \(draft.scope)") }
+            let first = draft.payload.eventType?.isSealedUnderFirstKey ?? false
+            guard let key = first ? keyring.firstKey(for: draft.scope) : keyring.key(for: draft.scope) else {
+                throw FieldlogError.badInput("no key for scope \(draft.scope)")
+            }
             return key
         }
         let keyIDs = keys.map { $0?.id ?? Scope.clearKeyID }
@@ -98,6 +101,12 @@ extension Store {
             if let last = written.last { try EventTable.setCoverage(db, me, last.dot.seq) }
             // A revocation written here takes effect here at once, in the same transaction.
             try Self.note(drafts.compactMap { Authority.Revocation($0.payload) }, db)
+            // A key this device rotates (and grants itself) is kept at once, in the same transaction.
+            let notices = zip(drafts, written).compactMap { KeyNotice(OpenedEvent(event: $1, payload: $0.payload)) }
+            if !notices.isEmpty {
+                var held = keyring
+                _ = try Self.keepGrants(notices, keyring: &held, replica: me, db)
+            }
             // An erasure written here purges here at once, in the same transaction (erasure.md §3).
             if purging {
                 let purges = zip(drafts, written).compactMap { draft, event in

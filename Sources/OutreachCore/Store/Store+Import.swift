@@ -38,6 +38,11 @@ public struct ImportOutcome: Sendable, Equatable {
     public var certificatesRefused: [Roster.Refusal] = []
     /// Events whose payloads were erased here (purged in place, or taken as tombstones).
     public var purged = 0
+    /// Keys granted to this device by the batch (`Protocol/trust.md` §5b).
+    public var keysGained = 0
+    /// The keyring to go on with, when the batch changed it (keys granted, or a revocation that
+    /// makes a granted key read-only); nil when unchanged.
+    public var keyring: Keyring?
     public init() {}
 
     public var setAsideCount: Int { setAside.values.reduce(0, +) }
@@ -51,8 +56,9 @@ extension Store {
     /// already held with the same id is ignored (idempotence); what fails, a fork included, is set
     /// aside with the rule it broke, and the rest goes on: nothing a peer sends can stop a sync.
     /// One transaction: a failure to write leaves the store as it was.
-    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring: Keyring) throws -> ImportOutcome {
+    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring given: Keyring) throws -> ImportOutcome {
         var outcome = ImportOutcome()
+        var keyring = given
         var roster = try roster()
         let admitted = roster.admit(certificates, pinning: .firstSight)
         outcome.certificatesAccepted = admitted.accepted.count
@@ -62,24 +68,70 @@ extension Store {
         outcome.notEntitled = events.count - batch.count
         let hasSetAside = try setAsideCount() > 0
         var retried = Set<EventID>()
+        func retry(_ rules: [Authority.Rule]) throws -> [Int] {
+            let waiting = try db.read {
+                try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule IN (\(rules.map { _ in "?" }.joined(separator: ",")))",
+                                    arguments: StatementArguments(rules.map(\.rawValue)))
+            }
+            var added = [Int]()
+            let carried = Set(batch.map(\.id))
+            for text in waiting {
+                guard let e = try? Event(json: JSONValue.parse(text)), retried.insert(e.id).inserted else { continue }
+                if carried.contains(e.id) { continue }  // the batch carries it again: examined there
+                added.append(batch.count)
+                batch.append(e)
+            }
+            return added
+        }
         let carriesPurge = batch.contains { $0.scope == .public }
         if hasSetAside && (!admitted.accepted.isEmpty || carriesPurge) {
             // New certificates: what waited for its signer is examined again; a purge: what arrived purged before it.
-            let waiting = try db.read {
-                try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule IN (?, ?)",
-                                    arguments: [Authority.Rule.unknownSigner.rawValue, Authority.Rule.unauthorisedPurge.rawValue])
-            }
-            for text in waiting {
-                if let e = try? Event(json: JSONValue.parse(text)) { batch.append(e); retried.insert(e.id) }
-            }
+            _ = try retry([.unknownSigner, .unauthorisedPurge])
         }
-        var (verdicts, revocations) = Authority.check(batch, roster: roster, keyring: keyring, revoked: try self.revocations())
+        let known = try self.revocations()
+        var checked = Authority.check(batch, roster: roster, keyring: keyring, revoked: known)
+        // Keys granted to this device open what waited for them, in the batch and set aside
+        // earlier; a grant among those may hold the next key (trust.md §5b).
+        var notices = checked.keyNotices
+        var gained = [EpochKey]()
+        var retriedKeys = false
+        while true {
+            var more = [EpochKey]()
+            for notice in notices.values {
+                if let key = notice.key(for: keyring, replica: info.replica), keyring.add(key) { more.append(key) }
+            }
+            guard !more.isEmpty else { break }
+            gained += more
+            var again = checked.rules.indices.filter { checked.rules[$0] == .unknownKey }
+            if hasSetAside && !retriedKeys {
+                retriedKeys = true
+                let added = try retry([.unknownKey])
+                checked.rules += added.map { _ in nil }
+                again += added
+            }
+            var cuts = known
+            Authority.merge(checked.revocations, into: &cuts)
+            let recheck = Authority.check(again.map { batch[$0] }, roster: roster, keyring: keyring, revoked: cuts)
+            notices = [:]
+            for (k, i) in again.enumerated() {
+                checked.rules[i] = recheck.rules[k]
+                if let n = recheck.keyNotices[k] { notices[i] = n; checked.keyNotices[i] = n }
+            }
+            checked.revocations += recheck.revocations
+        }
+        var verdicts = checked.rules
+        let revocations = checked.revocations
+        let keyNotices = checked.keyNotices.sorted { $0.key < $1.key }.map(\.value)
 
         let me = info.replica
         let now = WallClock.nowMillis()
         let result = try db.write { db in
             if !admitted.accepted.isEmpty { try Self.save(roster, db) }
             try Self.note(revocations, db)
+            if !gained.isEmpty {
+                var kept = given
+                outcome.keysGained = try Self.keepGrants(keyNotices, keyring: &kept, replica: me, db).count
+            }
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
             let insert = try db.makeStatement(sql: EventTable.mergeSQL)
             let setAside = try db.cachedStatement(sql: """
@@ -157,6 +209,10 @@ extension Store {
             }
             try EventTable.closeRuns(db, origins: touched, from: vector)
             outcome.purged += try Self.apply(honoured, db)
+            if !gained.isEmpty || !revocations.isEmpty {
+                let now = try Self.withGrantedKeys(given, replica: me, db)
+                if now != given { outcome.keyring = now }
+            }
             return outcome
         }
         if result.purged > 0 || carriesPurge { try checkpointAfterPurge() }

@@ -64,6 +64,24 @@ extension Store {
             // Alerts this laptop has shown its worker (ids only): unlock and sync show the rest first.
             try db.execute(sql: "CREATE TABLE shown_alerts (id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64)) STRICT")
         }
+        migrator.registerMigration("v4-key-grants") { db in
+            // Scope keys granted to this device after a rotation (trust.md §5b), kept as they
+            // arrived: sealed to this device's agreement key, so no passphrase is needed to take
+            // them in, and the store's file alone opens nothing. The granting event's dot decides
+            // whether a key may still be written under (not if a revocation cut that event off).
+            try db.execute(sql: """
+                CREATE TABLE key_grants (
+                    key_id TEXT PRIMARY KEY NOT NULL CHECK (length(key_id) = 16),
+                    scope  TEXT NOT NULL CHECK (scope IN ('org', 'partnership')),
+                    org    TEXT NOT NULL,
+                    epoch  INTEGER NOT NULL CHECK (epoch >= 0),
+                    origin TEXT NOT NULL CHECK (length(origin) = 16),
+                    seq    INTEGER NOT NULL CHECK (seq >= 1),
+                    enc    BLOB NOT NULL,
+                    box    BLOB NOT NULL
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

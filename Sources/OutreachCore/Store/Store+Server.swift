@@ -2,10 +2,10 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Remembers the sync server and this device's bearer token (sealed under the organisation
+    /// Remembers the sync server and this device's bearer token (sealed under the laptop's local
     /// key, bound to this store: the token never sits in the file in clear).
     public func setServer(url: String, deviceToken: String, keyring: Keyring) throws {
-        let sealed = try keyring.orgKey.seal(Data(deviceToken.utf8), aad: tokenAAD)
+        let sealed = try keyring.localKey.seal(Data(deviceToken.utf8), aad: tokenAAD)
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('server', ?), ('deviceToken', ?)",
                            arguments: [url, sealed.base64EncodedString()])
@@ -38,7 +38,9 @@ extension Store {
         guard let text = try db.read({ try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'deviceToken'") }),
             let box = Data(base64Encoded: text)
         else { return nil }
-        return String(decoding: try keyring.orgKey.open(box, aad: tokenAAD), as: UTF8.self)
+        // 0.3 sealed it under the organisation's first key; the local key since key rotation.
+        let plain = try (try? keyring.localKey.open(box, aad: tokenAAD)) ?? keyring.orgKeys[0].key.open(box, aad: tokenAAD)
+        return String(decoding: plain, as: UTF8.self)
     }
 
     private var tokenAAD: Data { Data("fieldlog/device-token/v1/\(info.storeID)".utf8) }

@@ -146,7 +146,7 @@ public final class Store: Sendable {
         let keyring = try keyring(masterKey: try masterKey(passphrase: old))
         let master = SymmetricKey(size: .bits256)
         let wrapped = try PassphraseSealed.seal(master.withUnsafeBytes { Data($0) }, passphrase: new)
-        let sealedKeyring = try ChaChaPoly.seal(keyring.json.canonicalData(), using: master, authenticating: Data("fieldlog/keyring/v1".utf8)).combined
+        let sealedKeyring = try ChaChaPoly.seal(keyring.sealedPart.json.canonicalData(), using: master, authenticating: Data("fieldlog/keyring/v1".utf8)).combined
         try db.write { db in
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'masterKey'", arguments: [wrapped.json.canonicalString()])
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'keyring'", arguments: [sealedKeyring.base64EncodedString()])
@@ -154,18 +154,26 @@ public final class Store: Sendable {
         return master
     }
 
-    /// Opens the keyring with the master key.
+    /// Opens the keyring with the master key, with the keys granted to this device since.
     public func keyring(masterKey: SymmetricKey) throws -> Keyring {
         guard let box = Data(base64Encoded: try metaValue("keyring")) else { throw FieldlogError(.corrupt, "the store's keyring is unreadable") }
         do {
             let plain = try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: box), using: masterKey,
                                             authenticating: Data("fieldlog/keyring/v1".utf8))
-            return try Keyring(json: try JSONValue.parse(plain))
+            return try withGrantedKeys(try Keyring(json: try JSONValue.parse(plain)))
         } catch let error as FieldlogError {
             throw error
         } catch {
             throw FieldlogError(.locked, "the unlocked session does not fit this store", hint: "run fieldlog unlock")
         }
+    }
+
+    func metaValueIfAny(_ key: String) throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    func setMetaValue(_ key: String, _ value: String) throws {
+        try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value]) }
     }
 
     func metaValue(_ key: String) throws -> String {

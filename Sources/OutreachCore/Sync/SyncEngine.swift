@@ -18,7 +18,15 @@ public struct SyncSummary: Sendable, Equatable {
     /// This device's events of origins the server refused (it does not accept their signer):
     /// kept, and offered again at the next sync.
     public var heldBack = 0
+    /// Keys granted to this device by what it received (`Protocol/trust.md` §5b).
+    public var keysGained = 0
     public init() {}
+
+    /// Two rounds added up (a sync, then the one that carries the keys it rotated or granted).
+    mutating func add(_ other: SyncSummary) {
+        sent += other.sent; received += other.received; roundTrips += other.roundTrips; setAside += other.setAside
+        keysGained += other.keysGained; waiting = other.waiting; heldBack = other.heldBack
+    }
 }
 
 /// The device side of the anti-entropy exchange (`Protocol/sync-model.md`): send what the
@@ -48,6 +56,7 @@ public struct SyncEngine: Sendable {
 
     public func run(now: @Sendable () -> Int64 = WallClock.nowMillis, progress: (@Sendable (SyncSummary) -> Void)? = nil) async throws -> SyncSummary {
         var summary = SyncSummary()
+        var keyring = keyring  // a page may grant keys that open the next pages
         var roster = try store.roster()
         /// Certificates the server showed it lacks, sent once with the next request.
         var serverLacks = [DeviceCertificate]()
@@ -103,6 +112,8 @@ public struct SyncEngine: Sendable {
                 let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [],
                                                      from: .server(since: asked, covered: response.covered), keyring: keyring)
                 if response.certificates != nil { roster = try store.roster() }
+                if let changed = outcome.keyring { keyring = changed }
+                summary.keysGained += outcome.keysGained
                 summary.received += outcome.stored
                 summary.setAside += outcome.setAsideCount
                 try store.rememberSync(serverVector: response.vector, at: now())

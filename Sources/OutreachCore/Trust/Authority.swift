@@ -10,6 +10,7 @@ public enum Authority {
         case wrongOrg = "wrong-org"
         case badSignature = "bad-signature"
         case wrongKey = "wrong-key"
+        case unknownKey = "unknown-key"
         case unopenable
         case wrongScopeForType = "wrong-scope-for-type"
         case forked
@@ -25,6 +26,7 @@ public enum Authority {
             case .wrongOrg: "its organisation is not its signer's"
             case .badSignature: "its signature does not verify"
             case .wrongKey: "it is not sealed under its scope's key"
+            case .unknownKey: "it is sealed under a key this laptop has not been given (yet: it is examined again when keys arrive)"
             case .unopenable: "its payload does not open or is not a payload"
             case .wrongScopeForType: "its type may not appear in its scope"
             case .forked: "its device signed another event at the same seq"
@@ -88,21 +90,29 @@ public enum Authority {
         return verdicts
     }
 
+    /// What checking a batch on receipt found.
+    public struct Verdicts: Sendable {
+        /// Per event: nil where it passes, else the rule it breaks.
+        public var rules: [Rule?]
+        /// The honoured revocations the batch carries.
+        public var revocations: [Revocation]
+        /// The key notices (`key.rotated`, `key.granted`) among the events that pass, by index.
+        public var keyNotices: [Int: KeyNotice]
+    }
+
     /// Every rule a device checks on receipt, for a batch: the envelope rules (one signature per
     /// run), then the key and payload rules on every core, then revocation (the batch's own
-    /// revocations included, merged into `revoked`). Nil where the event passes; also the
-    /// honoured revocations the batch carries.
-    public static func check(_ events: [Event], roster: Roster, keyring: Keyring,
-                             revoked known: [ReplicaID: UInt64] = [:]) -> (rules: [Rule?], revocations: [Revocation]) {
+    /// revocations included, merged into `revoked`).
+    public static func check(_ events: [Event], roster: Roster, keyring: Keyring, revoked known: [ReplicaID: UInt64] = [:]) -> Verdicts {
         let envelopes = checkEnvelopes(events, roster: roster)
-        let checked = Parallel.map(count: events.count) { i -> (Rule?, Revocation?) in
-            if let broken = envelopes[i] { return (broken, nil) }
+        let checked = Parallel.map(count: events.count) { i -> (Rule?, Revocation?, KeyNotice?) in
+            if let broken = envelopes[i] { return (broken, nil, nil) }
             // A purged event has no payload to check: the importer takes it only where a purge by
             // its organisation names it (erasure.md §3).
-            if events[i].isPurged { return (nil, nil) }
+            if events[i].isPurged { return (nil, nil, nil) }
             switch checkKeys(events[i], keyring: keyring) {
-            case .success(let opened): return (nil, revocation(opened, orgOf: { roster.signer(of: $0)?.org }))
-            case .failure(let e): return (e.rule, nil)
+            case .success(let opened): return (nil, revocation(opened, orgOf: { roster.signer(of: $0)?.org }), KeyNotice(opened))
+            case .failure(let e): return (e.rule, nil, nil)
             }
         }
         let revocations = checked.compactMap(\.1)
@@ -113,11 +123,15 @@ public enum Authority {
             if isRevoked(event.dot, cuts: revoked) { return .revoked }
             return nil
         }
-        return (rules, revocations)
+        var notices = [Int: KeyNotice]()
+        for (i, c) in checked.enumerated() where rules[i] == nil { notices[i] = c.2 }
+        return Verdicts(rules: rules, revocations: revocations, keyNotices: notices)
     }
 
     /// The key and payload rules K1-K3 for an event this device is entitled to: returns the
-    /// opened event, or the rule it breaks.
+    /// opened event, or the rule it breaks. K1 takes a key of any epoch held for the event's
+    /// scope; a key id this device does not hold at all is `unknown-key` (a later epoch whose
+    /// grant has not arrived yet), one it holds for the other scope `wrong-key`.
     public static func checkKeys(_ event: Event, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
         if event.scope == .public {
             guard event.keyID == Scope.clearKeyID else { return .failure(RuleError(.wrongKey)) }
@@ -126,8 +140,10 @@ public enum Authority {
             guard EventTable.Purge(event) != nil else { return .failure(RuleError(.unopenable)) }
             return .success(opened)
         }
-        let expected = event.org == keyring.org ? keyring.key(for: event.scope) : (event.scope == .partnership ? keyring.partnershipKey : nil)
-        guard let key = expected, key.id == event.keyID else { return .failure(RuleError(.wrongKey)) }
+        guard event.scope == .partnership || (event.scope == .org && event.org == keyring.org) else { return .failure(RuleError(.wrongKey)) }
+        guard keyring.key(id: event.keyID, scope: event.scope) != nil else {
+            return .failure(RuleError(keyring.key(id: event.keyID) == nil ? .unknownKey : .wrongKey))
+        }
         guard let opened = keyring.open(event) else { return .failure(RuleError(.unopenable)) }
         if let type = opened.payload.eventType, let scope = type.scope, scope != event.scope { return .failure(RuleError(.wrongScopeForType)) }
         return .success(opened)

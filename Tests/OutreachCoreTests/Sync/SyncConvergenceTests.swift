@@ -173,7 +173,7 @@ struct Laptop {
             #expect(held.filter { $0.dot.replica == w.store.info.replica }.count == 6, "every good event of \(w.store.info.device) arrived")
         }
         let aside = try reader.log.store.setAside()
-        #expect(aside.map(\.rule) == [Authority.Rule.wrongKey.rawValue] && aside[0].dot == "\(rogue.store.info.replica)@7")
+        #expect(aside.map(\.rule) == [Authority.Rule.unknownKey.rawValue] && aside[0].dot == "\(rogue.store.info.replica)@7")
         #expect(try reader.log.store.check(keyring: reader.log.keyring).isHealthy)
         // It is never passed on: not in a bundle, not pushed.
         #expect(try EventBundle.make(from: reader.log.store, keyring: reader.log.keyring).events.allSatisfy { $0.keyID == TestKeys.partnershipKey.id || $0.scope == .org })

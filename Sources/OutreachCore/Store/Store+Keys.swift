@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Keeps the keys `notices` grant to this device that `keyring` lacks; returns them (added to
+    /// `keyring`). Called in the transaction that stores the notices (append and import).
+    static func keepGrants(_ notices: [KeyNotice], keyring: inout Keyring, replica: ReplicaID, _ db: Database) throws -> [EpochKey] {
+        var gained = [EpochKey]()
+        for notice in notices {
+            guard let grant = notice.grants.first(where: { $0.replica == replica }),
+                  let key = notice.key(for: keyring, replica: replica), keyring.add(key)
+            else { continue }
+            try db.execute(sql: """
+                INSERT INTO key_grants(key_id, scope, org, epoch, origin, seq, enc, box) VALUES (?,?,?,?,?,?,?,?)
+                ON CONFLICT(key_id) DO NOTHING
+                """, arguments: [key.key.id, notice.label.scope.rawValue, notice.label.org, notice.label.epoch,
+                                 notice.dot.replica.rawValue, Int64(notice.dot.seq), grant.encapsulated, grant.box])
+            gained.append(key)
+        }
+        return gained
+    }
+
+    /// `keyring`'s sealed part with every key granted to this device since (trust.md §5b): keys
+    /// from events a revocation has since cut off open what was sealed under them but are
+    /// never written under.
+    public func withGrantedKeys(_ keyring: Keyring) throws -> Keyring {
+        try db.read { db in try Self.withGrantedKeys(keyring, replica: info.replica, db) }
+    }
+
+    static func withGrantedKeys(_ keyring: Keyring, replica: ReplicaID, _ db: Database) throws -> Keyring {
+        var out = keyring.sealedPart
+        let rows = try Row.fetchAll(db, sql: "SELECT key_id, scope, org, epoch, origin, seq, enc, box FROM key_grants ORDER BY epoch, key_id")
+        for row in rows {
+            guard let origin = ReplicaID(row[4] as String) else { continue }
+            let label = KeyGrant.Label(partnership: keyring.partnershipID, scope: Scope(row[1] as String), org: row[2], epoch: row[3], keyID: row[0])
+            let grant = KeyGrant(replica: replica, encapsulated: row[6], box: row[7])
+            guard let key = grant.open(label: label, with: keyring.deviceKey) else { continue }
+            out.add(EpochKey(scope: label.scope, epoch: label.epoch, key: key, grantedBy: Dot(origin, UInt64(row[5] as Int64))))
+        }
+        let cuts = try revocations(db)
+        out.markUnwritable { Authority.isRevoked($0, cuts: cuts) }
+        return out
+    }
+}
