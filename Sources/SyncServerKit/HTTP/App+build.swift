@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -19,6 +20,11 @@ public struct SyncServerConfiguration: Sendable {
     public var maxEnrolExpandedBytes = 1 << 20
     /// HTTPS when set (`SyncServer serve --tls-cert --tls-key`).
     public var tls: TLSConfiguration?
+    /// A connection that sends nothing for this long is closed (idle keep-alive connections,
+    /// and a client that stops half-way through its headers or body).
+    public var idleTimeout: TimeAmount = .seconds(30)
+    /// Connections open at once; more are closed as they arrive (well under the file limit).
+    public var maxConnections = 1000
 
     public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil) {
         self.host = host
@@ -60,9 +66,11 @@ public func buildApplication(
     /// 401 unauthorised, 403 not-entitled / unknown-signer / wrong-org, 409 forked-dot, 413 too-large.
     router.post("/v1/sync") { request, _ in await http.respond(to: request) { try await http.sync(&$0) } }
 
+    let limiter = ConnectionLimiter(limit: configuration.maxConnections)
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [limiter.handler()], idleTimeout: configuration.idleTimeout)
     return Application(
         router: router,
-        server: try configuration.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+        server: try configuration.tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-sync"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
@@ -108,9 +116,9 @@ struct SyncHTTP: Sendable {
         } catch {
             let refusal = SyncHTTP.refusal(for: error)
             if refusal.status == .internalServerError {
-                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+                logger.error("request failed", metadata: ["path": "\(logSafe(request.uri.path))", "error": "\(type(of: error))"])
             } else {
-                logger.notice("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(refusal.status.code)", "code": "\(refusal.code)"])
+                logger.notice("request refused", metadata: ["path": "\(logSafe(request.uri.path))", "status": "\(refusal.status.code)", "code": "\(refusal.code)"])
             }
             var body: [String: JSONValue] = ["code": .string(refusal.code), "message": .string(refusal.message)]
             body["event"] = refusal.event.map { .string("\($0)") }
@@ -175,7 +183,7 @@ struct SyncHTTP: Sendable {
         else { throw SyncWireError.malformed("enrolment needs \"token\", \"device\" (no control characters), \"replica\" and \"certificates\"") }
         let certificates = try SyncWireError.certificatesOf(json["certificates"])
         let (device, bearer) = try await service.enrol(token: token, device: name, replica: replica, certificates: certificates)
-        logger.info("device enrolled", metadata: ["device": "\(device.id)", "org": "\(device.org)", "name": "\(device.name)"])
+        logger.info("device enrolled", metadata: ["device": "\(device.id)", "org": "\(logSafe(device.org))", "name": "\(logSafe(device.name))"])
         return ["deviceId": .string(device.id), "deviceToken": .string(bearer), "org": .string(device.org)]
     }
 
