@@ -159,6 +159,31 @@ import SyncServerKit
         #expect(try b2now.keyPlan().waiting.isEmpty)
     }
 
+    @Test func aLaptopInvitedAfterARotationReadsEveryEpochAndWritesUnderTheNewest() throws {
+        let dir = TempDir()
+        let b1 = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        try b1.announceKeys(at: t0)
+        let old = try b1.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0 + 1).contact
+        _ = try b1.rotateKeys(reason: "test", at: t0 + 2)
+        let b1now = try b1.reloaded()
+        let new = try b1now.logContact(NewContact(person: nil, unidentified: 2, setting: .van), at: t0 + 3).contact
+        #expect(old.keyID != new.keyID)
+        // The invite is sealed to the new laptop by passphrase and carries every epoch.
+        let invite = try Invite.open(try Invite.make(from: b1now, roster: try b1now.store.roster(), device: "b3", now: t0 + 4)
+            .sealed(passphrase: "one-time passphrase for b3"), passphrase: "one-time passphrase for b3")
+        let setup = try invite.setup(now: t0 + 4)
+        #expect(setup.keyring.partnershipKeys.map(\.epoch) == [0, 1] && setup.keyring.orgKeys.map(\.epoch) == [0, 1])
+        let b3 = FieldLog(store: try Store.create(at: dir.sub("b3"), device: "b3", setup: setup, masterKey: TestKeys.masterKey, wrapped: TestKeys.wrapped),
+                          keyring: setup.keyring, author: "b3")
+        try b1now.send(to: b3)
+        let state = try b3.state()
+        #expect(state.contacts[old.id] != nil && state.contacts[new.id] != nil && state.unreadable == 0)
+        #expect(try b3.logContact(NewContact(person: nil, unidentified: 1, setting: .foot), at: t0 + 5).contact.keyID == new.keyID)
+        #expect(try b3.keyPlan().steps.isEmpty, "it holds every key; nobody needs a grant from it")
+        // A code hashes alike before and after the rotation (partnership codes match across epochs).
+        #expect(b3.keyring.codeKey.id == b1.keyring.partnershipKey.id)
+    }
+
     @Test func aForgedOrMisdirectedGrantGivesNothing() throws {
         let dir = TempDir()
         let b1 = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
