@@ -83,6 +83,16 @@ import Testing
             #expect(refused.status != 0 && refused.stderr.hasPrefix("error: the sync server refused"))
             #expect(refused.stderr.split(separator: "\n").count == 1)
             #expect(try b2.fingerprint() == before)
+            // Revoked from b1 as well: the keys rotate, and Joanna's laptops get the new
+            // partnership key at their next sync, by themselves
+            let revoked = try await b1.okAsync(["device", "revoke", "b2", "--reason", "stolen"])
+            #expect(revoked["keys"]?["rotated"] == ["org": 1, "partnership": 1])
+            try await b1.okAsync(["sync"])
+            #expect(try await j2.okAsync(["sync"])["keysGained"] == 1)
+            let keys = try await j2.okAsync(["keys"])
+            #expect(keys["partnership"]?["epoch"] == 1 && keys["org"]?["epoch"] == 0 && keys["waiting"] == [])
+            try await j1.okAsync(["sync"])
+            #expect(try await j1.okAsync(["keys", "rotate", "--reason", "routine"])["rotated"] == ["org": 1, "partnership": 2])
             // An expired enrolment token creates no store
             let late = laptop("late")
             let usedToken = try await service.issueEnrolment(org: "basis", lifetime: 0)
