@@ -6,10 +6,11 @@ import Foundation
 /// `FIELDLOG-INVITE 2\n` then a JSON object with the key derivation parameters and the sealed box.
 /// It carries the inviter's roster (certificates and pins: the new laptop trusts what the inviter
 /// trusts, `Protocol/trust.md` §2) and:
-/// - for the inviter's own organisation: both scope keys and a one-time **invite key**, certified
+/// - for the inviter's own organisation: both scope keys (every epoch it holds: `Protocol/trust.md`
+///   §5b) and a one-time **invite key**, certified
 ///   by the inviter for exactly this device name and replica; the new laptop makes its own device
 ///   key and certifies it with the invite key (its private key never leaves the laptop);
-/// - for another organisation (that organisation's first laptop): only the partnership key; the
+/// - for another organisation (that organisation's first laptop): only the partnership keys; the
 ///   new laptop makes its organisation's key and becomes its root.
 public struct Invite: Sendable {
     public static let magic = Data("FIELDLOG-INVITE 2\n".utf8)
