@@ -78,6 +78,16 @@ public struct HTTPTransport: SyncTransport {
         return (deviceToken, org)
     }
 
+    /// Asks the server for a new device token (`POST /v1/token`); the one used keeps working
+    /// until the new one is first used. Returns it and when it will expire (nil: never).
+    public static func rotateToken(server: String, token: String, client: HTTPClient = HTTPTransport.client) async throws -> (token: String, expiresAt: Int64?) {
+        let json = try await post(server: server, path: "/v1/token", body: [:], bearer: token, client: client)
+        guard let next = json["deviceToken"]?.stringValue, !next.isEmpty else {
+            throw FieldlogError(.malformed, "the server's token answer is incomplete")
+        }
+        return (next, json["expiresAt"]?.intValue)
+    }
+
     static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
                      meter: WireMeter? = nil) async throws -> JSONValue {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server

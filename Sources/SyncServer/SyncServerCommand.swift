@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Organisations, enrolment tokens, devices and backups (on the data directory).",
-        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Quarantine.self, Backup.self, Restore.self, Release.self])
+        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Expire.self, Quarantine.self, Backup.self, Restore.self, Release.self])
 }
 
 struct OrgCommand: AsyncParsableCommand {
@@ -143,17 +143,57 @@ struct Revoke: AsyncParsableCommand {
     func run() async throws {
         do {
             let storage = try data.storage()
-            let all = try await storage.devices()
-            let matches = all.filter { $0.id == device }.isEmpty ? all.filter { $0.name == device } : all.filter { $0.id == device }
-            guard let target = matches.first else { throw ServerError(.notFound, "no laptop named \(device) (SyncServer admin devices lists them)") }
-            guard matches.count == 1 else {
-                throw ServerError(.ambiguous, "\(matches.count) laptops are named \(device): give the id of one of " + matches.map { "\($0.id) (\($0.org))" }.joined(separator: ", "))
-            }
+            let target = try await Self.device(device, in: storage)
             guard try await storage.revoke(deviceID: target.id, at: WallClock.nowMillis()) else {
                 throw ServerError(.exists, "\(target.name) of \(target.org) was already revoked")
             }
             let after = try await storage.devices().first { $0.id == target.id }?.revokedAfter ?? 0
             print("revoked \(target.name) of \(target.org) (\(target.id)): its token no longer works; its first \(after) events count, later ones are refused")
+        } catch { throw adminFailure(error) }
+    }
+}
+
+extension Revoke {
+    /// The device named `name` (or with id `name` where names repeat).
+    static func device(_ name: String, in storage: any SyncStorage) async throws -> Device {
+        let all = try await storage.devices()
+        let matches = all.filter { $0.id == name }.isEmpty ? all.filter { $0.name == name } : all.filter { $0.id == name }
+        guard let target = matches.first else { throw ServerError(.notFound, "no laptop named \(name) (SyncServer admin devices lists them)") }
+        guard matches.count == 1 else {
+            throw ServerError(.ambiguous, "\(matches.count) laptops are named \(name): give the id of one of " + matches.map { "\($0.id) (\($0.org))" }.joined(separator: ", "))
+        }
+        return target
+    }
+}
+
+struct Expire: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "expire", abstract: "Make a laptop's token expire unless it syncs: a laptop lost without anyone noticing stops working by itself.",
+        discussion: """
+            SyncServer admin expire b2 --after 30d     its token stops 30 days from now; each sync gives it a new one for another 30
+            SyncServer admin expire b2 --never         no limit (also lets a laptop whose token expired sync again)
+            """)
+    @OptionGroup var data: DataDirOption
+    @Argument(help: "The laptop's name, or its id where names repeat.") var device: String
+    @Option(help: "How long a token lives: 30d, 12w (at least 2 days).") var after: String?
+    @Flag(help: "No limit.") var never = false
+
+    func run() async throws {
+        do {
+            guard (after == nil) != !never else { throw ServerError(.ambiguous, "give exactly one of --after DURATION or --never") }
+            var lifetime: Int64?
+            if let after {
+                lifetime = try LondonTime.parseDuration(after)
+                guard lifetime! >= 2 * 86_400_000 else { throw ServerError(.ambiguous, "a token must live at least 2 days (--after 2d), or laptops that sync daily lock out") }
+            }
+            let storage = try data.storage()
+            let target = try await Revoke.device(device, in: storage)
+            try await storage.setTokenLifetime(deviceID: target.id, lifetime: lifetime, at: WallClock.nowMillis())
+            if let lifetime {
+                print("\(target.name) of \(target.org): its token stops \(LondonTime().format(WallClock.nowMillis() + lifetime)) unless it syncs before; each sync renews it")
+            } else {
+                print("\(target.name) of \(target.org): its token no longer expires")
+            }
         } catch { throw adminFailure(error) }
     }
 }

@@ -4,12 +4,26 @@ import GRDB
 extension Store {
     /// Remembers the sync server and this device's bearer token (sealed under the laptop's local
     /// key, bound to this store: the token never sits in the file in clear).
-    public func setServer(url: String, deviceToken: String, keyring: Keyring) throws {
+    public func setServer(url: String, deviceToken: String, keyring: Keyring, expiresAt: Int64? = nil, at time: Int64 = WallClock.nowMillis()) throws {
         let sealed = try keyring.localKey.seal(Data(deviceToken.utf8), aad: tokenAAD)
         try db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('server', ?), ('deviceToken', ?)",
-                           arguments: [url, sealed.base64EncodedString()])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('server', ?), ('deviceToken', ?), ('tokenSavedAt', ?)",
+                           arguments: [url, sealed.base64EncodedString(), String(time)])
+            if let expiresAt {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('tokenExpiresAt', ?)", arguments: [String(expiresAt)])
+            } else {
+                try db.execute(sql: "DELETE FROM meta WHERE key = 'tokenExpiresAt'")
+            }
         }
+    }
+
+    /// Whether the device token should be replaced at this sync: once a week, sooner when the
+    /// server gave it a shorter life (half of it), and at once for a token saved before 0.4.
+    public func tokenRotationDue(now: Int64 = WallClock.nowMillis()) throws -> Bool {
+        guard let saved = try metaValueIfAny("tokenSavedAt").flatMap(Int64.init) else { return true }
+        var interval: Int64 = 7 * 86_400_000
+        if let expires = try metaValueIfAny("tokenExpiresAt").flatMap(Int64.init) { interval = min(interval, (expires - saved) / 2) }
+        return now - saved >= interval
     }
 
     /// How this laptop trusts its server: the partnership's own certificate authority (PEM) if

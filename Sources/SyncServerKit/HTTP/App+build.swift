@@ -65,6 +65,9 @@ public func buildApplication(
     /// 200 with a page; 400 malformed / bad-event / bad-scope / bad-signature / unsupported-protocol,
     /// 401 unauthorised, 403 not-entitled / unknown-signer / wrong-org, 409 forked-dot, 413 too-large.
     router.post("/v1/sync") { request, _ in await http.respond(to: request) { try await http.sync(&$0) } }
+    /// 200 `{"deviceToken": …, "expiresAt": ms or null}`: a new token for the calling device; the
+    /// one it used works until the new one is first used. 401 unauthorised / token-expired.
+    router.post("/v1/token") { request, _ in await http.respond(to: request) { try await http.rotateToken(&$0) } }
 
     let limiter = ConnectionLimiter(limit: configuration.maxConnections)
     let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [limiter.handler()], idleTimeout: configuration.idleTimeout)
@@ -78,7 +81,7 @@ public func buildApplication(
 
 /// Unknown paths (404) and known paths with another method (405), as JSON errors.
 struct JSONNotFound<Context: RequestContext>: RouterMiddleware {
-    static var methods: [String: String] { ["/v1/health": "GET", "/v1/enrol": "POST", "/v1/sync": "POST"] }
+    static var methods: [String: String] { ["/v1/health": "GET", "/v1/enrol": "POST", "/v1/sync": "POST", "/v1/token": "POST"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -131,7 +134,7 @@ struct SyncHTTP: Sendable {
         case let r as Refusal: return r
         case let e as ServerError:
             let status: HTTPResponse.Status = switch e.kind {
-            case .unauthorised, .badToken: .unauthorized
+            case .unauthorised, .badToken, .tokenExpired: .unauthorized
             case .notEntitled, .unknownSigner, .wrongOrg, .notCertified, .revoked: .forbidden
             case .badScope, .badSignature, .ambiguous, .badPurge: .badRequest
             case .foreignPurge, .unauthorisedPurge: .forbidden
@@ -185,6 +188,13 @@ struct SyncHTTP: Sendable {
         let (device, bearer) = try await service.enrol(token: token, device: name, replica: replica, certificates: certificates)
         logger.info("device enrolled", metadata: ["device": "\(device.id)", "org": "\(logSafe(device.org))", "name": "\(logSafe(device.name))"])
         return ["deviceId": .string(device.id), "deviceToken": .string(bearer), "org": .string(device.org)]
+    }
+
+    func rotateToken(_ request: inout Request) async throws -> JSONValue {
+        let device = try await service.authenticate(bearer: bearer(request))
+        let (token, expiresAt) = try await service.rotateToken(for: device)
+        logger.info("token rotated", metadata: ["device": "\(device.id)", "org": "\(logSafe(device.org))"])
+        return ["deviceToken": .string(token), "expiresAt": expiresAt.map { .int($0) } ?? .null]
     }
 
     func sync(_ request: inout Request) async throws -> JSONValue {

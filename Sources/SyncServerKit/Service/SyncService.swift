@@ -15,12 +15,24 @@ public struct SyncService: Sendable {
         trust = TrustCache(storage: storage)
     }
 
-    /// The device a bearer token belongs to, unless unknown or revoked.
+    /// The device a bearer token belongs to, unless unknown, revoked or expired.
     public func authenticate(bearer token: String?) async throws -> Device {
         guard let token, !token.isEmpty, let device = try await storage.device(tokenHash: Tokens.hash(token)), device.revokedAt == nil else {
             throw ServerError(.unauthorised, "no valid device token")
         }
+        if let expiry = device.tokenExpiresAt, expiry <= now() {
+            throw ServerError(.tokenExpired, "this laptop's token expired: it did not sync for too long")
+        }
         return device
+    }
+
+    /// A new token for `device` (the laptop rotates its own, `POST /v1/token`): the one it used
+    /// keeps working until the new one is first used. Returns the token and when it will expire.
+    public func rotateToken(for device: Device) async throws -> (token: String, expiresAt: Int64?) {
+        let token = Tokens.generate(.device)
+        let expiresAt = device.tokenLifetime.map { now() + $0 }
+        try await storage.setNextToken(deviceID: device.id, tokenHash: Tokens.hash(token), expiresAt: expiresAt)
+        return (token, expiresAt)
     }
 
     /// Issues a single-use enrolment token for `org`, valid for `lifetime` ms.

@@ -57,6 +57,16 @@ public final class SQLiteSyncStorage: SyncStorage {
         m.registerMigration("v4-restore-hold") { db in
             try db.execute(sql: "CREATE TABLE restore_hold (org TEXT PRIMARY KEY NOT NULL, since INTEGER NOT NULL) STRICT")
         }
+        m.registerMigration("v5-token-rotation") { db in
+            // A device's next token waits here until its first use; tokens may expire.
+            try db.execute(sql: """
+                ALTER TABLE devices ADD COLUMN next_token_hash TEXT;
+                ALTER TABLE devices ADD COLUMN next_token_expires_at INTEGER;
+                ALTER TABLE devices ADD COLUMN token_expires_at INTEGER;
+                ALTER TABLE devices ADD COLUMN token_lifetime INTEGER;
+                CREATE UNIQUE INDEX devices_next_token ON devices(next_token_hash);
+                """)
+        }
         return m
     }
 
@@ -143,12 +153,36 @@ public final class SQLiteSyncStorage: SyncStorage {
     static func device(_ row: Row) -> Device? {
         guard let replica = ReplicaID(row["replica"]) else { return nil }
         return Device(id: row["id"], org: row["org"], name: row["name"], replica: replica, enrolledAt: row["enrolled_at"],
-                      lastSyncAt: row["last_sync_at"], revokedAt: row["revoked_at"], revokedAfter: (row["revoked_after"] as Int64?).map(UInt64.init))
+                      lastSyncAt: row["last_sync_at"], revokedAt: row["revoked_at"], revokedAfter: (row["revoked_after"] as Int64?).map(UInt64.init),
+                      tokenExpiresAt: row["token_expires_at"], tokenLifetime: row["token_lifetime"])
     }
 
     public func device(tokenHash: String) async throws -> Device? {
-        try await db.read { db in
+        if let device = try await db.read({ db in
             try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE token_hash = ?", arguments: [tokenHash]).flatMap(Self.device)
+        }) { return device }
+        // A rotated token's first use: it becomes the token, and the old one stops.
+        return try await db.write { db in
+            try db.execute(sql: """
+                UPDATE devices SET token_hash = next_token_hash, token_expires_at = next_token_expires_at,
+                                   next_token_hash = NULL, next_token_expires_at = NULL
+                WHERE next_token_hash = ?
+                """, arguments: [tokenHash])
+            return try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE token_hash = ?", arguments: [tokenHash]).flatMap(Self.device)
+        }
+    }
+
+    public func setNextToken(deviceID: String, tokenHash: String, expiresAt: Int64?) async throws {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE devices SET next_token_hash = ?, next_token_expires_at = ? WHERE id = ?",
+                           arguments: [tokenHash, expiresAt, deviceID])
+        }
+    }
+
+    public func setTokenLifetime(deviceID: String, lifetime: Int64?, at time: Int64) async throws {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE devices SET token_lifetime = ?, token_expires_at = ? WHERE id = ?",
+                           arguments: [lifetime, lifetime.map { time + $0 }, deviceID])
         }
     }
 

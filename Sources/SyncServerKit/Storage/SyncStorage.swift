@@ -11,6 +11,10 @@ public struct Device: Sendable, Equatable {
     public var revokedAt: Int64?
     /// Once revoked: the last of its events the server accepted; later ones are refused.
     public var revokedAfter: UInt64?
+    /// When its token stops working (nil: never). Each rotation moves it on by `tokenLifetime`.
+    public var tokenExpiresAt: Int64?
+    /// How long a token of this device lives, if an administrator set a limit.
+    public var tokenLifetime: Int64?
 }
 
 /// What storing a push did.
@@ -47,6 +51,7 @@ public protocol SyncStorage: Sendable {
     /// same transaction, the trust it brings (certificates and pins the service accepted).
     func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, trust: TrustRecord,
                at time: Int64) async throws -> Device
+    /// The device whose token (or pending next token, which then becomes its token) this is.
     func device(tokenHash: String) async throws -> Device?
     func devices() async throws -> [Device]
     /// Revokes a device: its token stops, and its events after what the server holds of it now
@@ -55,6 +60,13 @@ public protocol SyncStorage: Sendable {
     /// Revoked devices' replicas and the last seq of theirs the server accepted.
     func revokedReplicas() async throws -> [ReplicaID: UInt64]
     func markSynced(deviceID: String, at time: Int64) async throws
+    /// Sets the device's next token (its hash) and when that one will expire: the current token
+    /// keeps working until the new one is first used (`device(tokenHash:)` then makes it the
+    /// token), so a laptop that loses the answer is not locked out. Replaces any pending one.
+    func setNextToken(deviceID: String, tokenHash: String, expiresAt: Int64?) async throws
+    /// Sets how long the device's tokens live (nil: no limit), and its current token's expiry
+    /// from `time` (`SyncServer admin expire`).
+    func setTokenLifetime(deviceID: String, lifetime: Int64?, at time: Int64) async throws
 
     // Trust (`Protocol/trust.md` §3)
     /// The partnership, pinned roots and accepted certificates, as stored.
@@ -109,6 +121,9 @@ public struct ServerError: Error, Equatable, CustomStringConvertible {
         /// Restored from a backup: no new laptop joins or pulls until each organisation's laptops
         /// have brought back what the backup lacks, purges first (erasure.md §5).
         case restored
+        /// The device token's lifetime passed (`SyncServer admin expire`): the laptop did not sync
+        /// (and so rotate its token) in time.
+        case tokenExpired = "token-expired"
     }
     public let kind: Kind
     public let message: String

@@ -55,6 +55,15 @@ import SyncServerKit
         var health = HTTPClientRequest(url: server.url + "/v1/health")
         health.method = .GET
         #expect(try await Self.client.execute(health, timeout: .seconds(10)).status.code == 200)
+        // A device rotates its token: 401 without one; the new one works, and once used the old one stops.
+        let tokenURL = server.url + "/v1/token"
+        let anonymous = try await Self.post(tokenURL, Data("{}".utf8))
+        #expect(anonymous.status == 401 && anonymous.json["error"]?["code"] == "unauthorised")
+        let rotated = try await Self.post(tokenURL, Data("{}".utf8), bearer: laptops[3].bearer)
+        let next = try #require(rotated.json["deviceToken"]?.stringValue)
+        #expect(rotated.status == 200 && rotated.json["expiresAt"] == .null)
+        #expect(try await Self.post(sync, body(SyncRequestV2(vector: VersionVector(), events: []).json), bearer: next).status == 200)
+        #expect(try await Self.post(sync, body(SyncRequestV2(vector: VersionVector(), events: []).json), bearer: laptops[3].bearer).status == 401)
         // Unknown paths and methods: the JSON error body, not an empty 404 (issue #11, item 6).
         let nowhere = try await Self.post(server.url + "/v2/nowhere", Data("{}".utf8))
         #expect(nowhere.status == 404 && nowhere.json["error"]?["code"] == "not-found")
