@@ -240,3 +240,26 @@ import SyncServerKit
         #expect(report.findings.map(\.message) == ["incident \(lonely.id.short) has no summary: the other organisations never count it"])
     }
 }
+
+/// The store's files are private from the first byte and on every open (issue 11, item 7).
+@Suite struct StoreFileModeTests {
+    static func mode(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? NSNumber)?.intValue ?? -1
+    }
+
+    @Test func theDatabaseAndItsWALAreOwnerOnlyAndLooserModesAreTightenedOnOpen() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        try log.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0)
+        let db = dir.sub("b1").appendingPathComponent(Store.fileName).path
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: db + suffix) {
+            #expect(Self.mode(db + suffix) == 0o600, "\(suffix.isEmpty ? "database" : suffix) is \(String(Self.mode(db + suffix), radix: 8))")
+        }
+        #expect(Self.mode(dir.sub("b1").path) == 0o700)
+        // Copied back from a backup with the usual modes: opening makes it private again.
+        chmod(db, 0o644)
+        chmod(dir.sub("b1").path, 0o755)
+        _ = try Store.open(at: dir.sub("b1"))
+        #expect(Self.mode(db) == 0o600 && Self.mode(dir.sub("b1").path) == 0o700)
+    }
+}

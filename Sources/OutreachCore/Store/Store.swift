@@ -70,6 +70,11 @@ public final class Store: Sendable {
         let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: setup.replica, org: keyring.org, device: device,
                              partnershipID: keyring.partnershipID, createdAt: WallClock.nowMillis())
         let url = databaseURL(directory)
+        // Private from the first byte: SQLite gives the WAL and shared-memory files the database
+        // file's mode, so the file is made 0600 before SQLite opens it.
+        let fd = Foundation.open(url.path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FieldlogError(.io, "cannot create \(url.path): \(String(cString: strerror(errno)))", input: .storeDirectory) }
+        close(fd)
         let pool = try connect(url)
         try migrator.migrate(pool)
         try pool.write { db in
@@ -83,8 +88,15 @@ public final class Store: Sendable {
             for (k, v) in values { try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [k, v]) }
             try save(setup.roster, db)
         }
-        chmod(url.path, 0o600)
+        restrictFiles(directory)
         return Store(directory: directory, db: pool, info: info)
+    }
+
+    /// The store's directory 0700 and its database files 0600 (those that exist), on every open:
+    /// another user of the laptop reads nothing, whatever a copy or a restore left behind.
+    static func restrictFiles(_ directory: URL) {
+        chmod(directory.path, 0o700)
+        for suffix in ["", "-wal", "-shm"] { chmod(databaseURL(directory).path + suffix, 0o600) }
     }
 
     /// Opens an existing store.
@@ -92,7 +104,9 @@ public final class Store: Sendable {
         guard exists(at: directory) else {
             throw FieldlogError(.noStore, "no store at \(directory.path)", input: .storeDirectory)
         }
+        restrictFiles(directory)  // a store copied or restored with looser modes is made private again
         let pool = try connect(databaseURL(directory))
+        restrictFiles(directory)
         let oldFormat = try pool.read { db in
             try db.tableExists("meta") ? String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'") : nil
         }
