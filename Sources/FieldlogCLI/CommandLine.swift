@@ -8,7 +8,7 @@ import Foundation
 /// (`init`, which may enrol, `sync` and `demo`) live in `fieldlog-net`, installed beside it;
 /// `fieldlog` hands those over with `exec`, so the user sees one program.
 public enum FieldlogCommandLine {
-    public static let version = "0.3.0"
+    public static let version = "0.4.0"
 
     /// The root command's configuration, with the commands in the order `--help` lists them.
     public static func configuration(initialise: any ParsableCommand.Type, sync: any ParsableCommand.Type,

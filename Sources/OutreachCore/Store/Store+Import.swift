@@ -105,7 +105,8 @@ extension Store {
             var again = checked.rules.indices.filter { checked.rules[$0] == .unknownKey }
             if hasSetAside && !retriedKeys {
                 retriedKeys = true
-                let added = try retry([.unknownKey])
+                // wrong-key too: 0.3 set aside events under keys it did not know with that rule.
+                let added = try retry([.unknownKey, .wrongKey])
                 checked.rules += added.map { _ in nil }
                 again += added
             }
