@@ -184,6 +184,29 @@ import SyncServerKit
         #expect(b3.keyring.codeKey.id == b1.keyring.partnershipKey.id)
     }
 
+    @Test func whatA03LaptopSetAsideAsWrongKeyIsTakenOnceItIsGivenTheKey() throws {
+        let dir = TempDir()
+        let b1 = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let j1 = try TestKeys.log("joanna", device: "j1", in: dir.sub("j1"))
+        for log in [b1, j1] { try log.store.admit(try [b1, j1].flatMap { try $0.store.roster().certificates }) }
+        for log in [b1, j1] { try log.announceKeys(at: t0) }
+        try j1.send(to: b1)
+        _ = try b1.rotateKeys(reason: "test", at: t0 + 1)
+        let b1now = try b1.reloaded()
+        let contact = try b1now.logContact(NewContact(person: nil, unidentified: 1, setting: .van), at: t0 + 2).contact
+        // 0.3 had no unknown-key rule: it set such an event aside as wrong-key (the row as 0.3 wrote it).
+        try j1.store.db.write { db in
+            try db.execute(sql: "INSERT INTO set_aside(id, origin, seq, org, scope, rule, event, source, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                           arguments: [contact.id.hex, contact.dot.replica.rawValue, Int64(contact.dot.seq), contact.org, contact.scope.rawValue,
+                                       "wrong-key", contact.json.canonicalString(), "sync", t0])
+        }
+        // The grant arrives without the contact (the server had advanced past it): it is taken from the set-aside rows.
+        let grants = try b1now.store.allEvents().filter { $0.id != contact.id }
+        let outcome = try j1.store.importEvents(grants, certificates: try b1.store.roster().certificates, from: .carried("sync"), keyring: j1.keyring)
+        #expect(outcome.keysGained == 1 && outcome.recovered == 1)
+        #expect(try j1.reloaded().state().contacts[contact.id] != nil && j1.store.setAsideCount() == 0)
+    }
+
     @Test func aForgedOrMisdirectedGrantGivesNothing() throws {
         let dir = TempDir()
         let b1 = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
