@@ -10,12 +10,12 @@ let usage = """
 
       --quick         stop at 100k events (no 1M fold, 50 laptops at once)
       --no-sync       leave out the sync benchmarks
-      --only SECTION  one of: append, fold, contact, reads, erase, sync, first-sync, evening, crowd, million
+      --only SECTION  one of: append, fold, contact, reads, erase, keys, sync, first-sync, evening, crowd, million
       --events N      how many events the reads store holds (default 100000)
       --keep [DIR]    keep the stores; with --only reads, build the store in DIR and print how to use it
       --micro         where an append's time goes (--fold: and a 100k fold)
     """
-let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "sync", "first-sync", "evening", "crowd", "million"]
+let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "keys", "sync", "first-sync", "evening", "crowd", "million"]
 /// The options given, checked: an unknown one stops the benchmark before it starts.
 let options: (only: String?, events: Int, keepDir: String?) = {
     var args = Array(CommandLine.arguments.dropFirst())
@@ -49,8 +49,8 @@ try FileManager.default.createDirectory(at: root, withIntermediateDirectories: t
 /// `--keep` alone keeps every store; `--keep DIR` keeps only the reads store, in DIR.
 let keep = CommandLine.arguments.contains("--keep") && options.keepDir == nil
 let only = options.only
-/// Whether a section runs: all of them but `reads` and `erase` (they spawn processes) unless `--only` names one.
-func section(_ names: String...) -> Bool { only.map(names.contains) ?? !(names.contains("reads") || names.contains("erase")) }
+/// Whether a section runs: all of them but `reads`, `erase` (they spawn processes) and `keys` unless `--only` names one.
+func section(_ names: String...) -> Bool { only.map(names.contains) ?? !(names.contains("reads") || names.contains("erase") || names.contains("keys")) }
 
 /// Removes the benchmark's stores (unless --keep) and exits.
 func finish() -> Never {
@@ -344,6 +344,29 @@ if section("erase") {
     report("person erase, \(options.events) events (median / max of 5)", String(format: "%6.0f ms / %.0f ms", erase.sorted()[2] * 1000, erase.max()! * 1000))
     report("the next command after an erasure (median / max of 5)", String(format: "%6.0f ms / %.0f ms", next.sorted()[2] * 1000, next.max()! * 1000))
     report("store after 5 erasures", String(format: "%.1f MB", Double(bytes) / 1e6))
+}
+
+// MARK: 3d. Key rotation (--only keys [--events N]): what rotating costs, what every command pays
+// to load a keyring with granted keys, and what key upkeep adds to every sync.
+
+if section("keys") {
+    let (log, _, master) = try makeStore("keys", count: options.events)
+    try log.announceKeys()
+    func median(_ n: Int, _ body: () throws -> Void) rethrows -> Double {
+        var times = [Double]()
+        for _ in 0..<n { times.append(try seconds(body)) }
+        return times.sorted()[n / 2]
+    }
+    let load0 = try median(21) { _ = try log.store.keyring(masterKey: .init(data: master)) }
+    var rotate = [Double]()
+    for _ in 0..<20 { rotate.append(try seconds { _ = try log.reloaded().rotateKeys(reason: "bench") }) }
+    let load20 = try median(21) { _ = try log.store.keyring(masterKey: .init(data: master)) }
+    let now = try log.reloaded()
+    _ = try now.keyPlan()  // the state snapshot brought up to date, apart
+    let plan = try median(11) { _ = try now.keyPlan() }
+    report("keys rotate, \(options.events) events (median / max of 20)", String(format: "%6.1f ms / %.1f ms", rotate.sorted()[10] * 1000, rotate.max()! * 1000))
+    report("keyring load, no grants / 40 granted keys", String(format: "%6.2f ms / %.2f ms", load0 * 1000, load20 * 1000))
+    report("key upkeep's plan at a sync (state read included)", String(format: "%6.1f ms", plan * 1000))
 }
 
 // MARK: 4. Sync over HTTP (--sync, or the full run)
