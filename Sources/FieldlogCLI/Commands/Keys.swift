@@ -22,23 +22,22 @@ struct KeysShow: ParsableCommand {
             let log = try Session.unlocked(storeOptions)
             let plan = try log.keyPlan()
             let k = log.keyring
-            func row(_ scope: Scope, _ keys: [EpochKey]) -> (name: String, current: EpochKey) {
-                (scope == .org ? "\(k.org)'s key" : "partnership key", keys.last(where: \.writable) ?? keys.last!)
-            }
-            let rows = [(Scope.org, k.orgKeys), (Scope.partnership, k.partnershipKeys)]
+            let scopes = [Scope.org, .partnership]
             if output.format == .json {
                 var o = [String: JSONValue]()
-                for (scope, keys) in rows {
-                    let r = row(scope, keys)
-                    o[scope.rawValue] = ["epoch": .int(r.current.epoch), "keyId": .string(r.current.key.id), "held": .num(keys.count)]
+                for scope in scopes {
+                    guard let current = k.current(scope) else { continue }
+                    o[scope.rawValue] = ["epoch": .int(current.epoch), "keyId": .string(current.key.id), "held": .num(k.keys(of: scope).count)]
                 }
                 o["waiting"] = .array(plan.waiting.map { .string($0.rawValue) })
                 o["toDo"] = .array(plan.steps.map { ["scope": .string($0.scope.rawValue), "rotate": .bool($0.isRotation), "devices": .num($0.recipients.count)] })
                 Output.json(.object(["schema": "fieldlog.keys/1"].merging(o) { a, _ in a }))
             } else {
-                Output.table(["key", "writes under", "epochs held"], rows.map { scope, keys in
-                    let r = row(scope, keys)
-                    return [r.name, "epoch \(r.current.epoch) (\(r.current.key.id.prefix(8)))", String(keys.count)]
+                Output.table(["key", "writes under", "epochs held"], scopes.compactMap { scope in
+                    k.current(scope).map { current in
+                        [scope == .org ? "\(k.org)'s key" : "partnership key", "epoch \(current.epoch) (\(current.key.id.prefix(8)))",
+                         String(k.keys(of: scope).count)]
+                    }
                 })
                 for scope in plan.waiting { Output.line("waiting for \(KeysText.name(scope, org: k.org))'s newest key: another laptop gives it at its next sync") }
                 for step in plan.steps where step.isRotation {

@@ -24,6 +24,9 @@ public struct EpochKey: Sendable, Equatable {
         a.scope == b.scope && a.epoch == b.epoch && a.key.id == b.key.id && a.grantedBy == b.grantedBy && a.writable == b.writable
     }
 
+    /// The key as a keyring or an invite carries it to another device: not granted by any event.
+    var carried: EpochKey { EpochKey(scope: scope, epoch: epoch, key: key) }
+
     /// The order that picks the key to write under: the highest epoch, then the highest key id
     /// (two rotations at once end on the same key everywhere).
     static func precedes(_ a: EpochKey, _ b: EpochKey) -> Bool { (a.epoch, a.key.id) < (b.epoch, b.key.id) }
@@ -59,56 +62,48 @@ public struct Keyring: Sendable {
     }
 
     /// The organisation key new `org` events are sealed under: the writable one of the highest epoch.
-    public var orgKey: ScopeKey { Self.current(orgKeys) }
+    public var orgKey: ScopeKey { Self.current(orgKeys).key }
     /// The partnership key new `partnership` events are sealed under.
-    public var partnershipKey: ScopeKey { Self.current(partnershipKeys) }
+    public var partnershipKey: ScopeKey { Self.current(partnershipKeys).key }
 
-    static func current(_ keys: [EpochKey]) -> ScopeKey { (keys.last(where: \.writable) ?? keys.last!).key }
+    /// Every key held of `scope` (`org` or `partnership`), oldest epoch first.
+    public func keys(of scope: Scope) -> [EpochKey] {
+        switch scope {
+        case .org: return orgKeys
+        case .partnership: return partnershipKeys
+        default: return []
+        }
+    }
+
+    /// The key of `scope` new events are written under, with its epoch.
+    public func current(_ scope: Scope) -> EpochKey? { keys(of: scope).isEmpty ? nil : Self.current(keys(of: scope)) }
+
+    static func current(_ keys: [EpochKey]) -> EpochKey { keys.last(where: \.writable) ?? keys.last! }
 
     /// The key partnership codes are hashed under: the partnership's first key, which every device
     /// of the partnership holds, so a code hashes alike before and after any rotation.
     public var codeKey: ScopeKey { partnershipKeys.first { $0.epoch == 0 }?.key ?? partnershipKeys[0].key }
 
     /// The first key of `scope` held (epoch 0): key notices are sealed under it (`EventType.isSealedUnderFirstKey`).
-    public func firstKey(for scope: Scope) -> ScopeKey? {
-        switch scope {
-        case .org: return orgKeys.first?.key
-        case .partnership: return codeKey
-        default: return nil
-        }
-    }
+    public func firstKey(for scope: Scope) -> ScopeKey? { keys(of: scope).first?.key }
 
     /// The key this laptop's own caches and server token are sealed under (never rotates).
     public var localKey: ScopeKey { deviceKey.localKey }
 
     /// The key that seals events of `scope` written by this device's organisation.
-    public func key(for scope: Scope) -> ScopeKey? {
-        switch scope {
-        case .org: return orgKey
-        case .partnership: return partnershipKey
-        default: return nil
-        }
-    }
+    public func key(for scope: Scope) -> ScopeKey? { current(scope)?.key }
 
     /// The key with id `keyID`, if this device holds it (any epoch).
-    public func key(id keyID: String) -> ScopeKey? {
-        orgKeys.first { $0.key.id == keyID }?.key ?? partnershipKeys.first { $0.key.id == keyID }?.key
-    }
+    public func key(id keyID: String) -> ScopeKey? { key(id: keyID, scope: .org) ?? key(id: keyID, scope: .partnership) }
 
     /// The key with id `keyID` among the keys of `scope`, if this device holds it.
-    public func key(id keyID: String, scope: Scope) -> ScopeKey? {
-        switch scope {
-        case .org: return orgKeys.first { $0.key.id == keyID }?.key
-        case .partnership: return partnershipKeys.first { $0.key.id == keyID }?.key
-        default: return nil
-        }
-    }
+    public func key(id keyID: String, scope: Scope) -> ScopeKey? { keys(of: scope).first { $0.key.id == keyID }?.key }
 
     /// Every key id held (what `device.keyed` announces).
     public var keyIDs: [String] { (orgKeys + partnershipKeys).map(\.key.id) }
 
     /// The highest epoch held for `scope`.
-    public func epoch(of scope: Scope) -> Int64 { (scope == .org ? orgKeys : partnershipKeys).last?.epoch ?? 0 }
+    public func epoch(of scope: Scope) -> Int64 { keys(of: scope).last?.epoch ?? 0 }
 
     /// Adds a key; false if it was held already (a key keeps the epoch it first came with).
     @discardableResult
@@ -147,9 +142,8 @@ public struct Keyring: Sendable {
     /// key, and for a laptop of another organisation that organisation's new key. Every key held
     /// goes along (granted ones included), so the new laptop reads every epoch.
     public func with(deviceKey: DeviceKey, org newOrg: String? = nil, orgKey newOrgKey: ScopeKey? = nil) -> Keyring {
-        let carried = { (k: EpochKey) in EpochKey(scope: k.scope, epoch: k.epoch, key: k.key) }
-        let orgs = newOrgKey.map { [EpochKey(scope: .org, epoch: 0, key: $0)] } ?? orgKeys.map(carried)
-        return Keyring(partnershipID: partnershipID, org: newOrg ?? org, orgKeys: orgs, partnershipKeys: partnershipKeys.map(carried), deviceKey: deviceKey)
+        let orgs = newOrgKey.map { [EpochKey(scope: .org, epoch: 0, key: $0)] } ?? orgKeys.map(\.carried)
+        return Keyring(partnershipID: partnershipID, org: newOrg ?? org, orgKeys: orgs, partnershipKeys: partnershipKeys.map(\.carried), deviceKey: deviceKey)
     }
 
     static func keysJSON(_ keys: [EpochKey]) -> JSONValue {

@@ -81,10 +81,9 @@ public struct Invite: Sendable {
     public func setup(now: Int64) throws -> DeviceSetup {
         var roster = Roster(partnership: partnershipID, pins: pins)
         roster.admit(certificates, pinning: .never)
-        let carried = { (k: EpochKey) in EpochKey(scope: k.scope, epoch: k.epoch, key: k.key) }
         let keyring = Keyring(partnershipID: partnershipID, org: org,
-                              orgKeys: orgKeys?.map(carried) ?? [EpochKey(scope: .org, epoch: 0, key: .generate())],
-                              partnershipKeys: partnershipKeys.map(carried), deviceKey: .generate())
+                              orgKeys: orgKeys?.map(\.carried) ?? [EpochKey(scope: .org, epoch: 0, key: .generate())],
+                              partnershipKeys: partnershipKeys.map(\.carried), deviceKey: .generate())
         if let inviteKey {
             return try DeviceSetup.certified(keyring: keyring, device: device, replica: replica, roster: roster, issuer: inviteKey, now: now)
         }
@@ -102,11 +101,11 @@ public struct Invite: Sendable {
     var json: JSONValue {
         var o: [String: JSONValue] = [
             "partnership": .string(partnershipID), "org": .string(org), "device": .string(device), "replica": .string(replica.rawValue),
-            "partnershipKey": .string(Keyring.current(partnershipKeys).base64), "partnershipKeys": Keyring.keysJSON(partnershipKeys),
+            "partnershipKey": .string(Keyring.current(partnershipKeys).key.base64), "partnershipKeys": Keyring.keysJSON(partnershipKeys),
             "invitedBy": .string(invitedBy),
             "certificates": .array(certificates.map(\.json)), "pins": .object(pins.mapValues { .string($0.hex) }),
         ]
-        o["orgKey"] = orgKeys.map { .string(Keyring.current($0).base64) }
+        o["orgKey"] = orgKeys.map { .string(Keyring.current($0).key.base64) }
         o["orgKeys"] = orgKeys.map(Keyring.keysJSON)
         o["inviteKey"] = inviteKey.map { .string($0.seed.base64EncodedString()) }
         o["server"] = server.map { .string($0) }

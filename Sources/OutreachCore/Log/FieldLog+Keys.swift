@@ -26,10 +26,12 @@ extension FieldLog {
         return event
     }
 
-    /// The plan for this laptop now (see `KeyPlan`).
-    public func keyPlan(forceRotation: Set<Scope> = []) throws -> KeyPlan {
-        let state = try state(.withoutContacts)
-        return KeyPlan.make(facts: state.keys, roster: try store.roster(), cuts: try store.revocations(), keyring: keyring,
+    /// The plan for this laptop now (see `KeyPlan`); with `revoking`, as if that revocation,
+    /// about to be written in the same append, were held.
+    public func keyPlan(forceRotation: Set<Scope> = [], revoking: Authority.Revocation? = nil) throws -> KeyPlan {
+        var cuts = try store.revocations()
+        if let revoking { Authority.merge([revoking], into: &cuts) }
+        return KeyPlan.make(facts: try state(.withoutContacts).keys, roster: try store.roster(), cuts: cuts, keyring: keyring,
                             me: store.info.replica, forceRotation: forceRotation)
     }
 

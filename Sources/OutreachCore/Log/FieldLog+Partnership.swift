@@ -31,10 +31,7 @@ extension FieldLog {
         let cut = upTo ?? held
         var fields: [String: JSONValue] = ["replica": .string(device.replica.rawValue), "device": .string(name), "upTo": .int(Int64(cut))]
         fields["reason"] = reason.map { .string($0) }
-        var cuts = try store.revocations()
-        Authority.merge([Authority.Revocation(replica: device.replica, upTo: cut)], into: &cuts)
-        let plan = KeyPlan.make(facts: try state(.withoutContacts).keys, roster: roster, cuts: cuts, keyring: keyring,
-                                me: store.info.replica, forceRotation: [.org, .partnership])
+        let plan = try keyPlan(forceRotation: [.org, .partnership], revoking: Authority.Revocation(replica: device.replica, upTo: cut))
         let (keyDrafts, upkeep) = try keyDrafts(plan, reason: "\(name) revoked", at: at)
         let events = try store.append([Draft(payload(.deviceRevoked, at: at, fields))] + keyDrafts, keyring: keyring)
         return Revocation(event: events[0], device: device, upTo: cut, keys: upkeep)

@@ -105,7 +105,7 @@ extension Store {
             let notices = zip(drafts, written).compactMap { KeyNotice(OpenedEvent(event: $1, payload: $0.payload)) }
             if !notices.isEmpty {
                 var held = keyring
-                _ = try Self.keepGrants(notices, keyring: &held, replica: me, db)
+                try Self.keep(Self.grantsToMe(notices, keyring: &held, replica: me), replica: me, db)
             }
             // An erasure written here purges here at once, in the same transaction (erasure.md §3).
             if purging {

@@ -93,13 +93,10 @@ extension Store {
         // Keys granted to this device open what waited for them, in the batch and set aside
         // earlier; a grant among those may hold the next key (trust.md §5b).
         var notices = checked.keyNotices
-        var gained = [EpochKey]()
+        var gained = [(notice: KeyNotice, key: EpochKey)]()
         var retriedKeys = false
         while true {
-            var more = [EpochKey]()
-            for notice in notices.values {
-                if let key = notice.key(for: keyring, replica: info.replica), keyring.add(key) { more.append(key) }
-            }
+            let more = Self.grantsToMe(notices.sorted { $0.key < $1.key }.map(\.value), keyring: &keyring, replica: info.replica)
             guard !more.isEmpty else { break }
             gained += more
             var again = checked.rules.indices.filter { checked.rules[$0] == .unknownKey }
@@ -116,23 +113,20 @@ extension Store {
             notices = [:]
             for (k, i) in again.enumerated() {
                 checked.rules[i] = recheck.rules[k]
-                if let n = recheck.keyNotices[k] { notices[i] = n; checked.keyNotices[i] = n }
+                if let n = recheck.keyNotices[k] { notices[i] = n }
             }
             checked.revocations += recheck.revocations
         }
         var verdicts = checked.rules
         let revocations = checked.revocations
-        let keyNotices = checked.keyNotices.sorted { $0.key < $1.key }.map(\.value)
 
         let me = info.replica
         let now = WallClock.nowMillis()
         let result = try db.write { db in
             if !admitted.accepted.isEmpty { try Self.save(roster, db) }
             try Self.note(revocations, db)
-            if !gained.isEmpty {
-                var kept = given
-                outcome.keysGained = try Self.keepGrants(keyNotices, keyring: &kept, replica: me, db).count
-            }
+            try Self.keep(gained, replica: me, db)
+            outcome.keysGained = gained.count
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
             let insert = try db.makeStatement(sql: EventTable.mergeSQL)
             let setAside = try db.cachedStatement(sql: """
@@ -211,7 +205,11 @@ extension Store {
             try EventTable.closeRuns(db, origins: touched, from: vector)
             outcome.purged += try Self.apply(honoured, db)
             if !gained.isEmpty || !revocations.isEmpty {
-                let now = try Self.withGrantedKeys(given, replica: me, db)
+                // A key granted by an event that a revocation now cuts off is kept for reading only.
+                var cuts = known
+                Authority.merge(revocations, into: &cuts)
+                var now = keyring
+                now.markUnwritable { Authority.isRevoked($0, cuts: cuts) }
                 if now != given { outcome.keyring = now }
             }
             return outcome

@@ -2,22 +2,26 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Keeps the keys `notices` grant to this device that `keyring` lacks; returns them (added to
-    /// `keyring`). Called in the transaction that stores the notices (append and import).
-    static func keepGrants(_ notices: [KeyNotice], keyring: inout Keyring, replica: ReplicaID, _ db: Database) throws -> [EpochKey] {
-        var gained = [EpochKey]()
-        for notice in notices {
-            guard let grant = notice.grants.first(where: { $0.replica == replica }),
-                  let key = notice.key(for: keyring, replica: replica), keyring.add(key)
-            else { continue }
+    /// The keys `notices` grant to this device (`replica`) that `keyring` lacks, each with the
+    /// notice that grants it; they are added to `keyring` (each grant is opened once).
+    static func grantsToMe(_ notices: some Sequence<KeyNotice>, keyring: inout Keyring, replica: ReplicaID) -> [(notice: KeyNotice, key: EpochKey)] {
+        notices.compactMap { notice in
+            guard let key = notice.key(for: keyring, replica: replica), keyring.add(key) else { return nil }
+            return (notice, key)
+        }
+    }
+
+    /// Keeps granted keys as they arrived (their boxes, sealed to this device), in the
+    /// transaction that stores their notices (append and import).
+    static func keep(_ grants: [(notice: KeyNotice, key: EpochKey)], replica: ReplicaID, _ db: Database) throws {
+        for (notice, key) in grants {
+            guard let grant = notice.grants.first(where: { $0.replica == replica }) else { continue }
             try db.execute(sql: """
                 INSERT INTO key_grants(key_id, scope, org, epoch, origin, seq, enc, box) VALUES (?,?,?,?,?,?,?,?)
                 ON CONFLICT(key_id) DO NOTHING
                 """, arguments: [key.key.id, notice.label.scope.rawValue, notice.label.org, notice.label.epoch,
                                  notice.dot.replica.rawValue, Int64(notice.dot.seq), grant.encapsulated, grant.box])
-            gained.append(key)
         }
-        return gained
     }
 
     /// `keyring`'s sealed part with every key granted to this device since (trust.md §5b): keys

@@ -104,9 +104,10 @@ public final class Store: Sendable {
         guard exists(at: directory) else {
             throw FieldlogError(.noStore, "no store at \(directory.path)", input: .storeDirectory)
         }
-        restrictFiles(directory)  // a store copied or restored with looser modes is made private again
-        let pool = try connect(databaseURL(directory))
+        // A store copied or restored with looser modes is made private again, before SQLite opens
+        // it (a WAL it creates then takes the database file's mode).
         restrictFiles(directory)
+        let pool = try connect(databaseURL(directory))
         let oldFormat = try pool.read { db in
             try db.tableExists("meta") ? String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'") : nil
         }
@@ -191,7 +192,7 @@ public final class Store: Sendable {
     }
 
     func metaValue(_ key: String) throws -> String {
-        guard let value = try db.read({ try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }) else {
+        guard let value = try metaValueIfAny(key) else {
             throw FieldlogError(.corrupt, "the store has no \(key)", hint: "run fieldlog check")
         }
         return value
@@ -253,11 +254,11 @@ public final class Store: Sendable {
 
     /// The London day (its start) on which retention last ran by itself here, if ever.
     public func retentionRanOn() throws -> Int64? {
-        try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'retentionRanOn'").flatMap(Int64.init) }
+        try metaValueIfAny("retentionRanOn").flatMap(Int64.init)
     }
 
     public func rememberRetentionRun(day: Int64) throws {
-        try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('retentionRanOn', ?)", arguments: [String(day)]) }
+        try setMetaValue("retentionRanOn", String(day))
     }
 
     func rememberSync(serverVector: VersionVector, at time: Int64) throws {

@@ -67,7 +67,7 @@ public struct KeyPlan: Sendable, Equatable {
             let granted = notices.filter { $0.keyID == keyID }.reduce(into: Set<ReplicaID>()) { $0.formUnion($1.recipients) }
             let lacking = remaining.filter { !granted.contains($0.replica) && !(facts.devices[$0.replica]?.holds.contains(keyID) ?? false) }
             if !lacking.isEmpty {
-                let epoch = (scope == .org ? keyring.orgKeys : keyring.partnershipKeys).first { $0.key.id == keyID }?.epoch ?? 0
+                let epoch = keyring.keys(of: scope).first { $0.key.id == keyID }?.epoch ?? 0
                 plan.steps.append(Step(scope: scope, epoch: epoch, keyID: keyID, recipients: lacking))
             }
         }
