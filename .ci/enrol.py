@@ -1,16 +1,9 @@
 #!/usr/bin/env python3
 """Enrols a throwaway laptop with a running SyncServer and prints its device token.
 
-For fuzzing the HTTP API with schemathesis (issue 11, item 8; not yet part of .ci/run): a root
-certificate of ORG made here, exactly as Protocol/encoding.md §8 lays it out (independently of
-the Swift code), and POST /v1/enrol. By hand:
-
-    S=.build/debug/SyncServer; $S admin org add basis --data-dir /tmp/fz
-    T=$($S admin enrol basis --data-dir /tmp/fz --format json | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
-    $S serve --data-dir /tmp/fz --port 18181 &
-    DT=$(python3 .ci/enrol.py http://127.0.0.1:18181 basis "$T")
-    python3 -m venv /tmp/st && /tmp/st/bin/pip install schemathesis
-    /tmp/st/bin/schemathesis run Protocol/openapi.yaml --url http://127.0.0.1:18181 -H "Authorization: Bearer $DT" --checks all
+For fuzzing the HTTP API with schemathesis (.ci/fuzz, issue 11 item 8): a root certificate of ORG
+made here, exactly as Protocol/encoding.md §8 lays it out (independently of the Swift code), and
+POST /v1/enrol. Prints the device token.
 
 Usage: enrol.py URL ORG ENROLMENT-TOKEN
 """

@@ -119,8 +119,9 @@ vectors.update({
         {"input": '{ "b" : 1, "a" : [ true, false, null ], "\\u00e9" : "x\\/y" }', "canonical": canonical({"b": 1, "a": [True, False, None], "\u00e9": "x/y"}).decode()},
         {"input": '{"tab":"a\\tb","ctl":"\\u001f","quote":"\\"","nl":"\\n","big":-9223372036854775808}', "canonical": canonical({"tab": "a\tb", "ctl": "\u001f", "quote": "\"", "nl": "\n", "big": -9223372036854775808}).decode()},
         {"input": '{"emoji":"\\ud83d\\ude00","z":{"y":{},"x":[]}}', "canonical": canonical({"emoji": "\U0001F600", "z": {"y": {}, "x": []}}).decode()},
+        {"input": '{"whole":[5.0,1e3,2.5e1,-4.00E+2,0.0]}', "canonical": canonical({"whole": [5, 1000, 25, -400, 0]}).decode()},
     ],
-    "malformedJSON": ['{"a":1.5}', '{"a":1e3}', '{"a":1,"a":2}', '[1,]', '{"a":01}', '"\\ud800"', '{"a":"\u0001"}', '[1] x'],
+    "malformedJSON": ['{"a":1.5}', '{"a":1e-1}', '{"a":1e19}', '{"a":1,"a":2}', '[1,]', '{"a":01}', '"\\ud800"', '{"a":"\u0001"}', '[1] x'],
     "partnershipCodes": [
         {"key": partnership_key.hex(), "initials": "AB", "dob": "1990-04-01", "sex": "F",
          "code": hmac.new(partnership_key, b"AB|1990-04-01|F", hashlib.sha256).hexdigest()},

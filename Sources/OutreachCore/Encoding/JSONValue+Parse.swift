@@ -10,7 +10,7 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable {
 }
 
 extension JSONValue {
-    /// Parses a JSON text. Numbers with a fraction or exponent are refused (the model has none).
+    /// Parses a JSON text. Numbers must be whole Int64s (the model has no others); `5.0` and `1e3` are read as 5 and 1000.
     public static func parse(_ data: Data) throws -> JSONValue {
         try data.withUnsafeBytes { raw in
             var parser = Parser(bytes: raw.bindMemory(to: UInt8.self))
@@ -104,19 +104,68 @@ extension JSONValue {
             }
         }
 
+        /// An integer, also when written with a fraction or exponent that leaves it whole (`5.0`,
+        /// `1e3`: JSON Schema counts them as integers, so a schema-valid request may carry them);
+        /// a number that is not whole, or not an Int64, is refused.
         mutating func number() throws -> JSONValue {
             let start = pos
-            if bytes[pos] == UInt8(ascii: "-") { pos += 1 }
+            let negative = bytes[pos] == UInt8(ascii: "-")
+            if negative { pos += 1 }
             let digitsStart = pos
-            while pos < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[pos]) { pos += 1 }
+            skipDigits()
             guard pos > digitsStart else { throw fail("expected a digit") }
-            if pos < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[pos]) {
-                throw fail("only integers are allowed")
-            }
             if pos - digitsStart > 1 && bytes[digitsStart] == UInt8(ascii: "0") { throw fail("leading zero") }
-            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
-            guard let n = Int64(text) else { throw fail("integer out of range") }
+            let integerEnd = pos
+            guard pos < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[pos]) else {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+                guard let n = Int64(text) else { throw fail("integer out of range") }
+                return .int(n)
+            }
+            var digits = Array(bytes[digitsStart..<integerEnd])
+            var exponent = 0
+            if bytes[pos] == UInt8(ascii: ".") {
+                pos += 1
+                let fractionStart = pos
+                skipDigits()
+                guard pos > fractionStart else { throw fail("expected a digit after '.'") }
+                digits += bytes[fractionStart..<pos]
+                exponent -= pos - fractionStart
+            }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") {
+                pos += 1
+                var exponentNegative = false
+                if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") {
+                    exponentNegative = bytes[pos] == UInt8(ascii: "-")
+                    pos += 1
+                }
+                let exponentStart = pos
+                skipDigits()
+                guard pos > exponentStart else { throw fail("expected a digit in the exponent") }
+                // Past 10^40 either way nothing is a whole Int64 but zero; the clamp keeps the
+                // arithmetic small whatever the text says.
+                var e = 0
+                for b in bytes[exponentStart..<pos] { e = min(e * 10 + Int(b - UInt8(ascii: "0")), 1 << 20) }
+                exponent += exponentNegative ? -e : e
+            }
+            while let first = digits.first, first == UInt8(ascii: "0") { digits.removeFirst() }
+            if digits.isEmpty { return .int(0) }
+            if exponent < 0 {
+                let drop = -exponent
+                guard drop <= digits.count, digits.suffix(drop).allSatisfy({ $0 == UInt8(ascii: "0") }) else {
+                    throw fail("only whole numbers are allowed")
+                }
+                digits.removeLast(drop)
+                if digits.isEmpty { return .int(0) }
+            } else {
+                guard digits.count + exponent <= 19 else { throw fail("integer out of range") }
+                digits += Array(repeating: UInt8(ascii: "0"), count: exponent)
+            }
+            guard let n = Int64((negative ? "-" : "") + String(decoding: digits, as: UTF8.self)) else { throw fail("integer out of range") }
             return .int(n)
+        }
+
+        mutating func skipDigits() {
+            while pos < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[pos]) { pos += 1 }
         }
 
         mutating func hex4() throws -> UInt32 {

@@ -94,6 +94,18 @@ public struct Event: Hashable, Sendable {
     }
 
     /// An organisation's name: a short lowercase word (`basis`, `joanna`), as servers register them.
+    /// A device's or partnership's name as certificates and enrolment carry it: 1 to 64 code
+    /// points (JSON Schema's `maxLength` counts code points, so the schema and this agree), no
+    /// control characters (C0, DEL, C1: a name is shown in terminals and written to logs).
+    public static func isName(_ text: String) -> Bool {
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control { return false }
+            count += 1
+        }
+        return (1...64).contains(count)
+    }
+
     public static func isOrgName(_ text: String) -> Bool {
         let u = Array(text.utf8)
         guard (1...32).contains(u.count), (0x61...0x7A).contains(u[0]) else { return false }

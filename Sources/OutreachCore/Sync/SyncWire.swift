@@ -4,6 +4,9 @@ public struct SyncRequestV2: Sendable, Equatable {
     public static let protocolVersion = 2
     public static let defaultLimit = 2000
     public static let maxEvents = 5000
+    /// Every member a request may have (the schema's `additionalProperties: false`): an unknown
+    /// one is refused, not ignored, so what the server acts on is what the schema describes.
+    static let members: Set<String> = ["protocol", "vector", "events", "limit", "certificates", "certDigest"]
 
     public var vector: VersionVector
     public var events: [Event]
@@ -34,11 +37,12 @@ public struct SyncRequestV2: Sendable, Equatable {
         guard let object = json.objectValue else { throw SyncWireError.malformed("the body must be a JSON object") }
         guard let version = object["protocol"]?.intValue else { throw SyncWireError.malformed("\"protocol\" is missing") }
         guard version == Int64(Self.protocolVersion) else { throw SyncWireError.unsupportedProtocol(Int(version)) }
+        try SyncWireError.onlyMembers(Self.members, of: object)
         guard let vectorJSON = object["vector"], let vector = try? VersionVector(json: vectorJSON) else {
             throw SyncWireError.malformed("\"vector\" must map replica ids to sequence numbers")
         }
         guard let list = object["events"]?.arrayValue else { throw SyncWireError.malformed("\"events\" must be an array") }
-        guard list.count <= Self.maxEvents else { throw SyncWireError.tooLarge("at most \(Self.maxEvents) events per request") }
+        guard list.count <= Self.maxEvents else { throw SyncWireError.malformed("at most \(Self.maxEvents) events per request (the schema's maxItems)") }
         var limit: Int?
         if let l = object["limit"] {
             guard let n = l.intValue, (1...Int64(Self.maxEvents)).contains(n) else {
@@ -114,14 +118,12 @@ public enum SyncWireError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case badEvent(String)
     case unsupportedProtocol(Int)
-    case tooLarge(String)
 
     public var code: String {
         switch self {
         case .malformed: "malformed"
         case .badEvent: "bad-event"
         case .unsupportedProtocol: "unsupported-protocol"
-        case .tooLarge: "too-large"
         }
     }
 
@@ -130,7 +132,15 @@ public enum SyncWireError: Error, Equatable, CustomStringConvertible {
         case .malformed(let m): m
         case .badEvent(let m): m
         case .unsupportedProtocol(let v): "protocol \(v) is not supported; this server speaks protocol \(SyncRequestV2.protocolVersion) (update fieldlog)"
-        case .tooLarge(let m): m
+        }
+    }
+
+    /// Refuses an object with a member outside `known` (the name is not echoed: it is the
+    /// sender's text).
+    public static func onlyMembers(_ known: Set<String>, of object: [String: JSONValue]) throws {
+        let unknown = object.keys.filter { !known.contains($0) }.count
+        guard unknown == 0 else {
+            throw SyncWireError.malformed("\(unknown) unknown member\(unknown == 1 ? "" : "s"); the members are \(known.sorted().joined(separator: ", "))")
         }
     }
 

@@ -99,10 +99,9 @@ public struct DeviceCertificate: Hashable, Sendable {
     /// checked when a roster admits it).
     public init(json: JSONValue) throws {
         guard let o = json.objectValue, Set(o.keys) == Self.members else { throw FieldlogError.malformed("a device certificate has missing or unknown members") }
-        guard let partnership = o["partnership"]?.stringValue, !partnership.isEmpty, partnership.utf8.count <= 64,
+        guard let partnership = o["partnership"]?.stringValue, Event.isName(partnership),
               let org = o["org"]?.stringValue, Event.isOrgName(org),
-              let device = o["device"]?.stringValue, !device.isEmpty, device.utf8.count <= 64,
-              !device.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }),
+              let device = o["device"]?.stringValue, Event.isName(device),
               let replica = o["replica"]?.stringValue.flatMap(ReplicaID.init),
               let role = o["role"]?.stringValue.flatMap(Role.init(rawValue:)),
               let keyHex = o["key"]?.stringValue, keyHex.utf8.count == 64, keyHex.utf8.allSatisfy(Hex.isLowerHexDigit), let key = Hex.decode(keyHex),

@@ -62,7 +62,7 @@ public func buildApplication(
     }
     /// 200 on enrolment; 400 malformed / unsupported-protocol, 401 bad-token, 403 not-certified, 409 replica-taken.
     router.post("/v1/enrol") { request, _ in await http.respond(to: request) { try await http.enrol(&$0) } }
-    /// 200 with a page; 400 malformed / bad-event / bad-scope / bad-signature / unsupported-protocol,
+    /// 200 with a page; 400 malformed / bad-scope / unsupported-protocol, 422 bad-event / bad-signature / bad-purge,
     /// 401 unauthorised, 403 not-entitled / unknown-signer / wrong-org, 409 forked-dot, 413 too-large.
     router.post("/v1/sync") { request, _ in await http.respond(to: request) { try await http.sync(&$0) } }
     /// 200 `{"deviceToken": …, "expiresAt": ms or null}`: a new token for the calling device; the
@@ -136,14 +136,17 @@ struct SyncHTTP: Sendable {
             let status: HTTPResponse.Status = switch e.kind {
             case .unauthorised, .badToken, .tokenExpired: .unauthorized
             case .notEntitled, .unknownSigner, .wrongOrg, .notCertified, .revoked: .forbidden
-            case .badScope, .badSignature, .ambiguous, .badPurge: .badRequest
+            case .badScope, .ambiguous: .badRequest
+            // Well-formed (the schema holds) but not what it claims: a signature that does not verify,
+            // a public event that is not a purge.
+            case .badSignature, .badPurge: .unprocessableContent
             case .foreignPurge, .unauthorisedPurge: .forbidden
             case .forkedDot, .replicaTaken, .exists, .restored: .conflict
             case .unknownOrganisation, .notFound: .notFound
             }
             return Refusal(status: status, code: e.kind.rawValue, message: e.message, event: e.event)
         case let e as SyncWireError:
-            return Refusal(status: e.code == "too-large" ? .contentTooLarge : .badRequest, code: e.code, message: e.description)
+            return Refusal(status: e.code == "bad-event" ? .unprocessableContent : .badRequest, code: e.code, message: e.description)
         case let e as Gzip.TooLarge:
             return Refusal(status: .contentTooLarge, code: "too-large", message: e.description)
         case let e as JSONParseError:
@@ -180,8 +183,8 @@ struct SyncHTTP: Sendable {
         guard json["protocol"]?.intValue == Int64(SyncRequestV2.protocolVersion) else {
             throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0))
         }
-        guard let token = json["token"]?.stringValue, let name = json["device"]?.stringValue, !name.isEmpty, name.utf8.count <= 64,
-            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }),
+        try SyncWireError.onlyMembers(["protocol", "token", "device", "replica", "certificates"], of: json.objectValue ?? [:])
+        guard let token = json["token"]?.stringValue, let name = json["device"]?.stringValue, Event.isName(name),
             let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init), json["certificates"]?.arrayValue != nil
         else { throw SyncWireError.malformed("enrolment needs \"token\", \"device\" (no control characters), \"replica\" and \"certificates\"") }
         let certificates = try SyncWireError.certificatesOf(json["certificates"])

@@ -72,7 +72,26 @@ import SyncServerKit
         let wrongMethod = try await Self.client.execute(getSync, timeout: .seconds(10))
         #expect(wrongMethod.status.code == 405 && wrongMethod.headers.first(name: "Allow") == "POST")
 
+        // Well-formed but not so (schemathesis, issue #11 item 8): 422, not 400.
+        func request(_ event: JSONValue, extra: [String: JSONValue] = [:]) -> Data {
+            var o = SyncRequestV2(vector: VersionVector(), events: []).json.objectValue!
+            o["events"] = [event]
+            o.merge(extra) { $1 }
+            return body(.object(o))
+        }
+        func altered(_ member: String, _ value: JSONValue) -> JSONValue {
+            var e = events[0].json.objectValue!
+            e[member] = value
+            return .object(e)
+        }
         let cases: [(String, Data, String?, Bool, Int, String)] = [
+            ("an event whose id does not match it", request(altered("recordedAt", 7)), laptops[0].bearer, false, 422, "bad-event"),
+            ("an event whose signature does not verify", request(altered("sig", .string(Data(count: 64).base64EncodedString()))),
+             laptops[0].bearer, false, 422, "bad-signature"),
+            ("a member the schema does not list", request(events[0].json, extra: ["pushAll": true]), laptops[0].bearer, false, 400, "malformed"),
+            ("over 5000 events (the schema's maxItems)", body(["protocol": 2, "vector": [:], "events": .array(Array(repeating: 0, count: 5001))]),
+             laptops[0].bearer, false, 400, "malformed"),
+            ("a limit that is not whole", request(events[0].json, extra: ["limit": .int(0)]).replacingLimit(with: "2.5"), laptops[0].bearer, false, 400, "malformed"),
             ("no token", good, nil, false, 401, "unauthorised"),
             ("a wrong token", good, "not-a-token", false, 401, "unauthorised"),
             ("another organisation's org-only event", good, laptops[2].bearer, false, 403, "not-entitled"),
@@ -89,6 +108,11 @@ import SyncServerKit
             #expect(reply.json["error"]?["message"]?.stringValue?.isEmpty == false, "\(what)")
             #expect(try await service.storage.eventCount() == 0, "\(what) changed the server")
         }
+
+        // A whole number written as JSON Schema allows (`100.0`) is an integer.
+        let wholeLimit = try await Self.post(sync, body(SyncRequestV2(vector: VersionVector(), events: []).json).replacingLimit(with: "100.0", adding: true),
+                                             bearer: laptops[0].bearer)
+        #expect(wholeLimit.status == 200, "\(wholeLimit.json)")
 
         // A good push, gzipped both ways, then the same dot with other content: 409, nothing stored
         let ok = try await Self.post(sync, try Gzip.compress(good), bearer: laptops[0].bearer, gzip: true, acceptGzip: true)
@@ -121,5 +145,15 @@ import SyncServerKit
         let device = try await service.authenticate(bearer: laptops[1].bearer)
         _ = try await service.storage.revoke(deviceID: device.id, at: t0)
         #expect(try await Self.post(sync, good, bearer: laptops[1].bearer).status == 401)
+    }
+}
+
+private extension Data {
+    /// The request with `"limit"` written as given (JSONValue has only integers, so a fraction is
+    /// spliced into the text).
+    func replacingLimit(with text: String, adding: Bool = false) -> Data {
+        var json = String(decoding: self, as: UTF8.self)
+        if adding { json = "{\"limit\":0," + json.dropFirst() }
+        return Data(json.replacingOccurrences(of: "\"limit\":0", with: "\"limit\":" + text).utf8)
     }
 }
