@@ -25,6 +25,8 @@ public struct SyncServerConfiguration: Sendable {
     public var idleTimeout: TimeAmount = .seconds(30)
     /// Connections open at once; more are closed as they arrive (well under the file limit).
     public var maxConnections = 1000
+    /// How fast a request's body must arrive once its head has (a slowloris is closed).
+    public var requestPace = RequestPace()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil) {
         self.host = host
@@ -70,7 +72,7 @@ public func buildApplication(
     router.post("/v1/token") { request, _ in await http.respond(to: request) { try await http.rotateToken(&$0) } }
 
     let limiter = ConnectionLimiter(limit: configuration.maxConnections)
-    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [limiter.handler()], idleTimeout: configuration.idleTimeout)
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [limiter.handler(), configuration.requestPace.handler()], idleTimeout: configuration.idleTimeout)
     return Application(
         router: router,
         server: try configuration.tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),

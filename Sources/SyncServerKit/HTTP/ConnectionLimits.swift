@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTPTypes
 
 /// Caps the connections open at once: a crowd of idle or slow clients (thousands of sockets
 /// held open, a slowloris) would otherwise use up the process's file descriptors, and health
@@ -45,6 +46,73 @@ final class ConnectionLimiter: Sendable {
         func handlerRemoved(context: ChannelHandlerContext) {
             let was = admitted.withLockedValue { a in defer { a = false }; return a }
             if was { limiter.leave() }
+        }
+    }
+}
+
+/// A request must arrive at a rate, not merely keep trickling: Hummingbird's idle timeout counts
+/// any body part as activity, so a client sending one byte every 20 s (a slowloris) would hold a
+/// connection, and a request handler waiting on its body, for ever. From the request's head the
+/// body has `RequestPace.grace`, plus one second for every `bytesPerSecond` it has delivered, and
+/// never more than `longest` in all; a request not complete by then has its connection closed.
+/// (Headers are covered by the idle timeout: no head, no activity.)
+public struct RequestPace: Sendable {
+    public var grace: TimeAmount = .seconds(20)
+    public var bytesPerSecond = 1000
+    public var longest: TimeAmount = .minutes(10)
+
+    public init() {}
+
+    func handler() -> RequestDeadline { RequestDeadline(pace: self) }
+}
+
+final class RequestDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    let pace: RequestPace
+    private var started: NIODeadline?
+    private var deadline = NIODeadline.distantFuture
+    private var timer: Scheduled<Void>?
+
+    init(pace: RequestPace) { self.pace = pace }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            let now = NIODeadline.now()
+            started = now
+            deadline = now + pace.grace
+            arm(context)
+        case .body(let chunk):
+            if let started {
+                let earned = TimeAmount.nanoseconds(Int64(chunk.readableBytes) * 1_000_000_000 / Int64(max(1, pace.bytesPerSecond)))
+                deadline = min(deadline + earned, started + pace.longest)
+            }
+        case .end:
+            started = nil
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// One timer per request: when it fires early (the body earned more time) it is set again.
+    private func arm(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            guard started != nil else { return }
+            if NIODeadline.now() >= deadline {
+                context.close(promise: nil)
+            } else {
+                arm(context)
+            }
         }
     }
 }

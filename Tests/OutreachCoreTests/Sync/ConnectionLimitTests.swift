@@ -36,6 +36,16 @@ import Testing
             let n = read(fd, &buffer, buffer.count)
             return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
         }
+        /// Sends `text` without waiting for an answer; false once the connection is gone.
+        func send(_ text: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == text.utf8.count
+        }
+        /// Whether the server has closed its end, without waiting.
+        func closedNow() -> Bool {
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+            return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        }
         deinit { close(fd) }
     }
 
@@ -92,6 +102,34 @@ import Testing
         let answered = try RawSocket(port: port, readTimeout: 30)
         #expect(await Self.blocking { answered.ask(Self.health) }.hasPrefix("HTTP/1.1 200"))
         #expect(await Self.blocking { silent.closedByServer() && answered.closedByServer() })
+    }
+
+    @Test func aBodyTrickledSlowlyIsCutOff() async throws {
+        let dir = TempDir()
+        // No idle timeout within the test's reach: each byte is activity to it. Only the pace
+        // (1 s of grace, then a second per 1000 bytes) can close this connection.
+        let (server, port) = try await Self.server(dir) {
+            $0.idleTimeout = .seconds(120)
+            $0.requestPace.grace = .seconds(1)
+            $0.requestPace.bytesPerSecond = 1000
+        }
+        defer { Task { await server.stop() } }
+        let slow = try RawSocket(port: port, readTimeout: 30)
+        // An enrolment (no token needed) that promises 60 KB and sends one byte every 100 ms: a
+        // slowloris would take 100 minutes, holding the connection and the handler waiting on it.
+        let head = "POST /v1/enrol HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n"
+        let sent = await Self.blocking { () -> Int in
+            guard slow.send(head) else { return -1 }
+            for n in 0..<300 {  // 30 s at most
+                if slow.closedNow() || !slow.send(" ") { return n }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            return 300
+        }
+        #expect((0..<300).contains(sent), "the server kept a connection trickling \(sent) bytes open")
+        // The server still answers others.
+        let other = try RawSocket(port: port, readTimeout: 30)
+        #expect(await Self.blocking { other.ask(Self.health) }.hasPrefix("HTTP/1.1 200"))
     }
 
     @Test func clientTextInLogLinesCannotForgeALine() {
