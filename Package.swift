@@ -120,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldlogCLITests",
-            dependencies: ["OutreachCore", "SyncServerKit", "SyncClient"]
+            dependencies: ["OutreachCore", "SyncServerKit", "SyncClient", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
     ]
 )

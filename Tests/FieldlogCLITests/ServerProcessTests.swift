@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import OutreachCore
 import SyncServerKit
 import Testing
@@ -46,6 +48,25 @@ struct ServerProcess {
         }
         p.terminate()
         throw CocoaError(.fileReadUnknown)
+    }
+
+    /// The most memory the process has held (VmHWM), in bytes.
+    var peakMemory: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// POSTs `body` gzipped; the status and the error code.
+    func post(_ path: String, gzipped body: Data, bearer: String? = nil) async throws -> (Int, String?) {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Encoding", value: "gzip")
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        request.body = .bytes(ByteBuffer(bytes: try Gzip.compress(body)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let data = Data((try await response.body.collect(upTo: 1 << 20)).readableBytesView)
+        return (Int(response.status.code), (try? JSONValue.parse(data))?["error"]?["code"]?.stringValue)
     }
 
     func kill9() {
@@ -131,5 +152,50 @@ struct ServerProcess {
                 #expect(!text.contains(secret), "\(name) contains \(secret)")
             }
         }
+    }
+
+    /// Bodies that inflate to gigabytes once parsed cost the server little (issue 11, item 6):
+    /// 78 KB of gzip sent to /v1/enrol, which needs no token, once cost 1.7 GB and 30 s, 249 KB
+    /// cost 3.4 GB; with a stolen device token, 194 KB to /v1/sync cost 3.4 GB and 80 s. Each is
+    /// refused (413) and the real server's peak memory stays within a few hundred MB.
+    @Test func bombsLeaveTheServersMemoryBounded() async throws {
+        let b1 = CLI("b1")
+        defer { b1.cleanUp() }
+        let data = b1.dir.appendingPathComponent("server-data")
+        try ServerProcess.admin(["org", "add", "basis", "--data-dir", data.path])
+        let server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server.log"))
+        defer { server.process.terminate(); server.process.waitUntilExit() }
+        let out = try ServerProcess.admin(["enrol", "basis", "--data-dir", data.path, "--format", "json"])
+        try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url, "--token", try #require((try JSONValue.parse(out))["token"]?.stringValue)])
+        let store = try Store.open(at: b1.store)
+        let bearer = try #require(try store.deviceToken(keyring: store.keyring(masterKey: store.masterKey(passphrase: "a test passphrase"))))
+        let before = server.peakMemory
+        #expect(before > 0 && before < 200 << 20)
+
+        func body(_ head: String, repeating item: String, _ count: Int) -> Data {
+            var d = Data(head.utf8)
+            d.append(contentsOf: Array(String(repeating: item, count: count).utf8))
+            d.append(contentsOf: Array("0]}".utf8))
+            return d
+        }
+        let enrolHead = #"{"protocol":2,"token":"fle_x","device":"x","replica":"0123456789abcdef","certificates":["#
+        let syncHead = #"{"protocol":2,"vector":{},"events":["#
+        let bombs: [(String, String, Data, String?)] = [
+            ("78 KB of gzip to enrolment", "/v1/enrol", body(enrolHead, repeating: "[],", 27_000_000), nil),
+            ("60 KB of gzip to enrolment, under its 64 KB limit", "/v1/enrol", body(enrolHead, repeating: "0,", 30_000_000), nil),
+            ("249 KB of gzip to enrolment", "/v1/enrol", body(enrolHead, repeating: "[],", 85_000_000), nil),
+            ("a sync of 22 million values (43 KB of gzip)", "/v1/sync", body(syncHead, repeating: "0,", 22_000_000), bearer),
+            ("a sync of 21 million empty strings", "/v1/sync", body(syncHead, repeating: "\"\",", 21_000_000), bearer),
+            ("a sync that expands to 200 MB (194 KB of gzip)", "/v1/sync", body(syncHead, repeating: "0,", 100_000_000), bearer),
+        ]
+        for (what, path, plain, token) in bombs {
+            let (status, code) = try await server.post(path, gzipped: plain, bearer: token)
+            #expect(status == 413 && code == "too-large", "\(what): \(status) \(code ?? "")")
+        }
+        let peak = server.peakMemory
+        #expect(peak < 512 << 20, "the server's peak memory reached \(peak >> 20) MB")
+        var health = HTTPClientRequest(url: server.url + "/v1/health")
+        health.method = .GET
+        #expect(try await HTTPClient.shared.execute(health, timeout: .seconds(30)).status.code == 200)
     }
 }

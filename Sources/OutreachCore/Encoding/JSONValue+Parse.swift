@@ -9,11 +9,20 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable {
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
+/// A JSON text holding more values than its reader allows (`JSONValue.parse(_:maxValues:)`):
+/// what a body would cost in memory once parsed is bounded before it is spent.
+public struct JSONTooManyValues: Error, CustomStringConvertible, Sendable {
+    public let limit: Int
+    public var description: String { "the JSON holds more than \(limit) values" }
+}
+
 extension JSONValue {
     /// Parses a JSON text. Numbers must be whole Int64s (the model has no others); `5.0` and `1e3` are read as 5 and 1000.
-    public static func parse(_ data: Data) throws -> JSONValue {
+    /// `maxValues` bounds the values (scalars, arrays, objects) read: each costs tens of bytes
+    /// of memory for as little as two bytes of text, so a server sets it on what clients send.
+    public static func parse(_ data: Data, maxValues: Int = .max) throws -> JSONValue {
         try data.withUnsafeBytes { raw in
-            var parser = Parser(bytes: raw.bindMemory(to: UInt8.self))
+            var parser = Parser(bytes: raw.bindMemory(to: UInt8.self), budget: maxValues, maxValues: maxValues)
             parser.skipSpace()
             let value = try parser.value(depth: 0)
             parser.skipSpace()
@@ -28,7 +37,16 @@ extension JSONValue {
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var pos = 0
+        /// Values still allowed, of `maxValues`.
+        var budget: Int
+        let maxValues: Int
         static let maxDepth = 64
+
+        init(bytes: UnsafeBufferPointer<UInt8>, budget: Int, maxValues: Int) {
+            self.bytes = bytes
+            self.budget = budget
+            self.maxValues = maxValues
+        }
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
 
@@ -52,6 +70,8 @@ extension JSONValue {
         mutating func value(depth: Int) throws -> JSONValue {
             guard depth < Parser.maxDepth else { throw fail("nested too deeply") }
             guard pos < bytes.count else { throw fail("unexpected end") }
+            budget -= 1
+            guard budget >= 0 else { throw JSONTooManyValues(limit: maxValues) }
             switch bytes[pos] {
             case UInt8(ascii: "{"): return try object(depth: depth)
             case UInt8(ascii: "["): return try array(depth: depth)

@@ -68,6 +68,13 @@ public struct SyncEngine: Sendable {
         /// whatever certificates the server lacked.
         func request(_ vector: VersionVector, _ offered: [Event]) throws -> SyncRequestV2 {
             var events = offered.filter { !heldBack.contains($0.dot.replica) }
+            // Within half the server's value bound (the rest for purges and certificates): events
+            // with long contexts go over several requests.
+            var budget = SyncRequestV2.maxValues / 2
+            events = Array(events.prefix { event in
+                budget -= 13 + event.context.entries.count
+                return budget >= 0
+            })
             // A tombstone travels with the purge that names it (Protocol/erasure.md §4).
             events += try store.authorisations(for: events)
             var certs = serverLacks

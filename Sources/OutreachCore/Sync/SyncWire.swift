@@ -4,6 +4,9 @@ public struct SyncRequestV2: Sendable, Equatable {
     public static let protocolVersion = 2
     public static let defaultLimit = 2000
     public static let maxEvents = 5000
+    /// JSON values a server reads in one request body (`Protocol/http.md`): it bounds the memory
+    /// a body costs once parsed. An event is 13 values and one per entry of its context.
+    public static let maxValues = 2_000_000
     /// Every member a request may have (the schema's `additionalProperties: false`): an unknown
     /// one is refused, not ignored, so what the server acts on is what the schema describes.
     static let members: Set<String> = ["protocol", "vector", "events", "limit", "certificates", "certDigest"]

@@ -13,11 +13,15 @@ public struct SyncServerConfiguration: Sendable {
     public var port: Int
     /// Largest request body as sent (compressed or not), and once expanded.
     public var maxBodyBytes = 32 << 20
-    public var maxExpandedBytes = 256 << 20
+    public var maxExpandedBytes = 64 << 20
+    /// JSON values in one sync body (memory: each parsed value costs tens of bytes, so 128 MB of
+    /// `0,0,0…` was 3.4 GB before this bound); a client keeps its pushes well under it.
+    public var maxValues = SyncRequestV2.maxValues
     /// Limits of the one route that takes no bearer token (enrolment): a body is a device name, a
     /// token and a roster of certificates, a few KB; nothing larger is inflated or parsed.
     public var maxEnrolBytes = 64 << 10
     public var maxEnrolExpandedBytes = 1 << 20
+    public var maxEnrolValues = 100_000
     /// HTTPS when set (`SyncServer serve --tls-cert --tls-key`).
     public var tls: TLSConfiguration?
     /// A connection that sends nothing for this long is closed (idle keep-alive connections,
@@ -151,6 +155,8 @@ struct SyncHTTP: Sendable {
             return Refusal(status: e.code == "bad-event" ? .unprocessableContent : .badRequest, code: e.code, message: e.description)
         case let e as Gzip.TooLarge:
             return Refusal(status: .contentTooLarge, code: "too-large", message: e.description)
+        case let e as JSONTooManyValues:
+            return Refusal(status: .contentTooLarge, code: "too-large", message: "\(e.description); send fewer events per request")
         case let e as JSONParseError:
             return Refusal(status: .badRequest, code: "malformed", message: e.description)
         case let e as any HTTPResponseError where e.status == .contentTooLarge:  // NIOTooManyBytesError from collectBody
@@ -161,7 +167,7 @@ struct SyncHTTP: Sendable {
     }
 
     /// The request body as JSON: size-limited as sent and once inflated, gunzipped when it says so.
-    func body(_ request: inout Request, limit: Int, expanded: Int) async throws -> JSONValue {
+    func body(_ request: inout Request, limit: Int, expanded: Int, values: Int) async throws -> JSONValue {
         let buffer = try await request.collectBody(upTo: limit)
         var data = Data(buffer.readableBytesView)
         if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
@@ -172,7 +178,7 @@ struct SyncHTTP: Sendable {
                 throw Refusal(status: .badRequest, code: "malformed", message: "the gzip body is damaged")
             }
         }
-        return try JSONValue.parse(data)
+        return try JSONValue.parse(data, maxValues: values)
     }
 
     func bearer(_ request: Request) -> String? {
@@ -181,7 +187,8 @@ struct SyncHTTP: Sendable {
     }
 
     func enrol(_ request: inout Request) async throws -> JSONValue {
-        let json = try await body(&request, limit: configuration.maxEnrolBytes, expanded: configuration.maxEnrolExpandedBytes)
+        let json = try await body(&request, limit: configuration.maxEnrolBytes, expanded: configuration.maxEnrolExpandedBytes,
+                                  values: configuration.maxEnrolValues)
         guard json["protocol"]?.intValue == Int64(SyncRequestV2.protocolVersion) else {
             throw SyncWireError.unsupportedProtocol(Int(json["protocol"]?.intValue ?? 0))
         }
@@ -204,7 +211,8 @@ struct SyncHTTP: Sendable {
 
     func sync(_ request: inout Request) async throws -> JSONValue {
         let device = try await service.authenticate(bearer: bearer(request))  // before reading a byte of the body
-        let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes))
+        let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
+                                                                values: configuration.maxValues))
         let response = try await service.sync(exchange, from: device)
         logger.info("sync", metadata: ["device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
                                        "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])
