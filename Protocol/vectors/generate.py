@@ -9,6 +9,7 @@ import base64, hashlib, hmac, json, struct
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 def s(text): b = text.encode(); return struct.pack(">I", len(b)) + b
 def u64(n): return struct.pack(">Q", n & 0xFFFFFFFFFFFFFFFF)
@@ -31,6 +32,39 @@ def certificate(issuer_key, partnership, org, device, replica, role, pub, issued
 
 def event_signature(signer, event_id):
     return base64.b64encode(signer.sign(s("fieldlog/event-sig/v1") + blob(bytes.fromhex(event_id)))).decode()
+
+# Key grants (trust.md §5b): HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+# ChaCha20-Poly1305, written here from the RFC with the ephemeral key fixed.
+def hkdf_extract(salt, ikm): return hmac.new(salt, ikm, hashlib.sha256).digest()
+def hkdf_expand(prk, info, length):
+    out, block, n = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([n]), hashlib.sha256).digest()
+        out, n = out + block, n + 1
+    return out[:length]
+def labeled_extract(suite, salt, label, ikm): return hkdf_extract(salt, b"HPKE-v1" + suite + label + ikm)
+def labeled_expand(suite, prk, label, info, length):
+    return hkdf_expand(prk, struct.pack(">H", length) + b"HPKE-v1" + suite + label + info, length)
+def x25519_raw(private): return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def agreement_private(device_seed):  # HKDF-SHA256(seed, salt "fieldlog/agreement-key/v1", empty info)
+    return X25519PrivateKey.from_private_bytes(hkdf_expand(hkdf_extract(b"fieldlog/agreement-key/v1", device_seed), b"", 32))
+def hpke_seal(recipient_public, ephemeral, info, plaintext):
+    kem = b"KEM" + struct.pack(">H", 0x0020)
+    suite = b"HPKE" + struct.pack(">HHH", 0x0020, 0x0001, 0x0003)
+    enc = x25519_raw(ephemeral)
+    dh = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
+    shared = labeled_expand(kem, labeled_extract(kem, b"", b"eae_prk", dh), b"shared_secret", enc + recipient_public, 32)
+    context = b"\x00" + labeled_extract(suite, b"", b"psk_id_hash", b"") + labeled_extract(suite, b"", b"info_hash", info)
+    secret = labeled_extract(suite, shared, b"secret", b"")
+    key, nonce = labeled_expand(suite, secret, b"key", context, 32), labeled_expand(suite, secret, b"base_nonce", context, 12)
+    return enc, ChaCha20Poly1305(key).encrypt(nonce, plaintext, b"")
+def key_grant(name, device_seed, replica, partnership, scope, org, epoch, key, ephemeral_seed):
+    info = s("fieldlog/key-grant/v1") + s(partnership) + s(scope) + s(org) + u64(epoch) + s(key_id(key)) + s(replica)
+    recipient = x25519_raw(agreement_private(device_seed))
+    enc, box = hpke_seal(recipient, X25519PrivateKey.from_private_bytes(ephemeral_seed), info, key)
+    return {"name": name, "deviceSeed": device_seed.hex(), "agreementKey": recipient.hex(),
+            "label": {"partnership": partnership, "scope": scope, "org": org, "epoch": epoch, "keyId": key_id(key)},
+            "info": info.hex(), "key": key.hex(), "grant": {"replica": replica, "enc": base64.b64encode(enc).decode(), "box": base64.b64encode(box).decode()}}
 
 basis_device = device_key(bytes([11] * 32))
 joanna_device = device_key(bytes([22] * 32))
@@ -122,6 +156,12 @@ vectors.update({
         {"input": '{"whole":[5.0,1e3,2.5e1,-4.00E+2,0.0]}', "canonical": canonical({"whole": [5, 1000, 25, -400, 0]}).decode()},
     ],
     "malformedJSON": ['{"a":1.5}', '{"a":1e-1}', '{"a":1e19}', '{"a":1,"a":2}', '[1,]', '{"a":01}', '"\\ud800"', '{"a":"\u0001"}', '[1] x'],
+    "keyGrants": [
+        key_grant("basis's org key, epoch 1, to b1", bytes([11] * 32), "0123456789abcdef", partnership, "org", "basis", 1,
+                  bytes(range(200, 232)), bytes([42] * 32)),
+        key_grant("the partnership key, epoch 3, to j1", bytes([22] * 32), "fedcba9876543210", partnership, "partnership", "", 3,
+                  bytes(range(50, 82)), bytes([43] * 32)),
+    ],
     "partnershipCodes": [
         {"key": partnership_key.hex(), "initials": "AB", "dob": "1990-04-01", "sex": "F",
          "code": hmac.new(partnership_key, b"AB|1990-04-01|F", hashlib.sha256).hexdigest()},

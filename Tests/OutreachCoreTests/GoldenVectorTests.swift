@@ -75,6 +75,31 @@ import Testing
         }
     }
 
+    /// Key grants (trust.md §5b), sealed by the generator's own HPKE (RFC 9180, written from the
+    /// RFC with a fixed ephemeral key): the agreement key derived from the device seed, the info
+    /// layout and the suite must all match for the box to open.
+    @Test func keyGrantsMatchTheSpec() throws {
+        let cases = try #require(vectors["keyGrants"]?.arrayValue)
+        #expect(cases.count >= 2)
+        for v in cases {
+            let name = v["name"]?.stringValue ?? "?"
+            let device = try DeviceKey(seed: Data(Hex.decode(v["deviceSeed"]!.stringValue!)!))
+            #expect(Hex.encode(device.agreementKey) == v["agreementKey"]?.stringValue, "\(name)")
+            let l = try #require(v["label"])
+            let label = KeyGrant.Label(partnership: l["partnership"]!.stringValue!, scope: Scope(l["scope"]!.stringValue!),
+                                       org: l["org"]!.stringValue!, epoch: l["epoch"]!.intValue!, keyID: l["keyId"]!.stringValue!)
+            let grantJSON = try #require(v["grant"])
+            let grant = try #require(KeyGrant(json: grantJSON), "\(name)")
+            #expect(Hex.encode(label.info(for: grant.replica)) == v["info"]?.stringValue, "\(name)")
+            let key = try #require(grant.open(label: label, with: device), "\(name): the grant does not open")
+            #expect(key.key.withUnsafeBytes { Hex.encode(Data($0)) } == v["key"]?.stringValue, "\(name)")
+            // Bound to its label and recipient: another epoch, or another device's key, opens nothing.
+            let otherEpoch = KeyGrant.Label(partnership: label.partnership, scope: label.scope, org: label.org, epoch: label.epoch + 1, keyID: label.keyID)
+            #expect(grant.open(label: otherEpoch, with: device)?.id == nil, "\(name)")
+            #expect(grant.open(label: label, with: try DeviceKey(seed: Data(repeating: 99, count: 32)))?.id == nil, "\(name)")
+        }
+    }
+
     @Test func partnershipCodeMatchesTheSpec() throws {
         for v in try #require(vectors["partnershipCodes"]?.arrayValue) {
             let key = ScopeKey(key: SymmetricKey(data: Hex.decode(v["key"]!.stringValue!)!))
