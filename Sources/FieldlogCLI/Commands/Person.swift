@@ -5,7 +5,7 @@ import OutreachCore
 struct PersonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "person", abstract: "Register, update and look up a person.",
-        subcommands: [PersonAdd.self, PersonSet.self, PersonShow.self, PersonLink.self, PersonErase.self])
+        subcommands: [PersonAdd.self, PersonSet.self, PersonShow.self, PersonLink.self, PersonDistinct.self, PersonErase.self])
 }
 
 struct PersonAdd: ParsableCommand {
@@ -132,6 +132,29 @@ struct PersonLink: ParsableCommand {
     }
 }
 
+struct PersonDistinct: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distinct", abstract: "Record that two of your people are not the same woman (people --duplicates stops listing them).")
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(completion: Complete.people) var first: String
+    @Argument(completion: Complete.people) var second: String
+
+    func run() throws {
+        try guarded {
+            let log = try Session.unlocked(storeOptions)
+            let lookup = try Lookup(log: log, .withoutContacts)
+            let a = try lookup.person(first), b = try lookup.person(second)
+            guard a.id != b.id else { throw FieldlogError.badInput("\(first) and \(second) are the same person already") }
+            guard a.org == log.keyring.org, b.org == log.keyring.org else {
+                throw FieldlogError(.notPermitted, "only people your organisation registered can be judged distinct",
+                                    hint: "the other charity's records carry no names here to compare")
+            }
+            try log.markDistinct(a.id, b.id, at: WallClock.nowMillis())
+            Output.line("\(lookup.label(a)) and \(lookup.label(b)) are two women: people --duplicates will not list them again")
+        }
+    }
+}
+
 struct PersonShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "One person's details and history.")
     @OptionGroup var storeOptions: StoreOptions
@@ -196,10 +219,12 @@ struct People: ParsableCommand {
     @OptionGroup var output: FormatOption
     @Option(help: "Only people contacted within this long, e.g. 30d.") var seenSince: String?
     @Option(help: "Only names containing this text.") var name: String?
+    @Flag(help: "Pairs of your organisation's people who are probably the same woman, to link or mark distinct.") var duplicates = false
 
     func run() throws {
         try guarded {
             let log = try Session.unlocked(storeOptions)
+            if duplicates { return try listDuplicates(log) }
             let lookup = try Lookup(log: log, .withoutContacts)
             let last = Dictionary(uniqueKeysWithValues: lookup.state.people.keys.compactMap { id in lookup.state.lastContact(of: id).map { (id, $0.at) } })
             let cutoff = try seenSince.map { WallClock.nowMillis() - (try LondonTime.parseDuration($0)) }
@@ -225,6 +250,27 @@ struct People: ParsableCommand {
                   p.registers.values.contains { $0.isConflict } ? "conflict" : nil].compactMap { $0 }.joined(separator: ",")]
             })
         }
+    }
+}
+
+extension People {
+    func listDuplicates(_ log: FieldLog) throws {
+        let lookup = try Lookup(log: log)  // contacts too: usual zones and when each was seen
+        let pairs = LikelyDuplicates.find(in: lookup.state, org: log.keyring.org)
+        if output.format == .json {
+            Output.json(["schema": "fieldlog.duplicates/1", "pairs": .array(pairs.map { d in
+                ["first": ["ref": .string(lookup.ref(d.first)), "id": .string(d.first.id), "name": .str(d.first.name)],
+                 "second": ["ref": .string(lookup.ref(d.second)), "id": .string(d.second.id), "name": .str(d.second.name)],
+                 "score": .num(Int((d.score * 100).rounded())), "reasons": .array(d.reasons.map { .string($0) })]
+            })])
+            return
+        }
+        if pairs.isEmpty { Output.line("no likely duplicates among \(log.keyring.org)'s people"); return }
+        Output.table(["ref", "name", "ref", "name", "alike", "why"], pairs.map { d in
+            [lookup.ref(d.first), d.first.name ?? "", lookup.ref(d.second), d.second.name ?? "", "\(Int((d.score * 100).rounded()))%",
+             d.reasons.joined(separator: "; ")]
+        })
+        Output.line("the same woman: fieldlog person link REF REF · two women: fieldlog person distinct REF REF")
     }
 }
 

@@ -53,6 +53,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case personRegistered = "person.registered"   // org: person, name, descriptor, note, key (her own key, erasure.md §6)
     case personProfile = "person.profile"         // partnership: person, code, gender, ageBand, sector, under18
     case personsLinked = "persons.linked"         // partnership: a, b
+    case personsDistinct = "persons.distinct"     // org: a, b (two of its people a coordinator judged not the same woman)
     case contactLogged = "contact.logged"         // partnership: person | unidentified, setting, zone, workers, welfare, services, needs
     case contactNote = "contact.note"             // org: contact, text
     case referralMade = "referral.made"           // partnership: person, contact, destination, method
@@ -88,7 +89,7 @@ public enum EventType: String, Sendable, CaseIterable {
     /// target; a key notice is in the scope of the key it grants).
     public var scope: Scope? {
         switch self {
-        case .personRegistered, .contactNote, .incidentReported, .incidentExported, .personErased, .retentionSet: return .org
+        case .personRegistered, .contactNote, .incidentReported, .incidentExported, .personErased, .retentionSet, .personsDistinct: return .org
         case .eventsPurged: return .public
         case .eventRetracted, .eventCorrected, .keyRotated, .keyGranted: return nil
         default: return .partnership

@@ -29,6 +29,9 @@ public struct FieldState: Sendable, Equatable {
     /// Register writes by canonical person and register, all of them (for "as of" questions).
     public var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
     public var retracted: Set<EventID> = []
+    /// Pairs of this organisation's people a coordinator judged not to be the same woman
+    /// (`persons.distinct`), by event id: `fieldlog people --duplicates` leaves them out.
+    public internal(set) var distinct: [EventID: PersonPair] = [:]
     /// The partnership's zones (`zone.defined`), by name, with their labels (the latest label given).
     public var zones: [String: String] = [:]
     /// Each person id's latest contact (by time, then id), as the contact names her: kept by the

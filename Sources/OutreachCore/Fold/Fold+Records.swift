@@ -19,6 +19,7 @@ extension Fold {
         case erasure(person: String)
         case identityErasure(person: String)
         case retention(org: String)
+        case distinct
         case unknown
         /// Retractions, corrections, revocations: they act through liveness.
         case other
@@ -63,6 +64,10 @@ extension Fold {
             links[e.id] = Link(a: a, b: b)
             effect = .link
             rebuildUnions()
+        case .personsDistinct:
+            guard let a = p.string("a"), let b = p.string("b"), a != b else { break }
+            state.distinct[e.id] = PersonPair(a, b)
+            effect = .distinct
         case .personProfile:
             guard let id = p.string("person") else { break }
             profileWrites[id, default: [:]][e.id] = Fold.write(o, value: .object(p.fields.filter { $0.key != "person" }))
@@ -234,6 +239,8 @@ extension Fold {
         case .retention(let org):
             Fold.remove(id, at: org, from: &retentionPolicies)
             updateRetention(org)
+        case .distinct:
+            state.distinct[id] = nil
 
         case .unknown:
             state.unknownTypes -= 1

@@ -5,7 +5,7 @@ import Foundation
 /// contacts in pages, and the rest). What follows cheaply from those (shown alerts and summaries,
 /// outcomes, cuts, codes, register writes by merged person) is worked out again on reading.
 extension Fold {
-    static let snapshotVersion: UInt32 = 10
+    static let snapshotVersion: UInt32 = 11
 
     /// Everything else.
     func encodedCore() -> Data {
@@ -79,6 +79,7 @@ extension Fold {
             w.list(p.erasedBy) { w, e in w.word(e.key); w.int(e.value) }
         }
         state.keys.encode(&w)
+        w.list(state.distinct) { w, d in w.id(d.key); w.word(d.value.a); w.word(d.value.b) }
         return w.data
     }
 
@@ -232,6 +233,10 @@ extension Fold {
             return p
         }) { state.people[p.id] = p }
         state.keys = try KeyFacts(reading: &r)
+        for (id, a, b) in try r.list({ r in (try r.id(), try r.word(), try r.word()) }) {
+            state.distinct[id] = PersonPair(a, b)
+            applied[id] = .distinct
+        }
         guard r.isAtEnd else { throw bad }
 
         // What follows from the above.

@@ -236,3 +236,13 @@ public struct Conflict: Sendable, Equatable {
     public let field: String
     public let writes: [RegisterWrite]
 }
+
+/// Two person ids, in either order: `PersonPair(a, b) == PersonPair(b, a)`.
+public struct PersonPair: Sendable, Hashable {
+    public let a: String
+    public let b: String
+
+    public init(_ x: String, _ y: String) {
+        (a, b) = x <= y ? (x, y) : (y, x)
+    }
+}

@@ -104,6 +104,14 @@ public struct FieldLog: Sendable {
         return try store.append([Draft(payload(.personsLinked, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
     }
 
+    /// Records that two of this organisation's people are not the same woman, so the likely
+    /// duplicates leave the pair out (`LikelyDuplicates`); retracting it brings the pair back.
+    @discardableResult
+    public func markDistinct(_ a: String, _ b: String, at: Int64) throws -> Event {
+        guard a != b else { throw FieldlogError.badInput("a person is always the same as herself") }
+        return try store.append([Draft(payload(.personsDistinct, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
+    }
+
     /// Writes a register value (risk, priority, lead, casework). Its causal context covers every
     /// write this device has seen, so writing after seeing a conflict resolves it.
     @discardableResult
