@@ -28,6 +28,12 @@ struct ServerProcess {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// A fresh enrolment token for `org` (`SyncServer admin enrol`).
+    static func enrolmentToken(_ org: String, dataDir: URL) throws -> String {
+        let out = try admin(["enrol", org, "--data-dir", dataDir.path, "--format", "json"])
+        return try #require((try JSONValue.parse(out))["token"]?.stringValue)
+    }
+
     /// Starts `SyncServer serve` on a free port and waits for its "listening" line.
     static func start(dataDir: URL, log: URL, port: Int = 0) throws -> ServerProcess {
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -82,10 +88,7 @@ struct ServerProcess {
         let data = b1.dir.appendingPathComponent("server-data")
         try ServerProcess.admin(["org", "add", "basis", "--data-dir", data.path])
         var server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server1.log"))
-        let token = { () throws -> String in
-            let out = try ServerProcess.admin(["enrol", "basis", "--data-dir", data.path, "--format", "json"])
-            return try #require((try JSONValue.parse(out))["token"]?.stringValue)
-        }
+        let token = { try ServerProcess.enrolmentToken("basis", dataDir: data) }
         try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url, "--token", token()])
 
         // Given an evening's worth of events and more (written straight into the store)
@@ -165,8 +168,7 @@ struct ServerProcess {
         try ServerProcess.admin(["org", "add", "basis", "--data-dir", data.path])
         let server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server.log"))
         defer { server.process.terminate(); server.process.waitUntilExit() }
-        let out = try ServerProcess.admin(["enrol", "basis", "--data-dir", data.path, "--format", "json"])
-        try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url, "--token", try #require((try JSONValue.parse(out))["token"]?.stringValue)])
+        try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url, "--token", try ServerProcess.enrolmentToken("basis", dataDir: data)])
         let store = try Store.open(at: b1.store)
         let bearer = try #require(try store.deviceToken(keyring: store.keyring(masterKey: store.masterKey(passphrase: "a test passphrase"))))
         let before = server.peakMemory

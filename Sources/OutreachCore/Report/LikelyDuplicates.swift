@@ -112,12 +112,12 @@ public enum LikelyDuplicates {
         }
         // A woman registered again is typically seen under the new record after the old one
         // stopped being seen; two records seen over the same weeks are more likely two women.
-        if let xFirst = x.first, let yFirst = y.first {
-            if let xLast = x.last, yFirst > xLast {
-                score += 0.1; reasons.append("one first seen after the other was last seen")
-            } else if let yLast = y.last, xFirst > yLast {
-                score += 0.1; reasons.append("one first seen after the other was last seen")
-            }
+        func follows(_ later: Profile, _ earlier: Profile) -> Bool {
+            guard let first = later.first, let last = earlier.last else { return false }
+            return first > last
+        }
+        if follows(y, x) || follows(x, y) {
+            score += 0.1; reasons.append("one first seen after the other was last seen")
         }
         guard score >= threshold else { return nil }
         return LikelyDuplicate(first: x.person, second: y.person, score: (score * 100).rounded() / 100, reasons: reasons)
