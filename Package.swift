@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // zlib from the system (gzip for bundles); the shim wraps zlib's macros.
@@ -53,6 +54,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The sync server's PostgreSQL storage (issue 12): apart, so laptops never link postgres-nio.
+        .target(
+            name: "SyncServerPostgres",
+            dependencies: [
+                "OutreachCore",
+                "SyncServerKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The device side of sync over HTTP (fieldlog and the benchmarks).
         .target(
             name: "SyncClient",
@@ -67,6 +80,7 @@ let package = Package(
             name: "SyncServer",
             dependencies: [
                 "SyncServerKit",
+                "SyncServerPostgres",
                 "OutreachCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -110,13 +124,15 @@ let package = Package(
                 "OutreachCore",
                 "SyncClient",
                 "SyncServerKit",
+                "SyncServerPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // Core and sync-server logic (the sync tests reuse the core's test keys and helpers).
         .testTarget(
             name: "OutreachCoreTests",
-            dependencies: ["OutreachCore", "SyncServerKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["OutreachCore", "SyncServerKit", "SyncServerPostgres", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "FieldlogCLITests",

@@ -102,20 +102,50 @@ public enum EventTable {
 
     /// An event from a row selected with `columns`; `verify` recomputes its id from its contents.
     public static func event(from row: Row, verify: Bool = false) throws -> Event {
-        guard let id = EventID(hex: row[0]), let origin = ReplicaID(row[1]) else {
+        try event(from: StoredEvent(id: row[0], origin: row[1], seq: row[2], org: row[3], scope: row[4], ctx: row[5], recordedAt: row[6],
+                                    keyID: row[7], payload: row[8], sig: row[9], prev: row[10], purged: (row[11] as Int64) == 1), verify: verify)
+    }
+
+    /// An event as every backend stores it (SQLite on laptops and the server, PostgreSQL on the
+    /// server): one decoder for all of them.
+    public static func event(from row: StoredEvent, verify: Bool = false) throws -> Event {
+        guard let id = EventID(hex: row.id), let origin = ReplicaID(row.origin), row.seq >= 1 else {
             throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
         }
-        let ctx = try VersionVector(json: try JSONValue.parse(row[5] as String))
-        let dot = Dot(origin, UInt64(row[2] as Int64))
-        let prev = (row[10] as String?).flatMap(EventID.init(hex:))
-        let purged = (row[11] as Int64) == 1
-        let payload: Data = row[8]
+        let ctx = try VersionVector(json: try JSONValue.parse(row.ctx))
+        let dot = Dot(origin, UInt64(row.seq))
+        let prev = row.prev.flatMap(EventID.init(hex:))
         if verify {
-            return try Event(claimedID: id, dot: dot, prev: prev, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
-                             sealedPayload: purged ? Data() : payload, purgedDigest: purged ? payload : nil, signature: row[9])
+            return try Event(claimedID: id, dot: dot, prev: prev, org: row.org, scope: Scope(row.scope), context: ctx, recordedAt: row.recordedAt,
+                             keyID: row.keyID, sealedPayload: row.purged ? Data() : row.payload, purgedDigest: row.purged ? row.payload : nil, signature: row.sig)
         }
-        return Event(storedID: id, dot: dot, prev: prev, org: row[3], scope: Scope(row[4]), context: ctx, recordedAt: row[6], keyID: row[7],
-                     sealedPayload: purged ? Data() : payload, purgedDigest: purged ? payload : nil, signature: row[9])
+        return Event(storedID: id, dot: dot, prev: prev, org: row.org, scope: Scope(row.scope), context: ctx, recordedAt: row.recordedAt, keyID: row.keyID,
+                     sealedPayload: row.purged ? Data() : row.payload, purgedDigest: row.purged ? row.payload : nil, signature: row.sig)
+    }
+
+    /// One stored event's columns, as `schemaSQL` names them (`payload` holds the digest once purged).
+    public struct StoredEvent: Sendable {
+        public var id, origin: String
+        public var seq: Int64
+        public var org, scope, ctx: String
+        public var recordedAt: Int64
+        public var keyID: String
+        public var payload, sig: Data
+        public var prev: String?
+        public var purged: Bool
+
+        public init(id: String, origin: String, seq: Int64, org: String, scope: String, ctx: String, recordedAt: Int64, keyID: String,
+                    payload: Data, sig: Data, prev: String?, purged: Bool) {
+            (self.id, self.origin, self.seq, self.org, self.scope, self.ctx) = (id, origin, seq, org, scope, ctx)
+            (self.recordedAt, self.keyID, self.payload, self.sig, self.prev, self.purged) = (recordedAt, keyID, payload, sig, prev, purged)
+        }
+
+        /// The columns of `event` as stored.
+        public init(_ event: Event) {
+            self.init(id: event.id.hex, origin: event.dot.replica.rawValue, seq: Int64(event.dot.seq), org: event.org, scope: event.scope.rawValue,
+                      ctx: event.context.json.canonicalString(), recordedAt: event.recordedAt, keyID: event.keyID,
+                      payload: event.purgedDigest ?? event.sealedPayload, sig: event.signature, prev: event.prev?.hex, purged: event.isPurged)
+        }
     }
 
     // MARK: Purge (Protocol/erasure.md): the one exception to append-only
@@ -192,22 +222,38 @@ public enum EventTable {
     /// Rule P1 (`Protocol/erasure.md` §3), judged on what this database holds and what arrives
     /// with the purge (`carried`: id → organisation): whether it names another organisation's event.
     static func namesForeignEvent(_ purge: Purge, carried: [EventID: String], _ db: Database) throws -> Bool {
+        try foreignPurge(among: [purge], carried: carried, held: owners(of: purge.ids, db)) != nil
+    }
+
+    /// The organisations of the held events among `ids`.
+    static func owners(of ids: [EventID], _ db: Database) throws -> [EventID: String] {
         let org = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
-        for id in purge.ids {
-            if let owner = try carried[id] ?? String.fetchOne(org, arguments: [id.hex]), owner != purge.event.org { return true }
-        }
-        return false
+        var out = [EventID: String]()
+        for id in ids { if let owner = try String.fetchOne(org, arguments: [id.hex]) { out[id] = owner } }
+        return out
+    }
+
+    /// Rule P1 for every backend: the first of `purges` that names an event of another
+    /// organisation, known from what arrives with it (`carried`) or what is held (`held`, the
+    /// owners of the named ids a backend holds). Carried wins: it is what would be stored.
+    public static func foreignPurge(among purges: [Purge], carried: [EventID: String], held: [EventID: String]) -> Purge? {
+        purges.first { purge in purge.ids.contains { id in (carried[id] ?? held[id]).map { $0 != purge.event.org } ?? false } }
     }
 
     /// The purges a batch carries, each judged by P1. Returns them, or the first that breaks P1.
     public static func purges(in batch: [Event], _ db: Database) throws -> (honoured: [Purge], foreign: Event?) {
-        let carried = Dictionary(batch.map { ($0.id, $0.org) }, uniquingKeysWith: { a, _ in a })
-        var honoured = [Purge]()
-        for purge in batch.compactMap(Purge.init) {
-            if try namesForeignEvent(purge, carried: carried, db) { return (honoured, purge.event) }
-            honoured.append(purge)
+        let purges = batch.compactMap(Purge.init)
+        guard !purges.isEmpty else { return ([], nil) }
+        let held = try owners(of: purges.flatMap(\.ids), db)
+        if let foreign = foreignPurge(among: purges, carried: carriedOwners(batch), held: held) {
+            return (Array(purges.prefix { $0.event.id != foreign.event.id }), foreign.event)
         }
-        return (honoured, nil)
+        return (purges, nil)
+    }
+
+    /// Each carried event's organisation (the first, should a batch carry an id twice).
+    public static func carriedOwners(_ batch: [Event]) -> [EventID: String] {
+        Dictionary(batch.map { ($0.id, $0.org) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// The coverage vector.

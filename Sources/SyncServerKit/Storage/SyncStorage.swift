@@ -15,6 +15,12 @@ public struct Device: Sendable, Equatable {
     public var tokenExpiresAt: Int64?
     /// How long a token of this device lives, if an administrator set a limit.
     public var tokenLifetime: Int64?
+
+    public init(id: String, org: String, name: String, replica: ReplicaID, enrolledAt: Int64, lastSyncAt: Int64? = nil, revokedAt: Int64? = nil,
+                revokedAfter: UInt64? = nil, tokenExpiresAt: Int64? = nil, tokenLifetime: Int64? = nil) {
+        (self.id, self.org, self.name, self.replica, self.enrolledAt) = (id, org, name, replica, enrolledAt)
+        (self.lastSyncAt, self.revokedAt, self.revokedAfter, self.tokenExpiresAt, self.tokenLifetime) = (lastSyncAt, revokedAt, revokedAfter, tokenExpiresAt, tokenLifetime)
+    }
 }
 
 /// What storing a push did.
@@ -35,6 +41,10 @@ public struct Page: Sendable, Equatable {
     public let covered: VersionVector
     public let events: [Event]
     public let more: Bool
+
+    public init(vector: VersionVector, covered: VersionVector, events: [Event], more: Bool) {
+        (self.vector, self.covered, self.events, self.more) = (vector, covered, events, more)
+    }
 }
 
 /// The server's storage: one interface, so SQLite and PostgreSQL can both stand behind it, and

@@ -83,27 +83,29 @@ import SyncServerKit
         #expect(!onB3.people.values.contains { $0.name == "Rosalind Zebedee" })
     }
 
-    @Test func theServerRefusesAForeignPurgeAndAStrippedEvent() async throws {
+    @Test(arguments: Backend.allCases) func theServerRefusesAForeignPurgeAndAStrippedEvent(backend: Backend) async throws {
         let dir = TempDir()
-        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")))
-        let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
-        let (b1, j1) = (laptops[0], laptops[2])
-        let (_, registered) = try b1.log.registerPerson(name: "Rose", code: try PartnershipCode(initials: "RB", dateOfBirth: "1990-04-01", sex: "F"), at: t0)
-        _ = try await b1.sync(service)
-        _ = try await j1.sync(service)
-        let profile = try #require(registered.first { $0.scope == .partnership })
-        // Joanna's modified client tells the server to purge Basis's profile of her.
-        let forged = try TrustAttackTests.forgePurge([profile.id], by: j1.log)
-        let request = SyncRequestV2(vector: try j1.log.store.vector(), events: [forged], certDigest: try j1.log.store.roster().digest)
-        await #expect { try await service.sync(request, from: try await service.authenticate(bearer: j1.bearer)) } throws: {
-            ($0 as? ServerError)?.kind == .foreignPurge
+        try await withStorage(backend, dir) { storage in
+            let service = SyncService(storage: storage)
+            let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+            let (b1, j1) = (laptops[0], laptops[2])
+            let (_, registered) = try b1.log.registerPerson(name: "Rose", code: try PartnershipCode(initials: "RB", dateOfBirth: "1990-04-01", sex: "F"), at: t0)
+            _ = try await b1.sync(service)
+            _ = try await j1.sync(service)
+            let profile = try #require(registered.first { $0.scope == .partnership })
+            // Joanna's modified client tells the server to purge Basis's profile of her.
+            let forged = try TrustAttackTests.forgePurge([profile.id], by: j1.log)
+            let request = SyncRequestV2(vector: try j1.log.store.vector(), events: [forged], certDigest: try j1.log.store.roster().digest)
+            await #expect { try await service.sync(request, from: try await service.authenticate(bearer: j1.bearer)) } throws: {
+                ($0 as? ServerError)?.kind == .foreignPurge
+            }
+            // A stripped copy of a new event, with no purge naming it.
+            let (_, more) = try b1.log.registerPerson(name: "Ivy", at: t0)
+            let stripped = SyncRequestV2(vector: try b1.log.store.vector(), events: more.map(\.purged), certDigest: try b1.log.store.roster().digest)
+            await #expect { try await service.sync(stripped, from: try await service.authenticate(bearer: b1.bearer)) } throws: {
+                ($0 as? ServerError)?.kind == .unauthorisedPurge
+            }
+            #expect(try await service.storage.eventCount() == registered.count)
         }
-        // A stripped copy of a new event, with no purge naming it.
-        let (_, more) = try b1.log.registerPerson(name: "Ivy", at: t0)
-        let stripped = SyncRequestV2(vector: try b1.log.store.vector(), events: more.map(\.purged), certDigest: try b1.log.store.roster().digest)
-        await #expect { try await service.sync(stripped, from: try await service.authenticate(bearer: b1.bearer)) } throws: {
-            ($0 as? ServerError)?.kind == .unauthorisedPurge
-        }
-        #expect(try await service.storage.eventCount() == registered.count)
     }
 }

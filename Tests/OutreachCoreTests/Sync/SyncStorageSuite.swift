@@ -3,9 +3,9 @@ import Testing
 @testable import OutreachCore
 import SyncServerKit
 
-/// The storage suite: every `SyncStorage` backend must pass it (SQLite today, PostgreSQL next).
+/// The storage suite: every `SyncStorage` backend must pass it (SQLite and PostgreSQL).
 enum SyncStorageSuite {
-    static func run(_ make: () throws -> any SyncStorage) async throws {
+    static func run(_ make: () async throws -> any SyncStorage) async throws {
         try await organisationsAndEnrolment(make())
         try await pushIsIdempotentAndAGapHoldsTheVector(make())
         try await aForkedDotIsRefusedAndNothingStored(make())
@@ -118,5 +118,18 @@ enum SyncStorageSuite {
             n += 1
             return try SQLiteSyncStorage(directory: dir.sub("server\(n)"))
         }
+    }
+}
+
+@Suite struct PostgresSyncStorageTests {
+    @Test func postgresStoragePassesTheStorageSuite() async throws {
+        let storages = PostgresStorages()
+        do {
+            try await SyncStorageSuite.run { try await storages.make() }
+        } catch {
+            try await storages.closeAll()
+            throw error
+        }
+        try await storages.closeAll()
     }
 }

@@ -14,8 +14,8 @@ import Testing
         func advance(days: Double) { now.withLockedValue { $0 += Int64(days * 86_400_000) } }
     }
 
-    static func enrolled(_ dir: TempDir, clock: TestClock) async throws -> (SyncService, Device, String) {
-        let service = SyncService(storage: try SQLiteSyncStorage(directory: dir.sub("server")), now: { clock.value })
+    static func enrolled(_ dir: TempDir, _ storage: any SyncStorage, clock: TestClock) async throws -> (SyncService, Device, String) {
+        let service = SyncService(storage: storage, now: { clock.value })
         try await service.storage.addOrganisation("basis", at: t0)
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
         let (device, bearer) = try await service.enrol(token: try await service.issueEnrolment(org: "basis", lifetime: 60_000), device: "b1",
@@ -23,43 +23,47 @@ import Testing
         return (service, device, bearer)
     }
 
-    @Test func theOldTokenWorksUntilTheNewOneIsUsedThenNeverAgain() async throws {
+    @Test(arguments: Backend.allCases) func theOldTokenWorksUntilTheNewOneIsUsedThenNeverAgain(backend: Backend) async throws {
         let dir = TempDir(), clock = TestClock()
-        let (service, device, old) = try await Self.enrolled(dir, clock: clock)
-        // The answer is lost once: the old token still works, and a second rotation replaces the first.
-        let lost = try await service.rotateToken(for: device).token
-        #expect(try await service.authenticate(bearer: old).id == device.id)
-        let next = try await service.rotateToken(for: device).token
-        await #expect(throws: ServerError.self) { try await service.authenticate(bearer: lost) }
-        #expect(try await service.authenticate(bearer: old).id == device.id)
-        // The new token's first use makes it the token: the old one (and any copy of it) stops.
-        #expect(try await service.authenticate(bearer: next).id == device.id)
-        await #expect(throws: ServerError.self) { try await service.authenticate(bearer: old) }
-        #expect(try await service.authenticate(bearer: next).id == device.id)
+        try await withStorage(backend, dir) { storage in
+            let (service, device, old) = try await Self.enrolled(dir, storage, clock: clock)
+            // The answer is lost once: the old token still works, and a second rotation replaces the first.
+            let lost = try await service.rotateToken(for: device).token
+            #expect(try await service.authenticate(bearer: old).id == device.id)
+            let next = try await service.rotateToken(for: device).token
+            await #expect(throws: ServerError.self) { try await service.authenticate(bearer: lost) }
+            #expect(try await service.authenticate(bearer: old).id == device.id)
+            // The new token's first use makes it the token: the old one (and any copy of it) stops.
+            #expect(try await service.authenticate(bearer: next).id == device.id)
+            await #expect(throws: ServerError.self) { try await service.authenticate(bearer: old) }
+            #expect(try await service.authenticate(bearer: next).id == device.id)
+        }
     }
 
-    @Test func aTokenWithALifetimeExpiresUnlessTheLaptopSyncsAndRotates() async throws {
+    @Test(arguments: Backend.allCases) func aTokenWithALifetimeExpiresUnlessTheLaptopSyncsAndRotates(backend: Backend) async throws {
         let dir = TempDir(), clock = TestClock()
-        let (service, device, first) = try await Self.enrolled(dir, clock: clock)
-        try await service.storage.setTokenLifetime(deviceID: device.id, lifetime: 3 * 86_400_000, at: clock.value)
-        clock.advance(days: 1)
-        let current = try await service.authenticate(bearer: first)
-        let (second, expiresAt) = try await service.rotateToken(for: current)
-        #expect(expiresAt == clock.value + 3 * 86_400_000)
-        clock.advance(days: 1)
-        _ = try await service.authenticate(bearer: second)  // first use: now the token, expiring 4 days after t0
-        clock.advance(days: 1.5)  // 3.5 days after t0: the first token's life would be over, the second's is not
-        #expect(try await service.authenticate(bearer: second).id == device.id)
-        clock.advance(days: 1)  // 4.5 days: it was not renewed
-        do {
-            _ = try await service.authenticate(bearer: second)
-            Issue.record("an expired token was accepted")
-        } catch let e as ServerError {
-            #expect(e.kind == .tokenExpired)
+        try await withStorage(backend, dir) { storage in
+            let (service, device, first) = try await Self.enrolled(dir, storage, clock: clock)
+            try await service.storage.setTokenLifetime(deviceID: device.id, lifetime: 3 * 86_400_000, at: clock.value)
+            clock.advance(days: 1)
+            let current = try await service.authenticate(bearer: first)
+            let (second, expiresAt) = try await service.rotateToken(for: current)
+            #expect(expiresAt == clock.value + 3 * 86_400_000)
+            clock.advance(days: 1)
+            _ = try await service.authenticate(bearer: second)  // first use: now the token, expiring 4 days after t0
+            clock.advance(days: 1.5)  // 3.5 days after t0: the first token's life would be over, the second's is not
+            #expect(try await service.authenticate(bearer: second).id == device.id)
+            clock.advance(days: 1)  // 4.5 days: it was not renewed
+            do {
+                _ = try await service.authenticate(bearer: second)
+                Issue.record("an expired token was accepted")
+            } catch let e as ServerError {
+                #expect(e.kind == .tokenExpired)
+            }
+            // The administrator lifts the limit: the laptop syncs again.
+            try await service.storage.setTokenLifetime(deviceID: device.id, lifetime: nil, at: clock.value)
+            #expect(try await service.authenticate(bearer: second).id == device.id)
         }
-        // The administrator lifts the limit: the laptop syncs again.
-        try await service.storage.setTokenLifetime(deviceID: device.id, lifetime: nil, at: clock.value)
-        #expect(try await service.authenticate(bearer: second).id == device.id)
     }
 
     @Test func aLaptopRenewsItsTokenWeeklyOrAtHalfItsLife() throws {

@@ -1,0 +1,222 @@
+import Foundation
+import NIOCore
+import OutreachCore
+import PostgresNIO
+import SyncServerKit
+
+/// Events in PostgreSQL: the push in one transaction with one bulk insert, pages served by one
+/// server-side function (`fieldlog_page`) in a repeatable-read snapshot.
+extension PostgresSyncStorage {
+    static let eventColumns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged"
+
+    private struct Forked: Error { let dot: Dot }
+    private struct Refused: Error { let dot: Dot; let rule: Authority.Rule }
+
+    public func push(_ events: [Event]) async throws -> PushOutcome {
+        guard !events.isEmpty else { return .stored(new: 0, alreadyHad: 0) }
+        let purges = events.compactMap(EventTable.Purge.init)
+        do {
+            let outcome = try await transaction { tx in try await self.push(events, purges: purges, tx) }
+            if !purges.isEmpty {
+                // Frees the dead row versions that held the purged payloads (Protocol/erasure.md §4).
+                try await client.query("VACUUM events")
+            }
+            return outcome
+        } catch let forked as Forked {
+            return .rejected(forked.dot)
+        } catch let refused as Refused {
+            return .refused(refused.dot, refused.rule)
+        }
+    }
+
+    private func push(_ events: [Event], purges: [EventTable.Purge], _ tx: PostgresConnection) async throws -> PushOutcome {
+        // A purge never interleaves with other pushes; an origin's pushes go one at a time.
+        if purges.isEmpty {
+            try await tx.query("SELECT pg_advisory_xact_lock_shared(\(PostgresSchema.Lock.purges), 0)", logger: logger)
+        } else {
+            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.purges), 0)", logger: logger)
+        }
+        let origins = Set(events.map(\.dot.replica.rawValue)).sorted()
+        try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(o)) FROM unnest(\(origins)::text[]) AS o",
+                           logger: logger)
+
+        // Purges first (erasure.md §3): P1 on what is held and carried; they decide which events
+        // may arrive purged and which are stored purged.
+        if !purges.isEmpty {
+            var held = [EventID: String]()
+            let named = purges.flatMap { $0.ids.map(\.hex) }
+            for try await (id, org) in try await tx.query("SELECT id, org FROM events WHERE id = ANY(\(named)::text[])", logger: logger)
+                .decode((String, String).self) {
+                if let id = EventID(hex: id) { held[id] = org }
+            }
+            if let foreign = EventTable.foreignPurge(among: purges, carried: EventTable.carriedOwners(events), held: held) {
+                throw Refused(dot: foreign.event.dot, rule: .foreignPurge)
+            }
+        }
+        var named = Set<EventTable.Purged>()
+        if !purges.isEmpty || events.contains(where: \.isPurged) {
+            let ids = events.map(\.id.hex)
+            for try await (id, org) in try await tx.query("SELECT id, org FROM purges WHERE id = ANY(\(ids)::text[])", logger: logger)
+                .decode((String, String).self) {
+                if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
+            }
+            for p in purges { for id in p.ids { named.insert(EventTable.Purged(id: id, org: p.event.org)) } }
+        }
+        var rows = [EventTable.StoredEvent]()
+        rows.reserveCapacity(events.count)
+        for received in events {
+            var event = received
+            if !named.isEmpty || event.isPurged {
+                let covered = named.contains(EventTable.Purged(id: event.id, org: event.org))
+                if event.isPurged && !covered { throw Refused(dot: event.dot, rule: .unauthorisedPurge) }
+                if covered && !event.isPurged { event = event.purged }
+            }
+            rows.append(EventTable.StoredEvent(event))
+        }
+
+        var inserted = Set<String>()
+        for try await id in try await tx.query(Self.insert(rows), logger: logger).decode(String.self) { inserted.insert(id) }
+        var new = 0, had = 0
+        if inserted.count < rows.count {
+            // What the server already held at the dots not inserted: the same event, or a fork.
+            let left = rows.filter { !inserted.contains($0.id) }
+            var stored = [String: String]()
+            for try await (origin, seq, id) in try await tx.query("""
+                SELECT e.origin, e.seq, e.id FROM events e
+                JOIN unnest(\(left.map(\.origin))::text[], \(left.map(\.seq))::bigint[]) AS d(origin, seq) ON e.origin = d.origin AND e.seq = d.seq
+                """, logger: logger).decode((String, Int64, String).self) { stored["\(origin)/\(seq)"] = id }
+            for (row, event) in zip(rows, events) where !inserted.contains(row.id) && stored["\(row.origin)/\(row.seq)"] != row.id {
+                throw Forked(dot: event.dot)  // rolls the whole transaction back
+            }
+        }
+        var counted = Set<String>()
+        for row in rows {
+            if inserted.contains(row.id) && counted.insert(row.id).inserted { new += 1 } else { had += 1 }
+        }
+        let touched = Set(rows.filter { inserted.contains($0.id) }.map(\.origin)).sorted()
+        if !touched.isEmpty { try await closeRuns(touched, tx) }
+        for p in purges {
+            let ids = p.ids.map(\.hex)
+            try await tx.query("""
+                INSERT INTO purges(id, org, by) SELECT i, \(p.event.org), \(p.event.id.hex) FROM unnest(\(ids)::text[]) AS i ON CONFLICT DO NOTHING
+                """, logger: logger)
+            try await tx.query("""
+                UPDATE events SET payload = sha256(payload), purged = true WHERE id = ANY(\(ids)::text[]) AND org = \(p.event.org) AND NOT purged
+                """, logger: logger)
+        }
+        return .stored(new: new, alreadyHad: had)
+    }
+
+    /// One statement for the whole batch: each column an array, unnested; a dot already held
+    /// inserts nothing. Returns the ids inserted.
+    static func insert(_ rows: [EventTable.StoredEvent]) -> PostgresQuery {
+        """
+        INSERT INTO events(\(unescaped: eventColumns))
+        SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, NULLIF(prev, ''), purged
+        FROM unnest(\(rows.map(\.id))::text[], \(rows.map(\.origin))::text[], \(rows.map(\.seq))::bigint[], \(rows.map(\.org))::text[],
+                    \(rows.map(\.scope))::text[], \(rows.map(\.ctx))::text[], \(rows.map(\.recordedAt))::bigint[], \(rows.map(\.keyID))::text[],
+                    \(rows.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(rows.map { ByteBuffer(bytes: $0.sig) })::bytea[],
+                    \(rows.map { $0.prev ?? "" })::text[], \(rows.map(\.purged))::boolean[])
+             AS r(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+        """
+    }
+
+    /// Raises each origin's coverage over the run of events now held just above it: the events
+    /// above the coverage whose seq minus their rank equals it are exactly that run.
+    func closeRuns(_ origins: [String], _ tx: PostgresConnection) async throws {
+        try await tx.query("""
+            INSERT INTO coverage(origin, seq)
+            SELECT w.origin, w.base + (SELECT count(*) FROM (SELECT e.seq - row_number() OVER (ORDER BY e.seq) AS gap
+                                                            FROM events e WHERE e.origin = w.origin AND e.seq > w.base) x
+                                       WHERE x.gap = w.base)
+            FROM (SELECT o AS origin, coalesce((SELECT c.seq FROM coverage c WHERE c.origin = o), 0) AS base
+                  FROM unnest(\(origins)::text[]) AS o) w
+            ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq
+            """, logger: logger)
+    }
+
+    public func vector() async throws -> VersionVector {
+        try await vector(client.query("SELECT origin, seq FROM coverage"))
+    }
+
+    func vector(_ rows: PostgresRowSequence) async throws -> VersionVector {
+        var v = VersionVector()
+        for try await (origin, seq) in rows.decode((String, Int64).self) {
+            if let r = ReplicaID(origin) { v[r] = UInt64(seq) }
+        }
+        return v
+    }
+
+    public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
+        try await transaction { tx in
+            try await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let server = try await vector(tx.query("SELECT origin, seq FROM coverage", logger: logger))
+            let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
+            let rows = try await events(tx.query("""
+                SELECT * FROM fieldlog_page(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
+                                            \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
+                """, logger: logger))
+            var covered = VersionVector()
+            var events = rows
+            var more = false
+            if rows.count > limit {
+                // Cut: origins before the first event left out are covered, and its own up to it.
+                let cut = rows[limit].dot
+                events = Array(rows.prefix(limit))
+                more = true
+                for (origin, top) in wanted {
+                    if origin == cut.replica { covered[origin] = cut.seq - 1; break }
+                    covered[origin] = top
+                }
+            } else {
+                for (origin, top) in wanted { covered[origin] = top }
+            }
+            // Tombstones travel with the purges that name them (erasure.md §4).
+            events += try await authorisations(for: events, tx)
+            return Page(vector: server, covered: covered, events: events, more: more)
+        }
+    }
+
+    func events(_ rows: PostgresRowSequence) async throws -> [Event] {
+        var out = [Event]()
+        for try await row in rows {
+            let (id, origin, seq, org, scope, ctx, recordedAt, keyID, payload, sig, prev, purged) =
+                try row.decode((String, String, Int64, String, String, String, Int64, String, Data, Data, String?, Bool).self)
+            out.append(try EventTable.event(from: EventTable.StoredEvent(id: id, origin: origin, seq: seq, org: org, scope: scope, ctx: ctx,
+                                                                         recordedAt: recordedAt, keyID: keyID, payload: payload, sig: sig,
+                                                                         prev: prev, purged: purged)))
+        }
+        return out
+    }
+
+    /// The `events.purged` held that name any of `events`' tombstones (and are not among them).
+    func authorisations(for events: [Event], _ tx: PostgresConnection) async throws -> [Event] {
+        let tombstones = events.filter(\.isPurged)
+        guard !tombstones.isEmpty else { return [] }
+        let sending = Set(events.map(\.id.hex))
+        let by = try await tx.query("""
+            SELECT DISTINCT p.by FROM purges p JOIN unnest(\(tombstones.map(\.id.hex))::text[], \(tombstones.map(\.org))::text[]) AS t(id, org)
+            ON p.id = t.id AND p.org = t.org
+            """, logger: logger).decode(String.self).all().filter { !sending.contains($0) }
+        guard !by.isEmpty else { return [] }
+        return try await self.events(tx.query("""
+            SELECT \(unescaped: Self.eventColumns) FROM events WHERE id = ANY(\(by)::text[]) ORDER BY id
+            """, logger: logger))
+    }
+
+    public func eventCount() async throws -> Int {
+        Int(try await client.query("SELECT count(*) FROM events").decode(Int64.self).all().first ?? 0)
+    }
+
+    public func quarantine(idPrefix: String, at time: Int64) async throws -> [String] {
+        try await transaction { tx in
+            let ids = try await tx.query("SELECT id FROM events WHERE id >= \(idPrefix) AND id < \(idPrefix + "g") ORDER BY id LIMIT 2",
+                                         logger: logger).decode(String.self).all()
+            guard ids.count <= 1 else { throw ServerError(.ambiguous, "\(idPrefix) matches more than one event: give more of its id") }
+            for id in ids { try await tx.query("INSERT INTO quarantine(id, at) VALUES (\(id), \(time)) ON CONFLICT DO NOTHING", logger: logger) }
+            return ids
+        }
+    }
+}

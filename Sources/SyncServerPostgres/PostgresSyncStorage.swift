@@ -1,0 +1,251 @@
+import Foundation
+import Logging
+import NIOCore
+import OutreachCore
+import PostgresNIO
+import SyncServerKit
+
+/// The server's storage in PostgreSQL (`SyncServer serve --database-url`): the same interface,
+/// the same rules and the same test suite as `SQLiteSyncStorage`, for a partnership that wants
+/// the server on more than one machine. Several server instances may share one database: every
+/// rule holds by constraints, transactions and advisory locks, never by an instance's memory.
+public final class PostgresSyncStorage: SyncStorage {
+    let client: PostgresClient
+    let url: DatabaseURL
+    let logger: Logger
+    private let running: Task<Void, Never>
+
+    private init(url: DatabaseURL, logger: Logger) {
+        self.url = url
+        self.logger = logger
+        let client = PostgresClient(configuration: url.configuration, backgroundLogger: logger)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    /// Connects (giving up after `timeout` with a clear error: postgres-nio would retry a wrong
+    /// password for ever), then creates or migrates the schema. Call `close()` when done.
+    public static func open(_ url: DatabaseURL, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
+                            timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
+        let storage = PostgresSyncStorage(url: url, logger: logger)
+        do {
+            try await storage.answering(within: timeout)
+            try await storage.migrate()
+        } catch {
+            await storage.close()
+            throw error
+        }
+        return storage
+    }
+
+    /// Stops the connection pool.
+    public func close() async {
+        running.cancel()
+        await running.value
+    }
+
+    /// Whether the database answers within `timeout`.
+    public func answering(within timeout: Duration) async throws {
+        let url = url
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await self.client.query("SELECT 1"); return true }
+            group.addTask { try await Task.sleep(for: timeout); return false }
+            let answered = try await group.next() ?? false
+            group.cancelAll()
+            if !answered {
+                running.cancel()  // fails the query still waiting for a connection
+                throw ServerError(.notFound, "PostgreSQL at \(url) did not answer within \(timeout): is it running, and are the user and password right?")
+            }
+        }
+    }
+
+    func migrate() async throws {
+        try await client.withConnection { conn in
+            try await conn.query("SELECT pg_advisory_lock(\(PostgresSchema.Lock.migrations), 0)", logger: logger)
+            do {
+                try await conn.query("CREATE TABLE IF NOT EXISTS fieldlog_migrations (name TEXT PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
+                var done = Set<String>()
+                for try await name in try await conn.query("SELECT name FROM fieldlog_migrations", logger: logger).decode(String.self) { done.insert(name) }
+                for migration in PostgresSchema.migrations where !done.contains(migration.name) {
+                    try await conn.withTransaction(logger: logger) { tx in
+                        for statement in PostgresSchema.statements(migration.sql) {
+                            try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await tx.query("INSERT INTO fieldlog_migrations(name) VALUES (\(migration.name))", logger: logger)
+                    }
+                    logger.notice("database migrated", metadata: ["migration": "\(migration.name)", "database": "\(url)"])
+                }
+            } catch {
+                _ = try? await conn.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.migrations), 0)", logger: logger)
+                throw error
+            }
+            try await conn.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.migrations), 0)", logger: logger)
+        }
+    }
+
+    /// Runs `body` in one transaction (rolled back if it throws, and then its error is thrown).
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0) }
+        } catch let e as PostgresTransactionError {
+            if let closure = e.closureError, e.rollbackError == nil { throw closure }
+            throw e
+        }
+    }
+
+    // MARK: Organisations and devices
+
+    public func addOrganisation(_ name: String, at time: Int64) async throws {
+        let rows = try await client.query("INSERT INTO organisations(name, created_at) VALUES (\(name), \(time)) ON CONFLICT DO NOTHING RETURNING name")
+        guard try await rows.first(where: { _ in true }) != nil else { throw ServerError(.exists, "organisation \(name) already exists") }
+    }
+
+    public func organisations() async throws -> [String] {
+        try await strings("SELECT name FROM organisations ORDER BY name COLLATE \"C\"")
+    }
+
+    public func addEnrolment(tokenHash: String, org: String, expiresAt: Int64) async throws {
+        let rows = try await client.query("""
+            INSERT INTO enrolments(token_hash, org, expires_at) SELECT \(tokenHash), name, \(expiresAt) FROM organisations WHERE name = \(org) RETURNING org
+            """)
+        guard try await rows.first(where: { _ in true }) != nil else { throw ServerError(.unknownOrganisation, "no organisation \(org)") }
+    }
+
+    public func enrolmentOrg(tokenHash: String, at time: Int64) async throws -> String? {
+        try await strings("SELECT org FROM enrolments WHERE token_hash = \(tokenHash) AND used_at IS NULL AND expires_at > \(time)").first
+    }
+
+    public func enrol(tokenHash: String, device: String, replica: ReplicaID, deviceID: String, deviceTokenHash: String, trust: TrustRecord,
+                      at time: Int64) async throws -> Device {
+        try await transaction { tx in
+            // Used once, even by two instances at the same moment: the update is the test.
+            let orgs = try await tx.query("""
+                UPDATE enrolments SET used_at = \(time), device_id = \(deviceID)
+                WHERE token_hash = \(tokenHash) AND used_at IS NULL AND expires_at > \(time) RETURNING org
+                """, logger: logger).decode(String.self).all()
+            guard let org = orgs.first else { throw ServerError(.badToken, "the enrolment token is unknown, used or expired") }
+            let added = try await tx.query("""
+                INSERT INTO devices(id, org, name, replica, token_hash, enrolled_at)
+                VALUES (\(deviceID), \(org), \(device), \(replica.rawValue), \(deviceTokenHash), \(time)) ON CONFLICT (replica) DO NOTHING RETURNING id
+                """, logger: logger).decode(String.self).all()
+            guard !added.isEmpty else { throw ServerError(.replicaTaken, "replica \(replica) is already enrolled") }
+            try await Self.addTrust(trust, tx, logger)
+            return Device(id: deviceID, org: org, name: device, replica: replica, enrolledAt: time)
+        }
+    }
+
+    static let deviceColumns = "id, org, name, replica, enrolled_at, last_sync_at, revoked_at, revoked_after, token_expires_at, token_lifetime"
+
+    func devices(_ query: PostgresQuery, _ conn: PostgresConnection? = nil) async throws -> [Device] {
+        let rows = if let conn { try await conn.query(query, logger: logger) } else { try await client.query(query) }
+        var out = [Device]()
+        for try await row in rows {
+            let (id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime) =
+                try row.decode((String, String, String, String, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self)
+            guard let replica = ReplicaID(replica) else { continue }
+            out.append(Device(id: id, org: org, name: name, replica: replica, enrolledAt: enrolled, lastSyncAt: synced, revokedAt: revoked,
+                              revokedAfter: after.map(UInt64.init), tokenExpiresAt: expires, tokenLifetime: lifetime))
+        }
+        return out
+    }
+
+    public func device(tokenHash: String) async throws -> Device? {
+        if let device = try await devices("SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE token_hash = \(tokenHash)").first { return device }
+        // A rotated token's first use: it becomes the token, and the old one stops.
+        return try await devices("""
+            UPDATE devices SET token_hash = next_token_hash, token_expires_at = next_token_expires_at,
+                               next_token_hash = NULL, next_token_expires_at = NULL
+            WHERE next_token_hash = \(tokenHash) RETURNING \(unescaped: Self.deviceColumns)
+            """).first
+    }
+
+    public func setNextToken(deviceID: String, tokenHash: String, expiresAt: Int64?) async throws {
+        try await client.query("UPDATE devices SET next_token_hash = \(tokenHash), next_token_expires_at = \(expiresAt) WHERE id = \(deviceID)")
+    }
+
+    public func setTokenLifetime(deviceID: String, lifetime: Int64?, at time: Int64) async throws {
+        try await client.query("UPDATE devices SET token_lifetime = \(lifetime), token_expires_at = \(lifetime.map { time + $0 }) WHERE id = \(deviceID)")
+    }
+
+    public func devices() async throws -> [Device] {
+        try await devices("SELECT \(unescaped: Self.deviceColumns) FROM devices ORDER BY org COLLATE \"C\", name COLLATE \"C\"")
+    }
+
+    public func revoke(deviceID: String, at time: Int64) async throws -> Bool {
+        try await transaction { tx in
+            // Waits for a push of its events under way, so the cut is what the server holds.
+            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(replica)) FROM devices WHERE id = \(deviceID)",
+                               logger: logger)
+            let revoked = try await tx.query("""
+                UPDATE devices SET revoked_at = \(time), revoked_after = coalesce((SELECT seq FROM coverage WHERE coverage.origin = devices.replica), 0)
+                WHERE id = \(deviceID) AND revoked_at IS NULL RETURNING id
+                """, logger: logger).decode(String.self).all()
+            return !revoked.isEmpty
+        }
+    }
+
+    public func revokedReplicas() async throws -> [ReplicaID: UInt64] {
+        var out = [ReplicaID: UInt64]()
+        for try await (replica, after) in try await client.query("SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL").decode((String, Int64?).self) {
+            if let r = ReplicaID(replica) { out[r] = UInt64(after ?? 0) }
+        }
+        return out
+    }
+
+    public func markSynced(deviceID: String, at time: Int64) async throws {
+        try await client.query("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
+    }
+
+    public func restoreHold() async throws -> Set<String> {
+        Set(try await strings("SELECT org FROM restore_hold"))
+    }
+
+    public func releaseRestoreHold(org: String?) async throws {
+        if let org { try await client.query("DELETE FROM restore_hold WHERE org = \(org)") } else { try await client.query("DELETE FROM restore_hold") }
+    }
+
+    // MARK: Trust
+
+    public func trust() async throws -> TrustRecord {
+        let partnership = try await strings("SELECT value FROM meta WHERE key = 'partnership'").first
+        var pins = [String: KeyFingerprint]()
+        for try await (org, hex) in try await client.query("SELECT org, fingerprint FROM pins").decode((String, String).self) {
+            pins[org] = KeyFingerprint(hex: hex)
+        }
+        let certs = try await strings("SELECT cert FROM certificates ORDER BY fingerprint").compactMap { try? DeviceCertificate(json: JSONValue.parse($0)) }
+        return TrustRecord(partnership: partnership, pins: pins, certificates: certs)
+    }
+
+    public func addTrust(_ record: TrustRecord) async throws {
+        try await transaction { try await Self.addTrust(record, $0, logger) }
+    }
+
+    static func addTrust(_ record: TrustRecord, _ tx: PostgresConnection, _ logger: Logger) async throws {
+        if let p = record.partnership {
+            try await tx.query("INSERT INTO meta(key, value) VALUES ('partnership', \(p)) ON CONFLICT DO NOTHING", logger: logger)
+        }
+        for (org, pin) in record.pins {
+            try await tx.query("INSERT INTO pins(org, fingerprint) VALUES (\(org), \(pin.hex)) ON CONFLICT DO NOTHING", logger: logger)
+        }
+        for c in record.certificates {
+            try await tx.query("""
+                INSERT INTO certificates(fingerprint, org, replica, role, cert)
+                VALUES (\(c.fingerprint.hex), \(c.org), \(c.replica.rawValue), \(c.role.rawValue), \(c.json.canonicalString())) ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    /// The first column of every row, as text.
+    func strings(_ query: PostgresQuery) async throws -> [String] {
+        try await client.query(query).decode(String.self).all()
+    }
+}
+
+extension AsyncSequence {
+    /// Every element, in order.
+    func all() async throws -> [Element] {
+        var out = [Element]()
+        for try await element in self { out.append(element) }
+        return out
+    }
+}
