@@ -128,15 +128,27 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // A fresh PostgreSQL database per test, on the server Scripts/with-postgres starts.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: [
+                "OutreachCore",
+                "SyncServerKit",
+                "SyncServerPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTestSupport"
+        ),
         // Core and sync-server logic (the sync tests reuse the core's test keys and helpers).
         .testTarget(
             name: "OutreachCoreTests",
-            dependencies: ["OutreachCore", "SyncServerKit", "SyncServerPostgres", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                           .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["OutreachCore", "SyncServerKit", "SyncServerPostgres", "PostgresTestSupport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "FieldlogCLITests",
-            dependencies: ["OutreachCore", "SyncServerKit", "SyncClient", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["OutreachCore", "SyncServerKit", "SyncClient", "PostgresTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
     ]
 )

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import OutreachCore
 import SyncServerKit
+import SyncServerPostgres
 
 @main
 struct SyncServerCommand: AsyncParsableCommand {
@@ -13,10 +14,45 @@ struct SyncServerCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Admin.self])
 }
 
+/// Where the server keeps its data: a SQLite data directory (the default), or PostgreSQL.
 struct DataDirOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The server's data directory.", valueName: "dir")) var dataDir = "./fieldlog-sync-data"
+    @Option(help: ArgumentHelp("The server's data directory (SQLite).", valueName: "dir")) var dataDir = "./fieldlog-sync-data"
+    @Option(name: [.customLong("database-url"), .customLong("database")],
+            help: ArgumentHelp("Use PostgreSQL instead of the data directory: postgres://USER@HOST:PORT/DATABASE (or set FIELDLOG_DATABASE_URL; "
+                               + "the password from PGPASSWORD keeps it out of the process list).", valueName: "url"))
+    var databaseURL: String?
+
     var url: URL { URL(fileURLWithPath: (dataDir as NSString).expandingTildeInPath) }
-    func storage() throws -> SQLiteSyncStorage { try SQLiteSyncStorage(directory: url) }
+
+    /// The PostgreSQL database, if one was given.
+    func postgres() throws -> DatabaseURL? {
+        guard let text = databaseURL ?? ProcessInfo.processInfo.environment["FIELDLOG_DATABASE_URL"], !text.isEmpty else { return nil }
+        return try DatabaseURL(text)
+    }
+
+    static var quiet: Logger {
+        var logger = Logger(label: "fieldlog.sync")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Where the data is, for logs: never a password.
+    var place: String { (try? postgres())??.description ?? url.path }
+
+    /// Runs `body` with the storage open, and closes it (a PostgreSQL pool) afterwards. Admin
+    /// commands say only what they did: the pool's own retries are not logged.
+    func with<T>(logger: Logger = DataDirOption.quiet, _ body: (any SyncStorage) async throws -> T) async throws -> T {
+        guard let database = try postgres() else { return try await body(SQLiteSyncStorage(directory: url)) }
+        let storage = try await PostgresSyncStorage.open(database, logger: logger)
+        do {
+            let result = try await body(storage)
+            await storage.close()
+            return result
+        } catch {
+            await storage.close()
+            throw error
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -34,7 +70,6 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "fieldlog.sync")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let storage = try data.storage()
         let log = logger
         var configuration = SyncServerConfiguration(host: host, port: port)
         if let tlsCert, let tlsKey {
@@ -43,11 +78,13 @@ struct Serve: AsyncParsableCommand {
             log.warning("serving plain HTTP on \(host): laptops refuse it unless told --insecure; give --tls-cert and --tls-key, or put a TLS proxy in front")
         }
         let useTLS = configuration.tls != nil
-        let app = try buildApplication(service: SyncService(storage: storage), configuration: configuration,
-                                       logger: logger) { port in
-            log.notice("listening", metadata: ["address": "\(host):\(port)", "tls": "\(useTLS)", "data": "\(data.url.path)"])
+        let place = data.place
+        try await data.with(logger: logger) { storage in
+            let app = try buildApplication(service: SyncService(storage: storage), configuration: configuration, logger: log) { port in
+                log.notice("listening", metadata: ["address": "\(host):\(port)", "tls": "\(useTLS)", "backend": "\(storage.backend)", "data": "\(place)"])
+            }
+            try await app.runService()
         }
-        try await app.runService()
     }
 }
 
@@ -78,7 +115,7 @@ struct OrgAdd: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do { try await data.storage().addOrganisation(name, at: WallClock.nowMillis()) } catch { throw adminFailure(error) }
+        do { try await data.with { try await $0.addOrganisation(name, at: WallClock.nowMillis()) } } catch { throw adminFailure(error) }
         print("organisation \(name) added")
     }
 }
@@ -86,7 +123,9 @@ struct OrgAdd: AsyncParsableCommand {
 struct OrgList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List organisations.")
     @OptionGroup var data: DataDirOption
-    func run() async throws { for o in try await data.storage().organisations() { print(o) } }
+    func run() async throws {
+        do { for o in try await data.with({ try await $0.organisations() }) { print(o) } } catch { throw adminFailure(error) }
+    }
 }
 
 struct Enrol: AsyncParsableCommand {
@@ -100,12 +139,12 @@ struct Enrol: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let service = SyncService(storage: try data.storage())
-            let token = try await service.issueEnrolment(org: org, lifetime: try LondonTime.parseDuration(lifetime))
+            let lifetime = try LondonTime.parseDuration(lifetime)
+            let token = try await data.with { try await SyncService(storage: $0).issueEnrolment(org: org, lifetime: lifetime) }
             if format == "json" {
                 print(JSONValue.object(["token": .string(token), "org": .string(org)]).prettyString())
             } else {
-                print("enrolment token for \(org) (single use, valid \(lifetime)):\n\(token)")
+                print("enrolment token for \(org) (single use, valid \(self.lifetime)):\n\(token)")
             }
         } catch { throw adminFailure(error) }
     }
@@ -117,7 +156,8 @@ struct Devices: AsyncParsableCommand {
     @Option(help: "table or json.") var format = "table"
 
     func run() async throws {
-        let devices = try await data.storage().devices()
+        let devices: [Device]
+        do { devices = try await data.with { try await $0.devices() } } catch { throw adminFailure(error) }
         let time = LondonTime()
         if format == "json" {
             print(JSONValue.object(["devices": .array(devices.map { d in
@@ -142,13 +182,14 @@ struct Revoke: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let storage = try data.storage()
-            let target = try await Self.device(device, in: storage)
-            guard try await storage.revoke(deviceID: target.id, at: WallClock.nowMillis()) else {
-                throw ServerError(.exists, "\(target.name) of \(target.org) was already revoked")
+            try await data.with { storage in
+                let target = try await Self.device(device, in: storage)
+                guard try await storage.revoke(deviceID: target.id, at: WallClock.nowMillis()) else {
+                    throw ServerError(.exists, "\(target.name) of \(target.org) was already revoked")
+                }
+                let after = try await storage.devices().first { $0.id == target.id }?.revokedAfter ?? 0
+                print("revoked \(target.name) of \(target.org) (\(target.id)): its token no longer works; its first \(after) events count, later ones are refused")
             }
-            let after = try await storage.devices().first { $0.id == target.id }?.revokedAfter ?? 0
-            print("revoked \(target.name) of \(target.org) (\(target.id)): its token no longer works; its first \(after) events count, later ones are refused")
         } catch { throw adminFailure(error) }
     }
 }
@@ -186,9 +227,11 @@ struct Expire: AsyncParsableCommand {
                 lifetime = try LondonTime.parseDuration(after)
                 guard lifetime! >= 2 * 86_400_000 else { throw ServerError(.ambiguous, "a token must live at least 2 days (--after 2d), or laptops that sync daily lock out") }
             }
-            let storage = try data.storage()
-            let target = try await Revoke.device(device, in: storage)
-            try await storage.setTokenLifetime(deviceID: target.id, lifetime: lifetime, at: WallClock.nowMillis())
+            let target = try await data.with { storage in
+                let target = try await Revoke.device(device, in: storage)
+                try await storage.setTokenLifetime(deviceID: target.id, lifetime: lifetime, at: WallClock.nowMillis())
+                return target
+            }
             if let lifetime {
                 print("\(target.name) of \(target.org): its token stops \(LondonTime().format(WallClock.nowMillis() + lifetime)) unless it syncs before; each sync renews it")
             } else {
@@ -213,7 +256,7 @@ struct Quarantine: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let ids = try await data.storage().quarantine(idPrefix: event, at: WallClock.nowMillis())
+            let ids = try await data.with { try await $0.quarantine(idPrefix: event, at: WallClock.nowMillis()) }
             guard let id = ids.first else { throw ServerError(.notFound, "no stored event starts with \(event)") }
             print("event \(id) quarantined: kept, never served again")
         } catch { throw adminFailure(error) }
@@ -226,7 +269,14 @@ struct Backup: AsyncParsableCommand {
     @Option(help: "The directory to write the copy into.") var out: String
 
     func run() async throws {
-        do { try data.storage().backup(to: URL(fileURLWithPath: out)) } catch { throw adminFailure(error) }
+        do {
+            let target = URL(fileURLWithPath: out)
+            if let database = try data.postgres() {
+                try PostgresBackup.dump(database, to: target)
+            } else {
+                try SQLiteSyncStorage(directory: data.url).backup(to: target)
+            }
+        } catch { throw adminFailure(error) }
         print("backup written to \(out)")
     }
 }
@@ -244,9 +294,18 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let storage = try SQLiteSyncStorage.restore(from: URL(fileURLWithPath: from), into: data.url, at: WallClock.nowMillis())
-            let held = try await storage.restoreHold().sorted()
-            print("restored \(from) into \(data.url.path)" + (held.isEmpty ? "" : "; held until a laptop of \(held.joined(separator: " and ")) syncs"))
+            let held: [String]
+            if let database = try data.postgres() {
+                try PostgresBackup.restore(from: URL(fileURLWithPath: from), into: database)
+                held = try await data.with { storage in
+                    try await storage.holdAfterRestore(at: WallClock.nowMillis())
+                    return try await storage.restoreHold().sorted()
+                }
+            } else {
+                let storage = try SQLiteSyncStorage.restore(from: URL(fileURLWithPath: from), into: data.url, at: WallClock.nowMillis())
+                held = try await storage.restoreHold().sorted()
+            }
+            print("restored \(from) into \(data.place)" + (held.isEmpty ? "" : "; held until a laptop of \(held.joined(separator: " and ")) syncs"))
         } catch { throw adminFailure(error) }
     }
 }
@@ -259,12 +318,13 @@ struct Release: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let storage = try data.storage()
-            let held = try await storage.restoreHold()
-            guard org.map(held.contains) ?? !held.isEmpty else { throw ServerError(.notFound, org.map { "\($0) is not held" } ?? "no restore hold") }
-            try await storage.releaseRestoreHold(org: org)
-            let left = try await storage.restoreHold().sorted()
-            print(left.isEmpty ? "released: new laptops can join" : "released \(org!); still held until a laptop of \(left.joined(separator: " and ")) syncs")
+            try await data.with { storage in
+                let held = try await storage.restoreHold()
+                guard org.map(held.contains) ?? !held.isEmpty else { throw ServerError(.notFound, org.map { "\($0) is not held" } ?? "no restore hold") }
+                try await storage.releaseRestoreHold(org: org)
+                let left = try await storage.restoreHold().sorted()
+                print(left.isEmpty ? "released: new laptops can join" : "released \(org!); still held until a laptop of \(left.joined(separator: " and ")) syncs")
+            }
         } catch { throw adminFailure(error) }
     }
 }

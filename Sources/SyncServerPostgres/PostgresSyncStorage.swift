@@ -29,7 +29,7 @@ public final class PostgresSyncStorage: SyncStorage {
                             timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
         let storage = PostgresSyncStorage(url: url, logger: logger)
         do {
-            try await storage.answering(within: timeout)
+            try await storage.answering(within: timeout, stopping: true)
             try await storage.migrate()
         } catch {
             await storage.close()
@@ -44,8 +44,9 @@ public final class PostgresSyncStorage: SyncStorage {
         await running.value
     }
 
-    /// Whether the database answers within `timeout`.
-    public func answering(within timeout: Duration) async throws {
+    /// Throws unless the database answers within `timeout`; at start (`stopping`) a silence also
+    /// stops the pool, which would otherwise retry a wrong password for ever.
+    func answering(within timeout: Duration, stopping: Bool) async throws {
         let url = url
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { try await self.client.query("SELECT 1"); return true }
@@ -53,10 +54,16 @@ public final class PostgresSyncStorage: SyncStorage {
             let answered = try await group.next() ?? false
             group.cancelAll()
             if !answered {
-                running.cancel()  // fails the query still waiting for a connection
+                if stopping { running.cancel() }  // fails the query still waiting for a connection
                 throw ServerError(.notFound, "PostgreSQL at \(url) did not answer within \(timeout): is it running, and are the user and password right?")
             }
         }
+    }
+
+    public var backend: String { "postgresql" }
+
+    public func ping(within timeout: Duration) async throws {
+        try await answering(within: timeout, stopping: false)
     }
 
     func migrate() async throws {
@@ -194,6 +201,12 @@ public final class PostgresSyncStorage: SyncStorage {
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
         try await client.query("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
+    }
+
+    public func holdAfterRestore(at time: Int64) async throws {
+        try await client.query("""
+            INSERT INTO restore_hold(org, since) SELECT DISTINCT org, \(time) FROM devices WHERE revoked_at IS NULL ON CONFLICT DO NOTHING
+            """)
     }
 
     public func restoreHold() async throws -> Set<String> {

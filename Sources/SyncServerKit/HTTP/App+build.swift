@@ -62,9 +62,20 @@ public func buildApplication(
     // the JSON error body http.md promises (404 not-found, 405 method-not-allowed).
     router.add(middleware: JSONNotFound())
 
-    /// 200 `{"status":"ok","protocol":1}`.
+    /// 200 `{"status":"ok","protocol":2,"backend":"sqlite","database":"ok"}`; 503 with status
+    /// `unavailable` and database `unreachable` when the database does not answer within 2 s.
     router.get("/v1/health") { _, _ in
-        SyncHTTP.json(["status": "ok", "protocol": .int(Int64(SyncRequestV2.protocolVersion))], status: .ok, gzip: false)
+        let storage = service.storage
+        var answer: [String: JSONValue] = ["protocol": .int(Int64(SyncRequestV2.protocolVersion)), "backend": .string(storage.backend)]
+        do {
+            try await storage.ping(within: .seconds(2))
+            (answer["status"], answer["database"]) = ("ok", "ok")
+            return SyncHTTP.json(.object(answer), status: .ok, gzip: false)
+        } catch {
+            logger.error("health: the database does not answer", metadata: ["backend": "\(storage.backend)", "error": "\(logSafe("\(error)"))"])
+            (answer["status"], answer["database"]) = ("unavailable", "unreachable")
+            return SyncHTTP.json(.object(answer), status: .serviceUnavailable, gzip: false)
+        }
     }
     /// 200 on enrolment; 400 malformed / unsupported-protocol, 401 bad-token, 403 not-certified, 409 replica-taken.
     router.post("/v1/enrol") { request, _ in await http.respond(to: request) { try await http.enrol(&$0) } }

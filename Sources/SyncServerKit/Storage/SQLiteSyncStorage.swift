@@ -85,11 +85,23 @@ public final class SQLiteSyncStorage: SyncStorage {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try DatabaseQueue(path: source.path).backup(to: DatabaseQueue(path: directory.appendingPathComponent(fileName).path))
         let storage = try SQLiteSyncStorage(directory: directory)
-        try storage.db.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO restore_hold(org, since) SELECT DISTINCT org, ? FROM devices WHERE revoked_at IS NULL",
-                           arguments: [time])
-        }
+        try storage.db.write { try Self.hold($0, at: time) }
         return storage
+    }
+
+    public func holdAfterRestore(at time: Int64) async throws {
+        try await db.write { try Self.hold($0, at: time) }
+    }
+
+    static func hold(_ db: Database, at time: Int64) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO restore_hold(org, since) SELECT DISTINCT org, ? FROM devices WHERE revoked_at IS NULL",
+                       arguments: [time])
+    }
+
+    public var backend: String { "sqlite" }
+
+    public func ping(within timeout: Duration) async throws {
+        _ = try await db.read { try Int.fetchOne($0, sql: "SELECT 1") }
     }
 
     public func restoreHold() async throws -> Set<String> {

@@ -50,6 +50,11 @@ public struct Page: Sendable, Equatable {
 /// The server's storage: one interface, so SQLite and PostgreSQL can both stand behind it, and
 /// one test suite (`SyncStorageSuite`) that every backend must pass.
 public protocol SyncStorage: Sendable {
+    /// `sqlite` or `postgresql`, as `/v1/health` names it.
+    var backend: String { get }
+    /// Throws unless the database answers within `timeout` (`/v1/health`).
+    func ping(within timeout: Duration) async throws
+
     // Organisations and devices
     func addOrganisation(_ name: String, at time: Int64) async throws
     func organisations() async throws -> [String]
@@ -95,6 +100,9 @@ public protocol SyncStorage: Sendable {
     func page(for org: String, after: VersionVector, limit: Int) async throws -> Page
     func eventCount() async throws -> Int
 
+    /// Holds every organisation with a laptop until one of its laptops has synced (erasure.md §5):
+    /// what was erased since a backup is purged again before any new laptop can join or pull.
+    func holdAfterRestore(at time: Int64) async throws
     /// The organisations a restore holds (erasure.md §5): none normally.
     func restoreHold() async throws -> Set<String>
     /// Lifts the hold on `org` (or every organisation when nil).

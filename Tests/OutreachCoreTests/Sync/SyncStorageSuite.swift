@@ -2,6 +2,8 @@ import Foundation
 import Testing
 @testable import OutreachCore
 import SyncServerKit
+import PostgresTestSupport
+import SyncServerPostgres
 
 /// The storage suite: every `SyncStorage` backend must pass it (SQLite and PostgreSQL).
 enum SyncStorageSuite {

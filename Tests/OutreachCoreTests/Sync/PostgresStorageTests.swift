@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PostgresTestSupport
+import Testing
+@testable import OutreachCore
+import SyncServerKit
+import SyncServerPostgres
+
+/// What only PostgreSQL needs proving: the database itself refuses what the rules forbid (a
+/// second instance, a stray psql, a modified server), two instances pushing at once neither lose
+/// nor double nor fork anything, and a wrong password fails instead of retrying for ever.
+@Suite struct PostgresStorageTests {
+    /// Runs `sql` directly on the storage's database, as an attacker with the database password would.
+    static func raw(_ database: PostgresTestDatabase, _ sql: String) async throws {
+        try await PostgresTestDatabase.admin(database.url) { try await $0.query(PostgresQuery(unsafeSQL: sql)) }
+    }
+
+    @Test func theDatabaseRefusesRewritesDeletesAndAVectorGoingBack() async throws {
+        let database = try await PostgresTestDatabase.create()
+        let storage = try await PostgresSyncStorage.open(database.url)
+        do {
+            let r = ReplicaID.random()
+            let events = SyncStorageSuite.events("basis", .partnership, origin: r, seqs: 1...3)
+            _ = try await storage.push(events)
+            let id = events[1].id.hex
+            for attack in [
+                "UPDATE events SET payload = '\\x00'::bytea WHERE id = '\(id)'",
+                "UPDATE events SET org = 'joanna' WHERE id = '\(id)'",
+                // A purge with no purge on record naming the event, even with the right digest.
+                "UPDATE events SET payload = sha256(payload), purged = true WHERE id = '\(id)'",
+                "DELETE FROM events WHERE id = '\(id)'",
+                "TRUNCATE events CASCADE",
+                "UPDATE coverage SET seq = 1 WHERE origin = '\(r.rawValue)'",
+                "DELETE FROM coverage",
+            ] {
+                await #expect(throws: (any Error).self, "\(attack)") { try await Self.raw(database, attack) }
+            }
+            #expect(try await storage.eventCount() == 3)
+            #expect(try await storage.vector()[r] == 3)
+            let page = try await storage.page(for: "joanna", after: VersionVector(), limit: 10)
+            #expect(page.events.map(\.id) == events.map(\.id) && page.events.allSatisfy { !$0.isPurged })
+            // A purge on record, but a payload that is not the digest: still refused.
+            try await Self.raw(database, "INSERT INTO purges(id, org, by) VALUES ('\(id)', 'basis', '\(events[0].id.hex)')")
+            await #expect(throws: (any Error).self) {
+                try await Self.raw(database, "UPDATE events SET payload = '\\x\(String(repeating: "00", count: 32))'::bytea, purged = true WHERE id = '\(id)'")
+            }
+            await #expect(throws: (any Error).self) { try await Self.raw(database, "DELETE FROM purges") }
+        } catch {
+            await storage.close()
+            try await database.drop()
+            throw error
+        }
+        await storage.close()
+        try await database.drop()
+    }
+
+    /// Two instances (two pools on one database) push overlapping batches of the same origins at
+    /// once, in random order, as laptops retrying against either would; a forged copy of one dot
+    /// races them. Every event is stored once, the vector closes every run, and the fork never lands.
+    @Test func twoInstancesPushingAtOnceLoseNothingAndDoubleNothing() async throws {
+        let database = try await PostgresTestDatabase.create()
+        let one = try await PostgresSyncStorage.open(database.url), two = try await PostgresSyncStorage.open(database.url)
+        do {
+            let origins = (0..<4).map { _ in ReplicaID.random() }
+            let all = origins.flatMap { SyncStorageSuite.events("basis", .partnership, origin: $0, seqs: 1...60) }
+            var rng = SeededRNG(seed: 20261125)
+            var batches = [[Event]]()
+            for _ in 0..<40 {
+                let origin = origins.randomElement(using: &rng)!
+                let start = UInt64.random(in: 1...60, using: &rng), end = min(60, start + UInt64.random(in: 0...15, using: &rng))
+                batches.append(all.filter { $0.dot.replica == origin && (start...end).contains($0.dot.seq) })
+            }
+            batches += origins.map { o in all.filter { $0.dot.replica == o } }  // each origin whole, at least once
+            batches.shuffle(using: &rng)
+            let forged = Event(dot: Dot(origins[0], 30), org: "basis", scope: .partnership, context: VersionVector(), recordedAt: 999, keyID: "k",
+                               sealedPayload: Data([7, 7]), signature: Data(count: 64))
+            let outcomes = try await withThrowingTaskGroup(of: PushOutcome.self) { group in
+                for (n, batch) in batches.enumerated() {
+                    let storage = n % 2 == 0 ? one : two
+                    group.addTask { try await storage.push(batch) }
+                    if n == batches.count / 2 { group.addTask { try await two.push([forged]) } }
+                }
+                var out = [PushOutcome]()
+                for try await o in group { out.append(o) }
+                return out
+            }
+            #expect(outcomes.filter { if case .rejected = $0 { true } else { false } }.count <= 1)
+            #expect(try await one.eventCount() == all.count)
+            let vector = try await two.vector()
+            for o in origins { #expect(vector[o] == 60) }
+            let page = try await one.page(for: "basis", after: VersionVector(), limit: 1000)
+            #expect(Set(page.events.map(\.id)) == Set(all.map(\.id)) && page.events.count == all.count && !page.more)
+            #expect(try await two.push([forged]) == .rejected(forged.dot))
+
+            // Disjoint halves of one origin at the same moment, the later half first: each
+            // instance must see the other's run, or the vector stops half-way for good.
+            let halves = (0..<12).map { _ in ReplicaID.random() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for origin in halves {
+                    let events = SyncStorageSuite.events("basis", .partnership, origin: origin, seqs: 1...40)
+                    group.addTask { _ = try await two.push(Array(events[20...])) }
+                    group.addTask { _ = try await one.push(Array(events[..<20])) }
+                }
+                try await group.waitForAll()
+            }
+            let after = try await one.vector()
+            for o in halves { #expect(after[o] == 40, "the vector of \(o) stopped at \(after[o])") }
+        } catch {
+            await one.close(); await two.close()
+            try await database.drop()
+            throw error
+        }
+        await one.close(); await two.close()
+        try await database.drop()
+    }
+
+    /// postgres-nio retries a refused login for ever; the server gives up with a clear error.
+    @Test func aWrongPasswordFailsWithAClearError() async throws {
+        let server = try PostgresTestDatabase.serverURL()
+        let wrong = try DatabaseURL("postgres://\(server.user):not-the-password@\(server.host):\(server.port)/\(server.database)?sslmode=disable")
+        do {
+            let storage = try await PostgresSyncStorage.open(wrong, logger: Logger(label: "test"), timeout: .seconds(3))
+            await storage.close()
+            Issue.record("a wrong password opened the database")
+        } catch let error as ServerError {
+            #expect(error.message.contains("did not answer") && error.message.contains("password"))
+            #expect(!error.message.contains("not-the-password"))
+        }
+    }
+
+    @Test func databaseURLsAreReadAndNeverShowThePassword() throws {
+        let url = try DatabaseURL("postgresql://sync%40leeds:s3cr%2Ft@db.example:6543/fieldlog?sslmode=require", environment: [:])
+        #expect(url.user == "sync@leeds" && url.host == "db.example" && url.port == 6543 && url.database == "fieldlog" && url.sslMode == "require")
+        #expect("\(url)" == "postgres://sync@leeds@db.example:6543/fieldlog" && !"\(url)".contains("s3cr"))
+        #expect(try DatabaseURL("postgres://u@h/d", environment: ["PGPASSWORD": "pw"]).port == 5432)
+        for bad in ["mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@h/d?sslmode=maybe"] {
+            #expect(throws: ServerError.self, "\(bad)") { try DatabaseURL(bad, environment: [:]) }
+        }
+    }
+}
