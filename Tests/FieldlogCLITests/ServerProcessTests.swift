@@ -36,11 +36,16 @@ struct ServerProcess {
 
     /// Starts `SyncServer serve` on a free port and waits for its "listening" line.
     static func start(dataDir: URL, log: URL, port: Int = 0) throws -> ServerProcess {
+        try start(["--data-dir", dataDir.path], log: log, port: port)
+    }
+
+    /// Starts `SyncServer serve` with `storage` (`--data-dir DIR` or `--database-url URL`).
+    static func start(_ storage: [String], log: URL, port: Int = 0) throws -> ServerProcess {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let p = Process()
         p.executableURL = binary
-        p.arguments = ["serve", "--data-dir", dataDir.path, "--host", "127.0.0.1", "--port", String(port)]
+        p.arguments = ["serve"] + storage + ["--host", "127.0.0.1", "--port", String(port)]
         p.standardOutput = handle
         p.standardError = handle
         try p.run()

@@ -34,6 +34,13 @@ public struct PostgresTestDatabase: Sendable {
         return PostgresTestDatabase(url: server.with(database: name), server: server)
     }
 
+    /// The database's URL with its password, for `SyncServer --database-url` in tests.
+    public var urlText: String {
+        var c = URLComponents(string: ProcessInfo.processInfo.environment[Self.variable] ?? "")!
+        c.path = "/" + url.database
+        return c.string!
+    }
+
     /// Drops the database, closing whatever still holds it open.
     public func drop() async throws {
         let name = url.database
