@@ -125,6 +125,7 @@ let package = Package(
                 "SyncClient",
                 "SyncServerKit",
                 "SyncServerPostgres",
+                "PostgresTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -1,18 +1,31 @@
-// Sync benchmarks: a real server (Hummingbird, SQLite) on 127.0.0.1, real HTTP, gzip.
+// Sync benchmarks: a real server (Hummingbird; SQLite, or PostgreSQL with --postgres) on
+// 127.0.0.1, real HTTP, gzip.
 import AsyncHTTPClient
 import Foundation
+import Logging
 import OutreachCore
+import PostgresTestSupport
 import SyncClient
 import SyncServerKit
+import SyncServerPostgres
 
 struct SyncBench {
     let root: URL
     let partnership: BenchPartnership
     let passphrase: String
+    /// The server's storage on PostgreSQL (a new database per server, on FIELDLOG_TEST_DATABASE_URL's).
+    let postgres: Bool
 
-    /// A server with both organisations, in its own directory.
+    /// The backend, as the figures name it.
+    var on: String { postgres ? " [PostgreSQL]" : " [SQLite]" }
+
+    /// A server with both organisations, in its own directory (or database).
     func server(_ name: String) async throws -> EmbeddedServer {
-        let service = SyncService(storage: try SQLiteSyncStorage(directory: root.appendingPathComponent(name)))
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .error
+        let storage: any SyncStorage = postgres ? try await PostgresSyncStorage.open(PostgresTestDatabase.create().url, logger: quiet)
+                                                : try SQLiteSyncStorage(directory: root.appendingPathComponent(name))
+        let service = SyncService(storage: storage)
         try await service.storage.addOrganisation("basis", at: 0)
         try await service.storage.addOrganisation("joanna", at: 0)
         return try await EmbeddedServer.start(service: service)
@@ -67,10 +80,10 @@ struct SyncBench {
         let (engine, counter) = try await enrolled(fresh, on: big)
         var summary = SyncSummary()
         let first = try await seconds { summary = try await engine.run() }
-        report("first sync, new laptop, 100k events", String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
+        report("first sync, new laptop, 100k events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
         let before = (counter.sent, counter.received, counter.exchanges)
         let quiet = try await seconds { summary = try await engine.run() }
-        report("sync with nothing new (100k held)", String(format: "%6.1f ms, %d round trip, %d B out, %d B in", quiet * 1000, counter.exchanges - before.2,
+        report("sync with nothing new (100k held)" + on, String(format: "%6.1f ms, %d round trip, %d B out, %d B in", quiet * 1000, counter.exchanges - before.2,
                                                            counter.sent - before.0, counter.received - before.1))
         await big.stop()
     }
@@ -86,7 +99,7 @@ struct SyncBench {
             _ = try await engine.run()  // up to date before the evening
             try evening(log, people: people, count: 200, at: 1_770_000_000_000)
             let t = try await seconds { summary = try await engine.run() }
-            report("evening sync, 200 events, server holds \(size / 1000)k", String(format: "%6.1f ms (%d round trips, sent %d)", t * 1000, summary.roundTrips, summary.sent))
+            report("evening sync, 200 events, server holds \(size / 1000)k" + on, String(format: "%6.1f ms (%d round trips, sent %d)", t * 1000, summary.roundTrips, summary.sent))
             await server.stop()
         }
     }
@@ -121,7 +134,7 @@ struct SyncBench {
         }
         let times = results.map(\.0).sorted()
         let failed = results.filter { !$0.1 }.count
-        report("\(laptops) laptops syncing at once", String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, server holds %d", failed,
+        report("\(laptops) laptops syncing at once" + on, String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, server holds %d", failed,
                                                              times[times.count / 2] * 1000, times[min(times.count - 1, times.count * 99 / 100)] * 1000,
                                                              try await crowd.service.storage.eventCount()))
         try await client.shutdown()

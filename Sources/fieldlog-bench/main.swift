@@ -6,7 +6,7 @@ import GRDB
 import OutreachCore
 
 let usage = """
-    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]]
+    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres]
 
       --quick         stop at 100k events (no 1M fold, 50 laptops at once)
       --no-sync       leave out the sync benchmarks
@@ -14,6 +14,8 @@ let usage = """
       --events N      how many events the reads store holds (default 100000)
       --keep [DIR]    keep the stores; with --only reads, build the store in DIR and print how to use it
       --micro         where an append's time goes (--fold: and a 100k fold)
+      --postgres      the sync benchmarks' server on PostgreSQL (run under Scripts/with-postgres;
+                      FIELDLOG_PG_FSYNC=on for figures that count the disk)
     """
 let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "keys", "sync", "first-sync", "evening", "crowd", "million"]
 /// The options given, checked: an unknown one stops the benchmark before it starts.
@@ -27,7 +29,7 @@ let options: (only: String?, events: Int, keepDir: String?) = {
     while !args.isEmpty {
         let a = args.removeFirst()
         switch a {
-        case "--quick", "--no-sync", "--micro", "--fold": break
+        case "--quick", "--no-sync", "--micro", "--fold", "--postgres": break
         case "--help", "-h": print(usage); exit(0)
         case "--only":
             guard let s = args.first, sections.contains(s) else { fail("--only needs one of: \(sections.sorted().joined(separator: ", "))") }
@@ -373,7 +375,8 @@ if section("keys") {
 
 if !CommandLine.arguments.contains("--no-sync") && section("sync", "first-sync", "evening", "crowd") {
     let parts: Set<String> = only.map { $0 == "sync" ? [] : [$0] } ?? []
-    try await SyncBench(root: root, partnership: partnership, passphrase: passphrase).run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
+    try await SyncBench(root: root, partnership: partnership, passphrase: passphrase,
+                        postgres: CommandLine.arguments.contains("--postgres")).run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
 }
 
 // MARK: 5. Fold at 1M

@@ -115,11 +115,19 @@ public struct SyncService: Sendable {
             }
         }
         let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit)
-        try await storage.markSynced(deviceID: device.id, at: now())
+        let time = now()
+        if device.lastSyncAt.map({ time - $0 >= Self.lastSyncResolution }) ?? true {
+            try await storage.markSynced(deviceID: device.id, at: time)
+        }
         let digest = roster.digest
         return SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
                               certificates: request.certDigest == digest ? nil : roster.certificates, certDigest: digest)
     }
+
+    /// A device's last sync is written when it is this much older than now (ms), not at every
+    /// exchange: a laptop's first sync pages through many requests, and each write is a disk
+    /// flush (issue 12: no per-request write a crowd of laptops would queue behind).
+    public static let lastSyncResolution: Int64 = 60_000
 
     /// Refuses while a restore holds any organisation (erasure.md §5).
     func refuseWhileRestoreHolds() async throws {
