@@ -21,6 +21,8 @@ struct DataDirOption: ParsableArguments {
             help: ArgumentHelp("Use PostgreSQL instead of the data directory: postgres://USER@HOST:PORT/DATABASE (or set FIELDLOG_DATABASE_URL; "
                                + "the password from PGPASSWORD keeps it out of the process list).", valueName: "url"))
     var databaseURL: String?
+    @Option(help: ArgumentHelp("Which partnership, on a server that hosts several (default: the one it held first).", valueName: "name"))
+    var partnership: String?
 
     var url: URL { URL(fileURLWithPath: (dataDir as NSString).expandingTildeInPath) }
 
@@ -39,17 +41,25 @@ struct DataDirOption: ParsableArguments {
     /// Where the data is, for logs: never a password.
     var place: String { (try? postgres())??.description ?? url.path }
 
-    /// Runs `body` with the storage open, and closes it (a PostgreSQL pool) afterwards. Admin
-    /// commands say only what they did: the pool's own retries are not logged.
+    /// Runs `body` with the partnership's storage open, and closes it (PostgreSQL pools)
+    /// afterwards. Admin commands say only what they did: the pool's own retries are not logged.
     func with<T>(logger: Logger = DataDirOption.quiet, _ body: (any SyncStorage) async throws -> T) async throws -> T {
-        guard let database = try postgres() else { return try await body(SQLiteSyncStorage(directory: url)) }
-        let storage = try await PostgresSyncStorage.open(database, logger: logger)
+        try await withAll(logger: logger) { try await body($0.storage(partnership)) }
+    }
+
+    /// Runs `body` with every partnership's storage at hand.
+    func withAll<T>(logger: Logger = DataDirOption.quiet, _ body: (any PartnershipStorages) async throws -> T) async throws -> T {
+        let all: any PartnershipStorages = if let database = try postgres() {
+            try await PostgresPartnerships.open(database, logger: logger)
+        } else {
+            SQLitePartnerships(root: url)
+        }
         do {
-            let result = try await body(storage)
-            await storage.close()
+            let result = try await body(all)
+            await all.close()
             return result
         } catch {
-            await storage.close()
+            await all.close()
             throw error
         }
     }
@@ -65,6 +75,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        if data.partnership != nil { throw ValidationError("serve answers every partnership the server hosts: leave out --partnership") }
     }
 
     func run() async throws {
@@ -79,9 +90,12 @@ struct Serve: AsyncParsableCommand {
         }
         let useTLS = configuration.tls != nil
         let place = data.place
-        try await data.with(logger: logger) { storage in
-            let app = try buildApplication(service: SyncService(storage: storage), configuration: configuration, logger: log) { port in
-                log.notice("listening", metadata: ["address": "\(host):\(port)", "tls": "\(useTLS)", "backend": "\(storage.backend)", "data": "\(place)"])
+        try await data.withAll(logger: logger) { all in
+            let main = SyncService(storage: try await all.storage(nil))
+            let partnerships = try await all.names()
+            let app = try buildApplication(host: SyncHost(partnerships: all, main: main), configuration: configuration, logger: log) { port in
+                log.notice("listening", metadata: ["address": "\(host):\(port)", "tls": "\(useTLS)", "backend": "\(main.storage.backend)", "data": "\(place)",
+                                                   "partnerships": "\(partnerships.count + 1)"])
             }
             try await app.runService()
         }
@@ -91,7 +105,36 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Organisations, enrolment tokens, devices and backups (on the data directory).",
-        subcommands: [OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Expire.self, Quarantine.self, Backup.self, Restore.self, Release.self])
+        subcommands: [PartnershipCommand.self, OrgCommand.self, Enrol.self, Devices.self, Revoke.self, Expire.self, Quarantine.self, Backup.self, Restore.self, Release.self])
+}
+
+struct PartnershipCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partnership", abstract: "Partnerships: one server can host several, each with its own organisations, laptops and events.",
+        subcommands: [PartnershipAdd.self, PartnershipList.self])
+}
+
+struct PartnershipAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a partnership (a short lowercase name, e.g. leeds).")
+    @OptionGroup var data: DataDirOption
+    @Argument var name: String
+
+    func validate() throws {
+        guard Partnerships.isName(name) else { throw ValidationError("a partnership is a short lowercase name, e.g. leeds") }
+    }
+
+    func run() async throws {
+        do { try await data.withAll { try await $0.add(name) } } catch { throw adminFailure(error) }
+        print("partnership \(name) added; next: SyncServer admin org add ORG --partnership \(name)")
+    }
+}
+
+struct PartnershipList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the partnerships besides the default one.")
+    @OptionGroup var data: DataDirOption
+    func run() async throws {
+        do { for name in try await data.withAll({ try await $0.names() }) { print(name) } } catch { throw adminFailure(error) }
+    }
 }
 
 struct OrgCommand: AsyncParsableCommand {
@@ -140,7 +183,7 @@ struct Enrol: AsyncParsableCommand {
     func run() async throws {
         do {
             let lifetime = try LondonTime.parseDuration(lifetime)
-            let token = try await data.with { try await SyncService(storage: $0).issueEnrolment(org: org, lifetime: lifetime) }
+            let token = try await data.with { try await SyncService(storage: $0, partnership: data.partnership).issueEnrolment(org: org, lifetime: lifetime) }
             if format == "json" {
                 print(JSONValue.object(["token": .string(token), "org": .string(org)]).prettyString())
             } else {
@@ -275,6 +318,10 @@ struct Backup: AsyncParsableCommand {
                 try PostgresBackup.dump(database, to: target)
             } else {
                 try SQLiteSyncStorage(directory: data.url).backup(to: target)
+                for name in try await SQLitePartnerships(root: data.url).names() {
+                    try SQLiteSyncStorage(directory: data.url.appendingPathComponent("partnerships/\(name)"))
+                        .backup(to: target.appendingPathComponent("partnerships/\(name)"))
+                }
             }
         } catch { throw adminFailure(error) }
         print("backup written to \(out)")
@@ -297,13 +344,21 @@ struct Restore: AsyncParsableCommand {
             let held: [String]
             if let database = try data.postgres() {
                 try PostgresBackup.restore(from: URL(fileURLWithPath: from), into: database)
-                held = try await data.with { storage in
-                    try await storage.holdAfterRestore(at: WallClock.nowMillis())
-                    return try await storage.restoreHold().sorted()
+                // Every partnership the backup holds is held, each until its own laptops sync.
+                held = try await data.withAll { all in
+                    for name in try await [nil] + all.names().map(Optional.some) {
+                        try await all.storage(name).holdAfterRestore(at: WallClock.nowMillis())
+                    }
+                    return try await all.storage(data.partnership).restoreHold().sorted()
                 }
             } else {
-                let storage = try SQLiteSyncStorage.restore(from: URL(fileURLWithPath: from), into: data.url, at: WallClock.nowMillis())
+                let source = URL(fileURLWithPath: from)
+                let storage = try SQLiteSyncStorage.restore(from: source, into: data.url, at: WallClock.nowMillis())
                 held = try await storage.restoreHold().sorted()
+                for name in try await SQLitePartnerships(root: source).names() {
+                    _ = try SQLiteSyncStorage.restore(from: source.appendingPathComponent("partnerships/\(name)"),
+                                                      into: data.url.appendingPathComponent("partnerships/\(name)"), at: WallClock.nowMillis())
+                }
             }
             print("restored \(from) into \(data.place)" + (held.isEmpty ? "" : "; held until a laptop of \(held.joined(separator: " and ")) syncs"))
         } catch { throw adminFailure(error) }

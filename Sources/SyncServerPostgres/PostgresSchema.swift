@@ -29,9 +29,9 @@ enum PostgresSchema {
     enum Lock {
         static let migrations: Int32 = 0x666C_0001
         /// Shared by every push, exclusive for a push that carries purges: a purge never
-        /// interleaves with the events it names (erasure.md §3).
+        /// interleaves with the events it names (erasure.md §3). Second key: the partnership's schema.
         static let purges: Int32 = 0x666C_0002
-        /// One origin's pushes in turn (second key: `hashtext(origin)`), so runs close exactly.
+        /// One origin's pushes in turn (second key: `hashtext(schema/origin)`), so runs close exactly.
         static let origin: Int32 = 0x666C_0003
     }
 

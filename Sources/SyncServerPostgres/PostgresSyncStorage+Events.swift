@@ -32,12 +32,12 @@ extension PostgresSyncStorage {
     private func push(_ events: [Event], purges: [EventTable.Purge], _ tx: PostgresConnection) async throws -> PushOutcome {
         // A purge never interleaves with other pushes; an origin's pushes go one at a time.
         if purges.isEmpty {
-            try await tx.query("SELECT pg_advisory_xact_lock_shared(\(PostgresSchema.Lock.purges), 0)", logger: logger)
+            try await tx.query("SELECT pg_advisory_xact_lock_shared(\(PostgresSchema.Lock.purges), hashtext(current_schema()))", logger: logger)
         } else {
-            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.purges), 0)", logger: logger)
+            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.purges), hashtext(current_schema()))", logger: logger)
         }
         let origins = Set(events.map(\.dot.replica.rawValue)).sorted()
-        try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(o)) FROM unnest(\(origins)::text[]) AS o",
+        try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(current_schema() || '/' || o)) FROM unnest(\(origins)::text[]) AS o",
                            logger: logger)
 
         // Purges first (erasure.md §3): P1 on what is held and carried; they decide which events

@@ -15,19 +15,27 @@ public final class PostgresSyncStorage: SyncStorage {
     let logger: Logger
     private let running: Task<Void, Never>
 
-    private init(url: DatabaseURL, logger: Logger) {
+    private init(url: DatabaseURL, schema: String?, logger: Logger) {
         self.url = url
         self.logger = logger
-        let client = PostgresClient(configuration: url.configuration, backgroundLogger: logger)
+        var configuration = url.configuration
+        if let schema {
+            // A partnership's own tables: every connection of this pool sees only its schema.
+            configuration.options.additionalStartupParameters = [("search_path", schema)]
+            configuration.options.maximumConnections = 6
+            configuration.options.connectionIdleTimeout = .seconds(30)
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         running = Task { await client.run() }
     }
 
     /// Connects (giving up after `timeout` with a clear error: postgres-nio would retry a wrong
     /// password for ever), then creates or migrates the schema. Call `close()` when done.
-    public static func open(_ url: DatabaseURL, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
+    /// `schema`: a partnership's own (`PostgresPartnerships`); nil: the default partnership's.
+    public static func open(_ url: DatabaseURL, schema: String? = nil, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
                             timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
-        let storage = PostgresSyncStorage(url: url, logger: logger)
+        let storage = PostgresSyncStorage(url: url, schema: schema, logger: logger)
         do {
             try await storage.answering(within: timeout, stopping: true)
             try await storage.migrate()
@@ -181,7 +189,7 @@ public final class PostgresSyncStorage: SyncStorage {
     public func revoke(deviceID: String, at time: Int64) async throws -> Bool {
         try await transaction { tx in
             // Waits for a push of its events under way, so the cut is what the server holds.
-            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(replica)) FROM devices WHERE id = \(deviceID)",
+            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(current_schema() || '/' || replica)) FROM devices WHERE id = \(deviceID)",
                                logger: logger)
             let revoked = try await tx.query("""
                 UPDATE devices SET revoked_at = \(time), revoked_after = coalesce((SELECT seq FROM coverage WHERE coverage.origin = devices.replica), 0)

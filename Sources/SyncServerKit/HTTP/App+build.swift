@@ -56,8 +56,16 @@ public func buildApplication(
     service: SyncService, configuration: SyncServerConfiguration, logger: Logger,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
+    try buildApplication(host: SyncHost(service: service), configuration: configuration, logger: logger, onRunning: onRunning)
+}
+
+/// The server for every partnership `host` holds: each request goes to the one its token names.
+public func buildApplication(
+    host: SyncHost, configuration: SyncServerConfiguration, logger: Logger,
+    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
-    let http = SyncHTTP(service: service, configuration: configuration, logger: logger)
+    let http = SyncHTTP(host: host, configuration: configuration, logger: logger)
     // First, so it wraps every route and the not-found answer: unknown paths and methods get
     // the JSON error body http.md promises (404 not-found, 405 method-not-allowed).
     router.add(middleware: JSONNotFound())
@@ -65,7 +73,7 @@ public func buildApplication(
     /// 200 `{"status":"ok","protocol":2,"backend":"sqlite","database":"ok"}`; 503 with status
     /// `unavailable` and database `unreachable` when the database does not answer within 2 s.
     router.get("/v1/health") { _, _ in
-        let storage = service.storage
+        let storage = host.main.storage
         var answer: [String: JSONValue] = ["protocol": .int(Int64(SyncRequestV2.protocolVersion)), "backend": .string(storage.backend)]
         do {
             try await storage.ping(within: .seconds(2))
@@ -117,7 +125,7 @@ struct JSONNotFound<Context: RequestContext>: RouterMiddleware {
 
 /// The handlers, and the one place errors become statuses.
 struct SyncHTTP: Sendable {
-    let service: SyncService
+    let host: SyncHost
     let configuration: SyncServerConfiguration
     let logger: Logger
 
@@ -208,24 +216,36 @@ struct SyncHTTP: Sendable {
             let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init), json["certificates"]?.arrayValue != nil
         else { throw SyncWireError.malformed("enrolment needs \"token\", \"device\" (no control characters), \"replica\" and \"certificates\"") }
         let certificates = try SyncWireError.certificatesOf(json["certificates"])
+        let service: SyncService
+        do { service = try await host.service(forToken: token) } catch let e as ServerError where e.kind == .unauthorised {
+            throw ServerError(.badToken, "the enrolment token is unknown, used or expired")
+        }
         let (device, bearer) = try await service.enrol(token: token, device: name, replica: replica, certificates: certificates)
-        logger.info("device enrolled", metadata: ["device": "\(device.id)", "org": "\(logSafe(device.org))", "name": "\(logSafe(device.name))"])
+        logger.info("device enrolled", metadata: ["partnership": "\(service.partnership ?? "-")", "device": "\(device.id)",
+                                                  "org": "\(logSafe(device.org))", "name": "\(logSafe(device.name))"])
         return ["deviceId": .string(device.id), "deviceToken": .string(bearer), "org": .string(device.org)]
     }
 
+    /// The device a request's bearer token belongs to, and its partnership's service.
+    func authenticate(_ request: Request) async throws -> (SyncService, Device) {
+        let token = bearer(request)
+        let service = try await host.service(forToken: token)
+        return (service, try await service.authenticate(bearer: token))
+    }
+
     func rotateToken(_ request: inout Request) async throws -> JSONValue {
-        let device = try await service.authenticate(bearer: bearer(request))
+        let (service, device) = try await authenticate(request)
         let (token, expiresAt) = try await service.rotateToken(for: device)
-        logger.info("token rotated", metadata: ["device": "\(device.id)", "org": "\(logSafe(device.org))"])
+        logger.info("token rotated", metadata: ["partnership": "\(service.partnership ?? "-")", "device": "\(device.id)", "org": "\(logSafe(device.org))"])
         return ["deviceToken": .string(token), "expiresAt": expiresAt.map { .int($0) } ?? .null]
     }
 
     func sync(_ request: inout Request) async throws -> JSONValue {
-        let device = try await service.authenticate(bearer: bearer(request))  // before reading a byte of the body
+        let (service, device) = try await authenticate(request)  // before reading a byte of the body
         let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
                                                                 values: configuration.maxValues))
         let response = try await service.sync(exchange, from: device)
-        logger.info("sync", metadata: ["device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
+        logger.info("sync", metadata: ["partnership": "\(service.partnership ?? "-")", "device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
                                        "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])
         return response.json
     }

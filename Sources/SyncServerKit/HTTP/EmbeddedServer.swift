@@ -20,10 +20,17 @@ public final class EmbeddedServer: Sendable {
     /// Starts the server on a free port and returns once it is listening.
     public static func start(service: SyncService, configuration: SyncServerConfiguration = SyncServerConfiguration(host: "127.0.0.1", port: 0),
                              logLevel: Logger.Level = .warning) async throws -> EmbeddedServer {
+        try await start(host: SyncHost(service: service), configuration: configuration, logLevel: logLevel)
+    }
+
+    /// Starts a server for every partnership `host` holds.
+    public static func start(host: SyncHost, configuration: SyncServerConfiguration = SyncServerConfiguration(host: "127.0.0.1", port: 0),
+                             logLevel: Logger.Level = .warning) async throws -> EmbeddedServer {
+        let service = host.main
         var logger = Logger(label: "fieldlog.sync")
         logger.logLevel = logLevel
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-        let app = try buildApplication(service: service, configuration: configuration, logger: logger) { port in
+        let app = try buildApplication(host: host, configuration: configuration, logger: logger) { port in
             sink.yield(port)
             sink.finish()
         }

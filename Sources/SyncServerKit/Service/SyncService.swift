@@ -6,11 +6,14 @@ import OutreachCore
 /// `Protocol/trust.md` §4 (it never holds a key and never opens a payload).
 public struct SyncService: Sendable {
     public let storage: any SyncStorage
+    /// Which of the server's partnerships this is (nil: its default one); tokens carry it.
+    public let partnership: String?
     let now: @Sendable () -> Int64
     let trust: TrustCache
 
-    public init(storage: any SyncStorage, now: @escaping @Sendable () -> Int64 = WallClock.nowMillis) {
+    public init(storage: any SyncStorage, partnership: String? = nil, now: @escaping @Sendable () -> Int64 = WallClock.nowMillis) {
         self.storage = storage
+        self.partnership = partnership
         self.now = now
         trust = TrustCache(storage: storage)
     }
@@ -29,7 +32,7 @@ public struct SyncService: Sendable {
     /// A new token for `device` (the laptop rotates its own, `POST /v1/token`): the one it used
     /// keeps working until the new one is first used. Returns the token and when it will expire.
     public func rotateToken(for device: Device) async throws -> (token: String, expiresAt: Int64?) {
-        let token = Tokens.generate(.device)
+        let token = Tokens.generate(.device, partnership: self.partnership)
         let expiresAt = device.tokenLifetime.map { now() + $0 }
         try await storage.setNextToken(deviceID: device.id, tokenHash: Tokens.hash(token), expiresAt: expiresAt)
         return (token, expiresAt)
@@ -37,7 +40,7 @@ public struct SyncService: Sendable {
 
     /// Issues a single-use enrolment token for `org`, valid for `lifetime` ms.
     public func issueEnrolment(org: String, lifetime: Int64) async throws -> String {
-        let token = Tokens.generate(.enrolment)
+        let token = Tokens.generate(.enrolment, partnership: self.partnership)
         try await storage.addEnrolment(tokenHash: Tokens.hash(token), org: org, expiresAt: now() + lifetime)
         return token
     }
@@ -64,7 +67,7 @@ public struct SyncService: Sendable {
                               + "invite it from a laptop of \(org) that is enrolled here")
         }
         let added = TrustRecord(partnership: partnership, pins: roster.pins, certificates: roster.accepted.values.filter { !before.contains($0.fingerprint) })
-        let bearer = Tokens.generate(.device)
+        let bearer = Tokens.generate(.device, partnership: self.partnership)
         let device = try await storage.enrol(tokenHash: tokenHash, device: name, replica: replica, deviceID: Hex.random(bytes: 6),
                                              deviceTokenHash: Tokens.hash(bearer), trust: added, at: now())
         await trust.invalidate()

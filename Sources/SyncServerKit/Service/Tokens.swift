@@ -1,16 +1,24 @@
 import Crypto
 import Foundation
 
-/// Bearer and enrolment tokens: a kind prefix then 32 random bytes, base64url; only their
-/// SHA-256 is stored. The prefix (`fle_` enrolment, `fld_` device) keeps a token from starting
-/// with "-" (which a command line reads as an option) and says what a leaked one is.
+/// Bearer and enrolment tokens: a kind prefix, the partnership's name and a dot when the server
+/// hosts several (`docs/server-storage.md`), then 32 random bytes, base64url; only their SHA-256
+/// is stored. The prefix (`fle_` enrolment, `fld_` device) keeps a token from starting with "-"
+/// (which a command line reads as an option) and says what a leaked one is. The partnership
+/// part only routes the token to that partnership's storage, where it must then be found.
 public enum Tokens {
     public enum Kind: String, Sendable {
         case enrolment = "fle_", device = "fld_"
     }
 
-    public static func generate(_ kind: Kind) -> String {
-        kind.rawValue + randomText()
+    public static func generate(_ kind: Kind, partnership: String? = nil) -> String {
+        kind.rawValue + (partnership.map { $0 + "." } ?? "") + randomText()
+    }
+
+    /// The partnership a token names (nil: the server's default one, as every token before 0.5).
+    public static func partnership(of token: String) -> String? {
+        guard let dot = token.firstIndex(of: "."), token.count > 4 else { return nil }
+        return String(token[token.index(token.startIndex, offsetBy: 4)..<dot])
     }
 
     static func randomText() -> String {

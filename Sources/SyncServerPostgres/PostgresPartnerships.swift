@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import OutreachCore
+import PostgresNIO
+import SyncServerKit
+
+/// PostgreSQL: the default partnership in the database's default schema (as before), each named
+/// one in a schema of its own, `fp_NAME`, reached through a pool whose connections see only it
+/// (`search_path`), so no query can span two partnerships.
+public actor PostgresPartnerships: PartnershipStorages {
+    let url: DatabaseURL
+    let logger: Logger
+    let main: PostgresSyncStorage
+    private var opened: [String: PostgresSyncStorage] = [:]
+
+    private init(url: DatabaseURL, logger: Logger, main: PostgresSyncStorage) {
+        self.url = url
+        self.logger = logger
+        self.main = main
+    }
+
+    /// Opens (and migrates) the default partnership's storage; the others open when first asked for.
+    public static func open(_ url: DatabaseURL, logger: Logger) async throws -> PostgresPartnerships {
+        PostgresPartnerships(url: url, logger: logger, main: try await PostgresSyncStorage.open(url, logger: logger))
+    }
+
+    /// The schema of a partnership (names are `[a-z][a-z0-9-]*`; a dash becomes an underscore).
+    static func schema(_ name: String) -> String { "fp_" + name.replacingOccurrences(of: "-", with: "_") }
+
+    public func storage(_ partnership: String?) async throws -> any SyncStorage {
+        guard let name = partnership else { return main }
+        if let storage = opened[name] { return storage }
+        guard Partnerships.isName(name), try await exists(name) else { throw Partnerships.unknown(name) }
+        let storage = try await PostgresSyncStorage.open(url, schema: Self.schema(name), logger: logger)
+        opened[name] = storage
+        return storage
+    }
+
+    func exists(_ name: String) async throws -> Bool {
+        try await !main.client.query("SELECT 1 FROM pg_namespace WHERE nspname = \(Self.schema(name))").decode(Int32.self).all().isEmpty
+    }
+
+    public func add(_ partnership: String) async throws {
+        guard Partnerships.isName(partnership) else { throw ServerError(.notFound, "a partnership is a short lowercase name, e.g. leeds") }
+        guard try await !exists(partnership) else { throw ServerError(.exists, "partnership \(partnership) already exists") }
+        // The name is checked above: letters, digits and dashes only, so it is safe in SQL.
+        try await main.client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(Self.schema(partnership))"))
+        opened[partnership] = try await PostgresSyncStorage.open(url, schema: Self.schema(partnership), logger: logger)
+    }
+
+    public func names() async throws -> [String] {
+        try await main.client.query("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'fp\\_%' ORDER BY nspname").decode(String.self).all()
+            .map { String($0.dropFirst(3)).replacingOccurrences(of: "_", with: "-") }
+    }
+
+    public func close() async {
+        for storage in opened.values { await storage.close() }
+        opened = [:]
+        await main.close()
+    }
+}

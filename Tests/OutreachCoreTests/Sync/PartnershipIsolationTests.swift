@@ -1,0 +1,90 @@
+import Foundation
+import PostgresTestSupport
+import Testing
+@testable import OutreachCore
+import SyncServerKit
+import SyncServerPostgres
+
+/// Issue 12, item 3: one server, several partnerships, isolated as strictly as two organisations:
+/// a device, token, vector or page of one never reaches another, even where their organisations
+/// share a name and a laptop's replica is the same.
+@Suite struct PartnershipIsolationTests {
+    /// Runs `body` with `backend`'s partnerships: SQLite in `dir`, PostgreSQL in a new database.
+    static func withPartnerships(_ backend: Backend, _ dir: TempDir, _ body: (any PartnershipStorages) async throws -> Void) async throws {
+        switch backend {
+        case .sqlite:
+            try await body(SQLitePartnerships(root: dir.sub("server")))
+        case .postgres:
+            let database = try await PostgresTestDatabase.create()
+            let all = try await PostgresPartnerships.open(database.url, logger: .init(label: "test"))
+            do { try await body(all) } catch {
+                await all.close()
+                try await database.drop()
+                throw error
+            }
+            await all.close()
+            try await database.drop()
+        }
+    }
+
+    @Test(arguments: Backend.allCases) func partnershipsShareNothing(backend: Backend) async throws {
+        let dir = TempDir()
+        try await Self.withPartnerships(backend, dir) { all in
+            try await all.add("leeds")
+            try await all.add("york-2")
+            await #expect(throws: ServerError.self) { try await all.add("leeds") }
+            #expect(try await all.names() == ["leeds", "york-2"])
+            await #expect(throws: ServerError.self) { try await all.storage("hull") }
+            let host = SyncHost(partnerships: all, main: SyncService(storage: try await all.storage(nil)))
+            let server = try await EmbeddedServer.start(host: host)
+            do {
+                // Both partnerships have a "basis", and the same laptop enrols in each.
+                let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+                var bearers = [String: String]()
+                for name in ["leeds", "york-2"] {
+                    let service = try await SyncService(storage: all.storage(name), partnership: name)
+                    try await service.storage.addOrganisation("basis", at: t0)
+                    let token = try await service.issueEnrolment(org: "basis", lifetime: 60_000)
+                    #expect(token.hasPrefix("fle_\(name)."))
+                    let routed = try await host.service(forToken: token)
+                    let (_, bearer) = try await routed.enrol(token: token, device: "b1", replica: log.store.info.replica,
+                                                             certificates: try log.store.roster().certificates)
+                    #expect(bearer.hasPrefix("fld_\(name)."))
+                    bearers[name] = bearer
+                }
+                // Leeds receives what the laptop pushes there; York and the default hold none of it.
+                try log.registerPerson(name: "Rose", at: t0)
+                let leeds = Laptop(log: log, bearer: bearers["leeds"]!)
+                _ = try await leeds.sync(try await host.service(forToken: leeds.bearer))
+                let held = try log.store.eventCount()
+                #expect(try await all.storage("leeds").eventCount() == held)
+                #expect(try await all.storage("york-2").eventCount() == 0)
+                #expect(try await all.storage(nil).eventCount() == 0)
+                let york = try await host.service(forToken: bearers["york-2"]!)
+                let page = try await york.sync(SyncRequestV2(vector: VersionVector(), events: []),
+                                               from: try await york.authenticate(bearer: bearers["york-2"]!))
+                #expect(page.events.isEmpty && page.vector.entries.isEmpty)
+
+                // A token moved to another partnership, or naming one that does not exist, is no token.
+                let secret = String(bearers["leeds"]!.dropFirst("fld_leeds.".count))
+                for forged in ["fld_york-2.\(secret)", "fld_hull.\(secret)", "fld_\(secret)", "fld_../leeds.\(secret)"] {
+                    let reply = try await HTTPTests.post(server.url + "/v1/sync", JSONValue.object(["protocol": 2, "vector": [:], "events": []]).canonicalData(),
+                                                         bearer: forged)
+                    #expect(reply.status == 401 && reply.json["error"]?["code"] == "unauthorised", "\(forged)")
+                }
+                let enrol = try await HTTPTests.post(server.url + "/v1/enrol", JSONValue.object([
+                    "protocol": 2, "token": "fle_hull.abc", "device": "x", "replica": .string(ReplicaID.random().rawValue), "certificates": [],
+                ]).canonicalData())
+                #expect(enrol.status == 401 && enrol.json["error"]?["code"] == "bad-token")
+                // The real token still works, over HTTP.
+                let ok = try await HTTPTests.post(server.url + "/v1/sync", JSONValue.object(["protocol": 2, "vector": [:], "events": []]).canonicalData(),
+                                                  bearer: bearers["leeds"]!)
+                #expect(ok.status == 200 && ok.json["events"]?.arrayValue?.count == held)
+            } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+        }
+    }
+}
