@@ -68,7 +68,14 @@ struct SyncBench {
     func run(quick: Bool, parts: Set<String>, makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
         if parts.isEmpty || parts.contains("first-sync") { try await firstSync(makeStore: makeStore) }
         if parts.isEmpty || parts.contains("evening") { try await evenings(quick: quick, makeStore: makeStore) }
-        if parts.isEmpty || parts.contains("crowd") { try await crowd(quick: quick) }
+        if parts.isEmpty || parts.contains("crowd") {
+            // Issue 12's scenarios: (a) 50 partnerships of 10 laptops, (b) one of 200.
+            let crowd = CrowdBench(root: root, postgres: postgres)
+            try await crowd.run(label: quick ? "(a) 100 laptops in 10 partnerships of 10" : "(a) 500 laptops in 50 partnerships of 10",
+                                partnerships: quick ? 10 : 50, size: 10, workers: 4)
+            try await crowd.run(label: quick ? "(b) 50 laptops in one partnership" : "(b) 200 laptops in one partnership",
+                                partnerships: 1, size: quick ? 50 : 200, workers: 4)
+        }
     }
 
     /// A new laptop's first sync of 100k events, then a sync with nothing new.
@@ -102,43 +109,6 @@ struct SyncBench {
             report("evening sync, 200 events, server holds \(size / 1000)k" + on, String(format: "%6.1f ms (%d round trips, sent %d)", t * 1000, summary.roundTrips, summary.sent))
             await server.stop()
         }
-    }
-
-    /// Many laptops at once: each pushes 20 events and receives everyone else's.
-    func crowd(quick: Bool) async throws {
-        let laptops = quick ? 50 : 200
-        let crowd = try await server("server-crowd")
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: laptops),
-                                                     decompression: .disabled))
-        var engines = [SyncEngine]()
-        for n in 0..<laptops {
-            progress("crowd: laptop \(n + 1)/\(laptops)")
-            let store = try newStore("crowd-\(n)")
-            let log = FieldLog(store: store, keyring: partnership.keyring(for: store), author: "crowd")
-            let (p, _) = try log.registerPerson(name: "P\(n)", at: 1_770_000_000_000)
-            try evening(log, people: [p], count: 19, at: 1_770_000_000_000)
-            engines.append(try await enrolled(store, on: crowd, client: client).0)
-        }
-        let results = await withTaskGroup(of: (Double, Bool).self) { group in
-            for engine in engines {
-                group.addTask {
-                    var ok = true
-                    let t = await seconds { do { _ = try await engine.run() } catch { ok = false } }
-                    return (t, ok)
-                }
-            }
-            var all = [(Double, Bool)]()
-            for await r in group { all.append(r) }
-            return all
-        }
-        let times = results.map(\.0).sorted()
-        let failed = results.filter { !$0.1 }.count
-        report("\(laptops) laptops syncing at once" + on, String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, server holds %d", failed,
-                                                             times[times.count / 2] * 1000, times[min(times.count - 1, times.count * 99 / 100)] * 1000,
-                                                             try await crowd.service.storage.eventCount()))
-        try await client.shutdown()
-        await crowd.stop()
     }
 }
 

@@ -5,10 +5,13 @@ import Foundation
 import GRDB
 import OutreachCore
 
+// A worker process of the crowd benchmark (Crowd.swift), started by the benchmark itself.
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "crowd-worker" { try await CrowdWorker.main(job: CommandLine.arguments[2]) }
+
 let usage = """
     usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres]
 
-      --quick         stop at 100k events (no 1M fold, 50 laptops at once)
+      --quick         stop at 100k events (no 1M fold; crowds of 100 and 50 laptops)
       --no-sync       leave out the sync benchmarks
       --only SECTION  one of: append, fold, contact, reads, erase, keys, sync, first-sync, evening, crowd, million
       --events N      how many events the reads store holds (default 100000)

@@ -1,0 +1,190 @@
+// The crowd (issue 12, item 4): many laptops syncing at once, against a server that has this
+// process to itself. Laptops live in worker processes (`fieldlog-bench crowd-worker JOB`), at
+// the protocol level: each enrols with its own certified key, then on "go" pushes an evening of
+// 20 signed events and pulls its partnership's new events page by page (real HTTP, gzip), as
+// `fieldlog sync` would, without storing them. So the figures are the server's, not 2 cores
+// shared with hundreds of laptops' SQLite stores (the older in-process crowd, `crowd-inprocess`).
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OutreachCore
+import PostgresTestSupport
+import SyncClient
+import SyncServerKit
+import SyncServerPostgres
+
+/// One laptop of a worker: what it enrols with and the evening it pushes.
+struct CrowdLaptop {
+    let token: String
+    let device: String
+    let replica: ReplicaID
+    let certificates: [DeviceCertificate]
+    let events: [Event]
+
+    var json: JSONValue {
+        ["token": .string(token), "device": .string(device), "replica": .string(replica.rawValue),
+         "certificates": .array(certificates.map(\.json)), "events": .array(events.map(\.json))]
+    }
+
+    init(token: String, device: String, replica: ReplicaID, certificates: [DeviceCertificate], events: [Event]) {
+        (self.token, self.device, self.replica, self.certificates, self.events) = (token, device, replica, certificates, events)
+    }
+
+    init(json: JSONValue) throws {
+        guard let token = json["token"]?.stringValue, let device = json["device"]?.stringValue,
+              let replica = json["replica"]?.stringValue.flatMap(ReplicaID.init) else { throw FieldlogError(.malformed, "a crowd job's laptop is incomplete") }
+        self.init(token: token, device: device, replica: replica,
+                  certificates: try (json["certificates"]?.arrayValue ?? []).map(DeviceCertificate.init(json:)),
+                  events: try (json["events"]?.arrayValue ?? []).map(Event.init(json:)))
+    }
+}
+
+struct CrowdBench {
+    let root: URL
+    let postgres: Bool
+
+    /// Scenario (a): `partnerships` of `size` laptops; (b): one of `size`.
+    func run(label: String, partnerships: Int, size: Int, workers: Int) async throws {
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .error
+        let all: any PartnershipStorages = postgres ? try await PostgresPartnerships.open(PostgresTestDatabase.create().url, logger: quiet)
+                                                    : SQLitePartnerships(root: root.appendingPathComponent("crowd-\(partnerships)x\(size)"))
+        let host = SyncHost(partnerships: all, main: SyncService(storage: try await all.storage(nil)))
+        let server = try await EmbeddedServer.start(host: host, logLevel: .error)
+
+        // Set-up (not measured): partnerships, roots, certified laptops and their signed evenings.
+        var laptops = [CrowdLaptop]()
+        for p in 0..<partnerships {
+            progress("crowd: partnership \(p + 1)/\(partnerships)")
+            let name = partnerships == 1 ? nil : "p\(p)"
+            if let name { try await all.add(name) }
+            let service = try await host.service(forToken: name.map { "fld_\($0).x" })
+            try await service.storage.addOrganisation("basis", at: 0)
+            let partnershipKey = ScopeKey.generate()
+            let rootKey = DeviceKey.generate()
+            let rootCert = try DeviceCertificate.root(partnership: "crowd-\(p)", org: "basis", device: "root", replica: .random(), key: rootKey, issuedAt: 0)
+            for n in 0..<size {
+                let key = DeviceKey.generate(), replica = ReplicaID.random()
+                let cert = try DeviceCertificate.issue(partnership: "crowd-\(p)", org: "basis", device: "l\(n)", replica: replica, role: .device,
+                                                       key: key.publicKey, issuedAt: 0, by: rootKey)
+                var events = [Event]()
+                for seq in 1...20 {
+                    let dot = Dot(replica, UInt64(seq))
+                    let aad = EventEncoding.associatedData(dot: dot, org: "basis", scope: .partnership, keyID: partnershipKey.id)
+                    events.append(try Event(dot: dot, prev: events.last?.id, org: "basis", scope: .partnership, context: VersionVector([replica: UInt64(seq - 1)]),
+                                            recordedAt: 1_770_000_000_000 + Int64(seq), keyID: partnershipKey.id,
+                                            sealedPayload: try partnershipKey.seal(Data(repeating: UInt8(seq), count: 180), aad: aad), signer: key))
+                }
+                laptops.append(CrowdLaptop(token: try await service.issueEnrolment(org: "basis", lifetime: 3_600_000), device: "l\(n)", replica: replica,
+                                           certificates: [rootCert, cert], events: events))
+            }
+        }
+
+        // Workers enrol their laptops, say "ready", and start together on "go".
+        let workerProcesses = try (0..<workers).map { w -> (Process, Pipe, Pipe) in
+            let job = root.appendingPathComponent("crowd-job-\(w).json")
+            let mine = stride(from: w, to: laptops.count, by: workers).map { laptops[$0].json }
+            try JSONValue.object(["server": .string(server.url), "laptops": .array(mine)]).canonicalData().write(to: job)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+            p.arguments = ["crowd-worker", job.path]
+            let input = Pipe(), output = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            try p.run()
+            return (p, input, output)
+        }
+        for (n, (_, _, output)) in workerProcesses.enumerated() {
+            progress("crowd: worker \(n + 1)/\(workers) enrolling")
+            guard CrowdBench.line(output) == "ready" else { throw FieldlogError(.malformed, "a crowd worker did not get ready") }
+        }
+        progress("crowd: \(laptops.count) laptops syncing")
+        for (_, input, _) in workerProcesses { input.fileHandleForWriting.write(Data("go\n".utf8)) }
+        var times = [Double](), errors = 0, requests = 0
+        for (p, _, output) in workerProcesses {
+            let result = try JSONValue.parse(Data(CrowdBench.line(output).utf8))
+            times += (result["times"]?.arrayValue ?? []).compactMap { $0.intValue.map(Double.init) }  // ms
+            errors += Int(result["errors"]?.intValue ?? 0)
+            requests += Int(result["requests"]?.intValue ?? 0)
+            p.waitUntilExit()
+        }
+        times.sort()
+        var held = 0
+        for name in try await all.names() { held += try await all.storage(name).eventCount() }
+        held += try await all.storage(nil).eventCount()
+        report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]",
+               String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d", errors + (laptops.count - times.count),
+                      times.isEmpty ? 0 : times[times.count / 2], times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)], times.last ?? 0,
+                      requests, held))
+        await server.stop()
+        await all.close()
+    }
+
+    /// One line a worker wrote.
+    static func line(_ pipe: Pipe) -> String {
+        var bytes = Data()
+        while true {
+            let b = pipe.fileHandleForReading.readData(ofLength: 1)
+            if b.isEmpty || b == Data("\n".utf8) { break }
+            bytes += b
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// `fieldlog-bench crowd-worker JOB`: the laptops of one worker process.
+enum CrowdWorker {
+    static func main(job path: String) async throws -> Never {
+        let job = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path)))
+        let server = job["server"]?.stringValue ?? ""
+        let laptops = try (job["laptops"]?.arrayValue ?? []).map(CrowdLaptop.init(json:))
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: laptops.count),
+                                                     decompression: .disabled))
+        var bearers = [String]()
+        for laptop in laptops {
+            bearers.append(try await HTTPTransport.enrol(server: server, token: laptop.token, device: laptop.device, replica: laptop.replica,
+                                                         certificates: laptop.certificates, client: client).deviceToken)
+        }
+        print("ready")
+        fflush(nil)
+        _ = readLine()
+        let results = await withTaskGroup(of: (ms: Int64?, requests: Int).self) { group in
+            for (laptop, bearer) in zip(laptops, bearers) {
+                group.addTask { await sync(laptop, bearer: bearer, server: server, client: client) }
+            }
+            var out = [(ms: Int64?, requests: Int)]()
+            for await r in group { out.append(r) }
+            return out
+        }
+        let times = results.compactMap(\.ms)
+        print(JSONValue.object(["times": .array(times.map { .int($0) }), "errors": .int(Int64(results.count - times.count)),
+                                "requests": .int(Int64(results.map(\.requests).reduce(0, +)))]).canonicalString())
+        fflush(nil)
+        try? await client.shutdown()
+        exit(0)
+    }
+
+    /// One laptop's sync: push its evening with the first request, then pull until the server
+    /// has nothing more. Returns its time in ms (nil on an error) and its request count.
+    static func sync(_ laptop: CrowdLaptop, bearer: String, server: String, client: HTTPClient) async -> (ms: Int64?, requests: Int) {
+        let transport = HTTPTransport(server: server, token: bearer, client: client)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var vector = VersionVector([laptop.replica: UInt64(laptop.events.count)])
+        var digest: String?, requests = 0
+        var push = laptop.events
+        do {
+            while true {
+                let response = try await transport.exchange(SyncRequestV2(vector: vector, events: push, limit: 5000, certDigest: digest))
+                requests += 1
+                push = []
+                digest = response.certDigest
+                for (origin, seq) in response.covered.entries where seq > vector[origin] { vector[origin] = seq }
+                if !response.more { break }
+            }
+        } catch {
+            return (nil, requests)
+        }
+        return (Int64((DispatchTime.now().uptimeNanoseconds - start) / 1_000_000), requests)
+    }
+}
