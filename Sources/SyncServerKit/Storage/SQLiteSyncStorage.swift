@@ -7,6 +7,8 @@ import OutreachCore
 public final class SQLiteSyncStorage: SyncStorage {
     public static let fileName = "sync.sqlite"
     let db: DatabasePool
+    /// Pushes and last-sync marks share flushed commits (`GroupCommit`).
+    let commits: GroupCommit
 
     public init(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -25,6 +27,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                               + "start the server on a new, empty data directory: the laptops refill it at their next sync once re-enrolled")
         }
         try Self.migrator.migrate(db)
+        commits = GroupCommit(db)
     }
 
     static var migrator: DatabaseMigrator {
@@ -224,7 +227,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
-        try await db.write { try $0.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [time, deviceID]) }
+        try await commits.write { try $0.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [time, deviceID]) }
     }
 
     // MARK: Trust
@@ -270,7 +273,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     public func push(_ events: [Event]) async throws -> PushOutcome {
         guard !events.isEmpty else { return .stored(new: 0, alreadyHad: 0) }
         do {
-            let outcome = try await db.write { db -> PushOutcome in
+            let outcome = try await commits.write { db -> PushOutcome in
                 let insert = try db.makeStatement(sql: EventTable.mergeSQL)
                 let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
                 var new = 0, had = 0

@@ -14,6 +14,35 @@ enum SyncStorageSuite {
         try await pagesAreFilteredByEntitlementAndCutWithCover(make())
         try await trustIsKeptAndPinsNeverChange(make())
         try await aQuarantinedEventIsNeverServedAgain(make())
+        try await concurrentPushesEachGetTheirOwnOutcome(make())
+    }
+
+    /// Pushes that arrive together (SQLite commits them as one group) each get their own answer:
+    /// a forked one stores nothing of its own and takes nothing of the others with it.
+    static func concurrentPushesEachGetTheirOwnOutcome(_ storage: any SyncStorage) async throws {
+        let held = ReplicaID.random()
+        let original = events("basis", .org, origin: held, seqs: 1...3)
+        _ = try await storage.push(original)
+        let fork = Event(dot: Dot(held, 2), org: "basis", scope: .org, context: VersionVector(), recordedAt: 99, keyID: "k",
+                         sealedPayload: Data([9]), signature: Data(count: 64))
+        let origins = (0..<30).map { _ in ReplicaID.random() }
+        let outcomes = try await withThrowingTaskGroup(of: (Int, PushOutcome).self) { group in
+            for (n, origin) in origins.enumerated() {
+                group.addTask { (n, try await storage.push(events("basis", .partnership, origin: origin, seqs: 1...4))) }
+                if n == 10 {
+                    let tail = events("basis", .partnership, origin: .random(), seqs: 1...2)
+                    group.addTask { (-1, try await storage.push(tail + [fork])) }
+                }
+            }
+            var out = [Int: PushOutcome]()
+            for try await (n, outcome) in group { out[n] = outcome }
+            return out
+        }
+        #expect(outcomes[-1] == .rejected(Dot(held, 2)))
+        for n in origins.indices { #expect(outcomes[n] == .stored(new: 4, alreadyHad: 0), "push \(n)") }
+        #expect(try await storage.eventCount() == 3 + 30 * 4)
+        let vector = try await storage.vector()
+        #expect(origins.allSatisfy { vector[$0] == 4 } && vector[held] == 3)
     }
 
     static func trustIsKeptAndPinsNeverChange(_ storage: any SyncStorage) async throws {
