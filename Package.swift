@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldlogCLITests",
-            dependencies: ["OutreachCore", "SyncServerKit", "SyncClient", "PostgresTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["OutreachCore", "SyncServerKit", "SyncServerPostgres", "SyncClient", "PostgresTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
     ]
 )

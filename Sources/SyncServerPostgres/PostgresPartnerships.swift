@@ -5,8 +5,8 @@ import PostgresNIO
 import SyncServerKit
 
 /// PostgreSQL: the default partnership in the database's default schema (as before), each named
-/// one in a schema of its own, `fp_NAME`, reached through a pool whose connections see only it
-/// (`search_path`), so no query can span two partnerships.
+/// one in a schema of its own, `fp_NAME`; all of them share one pool, each lease pointed at the
+/// partnership's schema alone (`search_path`), so no query can span two partnerships.
 public actor PostgresPartnerships: PartnershipStorages {
     let url: DatabaseURL
     let logger: Logger
@@ -31,25 +31,25 @@ public actor PostgresPartnerships: PartnershipStorages {
         guard let name = partnership else { return main }
         if let storage = opened[name] { return storage }
         guard Partnerships.isName(name), try await exists(name) else { throw Partnerships.unknown(name) }
-        let storage = try await PostgresSyncStorage.open(url, schema: Self.schema(name), logger: logger)
+        let storage = try await PostgresSyncStorage.open(url, schema: Self.schema(name), pool: main.pool, logger: logger)
         opened[name] = storage
         return storage
     }
 
     func exists(_ name: String) async throws -> Bool {
-        try await !main.client.query("SELECT 1 FROM pg_namespace WHERE nspname = \(Self.schema(name))").decode(Int32.self).all().isEmpty
+        try await !main.rows("SELECT 1 FROM pg_namespace WHERE nspname = \(Self.schema(name))").isEmpty
     }
 
     public func add(_ partnership: String) async throws {
         guard Partnerships.isName(partnership) else { throw ServerError(.notFound, "a partnership is a short lowercase name, e.g. leeds") }
         guard try await !exists(partnership) else { throw ServerError(.exists, "partnership \(partnership) already exists") }
         // The name is checked above: letters, digits and dashes only, so it is safe in SQL.
-        try await main.client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(Self.schema(partnership))"))
-        opened[partnership] = try await PostgresSyncStorage.open(url, schema: Self.schema(partnership), logger: logger)
+        try await main.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(Self.schema(partnership))"))
+        opened[partnership] = try await PostgresSyncStorage.open(url, schema: Self.schema(partnership), pool: main.pool, logger: logger)
     }
 
     public func names() async throws -> [String] {
-        try await main.client.query("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'fp\\_%' ORDER BY nspname").decode(String.self).all()
+        try await main.rows("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'fp\\_%' ORDER BY nspname").map { try $0.decode(String.self) }
             .map { String($0.dropFirst(3)).replacingOccurrences(of: "_", with: "-") }
     }
 

@@ -19,7 +19,7 @@ extension PostgresSyncStorage {
             let outcome = try await transaction { tx in try await self.push(events, purges: purges, tx) }
             if !purges.isEmpty {
                 // Frees the dead row versions that held the purged payloads (Protocol/erasure.md §4).
-                try await client.query("VACUUM events")
+                try await execute("VACUUM events")
             }
             return outcome
         } catch let forked as Forked {
@@ -138,12 +138,13 @@ extension PostgresSyncStorage {
     }
 
     public func vector() async throws -> VersionVector {
-        try await vector(client.query("SELECT origin, seq FROM coverage"))
+        try vector(await rows("SELECT origin, seq FROM coverage"))
     }
 
-    func vector(_ rows: PostgresRowSequence) async throws -> VersionVector {
+    func vector(_ rows: [PostgresRow]) throws -> VersionVector {
         var v = VersionVector()
-        for try await (origin, seq) in rows.decode((String, Int64).self) {
+        for row in rows {
+            let (origin, seq) = try row.decode((String, Int64).self)
             if let r = ReplicaID(origin) { v[r] = UInt64(seq) }
         }
         return v
@@ -152,7 +153,7 @@ extension PostgresSyncStorage {
     public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
         try await transaction { tx in
             try await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            let server = try await vector(tx.query("SELECT origin, seq FROM coverage", logger: logger))
+            let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
             let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
             let rows = try await events(tx.query("""
                 SELECT * FROM fieldlog_page(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
@@ -207,7 +208,7 @@ extension PostgresSyncStorage {
     }
 
     public func eventCount() async throws -> Int {
-        Int(try await client.query("SELECT count(*) FROM events").decode(Int64.self).all().first ?? 0)
+        Int(try await rows("SELECT count(*) FROM events").first?.decode(Int64.self) ?? 0)
     }
 
     public func quarantine(idPrefix: String, at time: Int64) async throws -> [String] {

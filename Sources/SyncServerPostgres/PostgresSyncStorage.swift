@@ -10,34 +10,30 @@ import SyncServerKit
 /// the server on more than one machine. Several server instances may share one database: every
 /// rule holds by constraints, transactions and advisory locks, never by an instance's memory.
 public final class PostgresSyncStorage: SyncStorage {
-    let client: PostgresClient
+    let pool: PostgresPool
+    /// The partnership's own schema (nil: the default partnership's, the database's default).
+    let schema: String?
+    /// Whether `close()` stops the pool (a partnership's storage shares its server's).
+    private let ownsPool: Bool
     let url: DatabaseURL
     let logger: Logger
-    private let running: Task<Void, Never>
 
-    private init(url: DatabaseURL, schema: String?, logger: Logger) {
+    private init(url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger) {
         self.url = url
         self.logger = logger
-        var configuration = url.configuration
-        if let schema {
-            // A partnership's own tables: every connection of this pool sees only its schema.
-            configuration.options.additionalStartupParameters = [("search_path", schema)]
-            configuration.options.maximumConnections = 6
-            configuration.options.connectionIdleTimeout = .seconds(30)
-        }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
-        running = Task { await client.run() }
+        self.schema = schema
+        ownsPool = pool == nil
+        self.pool = pool ?? PostgresPool(url, logger: logger)
     }
 
     /// Connects (giving up after `timeout` with a clear error: postgres-nio would retry a wrong
     /// password for ever), then creates or migrates the schema. Call `close()` when done.
-    /// `schema`: a partnership's own (`PostgresPartnerships`); nil: the default partnership's.
-    public static func open(_ url: DatabaseURL, schema: String? = nil, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
-                            timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
-        let storage = PostgresSyncStorage(url: url, schema: schema, logger: logger)
+    /// `schema`: a partnership's own (`PostgresPartnerships`), reached through `pool`.
+    static func open(_ url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger,
+                     timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
+        let storage = PostgresSyncStorage(url: url, schema: schema, pool: pool, logger: logger)
         do {
-            try await storage.answering(within: timeout, stopping: true)
+            try await storage.answering(within: timeout, stopping: pool == nil)
             try await storage.migrate()
         } catch {
             await storage.close()
@@ -46,10 +42,30 @@ public final class PostgresSyncStorage: SyncStorage {
         return storage
     }
 
-    /// Stops the connection pool.
+    /// The default partnership's storage, with a pool of its own.
+    public static func open(_ url: DatabaseURL, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
+                            timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
+        try await open(url, schema: nil, pool: nil, logger: logger, timeout: timeout)
+    }
+
+    /// Stops the connection pool, if this storage owns it.
     public func close() async {
-        running.cancel()
-        await running.value
+        if ownsPool { await pool.close() }
+    }
+
+    /// A connection pointed at this partnership's schema: every use of the database goes through here.
+    func lease<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await pool.lease(schema: schema, logger: logger, body)
+    }
+
+    /// Runs `query` and returns its rows.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await lease { try await $0.query(query, logger: logger).collect() }
+    }
+
+    /// Runs a statement that returns nothing.
+    func execute(_ query: PostgresQuery) async throws {
+        _ = try await rows(query)
     }
 
     /// Throws unless the database answers within `timeout`; at start (`stopping`) a silence also
@@ -57,12 +73,12 @@ public final class PostgresSyncStorage: SyncStorage {
     func answering(within timeout: Duration, stopping: Bool) async throws {
         let url = url
         try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { try await self.client.query("SELECT 1"); return true }
+            group.addTask { try await self.execute("SELECT 1"); return true }
             group.addTask { try await Task.sleep(for: timeout); return false }
             let answered = try await group.next() ?? false
             group.cancelAll()
             if !answered {
-                if stopping { running.cancel() }  // fails the query still waiting for a connection
+                if stopping { pool.cancel() }  // fails the query still waiting for a connection
                 throw ServerError(.notFound, "PostgreSQL at \(url) did not answer within \(timeout): is it running, and are the user and password right?")
             }
         }
@@ -75,7 +91,7 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     func migrate() async throws {
-        try await client.withConnection { conn in
+        try await lease { conn in
             try await conn.query("SELECT pg_advisory_lock(\(PostgresSchema.Lock.migrations), 0)", logger: logger)
             do {
                 try await conn.query("CREATE TABLE IF NOT EXISTS fieldlog_migrations (name TEXT PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
@@ -101,7 +117,7 @@ public final class PostgresSyncStorage: SyncStorage {
     /// Runs `body` in one transaction (rolled back if it throws, and then its error is thrown).
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { try await body($0) }
+            return try await lease { conn in try await conn.withTransaction(logger: logger) { try await body($0) } }
         } catch let e as PostgresTransactionError {
             if let closure = e.closureError, e.rollbackError == nil { throw closure }
             throw e
@@ -111,8 +127,7 @@ public final class PostgresSyncStorage: SyncStorage {
     // MARK: Organisations and devices
 
     public func addOrganisation(_ name: String, at time: Int64) async throws {
-        let rows = try await client.query("INSERT INTO organisations(name, created_at) VALUES (\(name), \(time)) ON CONFLICT DO NOTHING RETURNING name")
-        guard try await rows.first(where: { _ in true }) != nil else { throw ServerError(.exists, "organisation \(name) already exists") }
+        guard try await !rows("INSERT INTO organisations(name, created_at) VALUES (\(name), \(time)) ON CONFLICT DO NOTHING RETURNING name").isEmpty else { throw ServerError(.exists, "organisation \(name) already exists") }
     }
 
     public func organisations() async throws -> [String] {
@@ -120,10 +135,9 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     public func addEnrolment(tokenHash: String, org: String, expiresAt: Int64) async throws {
-        let rows = try await client.query("""
+        guard try await !rows("""
             INSERT INTO enrolments(token_hash, org, expires_at) SELECT \(tokenHash), name, \(expiresAt) FROM organisations WHERE name = \(org) RETURNING org
-            """)
-        guard try await rows.first(where: { _ in true }) != nil else { throw ServerError(.unknownOrganisation, "no organisation \(org)") }
+            """).isEmpty else { throw ServerError(.unknownOrganisation, "no organisation \(org)") }
     }
 
     public func enrolmentOrg(tokenHash: String, at time: Int64) async throws -> String? {
@@ -152,9 +166,9 @@ public final class PostgresSyncStorage: SyncStorage {
     static let deviceColumns = "id, org, name, replica, enrolled_at, last_sync_at, revoked_at, revoked_after, token_expires_at, token_lifetime"
 
     func devices(_ query: PostgresQuery, _ conn: PostgresConnection? = nil) async throws -> [Device] {
-        let rows = if let conn { try await conn.query(query, logger: logger) } else { try await client.query(query) }
+        let rows = if let conn { try await conn.query(query, logger: logger).collect() } else { try await rows(query) }
         var out = [Device]()
-        for try await row in rows {
+        for row in rows {
             let (id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime) =
                 try row.decode((String, String, String, String, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self)
             guard let replica = ReplicaID(replica) else { continue }
@@ -175,11 +189,11 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     public func setNextToken(deviceID: String, tokenHash: String, expiresAt: Int64?) async throws {
-        try await client.query("UPDATE devices SET next_token_hash = \(tokenHash), next_token_expires_at = \(expiresAt) WHERE id = \(deviceID)")
+        try await execute("UPDATE devices SET next_token_hash = \(tokenHash), next_token_expires_at = \(expiresAt) WHERE id = \(deviceID)")
     }
 
     public func setTokenLifetime(deviceID: String, lifetime: Int64?, at time: Int64) async throws {
-        try await client.query("UPDATE devices SET token_lifetime = \(lifetime), token_expires_at = \(lifetime.map { time + $0 }) WHERE id = \(deviceID)")
+        try await execute("UPDATE devices SET token_lifetime = \(lifetime), token_expires_at = \(lifetime.map { time + $0 }) WHERE id = \(deviceID)")
     }
 
     public func devices() async throws -> [Device] {
@@ -201,18 +215,19 @@ public final class PostgresSyncStorage: SyncStorage {
 
     public func revokedReplicas() async throws -> [ReplicaID: UInt64] {
         var out = [ReplicaID: UInt64]()
-        for try await (replica, after) in try await client.query("SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL").decode((String, Int64?).self) {
+        for row in try await rows("SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL") {
+            let (replica, after) = try row.decode((String, Int64?).self)
             if let r = ReplicaID(replica) { out[r] = UInt64(after ?? 0) }
         }
         return out
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
-        try await client.query("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
+        try await execute("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
     }
 
     public func holdAfterRestore(at time: Int64) async throws {
-        try await client.query("""
+        try await execute("""
             INSERT INTO restore_hold(org, since) SELECT DISTINCT org, \(time) FROM devices WHERE revoked_at IS NULL ON CONFLICT DO NOTHING
             """)
     }
@@ -222,7 +237,7 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     public func releaseRestoreHold(org: String?) async throws {
-        if let org { try await client.query("DELETE FROM restore_hold WHERE org = \(org)") } else { try await client.query("DELETE FROM restore_hold") }
+        if let org { try await execute("DELETE FROM restore_hold WHERE org = \(org)") } else { try await execute("DELETE FROM restore_hold") }
     }
 
     // MARK: Trust
@@ -230,7 +245,8 @@ public final class PostgresSyncStorage: SyncStorage {
     public func trust() async throws -> TrustRecord {
         let partnership = try await strings("SELECT value FROM meta WHERE key = 'partnership'").first
         var pins = [String: KeyFingerprint]()
-        for try await (org, hex) in try await client.query("SELECT org, fingerprint FROM pins").decode((String, String).self) {
+        for row in try await rows("SELECT org, fingerprint FROM pins") {
+            let (org, hex) = try row.decode((String, String).self)
             pins[org] = KeyFingerprint(hex: hex)
         }
         let certs = try await strings("SELECT cert FROM certificates ORDER BY fingerprint").compactMap { try? DeviceCertificate(json: JSONValue.parse($0)) }
@@ -258,7 +274,7 @@ public final class PostgresSyncStorage: SyncStorage {
 
     /// The first column of every row, as text.
     func strings(_ query: PostgresQuery) async throws -> [String] {
-        try await client.query(query).decode(String.self).all()
+        try await rows(query).map { try $0.decode(String.self) }
     }
 }
 

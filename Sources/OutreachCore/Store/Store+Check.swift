@@ -77,7 +77,7 @@ extension Store {
                         // Every incident of this organisation has its summary (written in the same transaction).
                         switch opened.payload.eventType {
                         case .incidentReported where event.org == info.org: incidents.insert(event.id)
-                        case .incidentSummary where event.org == info.org: opened.payload.eventID("incident").map { summarised.insert($0) }
+                        case .incidentSummary where event.org == info.org: if let id = opened.payload.eventID("incident") { summarised.insert(id) }
                         default: break
                         }
                     } else {
