@@ -86,13 +86,13 @@ public func buildApplication(
         }
     }
     /// 200 on enrolment; 400 malformed / unsupported-protocol, 401 bad-token, 403 not-certified, 409 replica-taken.
-    router.post("/v1/enrol") { request, _ in await http.respond(to: request) { try await http.enrol(&$0) } }
+    router.post("/v1/enrol") { request, _ in await http.respond(to: request) { .json(try await http.enrol(&$0)) } }
     /// 200 with a page; 400 malformed / bad-scope / unsupported-protocol, 422 bad-event / bad-signature / bad-purge,
     /// 401 unauthorised, 403 not-entitled / unknown-signer / wrong-org, 409 forked-dot, 413 too-large.
-    router.post("/v1/sync") { request, _ in await http.respond(to: request) { try await http.sync(&$0) } }
+    router.post("/v1/sync") { request, _ in await http.respond(to: request) { .canonical(try await http.sync(&$0)) } }
     /// 200 `{"deviceToken": …, "expiresAt": ms or null}`: a new token for the calling device; the
     /// one it used works until the new one is first used. 401 unauthorised / token-expired.
-    router.post("/v1/token") { request, _ in await http.respond(to: request) { try await http.rotateToken(&$0) } }
+    router.post("/v1/token") { request, _ in await http.respond(to: request) { .json(try await http.rotateToken(&$0)) } }
 
     let limiter = ConnectionLimiter(limit: configuration.maxConnections)
     let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [limiter.handler(), configuration.requestPace.handler()], idleTimeout: configuration.idleTimeout)
@@ -126,6 +126,8 @@ struct JSONNotFound<Context: RequestContext>: RouterMiddleware {
 /// The handlers, and the one place errors become statuses.
 struct SyncHTTP: Sendable {
     let host: SyncHost
+    /// Events' JSON, encoded once for every laptop that is sent them.
+    let encoded = EncodedEvents()
     let configuration: SyncServerConfiguration
     let logger: Logger
 
@@ -136,11 +138,20 @@ struct SyncHTTP: Sendable {
         var event: Dot? = nil
     }
 
-    func respond(to request: Request, _ handler: (inout Request) async throws -> JSONValue) async -> Response {
+    /// A handler's answer: JSON to write, or canonical JSON already written (a sync answer).
+    enum Answer {
+        case json(JSONValue)
+        case canonical(Data)
+    }
+
+    func respond(to request: Request, _ handler: (inout Request) async throws -> Answer) async -> Response {
         var request = request
         let gzip = request.headers[.acceptEncoding]?.contains("gzip") == true
         do {
-            return SyncHTTP.json(try await handler(&request), status: .ok, gzip: gzip)
+            switch try await handler(&request) {
+            case .json(let value): return SyncHTTP.json(value, status: .ok, gzip: gzip)
+            case .canonical(let bytes): return SyncHTTP.body(bytes, status: .ok, gzip: gzip)
+            }
         } catch {
             let refusal = SyncHTTP.refusal(for: error)
             if refusal.status == .internalServerError {
@@ -240,18 +251,23 @@ struct SyncHTTP: Sendable {
         return ["deviceToken": .string(token), "expiresAt": expiresAt.map { .int($0) } ?? .null]
     }
 
-    func sync(_ request: inout Request) async throws -> JSONValue {
+    func sync(_ request: inout Request) async throws -> Data {
         let (service, device) = try await authenticate(request)  // before reading a byte of the body
         let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
                                                                 values: configuration.maxValues))
         let response = try await service.sync(exchange, from: device)
         logger.info("sync", metadata: ["partnership": "\(service.partnership ?? "-")", "device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
                                        "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])
-        return response.json
+        return encoded.answer(response)
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status, gzip: Bool) -> Response {
-        var bytes = value.canonicalData()
+        body(value.canonicalData(), status: status, gzip: gzip)
+    }
+
+    /// A JSON body, gzipped when the client takes it and it is worth it.
+    static func body(_ json: Data, status: HTTPResponse.Status, gzip: Bool) -> Response {
+        var bytes = json
         var headers: HTTPFields = [.contentType: "application/json"]
         if gzip, bytes.count > 512, let compressed = try? Gzip.compress(bytes, level: Gzip.fastLevel) {
             bytes = compressed
