@@ -41,6 +41,10 @@ import Testing
         let ambiguous = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("aaa", ids: Array(names.keys), names: names) }
         #expect(ambiguous.message.contains("Rose") && ambiguous.message.contains("Rosie") && ambiguous.code == .ambiguousRef)
         #expect(try Refs.resolvePerson("rosie", ids: Array(names.keys), names: names) == "aaab2222")
+        // A ref that became ambiguous says when each was last seen (London days), to tell them apart.
+        let seen = ["aaaa1111": Int64(1_763_000_000_000), "aaab2222": Int64(1_764_000_000_000)]
+        let told = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("aaa", ids: Array(names.keys), names: names, lastSeen: seen) }
+        #expect(told.message.contains("Rose (last seen 2025-11-13)") && told.message.contains("Rosie (last seen 2025-11-24)"))
     }
 }
 

@@ -15,6 +15,8 @@ public struct PersonIndex: Sendable {
     public let zones: [String: String]
     /// Short refs of every person id known (lasting: `docs/refs.md`).
     public let refs: Refs
+    /// When each person id's merged person was last seen (a contact), where she was.
+    public let lastSeen: [String: Int64]
 
     public init(_ state: FieldState) {
         people = state.people
@@ -27,6 +29,7 @@ public struct PersonIndex: Sendable {
         canonicalID = ids
         zones = state.zones
         refs = Refs(ids.keys, lasting: 4)
+        lastSeen = ids.compactMapValues { state.lastContact(of: $0)?.at }
     }
 
     /// The state's people and zones, read without contacts.
@@ -37,7 +40,7 @@ public struct PersonIndex: Sendable {
 
     /// The person id a ref or working name names (as matched: an alias stays an alias).
     public func resolve(_ ref: String) throws -> String {
-        try Refs.resolvePerson(ref, ids: Array(canonicalID.keys), names: people.compactMapValues(\.name))
+        try Refs.resolvePerson(ref, ids: Array(canonicalID.keys), names: people.compactMapValues(\.name), lastSeen: lastSeen)
     }
 
     /// The merged person a ref or working name names.

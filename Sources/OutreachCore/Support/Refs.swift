@@ -82,10 +82,14 @@ public struct Refs: Sendable {
 extension Refs {
     /// Resolves what a worker typed for a person: a ref (a unique start of the id), or else a
     /// working name, matched whole and case-insensitively. Two people of the same name are
-    /// ambiguous, and the error lists their refs.
-    public static func resolvePerson(_ typed: String, ids: [String], names: [String: String]) throws -> String {
+    /// ambiguous, and the error lists their refs, names (for this laptop's own organisation's
+    /// people) and the day each was last seen (`lastSeen`, by id), so a worker can tell them apart.
+    public static func resolvePerson(_ typed: String, ids: [String], names: [String: String], lastSeen: [String: Int64] = [:]) throws -> String {
         let refs = Refs(ids, lasting: 4)
-        func label(_ id: String) -> String { names[id].map { "\(refs.short(id)) \($0)" } ?? refs.short(id) }
+        func label(_ id: String) -> String {
+            let named = names[id].map { "\(refs.short(id)) \($0)" } ?? refs.short(id)
+            return lastSeen[id].map { "\(named) (last seen \(LondonTime().format($0).prefix(10)))" } ?? named
+        }
         let isHex = !typed.isEmpty && typed.lowercased().utf8.allSatisfy { Hex.isLowerHexDigit($0) }
         var hexError: FieldlogError?
         if isHex {
