@@ -43,7 +43,7 @@ import Testing
         #expect(try Refs.resolvePerson("rosie", ids: Array(names.keys), names: names) == "aaab2222")
         // A ref that became ambiguous says when each was last seen (London days), to tell them apart.
         let seen = ["aaaa1111": Int64(1_763_000_000_000), "aaab2222": Int64(1_764_000_000_000)]
-        let told = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("aaa", ids: Array(names.keys), names: names, lastSeen: seen) }
+        let told = try #require(throws: FieldlogError.self) { try Refs.resolvePerson("aaa", ids: Array(names.keys), names: names, lastSeen: { seen[$0] }) }
         #expect(told.message.contains("Rose (last seen 2025-11-13)") && told.message.contains("Rosie (last seen 2025-11-24)"))
     }
 }

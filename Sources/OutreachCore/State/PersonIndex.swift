@@ -15,8 +15,8 @@ public struct PersonIndex: Sendable {
     public let zones: [String: String]
     /// Short refs of every person id known (lasting: `docs/refs.md`).
     public let refs: Refs
-    /// When each person id's merged person was last seen (a contact), where she was.
-    public let lastSeen: [String: Int64]
+    /// The latest contact under each person id (worked out per person only for an error's list).
+    let lastContacts: [String: LastContact]
 
     public init(_ state: FieldState) {
         people = state.people
@@ -29,7 +29,7 @@ public struct PersonIndex: Sendable {
         canonicalID = ids
         zones = state.zones
         refs = Refs(ids.keys, lasting: 4)
-        lastSeen = ids.compactMapValues { state.lastContact(of: $0)?.at }
+        lastContacts = state.lastContacts
     }
 
     /// The state's people and zones, read without contacts.
@@ -40,7 +40,13 @@ public struct PersonIndex: Sendable {
 
     /// The person id a ref or working name names (as matched: an alias stays an alias).
     public func resolve(_ ref: String) throws -> String {
-        try Refs.resolvePerson(ref, ids: Array(canonicalID.keys), names: people.compactMapValues(\.name), lastSeen: lastSeen)
+        try Refs.resolvePerson(ref, ids: Array(canonicalID.keys), names: people.compactMapValues(\.name), lastSeen: lastSeen(of:))
+    }
+
+    /// When the person `id` names (merged) was last seen, under any of her ids.
+    public func lastSeen(of id: String) -> Int64? {
+        let canonical = canonicalID[id] ?? id
+        return ([canonical] + (people[canonical]?.aliases ?? [])).compactMap { lastContacts[$0]?.at }.max()
     }
 
     /// The merged person a ref or working name names.

@@ -84,11 +84,12 @@ extension Refs {
     /// working name, matched whole and case-insensitively. Two people of the same name are
     /// ambiguous, and the error lists their refs, names (for this laptop's own organisation's
     /// people) and the day each was last seen (`lastSeen`, by id), so a worker can tell them apart.
-    public static func resolvePerson(_ typed: String, ids: [String], names: [String: String], lastSeen: [String: Int64] = [:]) throws -> String {
+    public static func resolvePerson(_ typed: String, ids: [String], names: [String: String],
+                                     lastSeen: (String) -> Int64? = { _ in nil }) throws -> String {
         let refs = Refs(ids, lasting: 4)
         func label(_ id: String) -> String {
             let named = names[id].map { "\(refs.short(id)) \($0)" } ?? refs.short(id)
-            return lastSeen[id].map { "\(named) (last seen \(LondonTime().format($0).prefix(10)))" } ?? named
+            return lastSeen(id).map { "\(named) (last seen \(LondonTime().format($0).prefix(10)))" } ?? named
         }
         let isHex = !typed.isEmpty && typed.lowercased().utf8.allSatisfy { Hex.isLowerHexDigit($0) }
         var hexError: FieldlogError?
