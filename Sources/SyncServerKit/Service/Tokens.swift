@@ -16,9 +16,12 @@ public enum Tokens {
     }
 
     /// The partnership a token names (nil: the server's default one, as every token before 0.5).
+    /// Whatever a client sends: only a known prefix, then text up to a dot, names one.
     public static func partnership(of token: String) -> String? {
-        guard let dot = token.firstIndex(of: "."), token.count > 4 else { return nil }
-        return String(token[token.index(token.startIndex, offsetBy: 4)..<dot])
+        guard token.hasPrefix(Kind.device.rawValue) || token.hasPrefix(Kind.enrolment.rawValue) else { return nil }
+        let rest = token.dropFirst(Kind.device.rawValue.count)
+        guard let dot = rest.firstIndex(of: ".") else { return nil }
+        return String(rest[..<dot])
     }
 
     static func randomText() -> String {

@@ -67,7 +67,9 @@ import SyncServerPostgres
 
                 // A token moved to another partnership, or naming one that does not exist, is no token.
                 let secret = String(bearers["leeds"]!.dropFirst("fld_leeds.".count))
-                for forged in ["fld_york-2.\(secret)", "fld_hull.\(secret)", "fld_\(secret)", "fld_../leeds.\(secret)"] {
+                // Whatever a client puts in a token (a dot before the prefix ended crashed the parser).
+                for forged in ["fld_york-2.\(secret)", "fld_hull.\(secret)", "fld_\(secret)", "fld_../leeds.\(secret)",
+                               "ab.c", ".", "fld.", "fld_.", "fle_.x", "x.y.z"] {
                     let reply = try await HTTPTests.post(server.url + "/v1/sync", JSONValue.object(["protocol": 2, "vector": [:], "events": []]).canonicalData(),
                                                          bearer: forged)
                     #expect(reply.status == 401 && reply.json["error"]?["code"] == "unauthorised", "\(forged)")
@@ -86,5 +88,13 @@ import SyncServerPostgres
             }
             await server.stop()
         }
+    }
+}
+
+@Suite struct TokenPartnershipTests {
+    @Test func onlyAKnownPrefixThenADotNamesAPartnership() {
+        #expect(Tokens.partnership(of: "fld_leeds.abc") == "leeds" && Tokens.partnership(of: "fle_york-2.x") == "york-2")
+        #expect(Tokens.partnership(of: "fld_.x") == "" && Tokens.partnership(of: "fld_abc") == nil)
+        for odd in ["", ".", "ab.c", "fld.", "x.y.z", "fld", "🦆.x"] { #expect(Tokens.partnership(of: odd) == nil, "\(odd)") }
     }
 }
