@@ -88,7 +88,7 @@ public struct HTTPTransport: SyncTransport {
         return (next, json["expiresAt"]?.intValue)
     }
 
-    static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
+    public static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
                      meter: WireMeter? = nil) async throws -> JSONValue {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
