@@ -60,17 +60,12 @@ extension PostgresSyncStorage {
                 .decode((String, String).self) {
                 if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
             }
-            for p in purges { for id in p.ids { named.insert(EventTable.Purged(id: id, org: p.event.org)) } }
+            for p in purges { named.formUnion(p.named) }
         }
         var rows = [EventTable.StoredEvent]()
         rows.reserveCapacity(events.count)
         for received in events {
-            var event = received
-            if !named.isEmpty || event.isPurged {
-                let covered = named.contains(EventTable.Purged(id: event.id, org: event.org))
-                if event.isPurged && !covered { throw Refused(dot: event.dot, rule: .unauthorisedPurge) }
-                if covered && !event.isPurged { event = event.purged }
-            }
+            guard let event = EventTable.asStored(received, named: named) else { throw Refused(dot: received.dot, rule: .unauthorisedPurge) }
             rows.append(EventTable.StoredEvent(event))
         }
 

@@ -171,6 +171,16 @@ public enum EventTable {
         public func covers(_ event: Event) -> Bool { event.id == id && event.org == org }
     }
 
+    /// Rule P3 (`Protocol/erasure.md` §3) for every store, laptop or server: how `event` is
+    /// stored, given what the purges on record and arriving name (`named`): purged if one of its
+    /// own organisation names it, as it came otherwise; nil if it arrived purged and none does.
+    public static func asStored(_ event: Event, named: Set<Purged>) -> Event? {
+        guard event.isPurged || !named.isEmpty else { return event }
+        let covered = named.contains(Purged(id: event.id, org: event.org))
+        if event.isPurged && !covered { return nil }
+        return covered ? event.purged : event
+    }
+
     /// Records an honoured purge (`by`, of `org`) and purges the events it names that are held:
     /// each payload replaced by its digest, in this transaction. Events of another organisation
     /// are never touched (the trigger refuses them too). Returns how many rows were purged.
@@ -211,6 +221,9 @@ public enum EventTable {
             self.event = event
             self.ids = ids
         }
+
+        /// What this purge names, each with the organisation it may erase.
+        public var named: [Purged] { ids.map { Purged(id: $0, org: event.org) } }
 
         /// The purge `event` is, if it is a well-formed `events.purged` in the public scope.
         public init?(_ event: Event) {

@@ -157,19 +157,18 @@ extension Store {
                 }
             }
             var named = honoured.isEmpty && !batch.contains(where: \.isPurged) ? [] : try EventTable.purges(db)
-            for p in honoured { for id in p.ids { named.insert(EventTable.Purged(id: id, org: p.event.org)) } }
+            for p in honoured { named.formUnion(p.named) }
             var touched = Set<ReplicaID>()
             for (received, verdict) in zip(batch, verdicts) {
                 var event = received
-                if verdict == nil && (event.isPurged || !named.isEmpty) {
-                    let covered = named.contains(EventTable.Purged(id: event.id, org: event.org))
-                    if event.isPurged && !covered {
+                if verdict == nil {
+                    guard let stored = EventTable.asStored(received, named: named) else {
                         // Stripped by someone who may not erase it: the genuine event is still taken.
                         if try Bool.fetchOne(held, arguments: [event.id.hex]) != nil { outcome.alreadyHad += 1; continue }
                         try putAside(event, .unauthorisedPurge)
                         continue
                     }
-                    if covered && !event.isPurged { event = event.purged }
+                    event = stored
                 }
                 if let rule = verdict {
                     // A copy of an event already held, with its signature spoilt, is nothing new.

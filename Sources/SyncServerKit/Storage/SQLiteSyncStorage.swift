@@ -283,13 +283,10 @@ public final class SQLiteSyncStorage: SyncStorage {
                 let (honoured, foreign) = try EventTable.purges(in: events, db)
                 if let foreign { throw Refused(dot: foreign.dot, rule: .foreignPurge) }
                 var named = honoured.isEmpty && !events.contains(where: \.isPurged) ? [] : try EventTable.purges(db)
-                for p in honoured { for id in p.ids { named.insert(EventTable.Purged(id: id, org: p.event.org)) } }
+                for p in honoured { named.formUnion(p.named) }
                 for received in events {
-                    var event = received
-                    if !named.isEmpty || event.isPurged {
-                        let covered = named.contains(EventTable.Purged(id: event.id, org: event.org))
-                        if event.isPurged && !covered { throw Refused(dot: event.dot, rule: .unauthorisedPurge) }
-                        if covered && !event.isPurged { event = event.purged }
+                    guard let event = EventTable.asStored(received, named: named) else {
+                        throw Refused(dot: received.dot, rule: .unauthorisedPurge)
                     }
                     if try EventTable.insert(event, insert, db) {
                         new += 1
