@@ -317,11 +317,7 @@ struct Backup: AsyncParsableCommand {
             if let database = try data.postgres() {
                 try PostgresBackup.dump(database, to: target)
             } else {
-                try SQLiteSyncStorage(directory: data.url).backup(to: target)
-                for name in try await SQLitePartnerships(root: data.url).names() {
-                    try SQLiteSyncStorage(directory: data.url.appendingPathComponent("partnerships/\(name)"))
-                        .backup(to: target.appendingPathComponent("partnerships/\(name)"))
-                }
+                try await SQLitePartnerships(root: data.url).backup(to: target)
             }
         } catch { throw adminFailure(error) }
         print("backup written to \(out)")
@@ -341,25 +337,19 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let held: [String]
+            let source = URL(fileURLWithPath: from)
             if let database = try data.postgres() {
-                try PostgresBackup.restore(from: URL(fileURLWithPath: from), into: database)
+                try PostgresBackup.restore(from: source, into: database)
                 // Every partnership the backup holds is held, each until its own laptops sync.
-                held = try await data.withAll { all in
+                try await data.withAll { all in
                     for name in try await [nil] + all.names().map(Optional.some) {
                         try await all.storage(name).holdAfterRestore(at: WallClock.nowMillis())
                     }
-                    return try await all.storage(data.partnership).restoreHold().sorted()
                 }
             } else {
-                let source = URL(fileURLWithPath: from)
-                let storage = try SQLiteSyncStorage.restore(from: source, into: data.url, at: WallClock.nowMillis())
-                held = try await storage.restoreHold().sorted()
-                for name in try await SQLitePartnerships(root: source).names() {
-                    _ = try SQLiteSyncStorage.restore(from: source.appendingPathComponent("partnerships/\(name)"),
-                                                      into: data.url.appendingPathComponent("partnerships/\(name)"), at: WallClock.nowMillis())
-                }
+                try await SQLitePartnerships.restore(from: source, into: data.url, at: WallClock.nowMillis())
             }
+            let held = try await data.with { try await $0.restoreHold().sorted() }
             print("restored \(from) into \(data.place)" + (held.isEmpty ? "" : "; held until a laptop of \(held.joined(separator: " and ")) syncs"))
         } catch { throw adminFailure(error) }
     }

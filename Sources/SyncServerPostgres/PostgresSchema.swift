@@ -33,6 +33,12 @@ enum PostgresSchema {
         static let purges: Int32 = 0x666C_0002
         /// One origin's pushes in turn (second key: `hashtext(schema/origin)`), so runs close exactly.
         static let origin: Int32 = 0x666C_0003
+
+        /// Takes the lock of the origin named by `column` (an SQL expression), in this
+        /// partnership's schema, until the transaction ends.
+        static func takeOrigin(_ column: String) -> String {
+            "pg_advisory_xact_lock(\(origin), hashtext(current_schema() || '/' || \(column)))"
+        }
     }
 
     static let v1 = #"""

@@ -37,7 +37,7 @@ extension PostgresSyncStorage {
             try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.purges), hashtext(current_schema()))", logger: logger)
         }
         let origins = Set(events.map(\.dot.replica.rawValue)).sorted()
-        try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(current_schema() || '/' || o)) FROM unnest(\(origins)::text[]) AS o",
+        try await tx.query("SELECT \(unescaped: PostgresSchema.Lock.takeOrigin("o")) FROM unnest(\(origins)::text[]) AS o",
                            logger: logger)
 
         // Purges first (erasure.md §3): P1 on what is held and carried; they decide which events

@@ -203,7 +203,7 @@ public final class PostgresSyncStorage: SyncStorage {
     public func revoke(deviceID: String, at time: Int64) async throws -> Bool {
         try await transaction { tx in
             // Waits for a push of its events under way, so the cut is what the server holds.
-            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.origin), hashtext(current_schema() || '/' || replica)) FROM devices WHERE id = \(deviceID)",
+            try await tx.query("SELECT \(unescaped: PostgresSchema.Lock.takeOrigin("replica")) FROM devices WHERE id = \(deviceID)",
                                logger: logger)
             let revoked = try await tx.query("""
                 UPDATE devices SET revoked_at = \(time), revoked_after = coalesce((SELECT seq FROM coverage WHERE coverage.origin = devices.replica), 0)

@@ -84,7 +84,25 @@ public actor SQLitePartnerships: PartnershipStorages {
 
     public init(root: URL) { self.root = root }
 
-    func directory(_ name: String) -> URL { root.appendingPathComponent("partnerships").appendingPathComponent(name) }
+    /// Where partnership `name` lives under a data directory (or a backup of one).
+    static func directory(_ name: String, in root: URL) -> URL { root.appendingPathComponent("partnerships").appendingPathComponent(name) }
+    func directory(_ name: String) -> URL { Self.directory(name, in: root) }
+
+    /// Copies every partnership's database into `target`, laid out as the data directory is
+    /// (SQLite's online backup: consistent while laptops sync).
+    public func backup(to target: URL) async throws {
+        try SQLiteSyncStorage(directory: root).backup(to: target)
+        for name in try await names() { try SQLiteSyncStorage(directory: directory(name)).backup(to: Self.directory(name, in: target)) }
+    }
+
+    /// Puts a backup written by `backup(to:)` in place as the data directory `root`, every
+    /// partnership held until its laptops sync (erasure.md §5).
+    public static func restore(from backup: URL, into root: URL, at time: Int64) async throws {
+        _ = try SQLiteSyncStorage.restore(from: backup, into: root, at: time)
+        for name in try await SQLitePartnerships(root: backup).names() {
+            _ = try SQLiteSyncStorage.restore(from: directory(name, in: backup), into: directory(name, in: root), at: time)
+        }
+    }
 
     public func storage(_ partnership: String?) async throws -> any SyncStorage {
         let key = partnership ?? ""
