@@ -30,8 +30,29 @@ struct ServerProcess {
 
     /// A fresh enrolment token for `org` (`SyncServer admin enrol`).
     static func enrolmentToken(_ org: String, dataDir: URL) throws -> String {
-        let out = try admin(["enrol", org, "--data-dir", dataDir.path, "--format", "json"])
+        try enrolmentToken(org, storage: ["--data-dir", dataDir.path])
+    }
+
+    /// A fresh enrolment token for `org` on `storage` (`--data-dir DIR` or `--database-url URL`).
+    static func enrolmentToken(_ org: String, storage: [String]) throws -> String {
+        let out = try admin(["enrol", org, "--format", "json"] + storage)
         return try #require((try JSONValue.parse(out))["token"]?.stringValue)
+    }
+
+    /// The port it listens on (to start it again at the same address).
+    var port: Int { Int(url.split(separator: ":").last!)! }
+
+    /// Kills it (SIGKILL) once `storage` holds more than `held` events, so a push under way is cut
+    /// between two requests; returns how many it held then.
+    func kill9(onceMoreThan held: Int, in storage: any SyncStorage) async throws -> Int {
+        var count = 0
+        for _ in 0..<1000 {
+            count = try await storage.eventCount()
+            if count > held { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        kill9()
+        return count
     }
 
     /// Starts `SyncServer serve` on a free port and waits for its "listening" line.
@@ -86,6 +107,44 @@ struct ServerProcess {
     }
 }
 
+extension CLI {
+    /// Writes `count` van contacts straight into the store (and the key notices a first sync
+    /// would write): more than one push's worth, for a sync to be cut part-way.
+    func appendContacts(_ count: Int) throws -> Store {
+        let store = try Store.open(at: self.store)
+        let keyring = try store.keyring(masterKey: store.masterKey(passphrase: "a test passphrase"))
+        try store.append((0..<count).map { n in
+            Draft(.partnership, Payload(type: .contactLogged, occurredAt: 1_763_000_000_000 + Int64(n), author: "b1",
+                                        fields: ["unidentified": .int(Int64(1 + n % 3)), "setting": "van", "zone": "Z1"]))
+        }, keyring: keyring)
+        try FieldLog(store: store, keyring: keyring, author: "b1").announceKeys()
+        return store
+    }
+
+    /// Starts `fieldlog args…` and returns at once (its output discarded).
+    func start(_ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = args
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// A second laptop `name` of this one's organisation, invited with an enrolment token and
+    /// set up beside it.
+    func invite(_ name: String, token: String) throws -> CLI {
+        let invite = dir.appendingPathComponent("\(name).invite").path
+        let pass = try #require(try ok(["device", "invite", name, "--out", invite, "--token", token])["passphrase"]?.stringValue)
+        var other = CLI(name, base: dir)
+        other.env["XDG_RUNTIME_DIR"] = dir.appendingPathComponent("run-\(name)").path
+        try other.ok(["init", "--invite", invite], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
+        return other
+    }
+}
+
 @Suite struct ServerProcessTests {
     @Test func aServerKilledMidSyncLosesAndDoublesNothing() async throws {
         let b1 = CLI("b1")
@@ -97,39 +156,17 @@ struct ServerProcess {
         try b1.ok(["init", "--org", "basis", "--device", "b1", "--server", server.url, "--token", token()])
 
         // Given an evening's worth of events and more (written straight into the store)
-        let store = try Store.open(at: b1.store)
-        let keyring = try store.keyring(masterKey: store.masterKey(passphrase: "a test passphrase"))
-        let drafts = (0..<6000).map { n in
-            Draft(.partnership, Payload(type: .contactLogged, occurredAt: 1_763_000_000_000 + Int64(n), author: "b1",
-                                        fields: ["unidentified": .int(Int64(1 + n % 3)), "setting": "van", "zone": "Z1"]))
-        }
-        try store.append(drafts, keyring: keyring)
-        try FieldLog(store: store, keyring: keyring, author: "b1").announceKeys()  // what the first sync would write
+        let store = try b1.appendContacts(6000)
         let total = try store.eventCount()
 
-        // When the server is killed while fieldlog sync is sending them
-        let sync = Process()
-        sync.executableURL = CLI.binary
-        sync.arguments = ["sync"]
-        sync.environment = b1.env
-        sync.standardOutput = FileHandle.nullDevice
-        sync.standardError = FileHandle.nullDevice
-        try sync.run()
-        // Kill it once the first push has committed, so the sync is cut between two requests.
-        let watcher = try SQLiteSyncStorage(directory: data)
-        var heldAtKill = 0
-        for _ in 0..<1000 {
-            heldAtKill = try await watcher.eventCount()
-            if heldAtKill > 0 { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        server.kill9()
+        // When the server is killed while fieldlog sync is sending them, once the first push has committed
+        let sync = try b1.start(["sync"])
+        let heldAtKill = try await server.kill9(onceMoreThan: 0, in: SQLiteSyncStorage(directory: data))
         sync.waitUntilExit()
         #expect(heldAtKill > 0)
 
         // Then, restarted on the same data and address, the next sync finishes the job
-        let port = Int(server.url.split(separator: ":").last!)!
-        server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server2.log"), port: port)
+        server = try ServerProcess.start(dataDir: data, log: b1.dir.appendingPathComponent("server2.log"), port: server.port)
         let done = try b1.ok(["sync", "--server", server.url])
         #expect(done["waiting"] == 0)
         let status = try b1.run(["status", "--format", "json"]).json
@@ -139,11 +176,7 @@ struct ServerProcess {
         #expect(try await storage.vector() == store.vector())
 
         // A second laptop receives exactly the same events
-        let invite = b1.dir.appendingPathComponent("b2.invite").path
-        let pass = try #require(try b1.ok(["device", "invite", "b2", "--out", invite, "--token", token()])["passphrase"]?.stringValue)
-        var b2 = CLI("b2", base: b1.dir)
-        b2.env["XDG_RUNTIME_DIR"] = b1.dir.appendingPathComponent("run2").path
-        try b2.ok(["init", "--invite", invite], set: ["FIELDLOG_INVITE_PASSPHRASE": pass])
+        let b2 = try b1.invite("b2", token: token())
         try b2.ok(["sync", "--server", server.url])
         #expect(try b2.run(["status", "--format", "json"]).json["events"] == .int(Int64(total + 1)))  // and its own device.keyed
 

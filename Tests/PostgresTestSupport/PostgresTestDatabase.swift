@@ -56,24 +56,51 @@ public struct PostgresTestDatabase: Sendable {
     }
 }
 
-/// Storages made for one test, closed and dropped together at its end.
+/// What one test opened on PostgreSQL: its databases and whatever holds them open, closed and
+/// dropped together at its end, however it ends (`with`).
 public actor PostgresStorages {
+    private var databases: [PostgresTestDatabase] = []
+    private var closers: [@Sendable () async -> Void] = []
+
     public init() {}
 
-    private var made: [(PostgresSyncStorage, PostgresTestDatabase)] = []
+    /// Runs `body`, then closes and drops what it opened, also when it throws.
+    public static func with<T>(_ body: (PostgresStorages) async throws -> T) async throws -> T {
+        let storages = PostgresStorages()
+        do {
+            let result = try await body(storages)
+            try await storages.closeAll()
+            return result
+        } catch {
+            try? await storages.closeAll()
+            throw error
+        }
+    }
 
-    public func make() async throws -> PostgresSyncStorage {
+    /// A new, empty database, dropped at the end.
+    public func database() async throws -> PostgresTestDatabase {
         let database = try await PostgresTestDatabase.create()
+        databases.append(database)
+        return database
+    }
+
+    /// The default partnership's storage on `database`, closed at the end.
+    public func open(_ database: PostgresTestDatabase) async throws -> PostgresSyncStorage {
         let storage = try await PostgresSyncStorage.open(database.url, logger: Logger(label: "test"))
-        made.append((storage, database))
+        closing { await storage.close() }
         return storage
     }
 
-    public func closeAll() async throws {
-        for (storage, database) in made {
-            await storage.close()
-            try await database.drop()
-        }
-        made = []
+    /// A storage on a database of its own.
+    public func make() async throws -> PostgresSyncStorage { try await open(database()) }
+
+    /// Runs `close` at the end, before the databases are dropped.
+    public func closing(_ close: @escaping @Sendable () async -> Void) { closers.append(close) }
+
+    func closeAll() async throws {
+        for close in closers { await close() }
+        closers = []
+        for database in databases { try await database.drop() }
+        databases = []
     }
 }

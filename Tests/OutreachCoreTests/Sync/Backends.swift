@@ -15,14 +15,6 @@ func withStorage<T>(_ backend: Backend, _ dir: TempDir, _ body: (any SyncStorage
     case .sqlite:
         return try await body(SQLiteSyncStorage(directory: dir.sub("server")))
     case .postgres:
-        let storages = PostgresStorages()
-        do {
-            let result = try await body(try await storages.make())
-            try await storages.closeAll()
-            return result
-        } catch {
-            try? await storages.closeAll()
-            throw error
-        }
+        return try await PostgresStorages.with { try await body($0.make()) }
     }
 }

@@ -15,15 +15,11 @@ import SyncServerPostgres
         case .sqlite:
             try await body(SQLitePartnerships(root: dir.sub("server")))
         case .postgres:
-            let database = try await PostgresTestDatabase.create()
-            let all = try await PostgresPartnerships.open(database.url, logger: .init(label: "test"))
-            do { try await body(all) } catch {
-                await all.close()
-                try await database.drop()
-                throw error
+            try await PostgresStorages.with { storages in
+                let all = try await PostgresPartnerships.open(storages.database().url, logger: .init(label: "test"))
+                await storages.closing { await all.close() }
+                try await body(all)
             }
-            await all.close()
-            try await database.drop()
         }
     }
 

@@ -17,9 +17,9 @@ import SyncServerPostgres
     }
 
     @Test func theDatabaseRefusesRewritesDeletesAndAVectorGoingBack() async throws {
-        let database = try await PostgresTestDatabase.create()
-        let storage = try await PostgresSyncStorage.open(database.url)
-        do {
+        try await PostgresStorages.with { storages in
+            let database = try await storages.database()
+            let storage = try await storages.open(database)
             let r = ReplicaID.random()
             let events = SyncStorageSuite.events("basis", .partnership, origin: r, seqs: 1...3)
             _ = try await storage.push(events)
@@ -46,22 +46,16 @@ import SyncServerPostgres
                 try await Self.raw(database, "UPDATE events SET payload = '\\x\(String(repeating: "00", count: 32))'::bytea, purged = true WHERE id = '\(id)'")
             }
             await #expect(throws: (any Error).self) { try await Self.raw(database, "DELETE FROM purges") }
-        } catch {
-            await storage.close()
-            try await database.drop()
-            throw error
         }
-        await storage.close()
-        try await database.drop()
     }
 
     /// Two instances (two pools on one database) push overlapping batches of the same origins at
     /// once, in random order, as laptops retrying against either would; a forged copy of one dot
     /// races them. Every event is stored once, the vector closes every run, and the fork never lands.
     @Test func twoInstancesPushingAtOnceLoseNothingAndDoubleNothing() async throws {
-        let database = try await PostgresTestDatabase.create()
-        let one = try await PostgresSyncStorage.open(database.url), two = try await PostgresSyncStorage.open(database.url)
-        do {
+        try await PostgresStorages.with { storages in
+            let database = try await storages.database()
+            let one = try await storages.open(database), two = try await storages.open(database)
             let origins = (0..<4).map { _ in ReplicaID.random() }
             let all = origins.flatMap { SyncStorageSuite.events("basis", .partnership, origin: $0, seqs: 1...60) }
             var rng = SeededRNG(seed: 20261125)
@@ -106,13 +100,7 @@ import SyncServerPostgres
             }
             let after = try await one.vector()
             for o in halves { #expect(after[o] == 40, "the vector of \(o) stopped at \(after[o])") }
-        } catch {
-            await one.close(); await two.close()
-            try await database.drop()
-            throw error
         }
-        await one.close(); await two.close()
-        try await database.drop()
     }
 
     /// postgres-nio retries a refused login for ever; the server gives up with a clear error.

@@ -154,13 +154,6 @@ enum SyncStorageSuite {
 
 @Suite struct PostgresSyncStorageTests {
     @Test func postgresStoragePassesTheStorageSuite() async throws {
-        let storages = PostgresStorages()
-        do {
-            try await SyncStorageSuite.run { try await storages.make() }
-        } catch {
-            try await storages.closeAll()
-            throw error
-        }
-        try await storages.closeAll()
+        try await PostgresStorages.with { storages in try await SyncStorageSuite.run { try await storages.make() } }
     }
 }
