@@ -8,6 +8,11 @@ static inline int fieldlog_deflateInit2(z_streamp strm, int level) {
     return deflateInit2(strm, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
 }
 
+static inline int fieldlog_deflateInitRaw(z_streamp strm, int level) {
+    // windowBits -15: raw deflate, no header or trailer (a piece of a gzip member, Gzip.Piece).
+    return deflateInit2(strm, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+}
+
 static inline int fieldlog_inflateInit2(z_streamp strm) {
     // windowBits 15 + 16: accept gzip only.
     return inflateInit2(strm, 15 + 16);

@@ -99,25 +99,51 @@ struct CrowdBench {
             guard CrowdBench.line(output) == "ready" else { throw FieldlogError(.malformed, "a crowd worker did not get ready") }
         }
         progress("crowd: \(laptops.count) laptops syncing")
+        let profiler = try CrowdBench.profile()
+        let serverCPUBefore = CrowdBench.cpuSeconds()
         for (_, input, _) in workerProcesses { input.fileHandleForWriting.write(Data("go\n".utf8)) }
-        var times = [Double](), errors = 0, requests = 0
-        for (p, _, output) in workerProcesses {
+        var times = [Double](), errors = 0, requests = 0, workerCPU = 0.0
+        for (_, _, output) in workerProcesses {
             let result = try JSONValue.parse(Data(CrowdBench.line(output).utf8))
             times += (result["times"]?.arrayValue ?? []).compactMap { $0.intValue.map(Double.init) }  // ms
             errors += Int(result["errors"]?.intValue ?? 0)
             requests += Int(result["requests"]?.intValue ?? 0)
-            p.waitUntilExit()
+            workerCPU += Double(result["cpuMicros"]?.intValue ?? 0) / 1e6
         }
+        // Before waiting for any process: Foundation's waitUntilExit spins a run loop on Linux.
+        let serverCPU = CrowdBench.cpuSeconds() - serverCPUBefore
+        _ = profiler  // it stops by itself
+        for (p, _, _) in workerProcesses { p.waitUntilExit() }
         times.sort()
         var held = 0
         for name in try await all.names() { held += try await all.storage(name).eventCount() }
         held += try await all.storage(nil).eventCount()
         report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]",
-               String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d", errors + (laptops.count - times.count),
+               String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s",
+                      errors + (laptops.count - times.count),
                       times.isEmpty ? 0 : times[times.count / 2], times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)], times.last ?? 0,
-                      requests, held))
+                      requests, held, serverCPU, workerCPU))
         await server.stop()
         await all.close()
+    }
+
+    /// With `FIELDLOG_BENCH_PERF=FILE`, `perf record -g` of the server (this process) for the
+    /// first 3 seconds of the laptops' sync, into FILE (read it with `perf report -i FILE`).
+    static func profile() throws -> Process? {
+        guard let file = ProcessInfo.processInfo.environment["FIELDLOG_BENCH_PERF"] else { return nil }
+        let perf = Process()
+        perf.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        perf.arguments = ["perf", "record", "-q", "-F", "999", "-g", "-p", "\(getpid())", "-o", file, "--", "sleep", "3"]
+        try perf.run()
+        Thread.sleep(forTimeInterval: 0.5)  // perf attaches
+        return perf
+    }
+
+    /// CPU time (user and system) this process has used so far, in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     /// One line a worker wrote.
@@ -149,6 +175,7 @@ enum CrowdWorker {
         print("ready")
         fflush(nil)
         _ = readLine()
+        let cpuBefore = CrowdBench.cpuSeconds()
         let results = await withTaskGroup(of: (ms: Int64?, requests: Int).self) { group in
             for (laptop, bearer) in zip(laptops, bearers) {
                 group.addTask { await sync(laptop, bearer: bearer, server: server, client: client) }
@@ -159,7 +186,8 @@ enum CrowdWorker {
         }
         let times = results.compactMap(\.ms)
         print(JSONValue.object(["times": .array(times.map { .int($0) }), "errors": .int(Int64(results.count - times.count)),
-                                "requests": .int(Int64(results.map(\.requests).reduce(0, +)))]).canonicalString())
+                                "requests": .int(Int64(results.map(\.requests).reduce(0, +))),
+                                "cpuMicros": .int(Int64((CrowdBench.cpuSeconds() - cpuBefore) * 1e6))]).canonicalString())
         fflush(nil)
         try? await client.shutdown()
         exit(0)

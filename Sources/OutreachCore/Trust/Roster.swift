@@ -41,7 +41,8 @@ public struct Roster: Sendable {
 
     /// Certificates sorted by organisation, role, device and fingerprint.
     public var certificates: [DeviceCertificate] {
-        accepted.values.sorted { ($0.org, $0.role.rawValue, $0.device, $0.fingerprint) < ($1.org, $1.role.rawValue, $1.device, $1.fingerprint) }
+        accepted.sorted { ($0.value.org, $0.value.role.rawValue, $0.value.device, $0.key) < ($1.value.org, $1.value.role.rawValue, $1.value.device, $1.key) }
+            .map(\.value)
     }
 
     /// A short digest of the accepted certificates (sync asks for the server's only when they differ).

@@ -89,7 +89,7 @@ public func buildApplication(
     router.post("/v1/enrol") { request, _ in await http.respond(to: request) { .json(try await http.enrol(&$0)) } }
     /// 200 with a page; 400 malformed / bad-scope / unsupported-protocol, 422 bad-event / bad-signature / bad-purge,
     /// 401 unauthorised, 403 not-entitled / unknown-signer / wrong-org, 409 forked-dot, 413 too-large.
-    router.post("/v1/sync") { request, _ in await http.respond(to: request) { .canonical(try await http.sync(&$0)) } }
+    router.post("/v1/sync") { request, _ in await http.respond(to: request) { .sync(try await http.sync(&$0)) } }
     /// 200 `{"deviceToken": …, "expiresAt": ms or null}`: a new token for the calling device; the
     /// one it used works until the new one is first used. 401 unauthorised / token-expired.
     router.post("/v1/token") { request, _ in await http.respond(to: request) { .json(try await http.rotateToken(&$0)) } }
@@ -138,10 +138,10 @@ struct SyncHTTP: Sendable {
         var event: Dot? = nil
     }
 
-    /// A handler's answer: JSON to write, or canonical JSON already written (a sync answer).
+    /// A handler's answer: JSON to write, or a sync answer written from its kept parts.
     enum Answer {
         case json(JSONValue)
-        case canonical(Data)
+        case sync(EncodedAnswer)
     }
 
     func respond(to request: Request, _ handler: (inout Request) async throws -> Answer) async -> Response {
@@ -150,7 +150,9 @@ struct SyncHTTP: Sendable {
         do {
             switch try await handler(&request) {
             case .json(let value): return SyncHTTP.json(value, status: .ok, gzip: gzip)
-            case .canonical(let bytes): return SyncHTTP.body(bytes, status: .ok, gzip: gzip)
+            case .sync(let answer):
+                guard gzip, !answer.events.isEmpty else { return SyncHTTP.body(answer.data, status: .ok, gzip: gzip) }
+                return SyncHTTP.response(try answer.gzipped(), status: .ok, gzip: true)
             }
         } catch {
             let refusal = SyncHTTP.refusal(for: error)
@@ -251,7 +253,7 @@ struct SyncHTTP: Sendable {
         return ["deviceToken": .string(token), "expiresAt": expiresAt.map { .int($0) } ?? .null]
     }
 
-    func sync(_ request: inout Request) async throws -> Data {
+    func sync(_ request: inout Request) async throws -> EncodedAnswer {
         let (service, device) = try await authenticate(request)  // before reading a byte of the body
         let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
                                                                 values: configuration.maxValues))
@@ -267,12 +269,16 @@ struct SyncHTTP: Sendable {
 
     /// A JSON body, gzipped when the client takes it and it is worth it.
     static func body(_ json: Data, status: HTTPResponse.Status, gzip: Bool) -> Response {
-        var bytes = json
-        var headers: HTTPFields = [.contentType: "application/json"]
+        let bytes = json
         if gzip, bytes.count > 512, let compressed = try? Gzip.compress(bytes, level: Gzip.fastLevel) {
-            bytes = compressed
-            headers[.contentEncoding] = "gzip"
+            return response(compressed, status: status, gzip: true)
         }
+        return response(bytes, status: status, gzip: false)
+    }
+
+    static func response(_ bytes: Data, status: HTTPResponse.Status, gzip: Bool) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if gzip { headers[.contentEncoding] = "gzip" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -2,17 +2,29 @@ import Foundation
 import NIOConcurrencyHelpers
 import OutreachCore
 
-/// Sync answers written with each event's JSON encoded once and kept: in a crowd, every laptop
-/// of a partnership is sent the same new events, and encoding each again for each laptop was
-/// most of the server's work (BENCHMARKS.md, the crowd). The bytes are exactly
-/// `SyncResponseV2.json.canonicalData()` (a property test holds them equal).
+/// Sync answers written with each event's JSON encoded once and kept, and runs of events
+/// compressed once and kept: in a crowd, every laptop of a partnership is sent the same new
+/// events, and encoding and gzipping each again for each laptop was most of the server's work
+/// (BENCHMARKS.md, the crowd). The bytes are exactly `SyncResponseV2.json.canonicalData()`,
+/// and gzipped they expand to exactly that (property tests hold both).
 final class EncodedEvents: Sendable {
     private struct Key: Hashable { let id: EventID; let purged: Bool }
     private let cache = NIOLockedValueBox<[Key: Data]>([:])
+    /// Runs of events, compressed (`Gzip.Piece`), by the events they hold.
+    private let runs = NIOLockedValueBox<(pieces: [[Key]: Gzip.Piece], bytes: Int)>(([:], 0))
     /// At most this many events are kept (about 30 MB); past it the cache starts again.
     let capacity: Int
+    /// At most this many compressed bytes of runs are kept; past it they start again.
+    let runCapacity: Int
+    /// A run is cut after this many events if none of them starts one.
+    let longestRun: Int
 
-    init(capacity: Int = 50_000) { self.capacity = capacity }
+    init(capacity: Int = 50_000, runCapacity: Int = 24 << 20, longestRun: Int = 128) {
+        (self.capacity, self.runCapacity, self.longestRun) = (capacity, runCapacity, longestRun)
+    }
+
+    /// How many compressed runs are kept.
+    var runsKept: Int { runs.withLockedValue { $0.pieces.count } }
 
     /// The canonical JSON of `event` (a purged event's differs from its full copy's).
     func bytes(of event: Event) -> Data {
@@ -29,21 +41,91 @@ final class EncodedEvents: Sendable {
     /// `response` as canonical JSON: written without its events, whose array is then filled in
     /// from the kept encodings (`"events":[]` occurs once: keys are sorted, strings escaped, and
     /// no other object of an answer has an `events` member).
-    func answer(_ response: SyncResponseV2) -> Data {
+    func answer(_ response: SyncResponseV2) -> EncodedAnswer {
         var shell = response
         shell.events = []
         let written = shell.json.canonicalData()
         let marker = Data(#""events":[]"#.utf8)
-        guard !response.events.isEmpty, let at = written.range(of: marker) else { return written }
-        var out = Data(capacity: written.count + response.events.count * 700)
-        out.append(written[..<at.lowerBound])
-        out.append(contentsOf: Array(#""events":["#.utf8))
-        for (n, event) in response.events.enumerated() {
-            if n > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(bytes(of: event))
+        guard !response.events.isEmpty, let at = written.range(of: marker) else { return EncodedAnswer(head: written, events: [], tail: Data(), encodings: self) }
+        return EncodedAnswer(head: written[..<at.lowerBound] + Data(#""events":["#.utf8), events: response.events,
+                             tail: written[(at.upperBound - 1)...], encodings: self)
+    }
+
+    /// The compressed run `",e1,e2,…"` of `events` (each preceded by a comma), compressed once.
+    func run(_ events: ArraySlice<Event>) throws -> Gzip.Piece {
+        let key = events.map { Key(id: $0.id, purged: $0.isPurged) }
+        if let hit = runs.withLockedValue({ $0.pieces[key] }) { return hit }
+        var raw = Data()
+        for event in events {
+            raw.append(UInt8(ascii: ","))
+            raw.append(bytes(of: event))
         }
-        out.append(UInt8(ascii: "]"))
-        out.append(written[at.upperBound...])
+        let piece = try Gzip.Piece(raw)
+        runs.withLockedValue { runs in
+            if runs.bytes + piece.deflated.count > runCapacity { runs = ([:], 0) }
+            runs.pieces[key] = piece
+            runs.bytes += piece.deflated.count
+        }
+        return piece
+    }
+
+    /// Where an answer's events are cut into runs: before an event whose id starts with five
+    /// zero bits (one in 32), or after `longestRun` events. The cuts depend only on the events
+    /// themselves, so two answers holding the same events in the same order (every laptop of a
+    /// partnership after an evening, a new laptop's pages) cut them into the same runs, and each
+    /// run is compressed once for all of them.
+    static func startsRun(_ event: Event) -> Bool {
+        let hex = event.id.hex.utf8
+        guard let first = hex.first, let second = hex.dropFirst().first else { return false }
+        return first == UInt8(ascii: "0") && second < UInt8(ascii: "8")
+    }
+}
+
+/// One sync answer as its parts: the JSON before the events, the events, the JSON after.
+struct EncodedAnswer {
+    let head: Data
+    let events: [Event]
+    let tail: Data
+    let encodings: EncodedEvents
+
+    /// The canonical JSON, whole.
+    var data: Data {
+        var out = Data(capacity: head.count + tail.count + events.count * 700)
+        out.append(head)
+        for (n, event) in events.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(encodings.bytes(of: event))
+        }
+        out.append(tail)
         return out
+    }
+
+    /// The events after the first cut, run by run (those before it are compressed with the head).
+    var runs: [ArraySlice<Event>] {
+        var cuts = [Int](), sinceCut = 0
+        for n in events.indices.dropFirst() {
+            sinceCut += 1
+            if EncodedEvents.startsRun(events[n]) || sinceCut >= encodings.longestRun {
+                cuts.append(n)
+                sinceCut = 0
+            }
+        }
+        return cuts.indices.map { k in events[cuts[k]..<(k + 1 < cuts.count ? cuts[k + 1] : events.count)] }
+    }
+
+    /// The canonical JSON as one gzip member: the head and the events before the first cut
+    /// compressed now, each run after it from the kept runs, the tail now.
+    func gzipped() throws -> Data {
+        let runs = self.runs
+        var gzip = Gzip.Assembly(capacity: events.count * 450)
+        var first = head
+        for (n, event) in events[..<(runs.first?.startIndex ?? events.count)].enumerated() {
+            if n > 0 { first.append(UInt8(ascii: ",")) }
+            first.append(encodings.bytes(of: event))
+        }
+        try gzip.append(raw: first)
+        for run in runs { gzip.append(try encodings.run(run)) }
+        try gzip.append(raw: tail)
+        return gzip.finished()
     }
 }

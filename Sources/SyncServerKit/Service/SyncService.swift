@@ -84,12 +84,13 @@ public struct SyncService: Sendable {
     /// One exchange: take the certificates, check and store what the device sent, answer with a
     /// page of what it lacks (and the server's certificates when the device's differ).
     public func sync(_ request: SyncRequestV2, from device: Device) async throws -> SyncResponseV2 {
-        var roster = try await trust.roster()
+        var (roster, published) = try await trust.current()
         if !request.certificates.isEmpty {
             let admitted = roster.admit(request.certificates, pinning: .never)
             if !admitted.accepted.isEmpty {
                 try await storage.addTrust(TrustRecord(partnership: roster.partnership, certificates: admitted.accepted))
                 await trust.invalidate()
+                published = TrustCache.Published(roster)
             }
         }
         do {
@@ -122,9 +123,8 @@ public struct SyncService: Sendable {
         if device.lastSyncAt.map({ time - $0 >= Self.lastSyncResolution }) ?? true {
             try await storage.markSynced(deviceID: device.id, at: time)
         }
-        let digest = roster.digest
         return SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
-                              certificates: request.certDigest == digest ? nil : roster.certificates, certDigest: digest)
+                              certificates: request.certDigest == published.digest ? nil : published.certificates, certDigest: published.digest)
     }
 
     /// A device's last sync is written when it is this much older than now (ms), not at every
@@ -172,20 +172,34 @@ public struct SyncService: Sendable {
 /// The server's roster, built from storage once and again after it changes.
 actor TrustCache {
     let storage: any SyncStorage
-    private var cached: (record: TrustRecord, roster: Roster)?
+    private var cached: (record: TrustRecord, roster: Roster, published: Published)?
+
+    /// What every answer tells a laptop of the roster: its digest, and its certificates in order
+    /// (worked out once per roster, not at every request).
+    struct Published: Sendable {
+        let digest: String
+        let certificates: [DeviceCertificate]
+        init(_ roster: Roster) { (digest, certificates) = (roster.digest, roster.certificates) }
+    }
 
     init(storage: any SyncStorage) { self.storage = storage }
 
     func record() async throws -> TrustRecord { try await load().record }
     func roster() async throws -> Roster { try await load().roster }
+    /// The roster and what answers publish of it, from one load.
+    func current() async throws -> (roster: Roster, published: Published) {
+        let loaded = try await load()
+        return (loaded.roster, loaded.published)
+    }
     func invalidate() { cached = nil }
 
-    private func load() async throws -> (record: TrustRecord, roster: Roster) {
+    private func load() async throws -> (record: TrustRecord, roster: Roster, published: Published) {
         if let cached { return cached }
         let record = try await storage.trust()
         var roster = Roster(partnership: record.partnership ?? "", pins: record.pins)
         roster.admit(record.certificates, pinning: .never)
-        cached = (record, roster)
-        return (record, roster)
+        let loaded = (record, roster, Published(roster))
+        cached = loaded
+        return loaded
     }
 }

@@ -15,7 +15,7 @@ import Testing
         }
         let events = try log.store.allEvents()
         let certificates = try log.store.roster().certificates
-        let encoded = EncodedEvents(capacity: 7)  // small: the cache starts again several times
+        let encoded = EncodedEvents(capacity: 7, runCapacity: 3000)  // small: the caches start again several times
         var rng = SeededRNG(seed: 20261125)
         for round in 0..<60 {
             var chosen = events.shuffled(using: &rng).prefix(Int.random(in: 0...events.count, using: &rng)).map { $0 }
@@ -23,12 +23,45 @@ import Testing
             let vector = try log.store.vector()
             let response = SyncResponseV2(vector: vector, covered: vector, events: chosen, more: round % 2 == 0, stored: round, alreadyHad: round / 2,
                                           certificates: round % 4 == 0 ? certificates : nil, certDigest: "digest-\(round)")
-            #expect(encoded.answer(response) == response.json.canonicalData(), "round \(round)")
+            let canonical = response.json.canonicalData()
+            let answer = encoded.answer(response)
+            #expect(answer.data == canonical, "round \(round)")
+            #expect(try Gzip.decompress(answer.gzipped(), maxSize: 1 << 24) == canonical, "round \(round), gzipped")
         }
         // A purged copy and a full copy of one event are kept apart.
         let one = events[3]
         #expect(encoded.bytes(of: one) == one.json.canonicalData())
         #expect(encoded.bytes(of: one.purged) == one.purged.json.canonicalData())
         #expect(encoded.bytes(of: one) != encoded.bytes(of: one.purged))
+    }
+
+    /// Two answers holding the same run of events cut it into the same pieces wherever the run
+    /// starts in each, so the second answer is compressed from the first's pieces.
+    @Test func answersSharingEventsShareCompressedRuns() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        for n in 0..<400 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+        let events = try log.store.allEvents()
+        let vector = try log.store.vector()
+        // No forced cuts: only the events' own ids decide (one in 32 starts a run; with 400
+        // events, none would be a one-in-300,000 chance).
+        let encoded = EncodedEvents(longestRun: .max)
+        func answer(_ events: ArraySlice<Event>) -> EncodedAnswer {
+            encoded.answer(SyncResponseV2(vector: vector, covered: vector, events: Array(events), more: false, stored: 0, alreadyHad: 0,
+                                          certificates: nil, certDigest: "d"))
+        }
+        let whole = answer(events[...]), later = answer(events.dropFirst(7))
+        #expect(try Gzip.decompress(whole.gzipped(), maxSize: 1 << 24) == whole.data)
+        let kept = encoded.runsKept
+        try #require(whole.runs.count >= 3)
+        #expect(kept == whole.runs.count)
+        #expect(try Gzip.decompress(later.gzipped(), maxSize: 1 << 24) == later.data)
+        #expect(encoded.runsKept == kept, "the later answer's runs are the whole one's")
+        #expect(Set(whole.runs.map { $0.map(\.id) }).isSuperset(of: later.runs.map { $0.map(\.id) }))
+        // And one with an event left out of its second run shares all runs but that one.
+        var gap = events
+        gap.remove(at: whole.runs[1].startIndex + 1)
+        _ = try answer(gap[...]).gzipped()
+        #expect(encoded.runsKept == kept + 1)
     }
 }
