@@ -90,6 +90,12 @@ public struct HTTPTransport: SyncTransport {
 
     public static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
                      meter: WireMeter? = nil) async throws -> JSONValue {
+        (try? JSONValue.parse(try await postForBytes(server: server, path: path, body: body, bearer: bearer, client: client, meter: meter))) ?? .null
+    }
+
+    /// `post`, answering with the body's bytes (unzipped) instead of their JSON.
+    public static func postForBytes(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
+                                    meter: WireMeter? = nil) async throws -> Data {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. http://127.0.0.1:8080")
@@ -117,8 +123,8 @@ public struct HTTPTransport: SyncTransport {
         if response.headers.first(name: "Content-Encoding")?.lowercased() == "gzip" {
             data = try Gzip.decompress(data, maxSize: 1 << 30)
         }
-        let json = (try? JSONValue.parse(data)) ?? .null
         guard response.status == .ok else {
+            let json = (try? JSONValue.parse(data)) ?? .null
             let message = json["error"]?["message"]?.stringValue ?? "HTTP \(response.status.code)"
             let code = json["error"]?["code"]?.stringValue ?? ""
             if let event = json["error"]?["event"]?.stringValue, let refusal = SyncRefusal(code: code, message: message, event: event) { throw refusal }
@@ -131,7 +137,7 @@ public struct HTTPTransport: SyncTransport {
             }
             throw FieldlogError(["unauthorised", "bad-token", "not-certified"].contains(code) ? .notPermitted : .io, "the sync server refused: \(message)", hint: hint)
         }
-        return json
+        return data
     }
 }
 

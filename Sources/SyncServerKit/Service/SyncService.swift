@@ -54,12 +54,18 @@ public struct SyncService: Sendable {
             throw ServerError(.badToken, "the enrolment token is unknown, used or expired")
         }
         try await refuseWhileRestoreHolds()
-        let known = try await trust.record()
-        guard let partnership = known.partnership ?? certificates.first(where: { $0.replica == replica })?.partnership else {
-            throw ServerError(.notCertified, "the laptop sent no certificate for its replica \(replica)")
+        // The cached roster, with this laptop's chain admitted on top: certificates already
+        // accepted are not verified again at each enrolment.
+        let (known, cached) = try await trust.recordAndRoster()
+        var roster = cached
+        if known.partnership == nil {  // the server's first enrolment names the partnership
+            guard let partnership = certificates.first(where: { $0.replica == replica })?.partnership else {
+                throw ServerError(.notCertified, "the laptop sent no certificate for its replica \(replica)")
+            }
+            roster = Roster(partnership: partnership, pins: known.pins)
+            roster.admit(known.certificates, pinning: .never)
         }
-        var roster = Roster(partnership: partnership, pins: known.pins)
-        roster.admit(known.certificates, pinning: .never)
+        let partnership = roster.partnership
         let before = Set(roster.accepted.keys)
         roster.admit(certificates, pinning: .only(org))
         guard let cert = roster.signer(of: replica), cert.org == org else {
@@ -70,7 +76,7 @@ public struct SyncService: Sendable {
         let bearer = Tokens.generate(.device, partnership: self.partnership)
         let device = try await storage.enrol(tokenHash: tokenHash, device: name, replica: replica, deviceID: Hex.random(bytes: 6),
                                              deviceTokenHash: Tokens.hash(bearer), trust: added, at: now())
-        await trust.invalidate()
+        await trust.admitted(added, pinning: .only(org))
         return (device, bearer)
     }
 
@@ -89,7 +95,7 @@ public struct SyncService: Sendable {
             let admitted = roster.admit(request.certificates, pinning: .never)
             if !admitted.accepted.isEmpty {
                 try await storage.addTrust(TrustRecord(partnership: roster.partnership, certificates: admitted.accepted))
-                await trust.invalidate()
+                await trust.admitted(TrustRecord(partnership: roster.partnership, certificates: admitted.accepted), pinning: .never)
                 published = TrustCache.Published(roster)
             }
         }
@@ -98,7 +104,7 @@ public struct SyncService: Sendable {
         } catch let e as ServerError where e.kind == .unknownSigner {
             // Another instance may have accepted the certificate since this one cached its roster.
             await trust.invalidate()
-            roster = try await trust.roster()
+            (roster, published) = try await trust.current()
             try await check(request.events, from: device, roster: roster)
         }
         let stored: Int, had: Int
@@ -166,40 +172,5 @@ public struct SyncService: Sendable {
             }
             throw ServerError(kind, "event \(event.dot) is refused: \(rule)", event: event.dot)
         }
-    }
-}
-
-/// The server's roster, built from storage once and again after it changes.
-actor TrustCache {
-    let storage: any SyncStorage
-    private var cached: (record: TrustRecord, roster: Roster, published: Published)?
-
-    /// What every answer tells a laptop of the roster: its digest, and its certificates in order
-    /// (worked out once per roster, not at every request).
-    struct Published: Sendable {
-        let digest: String
-        let certificates: [DeviceCertificate]
-        init(_ roster: Roster) { (digest, certificates) = (roster.digest, roster.certificates) }
-    }
-
-    init(storage: any SyncStorage) { self.storage = storage }
-
-    func record() async throws -> TrustRecord { try await load().record }
-    func roster() async throws -> Roster { try await load().roster }
-    /// The roster and what answers publish of it, from one load.
-    func current() async throws -> (roster: Roster, published: Published) {
-        let loaded = try await load()
-        return (loaded.roster, loaded.published)
-    }
-    func invalidate() { cached = nil }
-
-    private func load() async throws -> (record: TrustRecord, roster: Roster, published: Published) {
-        if let cached { return cached }
-        let record = try await storage.trust()
-        var roster = Roster(partnership: record.partnership ?? "", pins: record.pins)
-        roster.admit(record.certificates, pinning: .never)
-        let loaded = (record, roster, Published(roster))
-        cached = loaded
-        return loaded
     }
 }

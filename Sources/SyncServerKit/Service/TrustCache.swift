@@ -1,0 +1,101 @@
+import Foundation
+import OutreachCore
+
+/// The server's roster of one partnership, built from storage once (every certificate's
+/// signature checked), then kept: an enrolment or a pushed certificate is admitted into it
+/// (only the new certificates checked), and it is built again only when something may have
+/// changed it behind this process (`invalidate`: another instance, an administrator).
+/// Requests that find it unbuilt wait for one build, not one each.
+actor TrustCache {
+    let storage: any SyncStorage
+    private var cached: Loaded?
+    private var building: Task<Loaded, any Error>?
+    /// Bumped by `invalidate`: a build begun before it is not kept.
+    private var generation = 0
+    /// How many times the roster was built from storage (tests hold enrolments to none).
+    private(set) var builds = 0
+
+    struct Loaded: Sendable {
+        var record: TrustRecord
+        var roster: Roster
+        var published: Published
+    }
+
+    /// What every answer tells a laptop of the roster: its digest, and its certificates in order
+    /// (worked out once per roster, not at every request).
+    struct Published: Sendable {
+        let digest: String
+        let certificates: [DeviceCertificate]
+        init(_ roster: Roster) { (digest, certificates) = (roster.digest, roster.certificates) }
+    }
+
+    init(storage: any SyncStorage) { self.storage = storage }
+
+    /// The roster and what answers publish of it, from one load.
+    func current() async throws -> (roster: Roster, published: Published) {
+        let loaded = try await load()
+        return (loaded.roster, loaded.published)
+    }
+
+    /// What storage holds (as of the load) and the roster built from it.
+    func recordAndRoster() async throws -> (record: TrustRecord, roster: Roster) {
+        let loaded = try await load()
+        return (loaded.record, loaded.roster)
+    }
+
+    func invalidate() {
+        cached = nil
+        building = nil
+        generation += 1
+    }
+
+    /// `added` was written to storage: admit it into the kept roster (pinning as the write did).
+    func admitted(_ added: TrustRecord, pinning: Roster.PinPolicy) {
+        guard var loaded = cached else {
+            invalidate()  // a build under way may have read storage before the write
+            return
+        }
+        if loaded.record.partnership == nil, let partnership = added.partnership {
+            loaded.roster = Roster(partnership: partnership, pins: loaded.record.pins)
+            loaded.roster.admit(loaded.record.certificates, pinning: .never)
+        }
+        loaded.roster.admit(added.certificates, pinning: pinning)
+        let known = Set(loaded.record.certificates.map(\.fingerprint))
+        loaded.record = TrustRecord(partnership: loaded.record.partnership ?? added.partnership, pins: loaded.roster.pins,
+                                    certificates: loaded.record.certificates + added.certificates.filter { !known.contains($0.fingerprint) })
+        loaded.published = Published(loaded.roster)
+        cached = loaded
+    }
+
+    private func load() async throws -> Loaded {
+        if let cached { return cached }
+        let task: Task<Loaded, any Error>
+        if let building {
+            task = building
+        } else {
+            let storage = self.storage
+            task = Task { try await Self.build(from: storage) }
+            building = task
+            builds += 1
+        }
+        let generation = self.generation
+        do {
+            let loaded = try await task.value
+            if generation == self.generation {
+                cached = loaded
+                building = nil
+            }
+            return loaded
+        } catch {
+            if generation == self.generation { building = nil }
+            throw error
+        }
+    }
+
+    private static func build(from storage: any SyncStorage) async throws -> Loaded {
+        let record = try await storage.trust()
+        var roster = Roster(partnership: record.partnership ?? "", pins: record.pins)
+        roster.admit(record.certificates, pinning: .never)
+        return Loaded(record: record, roster: roster, published: Published(roster))
+    }
+}
