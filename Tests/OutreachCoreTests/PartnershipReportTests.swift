@@ -182,4 +182,42 @@ import Testing
         #expect(monthly.map(\.merged.incidents).reduce(0, +) == quarter.merged.incidents)
         #expect(quarter.merged.contacts == 11)  // November's 10 and Uma's 31 October
     }
+
+    /// Outreach contacts by zone add up to the contacts, in every column; published, a zone with
+    /// few contacts cannot be worked out from the total and the other zones.
+    @Test func contactsByZoneAddUpAndASmallZoneStaysHidden() throws {
+        let dir = TempDir()
+        let basis = try TestKeys.log("basis", device: "b1", in: dir.sub("b"))
+        let joanna = try TestKeys.log("joanna", device: "j1", in: dir.sub("j"))
+        for log in [basis, joanna] { _ = try log.defineZone("Z1", label: nil, at: try at("2026-10-01 12:00")) }
+        _ = try basis.defineZone("Z2", label: nil, at: try at("2026-10-01 12:00"))
+        func contacts(_ log: FieldLog, _ n: Int, zone: String?, setting: Setting = .van) throws {
+            for k in 0..<n {
+                _ = try log.logContact(NewContact(person: nil, unidentified: 1, setting: setting, zone: zone), at: try at("2026-11-0\(k % 9 + 1) 21:00"))
+            }
+        }
+        try contacts(basis, 12, zone: "Z1")
+        try contacts(basis, 2, zone: "Z2")
+        try contacts(basis, 9, zone: nil)
+        try contacts(basis, 4, zone: "Z2", setting: .dropIn)  // not outreach: not counted
+        try contacts(joanna, 10, zone: "Z1")
+        try joanna.send(to: basis)
+        let nov = try time.month("2026-11")
+        let report = PartnershipReport(state: try basis.state(), period: ReportPeriod(start: nov.start, end: nov.end, label: "2026-11"))
+        #expect(report.merged.zones == ["Z1": 22, "Z2": 2, Report.noZone: 9])
+        #expect(report.byOrg["basis"]?.zones == ["Z1": 12, "Z2": 2, Report.noZone: 9])
+        #expect(report.byOrg["joanna"]?.zones == ["Z1": 10])
+        for (_, r) in report.columns { #expect(r.zones.values.reduce(0, +) == r.contacts) }
+        #expect(report.json["merged"]?["zones"]?[Report.noZone]?.intValue == 9)
+
+        let cells = PartnershipReport.cells([report])
+        let table = report.table(cells: cells, isPublic: true)
+        let basisColumn = try #require(table.columns.firstIndex(of: "basis"))
+        let zoneRows = cells.indices.filter { cells[$0].measure == "zones" }
+        let contactsRow = try #require(cells.firstIndex(of: ReportCell("contacts")))
+        #expect(table.values[cells.firstIndex(of: ReportCell("zones", "Z2"))!][basisColumn] == .small)
+        // Z2's <8 is not alone among basis's contacts and its zones: another is hidden with it.
+        let unpublished = (zoneRows + [contactsRow]).filter { !table.values[$0][basisColumn].isPublished }
+        #expect(unpublished.count >= 2)
+    }
 }

@@ -46,6 +46,8 @@ import Testing
         #expect(october.end == LondonTime.ms(ISO8601DateFormatter().date(from: "2026-11-01T00:00:00Z")!))
         let r = Report(state: try log.state(), period: ReportPeriod(start: october.start, end: october.end, label: "2026-10"))
         #expect(r.contacts == 8)
+        // By zone: all in Z1 but Dee's, corrected to Z2; the three not identified count three.
+        #expect(r.zones == ["Z1": 7, "Z2": 1])
         #expect(r.engaged == 4)
         #expect(r.new == 3)
         #expect(r.casework == 2)

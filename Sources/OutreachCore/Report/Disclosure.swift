@@ -148,7 +148,8 @@ extension PartnershipReport {
     /// The published form of one report: merged and each organisation, under disclosure control.
     /// The merged column is the sum of the organisations' for every row (for counts of distinct
     /// people it is at most the sum; treating it as a sum protects them all the same) whenever
-    /// every organisation is shown; each column's incidents are the sum of their types.
+    /// every organisation is shown; each column's incidents are the sum of their types, and its
+    /// outreach contacts the sum of its zones'.
     public func table(cells: [ReportCell], isPublic: Bool) -> PublicTable {
         let cols = columns
         let raw = cells.map { cell in cols.map { $0.report.value(cell) } }
@@ -157,9 +158,10 @@ extension PartnershipReport {
         if cols.count > 2 {
             for row in cells.indices { relations.append((0..<cols.count).map { (row, $0) }) }
         }
-        if let total = cells.firstIndex(of: ReportCell("incidents")) {
-            let parts = cells.indices.filter { cells[$0].measure == "incidents" && cells[$0].category != nil }
-            for column in cols.indices { relations.append([(total, column)] + parts.map { ($0, column) }) }
+        for (totalCell, partsMeasure) in [(ReportCell("incidents"), "incidents"), (ReportCell("contacts"), "zones")] {
+            guard let total = cells.firstIndex(of: totalCell) else { continue }
+            let parts = cells.indices.filter { cells[$0].measure == partsMeasure && cells[$0].category != nil }
+            if !parts.isEmpty { for column in cols.indices { relations.append([(total, column)] + parts.map { ($0, column) }) } }
         }
         return PublicTable(columns: cols.map(\.name), cells: cells, raw: raw, relations: relations)
     }

@@ -11,6 +11,9 @@ public struct Report: Sendable, Equatable {
     public var new = 0
     /// Distinct people with an open case or a casework contact in the period.
     public var casework = 0
+    /// Outreach contacts (counted as `contacts` is) per zone they were in; those given no zone
+    /// under `Report.noZone`. They add up to `contacts`.
+    public var zones: [String: Int] = [:]
     /// Distinct people per need, over contacts of any setting.
     public var needs: [String: Int] = [:]
     /// Items given per kind, over contacts of any setting.
@@ -55,13 +58,16 @@ public struct Report: Sendable, Equatable {
         var needPeople = [UInt32: Set<UInt32>]()
         var caseworkIDs = Set<UInt32>()
         var serviceTotals = [UInt32: Int]()
+        var zoneTotals = [UInt32: Int]()
         for page in index.pages {
             for i in page.range(period) {
                 if let orgIndex, page.org[i] != orgIndex { continue }
                 let p = page.person[i] == ReportIndex.nobody ? ReportIndex.nobody : index.canonical[Int(page.person[i])]
                 let setting = page.setting[i]
                 if index.outreachWords.contains(setting) {
-                    contacts += p == ReportIndex.nobody ? Int(page.unidentified[i]) : 1
+                    let counted = p == ReportIndex.nobody ? Int(page.unidentified[i]) : 1
+                    contacts += counted
+                    zoneTotals[page.zone[i], default: 0] += counted
                     if p != ReportIndex.nobody { engagedPeople.insert(p) }
                 }
                 if p != ReportIndex.nobody {
@@ -76,6 +82,9 @@ public struct Report: Sendable, Equatable {
         new = engagedPeople.filter { first[$0].map(period.contains) == true }.count
         needs = Dictionary(uniqueKeysWithValues: needPeople.map { (index.words[Int($0.key)], $0.value.count) })
         services = Dictionary(uniqueKeysWithValues: serviceTotals.map { (index.words[Int($0.key)], $0.value) })
+        zones = Dictionary(uniqueKeysWithValues: zoneTotals.filter { $0.value > 0 }.map {
+            ($0.key == ReportIndex.nobody ? Report.noZone : index.words[Int($0.key)], $0.value)
+        })
         var caseworkPeople = Set(caseworkIDs.map { index.people[Int($0)] })
 
         for (person, registers) in index.registerWrites {
@@ -120,6 +129,9 @@ public struct Report: Sendable, Equatable {
         }
     }
 
+    /// The category of outreach contacts given no zone (zone names are a word without spaces).
+    public static let noZone = "no zone"
+
     /// Percentage rounded to a whole number, or nil when there is nothing to divide by.
     public static func percent(_ part: Int, of whole: Int) -> Int? {
         whole == 0 ? nil : Int((Double(part) * 100 / Double(whole)).rounded())
@@ -140,7 +152,7 @@ extension Report {
         func object(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .int(Int64($0)) }) }
         return [
             "contacts": .int(Int64(contacts)), "engaged": .int(Int64(engaged)), "new": .int(Int64(new)),
-            "casework": .int(Int64(casework)), "needs": object(needs), "services": object(services),
+            "casework": .int(Int64(casework)), "zones": object(zones), "needs": object(needs), "services": object(services),
             "referrals": ["byDestination": object(referrals), "withOutcome": .int(Int64(referralsWithOutcome)),
                           "attended": .int(Int64(referralsAttended)),
                           "attendedPercent": Report.percent(referralsAttended, of: referralsWithOutcome).map { .int(Int64($0)) } ?? .null],

@@ -16,6 +16,7 @@ extension Report {
     /// The breakdown of a measure with categories (nil for a measure without).
     func breakdown(_ measure: String) -> [String: Int]? {
         switch measure {
+        case "zones": zones
         case "needs": needs
         case "services": services
         case "referrals": referrals
@@ -67,7 +68,7 @@ extension PartnershipReport {
             return total.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ReportCell(measure, $0.key) }
         }
         var cells = ["contacts", "engaged", "new", "casework"].map { ReportCell($0) }
-        cells += categories("needs") + categories("services")
+        cells += categories("zones") + categories("needs") + categories("services")
         cells += categories("referrals") + [ReportCell("referrals.withOutcome"), ReportCell("referrals.attended")]
         cells += categories("safeguarding") + [ReportCell("safeguarding.withoutConsent")]
         cells += [ReportCell("incidents")] + categories("incidents") + [ReportCell("incidents.policeConsented"), ReportCell("incidents.fullReports")]
@@ -108,6 +109,7 @@ extension ReportCell {
     /// The heading printed above the first cell of a measure with categories.
     public var section: String? {
         switch measure.split(separator: ".").first.map(String.init) {
+        case "zones": return "outreach contacts by zone"
         case "needs": return "needs (people)"
         case "services": return "services (items given)"
         case "referrals": return "referrals"

@@ -12,7 +12,7 @@ import Foundation
 public struct ReportIndex: Sendable, Equatable {
     static let nobody = UInt32.max
 
-    /// Strings the columns point into: organisations, settings, needs, service kinds.
+    /// Strings the columns point into: organisations, settings, zones, needs, service kinds.
     var words: [String] = []
     /// Person ids the `person` columns point into: as the contacts name them, and as merged.
     var people: [String] = []
@@ -45,6 +45,8 @@ public struct ReportIndex: Sendable, Equatable {
         /// The person as the contact names her (`nobody`: not identified).
         var person: [UInt32] = []
         var setting: [UInt32] = []
+        /// The zone the contact was in (`nobody`: none given).
+        var zone: [UInt32] = []
         var unidentified: [UInt32] = []
         /// Contact i's needs are `needs[needsStart[i]..<needsStart[i + 1]]` (word indices).
         var needsStart: [UInt32] = [0]
@@ -156,6 +158,7 @@ public struct ReportIndex: Sendable, Equatable {
             columns.person.append(Self.nobody)
         }
         columns.setting.append(word(c.setting))
+        columns.zone.append(c.zone.map(word) ?? Self.nobody)
         columns.unidentified.append(UInt32(clamping: c.unidentified))
         for n in c.needs { columns.needs.append(word(n)) }
         columns.needsStart.append(UInt32(columns.needs.count))

@@ -97,7 +97,7 @@ public struct ReportOutput: Sendable {
         let percent: (Int?) -> JSONValue = { $0.map { .int(Int64($0)) } ?? .null }
         return [
             "contacts": flat["contacts"] ?? .null, "engaged": flat["engaged"] ?? .null, "new": flat["new"] ?? .null,
-            "casework": flat["casework"] ?? .null, "needs": group("needs"), "services": group("services"),
+            "casework": flat["casework"] ?? .null, "zones": group("zones"), "needs": group("needs"), "services": group("services"),
             "referrals": ["byDestination": group("referrals"), "withOutcome": flat["referrals.withOutcome"] ?? .null,
                           "attended": flat["referrals.attended"] ?? .null, "attendedPercent": percent(attended)],
             "safeguarding": ["byCategory": group("safeguarding"), "withoutConsent": flat["safeguarding.withoutConsent"] ?? .null],

@@ -16,7 +16,7 @@ import Foundation
 /// JSON.
 extension ReportIndex {
     static let cacheName = "report-snapshot/v3"
-    static let formatVersion: UInt32 = 3
+    static let formatVersion: UInt32 = 4
 
     /// Where `load` found the index.
     public enum Source: Sendable, Equatable {
@@ -64,7 +64,7 @@ extension ReportIndex {
         w.put(words)
         w.put(people)
         for c in pages {
-            w.put(c.at); w.put(c.org); w.put(c.person); w.put(c.setting); w.put(c.unidentified)
+            w.put(c.at); w.put(c.org); w.put(c.person); w.put(c.setting); w.put(c.zone); w.put(c.unidentified)
             w.put(c.needsStart); w.put(c.needs); w.put(c.servicesStart); w.put(c.serviceKind); w.put(c.serviceCount)
         }
         w.put(smallParts.canonicalString())
@@ -85,6 +85,7 @@ extension ReportIndex {
             c.org = try r.array(UInt32.self)
             c.person = try r.array(UInt32.self)
             c.setting = try r.array(UInt32.self)
+            c.zone = try r.array(UInt32.self)
             c.unidentified = try r.array(UInt32.self)
             c.needsStart = try r.array(UInt32.self)
             c.needs = try r.array(UInt32.self)
@@ -92,12 +93,13 @@ extension ReportIndex {
             c.serviceKind = try r.array(UInt32.self)
             c.serviceCount = try r.array(UInt32.self)
             let n = c.at.count
-            guard [c.org.count, c.person.count, c.setting.count, c.unidentified.count].allSatisfy({ $0 == n }),
+            guard [c.org.count, c.person.count, c.setting.count, c.zone.count, c.unidentified.count].allSatisfy({ $0 == n }),
                   c.needsStart.count == n + 1, c.servicesStart.count == n + 1, c.serviceKind.count == c.serviceCount.count,
                   c.needsStart.last.map(Int.init) == c.needs.count, c.servicesStart.last.map(Int.init) == c.serviceKind.count,
                   zip(c.needsStart, c.needsStart.dropFirst()).allSatisfy({ $0 <= $1 }), zip(c.servicesStart, c.servicesStart.dropFirst()).allSatisfy({ $0 <= $1 }),
                   (c.org + c.setting + c.needs + c.serviceKind).allSatisfy({ Int($0) < index.words.count }),
-                  c.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count })
+                  c.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count }),
+                  c.zone.allSatisfy({ $0 == nobody || Int($0) < index.words.count })
             else { throw FieldlogError.malformed("inconsistent report snapshot") }
             index.pages[page] = c
         }
