@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import OutreachCore
 
@@ -15,6 +16,26 @@ import Testing
         propertySeeds(500).map { seed in
             var rng = SeededRNG(seed: seed)
             return (vector(&rng), vector(&rng), vector(&rng), seed)
+        }
+    }
+
+    /// The stored-context reader gives what the JSON parser gives: the vector for what this code
+    /// writes, the same vector or the same refusal for anything else.
+    @Test func storedContextsReadAsTheJSONParserReadsThem() throws {
+        for (a, _, _, seed) in Self.triples() {
+            #expect(try VersionVector(storedJSON: a.json.canonicalString()) == a, "seed \(seed)")
+        }
+        let r = Self.replicas[0].rawValue, q = Self.replicas[1].rawValue
+        let odd = ["{}", "{ }", "{\"\(r)\":3}", "{\"\(r)\": 3}", "{\"\(r)\":3,\"\(q)\":18446744073709551615}", "{\"\(r)\":3,\"\(r)\":4}",
+                   "{\"\(r)\":-1}", "{\"\(r)\":1.5}", "{\"\(r.uppercased())\":1}", "{\"\(r)\":1", "[]", "", "{\"\(r)\":1}x", "{\"abc\":1}"]
+        for text in odd {
+            let viaJSON = Result { try VersionVector(json: try JSONValue.parse(Data(text.utf8))) }
+            let stored = Result { try VersionVector(storedJSON: text) }
+            switch (viaJSON, stored) {
+            case (.success(let a), .success(let b)): #expect(a == b, "\(text)")
+            case (.failure, .failure): break
+            default: Issue.record("\(text): the JSON parser gives \(viaJSON), the stored reader \(stored)")
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// How one version vector stands to another.
 public enum ClockOrder: Sendable, Equatable {
     /// Everything the left side knows, the right side knows too, and more.
@@ -86,5 +87,40 @@ extension VersionVector {
             entries[replica] = UInt64(seq)
         }
         self.init(entries)
+    }
+
+    /// A vector from the compact JSON this code writes (`{"<replica>":<seq>,…}`, as stored in
+    /// an event row's context), read byte by byte; anything else goes through the JSON parser,
+    /// with its checks and errors. (Reading rows back is most of a server's page.)
+    public init(storedJSON text: String) throws {
+        let fast: [ReplicaID: UInt64]? = text.utf8.withContiguousStorageIfAvailable { bytes -> [ReplicaID: UInt64]? in
+            var i = 0, out = [ReplicaID: UInt64]()
+            func take(_ byte: UInt8) -> Bool {
+                guard i < bytes.count, bytes[i] == byte else { return false }
+                i += 1
+                return true
+            }
+            guard take(UInt8(ascii: "{")) else { return nil }
+            if take(UInt8(ascii: "}")) { return i == bytes.count ? out : nil }
+            repeat {
+                guard take(UInt8(ascii: "\"")), i + 17 <= bytes.count, bytes[i + 16] == UInt8(ascii: "\""),
+                      let replica = ReplicaID(String(decoding: bytes[i..<(i + 16)], as: UTF8.self)) else { return nil }
+                i += 17
+                guard take(UInt8(ascii: ":")), i < bytes.count else { return nil }
+                var seq: UInt64 = 0, digits = 0
+                while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), digits < 19 {
+                    seq = seq * 10 + UInt64(bytes[i] - UInt8(ascii: "0"))
+                    i += 1
+                    digits += 1
+                }
+                guard digits > 0, out.updateValue(seq, forKey: replica) == nil else { return nil }
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "}")) && i == bytes.count ? out : nil
+        } ?? nil
+        if let fast {
+            self.init(fast)
+        } else {
+            try self.init(json: try JSONValue.parse(Data(text.utf8)))
+        }
     }
 }

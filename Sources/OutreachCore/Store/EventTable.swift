@@ -112,7 +112,7 @@ public enum EventTable {
         guard let id = EventID(hex: row.id), let origin = ReplicaID(row.origin), row.seq >= 1 else {
             throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
         }
-        let ctx = try VersionVector(json: try JSONValue.parse(row.ctx))
+        let ctx = try VersionVector(storedJSON: row.ctx)
         let dot = Dot(origin, UInt64(row.seq))
         let prev = row.prev.flatMap(EventID.init(hex:))
         if verify {
