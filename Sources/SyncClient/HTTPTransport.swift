@@ -90,7 +90,8 @@ public struct HTTPTransport: SyncTransport {
 
     public static func post(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
                      meter: WireMeter? = nil) async throws -> JSONValue {
-        (try? JSONValue.parse(try await postForBytes(server: server, path: path, body: body, bearer: bearer, client: client, meter: meter))) ?? .null
+        let data = try await postForBytes(server: server, path: path, body: body, bearer: bearer, client: client, meter: meter)
+        return (try? JSONValue.parse(data)) ?? .null
     }
 
     /// `post`, answering with the body's bytes (unzipped) instead of their JSON.

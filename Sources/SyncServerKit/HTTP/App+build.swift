@@ -269,11 +269,10 @@ struct SyncHTTP: Sendable {
 
     /// A JSON body, gzipped when the client takes it and it is worth it.
     static func body(_ json: Data, status: HTTPResponse.Status, gzip: Bool) -> Response {
-        let bytes = json
-        if gzip, bytes.count > 512, let compressed = try? Gzip.compress(bytes, level: Gzip.fastLevel) {
+        if gzip, json.count > 512, let compressed = try? Gzip.compress(json, level: Gzip.fastLevel) {
             return response(compressed, status: status, gzip: true)
         }
-        return response(bytes, status: status, gzip: false)
+        return response(json, status: status, gzip: false)
     }
 
     static func response(_ bytes: Data, status: HTTPResponse.Status, gzip: Bool) -> Response {

@@ -103,8 +103,7 @@ public struct SyncService: Sendable {
             try await check(request.events, from: device, roster: roster)
         } catch let e as ServerError where e.kind == .unknownSigner {
             // Another instance may have accepted the certificate since this one cached its roster.
-            await trust.invalidate()
-            (roster, published) = try await trust.current()
+            (roster, published) = try await trust.refresh()
             try await check(request.events, from: device, roster: roster)
         }
         let stored: Int, had: Int

@@ -49,6 +49,30 @@ actor TrustCache {
         generation += 1
     }
 
+    /// Reads storage again for what another instance or an administrator added since the
+    /// roster was kept, and admits it: only certificates not yet accepted are checked, so a
+    /// client pushing events of unknown signers cannot make each request check them all again
+    /// (a new pin means one full build). Certificates are never removed from storage.
+    func refresh() async throws -> (roster: Roster, published: Published) {
+        guard cached != nil else { return try await current() }
+        let generation = self.generation
+        let record = try await storage.trust()
+        guard generation == self.generation, var loaded = cached, record.partnership == loaded.record.partnership,
+              record.pins.allSatisfy({ loaded.record.pins[$0.key] == $0.value }) else {
+            invalidate()
+            return try await current()
+        }
+        let known = Set(loaded.roster.accepted.keys)
+        let new = record.certificates.filter { !known.contains($0.fingerprint) }
+        guard !new.isEmpty else { return (loaded.roster, loaded.published) }
+        loaded.roster.admit(new, pinning: .never)
+        let recorded = Set(loaded.record.certificates.map(\.fingerprint))
+        loaded.record.certificates += new.filter { !recorded.contains($0.fingerprint) }
+        loaded.published = Published(loaded.roster)
+        cached = loaded
+        return (loaded.roster, loaded.published)
+    }
+
     /// `added` was written to storage: admit it into the kept roster (pinning as the write did).
     func admitted(_ added: TrustRecord, pinning: Roster.PinPolicy) {
         guard var loaded = cached else {

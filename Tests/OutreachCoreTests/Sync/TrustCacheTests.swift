@@ -59,3 +59,41 @@ import Testing
         }
     }
 }
+
+/// A laptop enrolled through another instance is let in by this one's next look at storage, and
+/// events of unknown signers never make the server check every certificate again.
+@Suite struct TrustRefreshTests {
+    @Test(arguments: Backend.allCases) func anotherInstancesEnrolmentIsAdmittedWithoutARebuild(backend: Backend) async throws {
+        let dir = TempDir()
+        try await withStorage(backend, dir) { storage in
+            let a = SyncService(storage: storage), b = SyncService(storage: storage)
+            try await storage.addOrganisation("basis", at: t0)
+            func enrol(_ service: SyncService, _ device: String) async throws -> (Device, FieldLog) {
+                let log = try TestKeys.log("basis", device: device, in: dir.sub(device))
+                let (d, _) = try await service.enrol(token: try await service.issueEnrolment(org: "basis", lifetime: 60_000), device: device,
+                                                     replica: log.store.info.replica, certificates: try log.store.roster().certificates)
+                return (d, log)
+            }
+            let (first, firstLog) = try await enrol(a, "b1")
+            _ = try await b.sync(SyncRequestV2(vector: try firstLog.store.vector(), events: []), from: first)  // b keeps its roster now
+            let builds = await b.trust.builds
+            // b2 enrols through a; its first push goes to b, which has never seen its certificate.
+            let (second, log) = try await enrol(a, "b2")
+            _ = try log.registerPerson(name: "Rose", at: t0)
+            let events = try log.store.allEvents()
+            let answer = try await b.sync(SyncRequestV2(vector: try log.store.vector(), events: events), from: second)
+            #expect(answer.stored == events.count && !events.isEmpty)
+            #expect(await b.trust.builds == builds, "admitted from storage, not rebuilt")
+            // A stranger's events are refused, and refusing them rebuilds nothing.
+            let stranger = try TestKeys.log("basis", device: "x", in: dir.sub("x"))
+            _ = try stranger.registerPerson(name: "Mallory", at: t0)
+            for _ in 0..<3 {
+                await #expect(throws: ServerError.self) {
+                    _ = try await b.sync(SyncRequestV2(vector: try stranger.store.vector(), events: try stranger.store.allEvents()), from: second)
+                }
+            }
+            #expect(await b.trust.builds == builds)
+            #expect(try await b.trust.current().published.digest == (try await TrustCache(storage: storage).current().published.digest))
+        }
+    }
+}
