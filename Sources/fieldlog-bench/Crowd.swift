@@ -127,8 +127,8 @@ struct CrowdBench {
         await all.close()
     }
 
-    /// With `FIELDLOG_BENCH_PERF=FILE`, `perf record -g` of the server (this process) for the
-    /// first 3 seconds of the laptops' sync, into FILE (read it with `perf report -i FILE`).
+    /// With `FIELDLOG_BENCH_PERF=FILE`, `perf record -g` of this process (the crowd's server, or
+    /// the first sync's server and laptop) for 3 seconds from now, into FILE (`perf report -i FILE`).
     static func profile() throws -> Process? {
         guard let file = ProcessInfo.processInfo.environment["FIELDLOG_BENCH_PERF"] else { return nil }
         let perf = Process()

@@ -91,7 +91,9 @@ struct SyncBench {
         let fresh = try newStore("sync-new-laptop")
         let (engine, counter) = try await enrolled(fresh, on: big)
         var summary = SyncSummary()
+        let profiler = try CrowdBench.profile()  // FIELDLOG_BENCH_PERF: the first 3 s of it
         let first = try await seconds { summary = try await engine.run() }
+        _ = profiler
         report("first sync, new laptop, 100k events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
         let before = (counter.sent, counter.received, counter.exchanges)
         let quiet = try await seconds { summary = try await engine.run() }
