@@ -8,7 +8,12 @@ import OutreachCore
 /// (BENCHMARKS.md, the crowd). The bytes are exactly `SyncResponseV2.json.canonicalData()`,
 /// and gzipped they expand to exactly that (property tests hold both).
 final class EncodedEvents: Sendable {
-    private struct Key: Hashable { let id: EventID; let purged: Bool }
+    /// An event's id does not cover its signature: two copies under one id (in two partnerships'
+    /// storages, one of them forged) must not share bytes, so the signature is part of the key.
+    private struct Key: Hashable {
+        let id: EventID, purged: Bool, signature: Data
+        init(_ event: Event) { (id, purged, signature) = (event.id, event.isPurged, event.signature) }
+    }
     private let cache = NIOLockedValueBox<[Key: Data]>([:])
     /// Runs of events, compressed (`Gzip.Piece`), by the events they hold.
     private let runs = NIOLockedValueBox<(pieces: [[Key]: Gzip.Piece], bytes: Int)>(([:], 0))
@@ -28,7 +33,7 @@ final class EncodedEvents: Sendable {
 
     /// The canonical JSON of `event` (a purged event's differs from its full copy's).
     func bytes(of event: Event) -> Data {
-        let key = Key(id: event.id, purged: event.isPurged)
+        let key = Key(event)
         if let hit = cache.withLockedValue({ $0[key] }) { return hit }
         let encoded = event.json.canonicalData()
         cache.withLockedValue { cache in
@@ -53,7 +58,7 @@ final class EncodedEvents: Sendable {
 
     /// The compressed run `",e1,e2,…"` of `events` (each preceded by a comma), compressed once.
     func run(_ events: ArraySlice<Event>) throws -> Gzip.Piece {
-        let key = events.map { Key(id: $0.id, purged: $0.isPurged) }
+        let key = events.map(Key.init)
         if let hit = runs.withLockedValue({ $0.pieces[key] }) { return hit }
         var raw = Data()
         for event in events {

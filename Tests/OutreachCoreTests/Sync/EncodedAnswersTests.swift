@@ -33,6 +33,19 @@ import Testing
         #expect(encoded.bytes(of: one) == one.json.canonicalData())
         #expect(encoded.bytes(of: one.purged) == one.purged.json.canonicalData())
         #expect(encoded.bytes(of: one) != encoded.bytes(of: one.purged))
+        // Another copy under the same id with another signature (a forgery in another
+        // partnership's storage) is never given the first copy's bytes, nor its runs.
+        let other = Event(storedID: one.id, dot: one.dot, prev: one.prev, org: one.org, scope: one.scope, context: one.context, recordedAt: one.recordedAt,
+                          keyID: one.keyID, sealedPayload: one.sealedPayload, purgedDigest: nil, signature: Data(repeating: 7, count: 64))
+        let fresh = EncodedEvents(longestRun: 1)  // every event after the first is a run of its own
+        #expect(fresh.bytes(of: one) == one.json.canonicalData())
+        #expect(fresh.bytes(of: other) == other.json.canonicalData())
+        let vector = try log.store.vector()
+        let answer = { (e: Event) in fresh.answer(SyncResponseV2(vector: vector, covered: vector, events: [events[0], e], more: false, stored: 0,
+                                                                   alreadyHad: 0, certificates: nil, certDigest: "d")) }
+        #expect(try Gzip.decompress(answer(one).gzipped(), maxSize: 1 << 20) == answer(one).data)
+        #expect(try Gzip.decompress(answer(other).gzipped(), maxSize: 1 << 20) == answer(other).data)
+        #expect(answer(other).data != answer(one).data)
     }
 
     /// Two answers holding the same run of events cut it into the same pieces wherever the run
