@@ -62,8 +62,7 @@ public struct SyncService: Sendable {
             guard let partnership = certificates.first(where: { $0.replica == replica })?.partnership else {
                 throw ServerError(.notCertified, "the laptop sent no certificate for its replica \(replica)")
             }
-            roster = Roster(partnership: partnership, pins: known.pins)
-            roster.admit(known.certificates, pinning: .never)
+            roster = known.roster(naming: partnership)
         }
         let partnership = roster.partnership
         let before = Set(roster.accepted.keys)

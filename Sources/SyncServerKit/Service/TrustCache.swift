@@ -19,6 +19,15 @@ actor TrustCache {
         var record: TrustRecord
         var roster: Roster
         var published: Published
+
+        /// Admits `certificates` (pinning as given), records those not recorded yet, publishes again.
+        mutating func admit(_ certificates: [DeviceCertificate], pinning: Roster.PinPolicy) {
+            roster.admit(certificates, pinning: pinning)
+            let recorded = Set(record.certificates.map(\.fingerprint))
+            record.certificates += certificates.filter { !recorded.contains($0.fingerprint) }
+            record.pins = roster.pins
+            published = Published(roster)
+        }
     }
 
     /// What every answer tells a laptop of the roster: its digest, and its certificates in order
@@ -65,10 +74,7 @@ actor TrustCache {
         let known = Set(loaded.roster.accepted.keys)
         let new = record.certificates.filter { !known.contains($0.fingerprint) }
         guard !new.isEmpty else { return (loaded.roster, loaded.published) }
-        loaded.roster.admit(new, pinning: .never)
-        let recorded = Set(loaded.record.certificates.map(\.fingerprint))
-        loaded.record.certificates += new.filter { !recorded.contains($0.fingerprint) }
-        loaded.published = Published(loaded.roster)
+        loaded.admit(new, pinning: .never)
         cached = loaded
         return (loaded.roster, loaded.published)
     }
@@ -80,14 +86,10 @@ actor TrustCache {
             return
         }
         if loaded.record.partnership == nil, let partnership = added.partnership {
-            loaded.roster = Roster(partnership: partnership, pins: loaded.record.pins)
-            loaded.roster.admit(loaded.record.certificates, pinning: .never)
+            loaded.record.partnership = partnership
+            loaded.roster = loaded.record.roster()
         }
-        loaded.roster.admit(added.certificates, pinning: pinning)
-        let known = Set(loaded.record.certificates.map(\.fingerprint))
-        loaded.record = TrustRecord(partnership: loaded.record.partnership ?? added.partnership, pins: loaded.roster.pins,
-                                    certificates: loaded.record.certificates + added.certificates.filter { !known.contains($0.fingerprint) })
-        loaded.published = Published(loaded.roster)
+        loaded.admit(added.certificates, pinning: pinning)
         cached = loaded
     }
 
@@ -118,8 +120,17 @@ actor TrustCache {
 
     private static func build(from storage: any SyncStorage) async throws -> Loaded {
         let record = try await storage.trust()
-        var roster = Roster(partnership: record.partnership ?? "", pins: record.pins)
-        roster.admit(record.certificates, pinning: .never)
+        let roster = record.roster()
         return Loaded(record: record, roster: roster, published: Published(roster))
+    }
+}
+
+extension TrustRecord {
+    /// The roster this record makes, every certificate checked; named `partnership` while the
+    /// record names none (the server's first enrolment).
+    func roster(naming partnership: String? = nil) -> Roster {
+        var roster = Roster(partnership: self.partnership ?? partnership ?? "", pins: pins)
+        roster.admit(certificates, pinning: .never)
+        return roster
     }
 }
