@@ -152,7 +152,7 @@ struct OrgAdd: AsyncParsableCommand {
     @Argument var name: String
 
     func validate() throws {
-        guard name.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) != nil else {
+        guard Event.isOrgName(name) else {
             throw ValidationError("an organisation is a short lowercase name, e.g. basis")
         }
     }

@@ -22,7 +22,7 @@ struct Init: AsyncParsableCommand {
         if invite == nil && (org == nil || device == nil) {
             throw ValidationError("give --org and --device for the first laptop, or --invite FILE to join")
         }
-        if let org, org.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) == nil {
+        if let org, !Event.isOrgName(org) {
             throw ValidationError("--org must be a short lowercase name, e.g. basis")
         }
         if let device, device.isEmpty || device.count > 40 { throw ValidationError("--device must be 1 to 40 characters") }

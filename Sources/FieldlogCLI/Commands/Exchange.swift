@@ -103,7 +103,7 @@ struct DeviceInvite: ParsableCommand {
 
     func run() throws {
         try guarded {
-            if let org, org.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) == nil {
+            if let org, !Event.isOrgName(org) {
                 throw FieldlogError.badInput("--org must be a short lowercase name, e.g. joanna")
             }
             let log = try Session.unlocked(storeOptions)

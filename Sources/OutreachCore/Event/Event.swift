@@ -93,7 +93,6 @@ public struct Event: Hashable, Sendable {
                                 sealedPayload: Data(), purgedDigest: payloadDigest, signature: signature)
     }
 
-    /// An organisation's name: a short lowercase word (`basis`, `joanna`), as servers register them.
     /// A device's or partnership's name as certificates and enrolment carry it: 1 to 64 code
     /// points (JSON Schema's `maxLength` counts code points, so the schema and this agree), no
     /// control characters (C0, DEL, C1: a name is shown in terminals and written to logs).
@@ -106,6 +105,9 @@ public struct Event: Hashable, Sendable {
         return (1...64).contains(count)
     }
 
+    /// An organisation's name: a short lowercase word (`basis`, `joanna`), as servers register
+    /// them: a letter, then up to 31 letters, digits and dashes (a server's partnerships follow
+    /// the same rule).
     public static func isOrgName(_ text: String) -> Bool {
         let u = Array(text.utf8)
         guard (1...32).contains(u.count), (0x61...0x7A).contains(u[0]) else { return false }

@@ -17,10 +17,9 @@ public protocol PartnershipStorages: Sendable {
 }
 
 public enum Partnerships {
-    /// A partnership's name: short, lowercase, as in a token (`fld_leeds.…`) and a command line.
-    public static func isName(_ name: String) -> Bool {
-        name.range(of: #"^[a-z][a-z0-9-]{0,31}$"#, options: .regularExpression) != nil
-    }
+    /// A partnership's name: short, lowercase, as in a token (`fld_leeds.…`) and a command line;
+    /// the rule of an organisation's name (letters, digits and dashes only: safe in a schema name).
+    public static func isName(_ name: String) -> Bool { Event.isOrgName(name) }
 
     public static func unknown(_ name: String) -> ServerError {
         ServerError(.notFound, "no partnership \(name) on this server (SyncServer admin partnership list shows them; partnership add makes one)")
