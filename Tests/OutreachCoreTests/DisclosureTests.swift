@@ -59,7 +59,7 @@ import Testing
         for seed in propertySeeds(300) {
             var rng = SeededRNG(seed: seed)
             let (raw, relations) = Self.randomTable(&rng)
-            let cells = raw.indices.map { ReportCell("m\($0)") }
+            let cells = raw.indices.map { ReportCell(.needs, "m\($0)") }
             let table = PublicTable(columns: (0..<raw[0].count).map { "c\($0)" }, cells: cells, raw: raw, relations: relations)
             // Every small count is hidden; every published value is the rounded count.
             for (r, row) in raw.enumerated() {
@@ -78,7 +78,7 @@ import Testing
 
     @Test func aHiddenPartIsPairedWithAnother() {
         // Merged 25 = basis 22 + joanna 3: joanna's 3 is "<8", so basis must go too, or 25 − 22 = 3.
-        let table = PublicTable(columns: ["merged", "basis", "joanna"], cells: [ReportCell("contacts")], raw: [[25, 22, 3]],
+        let table = PublicTable(columns: ["merged", "basis", "joanna"], cells: [ReportCell(.contacts)], raw: [[25, 22, 3]],
                                 relations: [[(0, 0), (0, 1), (0, 2)]])
         #expect(table.values == [[.count(25), .hidden, .small]])
         #expect(table.values[0].map(\.description) == ["25", "x", "<8"])

@@ -213,9 +213,9 @@ import Testing
         let cells = PartnershipReport.cells([report])
         let table = report.table(cells: cells, isPublic: true)
         let basisColumn = try #require(table.columns.firstIndex(of: "basis"))
-        let zoneRows = cells.indices.filter { cells[$0].measure == "zones" }
-        let contactsRow = try #require(cells.firstIndex(of: ReportCell("contacts")))
-        #expect(table.values[cells.firstIndex(of: ReportCell("zones", "Z2"))!][basisColumn] == .small)
+        let zoneRows = cells.indices.filter { cells[$0].measure == .zones }
+        let contactsRow = try #require(cells.firstIndex(of: ReportCell(.contacts)))
+        #expect(table.values[cells.firstIndex(of: ReportCell(.zones, "Z2"))!][basisColumn] == .small)
         // Z2's <8 is not alone among basis's contacts and its zones: another is hidden with it.
         let unpublished = (zoneRows + [contactsRow]).filter { !table.values[$0][basisColumn].isPublished }
         #expect(unpublished.count >= 2)

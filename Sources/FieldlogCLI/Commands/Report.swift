@@ -88,13 +88,11 @@ struct ReportCommand: ParsableCommand {
             lastSection = cell.section
             rows.append([cell.label] + column(row))
         }
-        let percents = reports.indices.map(output.percentages)
-        func percentRow(_ label: String, _ pick: ((column: String, attended: Int?, consented: Int?)) -> Int?) -> [String] {
-            let figures = reports.count == 1 ? percents[0].map(pick) : percents.map { pick($0[0]) }
-            return [label] + figures.map { $0.map { "\($0)%" } ?? "–" }
+        for measure in Measure.percents {
+            let figures = reports.count == 1 ? output.tables[0].columns.indices.map { output.percent(measure, report: 0, column: $0) }
+                                             : reports.indices.map { output.percent(measure, report: $0, column: 0) }
+            rows.append([measure.label] + figures.map { $0.map { "\($0)%" } ?? "–" })
         }
-        rows.append(percentRow("referrals attended (%)", \.attended))
-        rows.append(percentRow("incidents consented to police (%)", \.consented))
         Output.table([""] + header, rows, alignRight: true)
     }
 }

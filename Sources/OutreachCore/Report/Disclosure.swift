@@ -158,8 +158,8 @@ extension PartnershipReport {
         if cols.count > 2 {
             for row in cells.indices { relations.append((0..<cols.count).map { (row, $0) }) }
         }
-        for (totalCell, partsMeasure) in [(ReportCell("incidents"), "incidents"), (ReportCell("contacts"), "zones")] {
-            guard let total = cells.firstIndex(of: totalCell) else { continue }
+        for partsMeasure in Measure.breakdowns {
+            guard let whole = partsMeasure.partsOf, let total = cells.firstIndex(of: ReportCell(whole)) else { continue }
             let parts = cells.indices.filter { cells[$0].measure == partsMeasure && cells[$0].category != nil }
             if !parts.isEmpty { for column in cols.indices { relations.append([(total, column)] + parts.map { ($0, column) }) } }
         }

@@ -37,6 +37,12 @@ public struct Report: Sendable, Equatable {
     /// Which organisation's work this report counts (nil: the whole partnership, people once).
     public var org: String?
 
+    /// An empty report (every figure 0) of `period`.
+    init(period: ReportPeriod, org: String? = nil) {
+        self.period = period
+        self.org = org
+    }
+
     /// Computes the report over a folded state: everyone's work, or one organisation's
     /// (`docs/reports.md` says how each measure is attributed).
     public init(state: FieldState, period: ReportPeriod, org: String? = nil) {
@@ -149,21 +155,8 @@ extension Report {
 
     /// The counts alone: the shape of the local report, and of `merged` and each `byOrg` entry.
     public var countsJSON: JSONValue {
-        func object(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .int(Int64($0)) }) }
-        return [
-            "contacts": .int(Int64(contacts)), "engaged": .int(Int64(engaged)), "new": .int(Int64(new)),
-            "casework": .int(Int64(casework)), "zones": object(zones), "needs": object(needs), "services": object(services),
-            "referrals": ["byDestination": object(referrals), "withOutcome": .int(Int64(referralsWithOutcome)),
-                          "attended": .int(Int64(referralsAttended)),
-                          "attendedPercent": Report.percent(referralsAttended, of: referralsWithOutcome).map { .int(Int64($0)) } ?? .null],
-            "safeguarding": ["byCategory": object(safeguarding), "withoutConsent": .int(Int64(safeguardingWithoutConsent))],
-            "incidents": ["total": .int(Int64(incidents)), "byType": object(incidentsByType),
-                          "policeConsented": .int(Int64(policeConsented)), "fullReports": .int(Int64(fullReports)),
-                          "policeConsentedPercent": Report.percent(policeConsented, of: incidents).map { .int(Int64($0)) } ?? .null],
-            "priorityGroup": ["size": .int(Int64(priorityGroup)), "joiners": .int(Int64(priorityJoiners)),
-                              "leavers": .int(Int64(priorityLeavers)), "withLeadProfessional": .int(Int64(priorityWithLead)),
-                              "overdueReviews": .int(Int64(overdueReviews))],
-        ]
+        let cells = self.cells
+        return Report.countsJSON(cells: cells, value: { .int(Int64(value(cells[$0]))) }, percent: { percent($0) })
     }
 }
 
@@ -181,6 +174,13 @@ public struct PartnershipReport: Sendable, Equatable {
     /// `orgs`: the organisations to show apart (default: every one the log mentions).
     public init(state: FieldState, period: ReportPeriod, orgs: [String]? = nil) {
         self.init(index: ReportIndex(state), period: period, orgs: orgs)
+    }
+
+    /// The figures as given (tests).
+    init(period: ReportPeriod, merged: Report, byOrg: [String: Report]) {
+        self.period = period
+        self.merged = merged
+        self.byOrg = byOrg
     }
 
     public init(index: ReportIndex, period: ReportPeriod, orgs: [String]? = nil) {

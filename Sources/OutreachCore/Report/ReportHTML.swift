@@ -75,9 +75,9 @@ public struct ReportHTML: Sendable {
             let sub = cell.label.hasPrefix(" ") ? " class=\"sub\"" : ""
             html += "<tr><td\(sub)>\(esc(label))</td>" + t.values[row].map { "<td class=\"n\">\(esc($0.description))</td>" }.joined() + "</tr>\n"
         }
-        for (label, pick) in [("referrals attended (%)", 1), ("incidents consented to police (%)", 2)] {
-            let figures = output.percentages(index).map { pick == 1 ? $0.attended : $0.consented }
-            html += "<tr><td>\(esc(label))</td>" + figures.map { "<td class=\"n\">\($0.map { "\($0)%" } ?? "–")</td>" }.joined() + "</tr>\n"
+        for measure in Measure.percents {
+            let figures = t.columns.indices.map { output.percent(measure, report: index, column: $0) }
+            html += "<tr><td>\(esc(measure.label))</td>" + figures.map { "<td class=\"n\">\($0.map { "\($0)%" } ?? "–")</td>" }.joined() + "</tr>\n"
         }
         return html + "</tbody>\n</table>\n"
     }
@@ -85,8 +85,8 @@ public struct ReportHTML: Sendable {
     /// Grouped bars per month: outreach contacts and people engaged (merged). A hidden figure
     /// gets no bar, only its mark ("<8" or "x").
     func trendChart() -> String {
-        let contacts = trend.cells.firstIndex(of: ReportCell("contacts"))!
-        let engaged = trend.cells.firstIndex(of: ReportCell("engaged"))!
+        let contacts = trend.cells.firstIndex(of: ReportCell(.contacts))!
+        let engaged = trend.cells.firstIndex(of: ReportCell(.engaged))!
         let months = trend.reports.map(\.period.label)
         let series = [(name: "outreach contacts", row: contacts, colour: "#1f77b4"), (name: "people engaged", row: engaged, colour: "#ff7f0e")]
         let values = series.map { s in trend.tables.map { $0.values[s.row][0] } }
@@ -126,7 +126,7 @@ public struct ReportHTML: Sendable {
     /// Horizontal bars: people per need in the last period, merged, largest first.
     func needsChart() -> String {
         let index = output.reports.count - 1
-        let rows = output.cells.enumerated().filter { $0.element.measure == "needs" && $0.element.category != nil }
+        let rows = output.cells.enumerated().filter { $0.element.measure == .needs && $0.element.category != nil }
         guard !rows.isEmpty else { return "<p>No needs were recorded in this period.</p>" }
         let values = rows.map { output.tables[index].values[$0.offset][0] }
         let top = max(1, values.compactMap { if case .count(let n) = $0 { n } else { nil } }.max() ?? 1)

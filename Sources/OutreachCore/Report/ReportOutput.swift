@@ -16,14 +16,9 @@ public struct ReportOutput: Sendable {
         tables = reports.map { [cells] in $0.table(cells: cells, isPublic: isPublic) }
     }
 
-    /// Derived percentages, per report and column: referrals attended (of those with a known
-    /// outcome) and incidents consented to police (of all). Public: only over 20 or more.
-    public func percentages(_ index: Int) -> [(column: String, attended: Int?, consented: Int?)] {
-        reports[index].columns.map { column in
-            let r = column.report
-            let percent = isPublic ? PartnershipReport.publicPercent : Report.percent
-            return (column.name, percent(r.referralsAttended, r.referralsWithOutcome), percent(r.policeConsented, r.incidents))
-        }
+    /// A percent measure of a report's column (`Report.percent`; public: only over 20 or more).
+    public func percent(_ measure: Measure, report index: Int, column: Int) -> Int? {
+        reports[index].columns[column].report.percent(measure, publish: isPublic)
     }
 
     /// Tidy CSV: one row per period, organisation ("merged" for the partnership), measure and
@@ -35,11 +30,11 @@ public struct ReportOutput: Sendable {
             let prefix = [report.period.label, time.iso(report.period.start), time.iso(report.period.end)]
             for (c, column) in table.columns.enumerated() {
                 for (r, cell) in table.cells.enumerated() {
-                    lines.append(ReportOutput.csvLine(prefix + [column, cell.measure, cell.category ?? "", table.values[r][c].description]))
+                    lines.append(ReportOutput.csvLine(prefix + [column, cell.measure.name, cell.category ?? "", table.values[r][c].description]))
                 }
-                let p = percentages(i)[c]
-                lines.append(ReportOutput.csvLine(prefix + [column, "referrals.attendedPercent", "", p.attended.map(String.init) ?? ""]))
-                lines.append(ReportOutput.csvLine(prefix + [column, "incidents.policeConsentedPercent", "", p.consented.map(String.init) ?? ""]))
+                for m in Measure.percents {
+                    lines.append(ReportOutput.csvLine(prefix + [column, m.name, "", percent(m, report: i, column: c).map(String.init) ?? ""]))
+                }
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -72,42 +67,16 @@ public struct ReportOutput: Sendable {
             return .object(o)
         }
         let table = tables[index]
-        let percents = percentages(index)
         var byOrg = [String: JSONValue]()
         var merged = JSONValue.null
         for (c, column) in table.columns.enumerated() {
-            let counts = ReportOutput.countsJSON(cells: table.cells, value: { table.values[$0][c].json },
-                                                 attended: percents[c].attended, consented: percents[c].consented)
+            let counts = Report.countsJSON(cells: table.cells, value: { table.values[$0][c].json },
+                                           percent: { percent($0, report: index, column: c) })
             if c == 0 { merged = counts } else { byOrg[column] = counts }
         }
         return [
             "schema": .string("fieldlog.partnership-report/\(PartnershipReport.schemaVersion)"), "disclosure": "public",
             "period": reports[index].period.json, "merged": merged, "byOrg": .object(byOrg),
-        ]
-    }
-
-    /// The counts shape of `Report.countsJSON`, from table rows.
-    static func countsJSON(cells: [ReportCell], value: (Int) -> JSONValue, attended: Int?, consented: Int?) -> JSONValue {
-        var flat = [String: JSONValue]()
-        var groups = [String: [String: JSONValue]]()
-        for (row, cell) in cells.enumerated() {
-            if let category = cell.category { groups[cell.measure, default: [:]][category] = value(row) } else { flat[cell.measure] = value(row) }
-        }
-        func group(_ name: String) -> JSONValue { .object(groups[name] ?? [:]) }
-        let percent: (Int?) -> JSONValue = { $0.map { .int(Int64($0)) } ?? .null }
-        return [
-            "contacts": flat["contacts"] ?? .null, "engaged": flat["engaged"] ?? .null, "new": flat["new"] ?? .null,
-            "casework": flat["casework"] ?? .null, "zones": group("zones"), "needs": group("needs"), "services": group("services"),
-            "referrals": ["byDestination": group("referrals"), "withOutcome": flat["referrals.withOutcome"] ?? .null,
-                          "attended": flat["referrals.attended"] ?? .null, "attendedPercent": percent(attended)],
-            "safeguarding": ["byCategory": group("safeguarding"), "withoutConsent": flat["safeguarding.withoutConsent"] ?? .null],
-            "incidents": ["total": flat["incidents"] ?? .null, "byType": group("incidents"),
-                          "policeConsented": flat["incidents.policeConsented"] ?? .null, "fullReports": flat["incidents.fullReports"] ?? .null,
-                          "policeConsentedPercent": percent(consented)],
-            "priorityGroup": ["size": flat["priorityGroup.size"] ?? .null, "joiners": flat["priorityGroup.joiners"] ?? .null,
-                              "leavers": flat["priorityGroup.leavers"] ?? .null,
-                              "withLeadProfessional": flat["priorityGroup.withLeadProfessional"] ?? .null,
-                              "overdueReviews": flat["priorityGroup.overdueReviews"] ?? .null],
         ]
     }
 }
