@@ -158,10 +158,10 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
                                                                             monthly?.merged.contacts ?? 0, month))
     report("report --months 12 over \(events), folding", String(format: "%5.2f s (%.2f + %.3f)", total + trend, total, trend))
     // The snapshot: the first report writes it (a fold), the next ones read it.
-    let cold = try seconds { _ = try ReportIndex.load(log: log) }
+    let cold = try seconds { _ = try log.reportIndex() }
     var warmIndex: ReportIndex?
     var source = ReportIndex.Source.state
-    let load = try seconds { (warmIndex, source) = try ReportIndex.load(log: log) }
+    let load = try seconds { (warmIndex, source) = try log.reportIndex() }
     let hit = source == .snapshot
     let warm = try seconds { _ = PartnershipReport(index: warmIndex!, period: try .month(month)) }
     let warmTrend = seconds { _ = periods.map { PartnershipReport(index: warmIndex!, period: $0) } }
@@ -178,7 +178,7 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
     try log.store.append(drafts, keyring: log.keyring)
     var after = ReportIndex.Source.state
     let updated = try seconds {
-        let (index, source) = try ReportIndex.load(log: log)
+        let (index, source) = try log.reportIndex()
         after = source
         _ = PartnershipReport(index: index, period: try .month(month))
     }

@@ -144,18 +144,18 @@ enum LegacyFold {
             case .contactLogged:
                 state.contacts[o.event.id] = Contact(
                     id: o.event.id, org: o.event.org, person: canon(p.string("person")), recordedPerson: p.string("person"),
-                    unidentified: Int(p.int("unidentified") ?? 0), setting: p.string("setting") ?? "",
+                    unidentified: Int(p.int("unidentified") ?? 0), setting: Word(p.string("setting") ?? ""),
                     zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
-                    services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author)
+                    services: p.counts("services"), needs: p.strings("needs").map { Word($0) }, occurredAt: p.occurredAt, author: p.author)
             case .referralMade:
                 state.referrals[o.event.id] = Referral(
                     id: o.event.id, org: o.event.org, person: canon(p.string("person")), recordedPerson: p.string("person"), contact: p.eventID("contact"),
-                    destination: p.string("destination") ?? "", method: p.string("method") ?? "", occurredAt: p.occurredAt)
+                    destination: Word(p.string("destination") ?? ""), method: Word(p.string("method") ?? ""), occurredAt: p.occurredAt)
             case .referralOutcome:
                 if let r = p.eventID("referral") { outcomes[r, default: []].append(write(o, value: p["outcome"] ?? .null)) }
             case .incidentReported:
                 state.incidents[o.event.id] = Incident(
-                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), recordedPerson: p.string("person"), kind: p.string("kind") ?? "other",
+                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), recordedPerson: p.string("person"), kind: Word(p.string("kind") ?? "other"),
                     zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
                     consent: p.consentLevel("consent"), note: p.string("note"),
                     occurredAt: p.occurredAt, author: p.author)
@@ -166,7 +166,7 @@ enum LegacyFold {
                 let key = IncidentSummary.Key(org: o.event.org, incident: incident)
                 if let seen = state.incidentSummaries[key], seen.id < o.event.id { continue }
                 state.incidentSummaries[key] = IncidentSummary(
-                    id: o.event.id, incident: incident, org: o.event.org, kind: p.string("kind") ?? "other",
+                    id: o.event.id, incident: incident, org: o.event.org, kind: Word(p.string("kind") ?? "other"),
                     consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             case .taskingAction:
                 guard let person = canon(p.string("person")) else { continue }
@@ -185,7 +185,7 @@ enum LegacyFold {
                     text: p.string("text") ?? "", issuedAt: p.occurredAt, expiresAt: p.int("expires") ?? p.occurredAt, withdrawn: false)
             case .safeguardingRaised:
                 state.safeguarding[o.event.id] = Safeguarding(
-                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), recordedPerson: p.string("person"), category: p.string("category") ?? "",
+                    id: o.event.id, org: o.event.org, person: canon(p.string("person")), recordedPerson: p.string("person"), category: Word(p.string("category") ?? ""),
                     action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
                     occurredAt: p.occurredAt)
             case .registerSet:

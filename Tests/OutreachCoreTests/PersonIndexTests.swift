@@ -19,7 +19,7 @@ import Testing
             if let label { fields["label"] = .string(label) }
             _ = try log.store.append([Draft(log.payload(.zoneDefined, at: t0 + 3 + Int64(n), fields))], keyring: log.keyring)
         }
-        let index = try PersonIndex.load(log: log)
+        let index = try log.personIndex()
 
         #expect(try index.resolve("Rose") == rose && index.label(rose).hasPrefix("Rose ("))
         // A retracted registration names nobody any more.

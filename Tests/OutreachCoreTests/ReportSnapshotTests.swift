@@ -14,9 +14,9 @@ import Testing
         #expect(decoded == fresh && mark == "mark" && row == 7)
 
         let nov = try ReportPeriod.month("2026-11")
-        let first = try ReportIndex.load(log: log)
+        let first = try log.reportIndex()
         #expect(first.source == .state)
-        let second = try ReportIndex.load(log: log)
+        let second = try log.reportIndex()
         #expect(second.source == .snapshot && second.index == first.index)
         let folded = PartnershipReport(state: try log.state(), period: nov)
         #expect(PartnershipReport(index: second.index, period: nov) == folded)
@@ -24,11 +24,11 @@ import Testing
         // A new event: the snapshot is stale; the next report makes the columns of its page
         // (nobody identified) again, and counts it.
         try log.logContact(NewContact(person: nil, unidentified: 2, setting: .van), at: nov.start + 3_600_000)
-        let third = try ReportIndex.load(log: log)
+        let third = try log.reportIndex()
         #expect(third.source == .updated(pages: 1))
         #expect(PartnershipReport(index: third.index, period: nov) == PartnershipReport(state: try log.state(), period: nov))
         #expect(PartnershipReport(index: third.index, period: nov).merged.contacts == 12)
-        #expect(try ReportIndex.load(log: log).source == .snapshot)
+        #expect(try log.reportIndex().source == .snapshot)
 
         // An event stored beyond a gap leaves the vector as it was; the snapshot still goes stale.
         let other = try TestKeys.log("basis", device: "b9", in: dir.sub("b9"))
@@ -37,9 +37,9 @@ import Testing
         let vectorBefore = try log.store.vector()
         try log.store.importEvents([later], certificates: try other.store.roster().certificates, from: .carried("test"), keyring: log.keyring)
         #expect(try log.store.vector() == vectorBefore)
-        let beyondGap = try ReportIndex.load(log: log)
+        let beyondGap = try log.reportIndex()
         #expect(beyondGap.source == .updated(pages: 1) && PartnershipReport(index: beyondGap.index, period: nov).merged.contacts == 16)
-        #expect(try ReportIndex.load(log: log).source == .snapshot)
+        #expect(try log.reportIndex().source == .snapshot)
 
         // Nothing of it in clear in the store's files ("drugs" is a word the snapshot holds).
         for file in try FileManager.default.contentsOfDirectory(at: log.store.directory, includingPropertiesForKeys: nil) {
@@ -49,7 +49,7 @@ import Testing
 
         // A damaged snapshot is ignored: the report folds, as if there were none.
         try log.store.setCache(ReportIndex.cacheName, Data(repeating: 7, count: 64))
-        let healed = try ReportIndex.load(log: log)
+        let healed = try log.reportIndex()
         #expect(healed.source == .state && PartnershipReport(index: healed.index, period: nov) == PartnershipReport(index: beyondGap.index, period: nov))
         // A truncated or inconsistent body is refused by the decoder itself.
         let good = third.index.encoded(mark: "m", row: 1)
@@ -71,9 +71,9 @@ import Testing
         let first = try log.logContact(NewContact(person: a, setting: .van), at: nov.start + 1).contact
         try log.logContact(NewContact(person: a, setting: .van), at: nov.start + 2)
         let second = try log.logContact(NewContact(person: b, setting: .foot), at: nov.start + 3).contact
-        #expect(try ReportIndex.load(log: log).source == .state)
+        #expect(try log.reportIndex().source == .state)
         func check(_ expected: ReportIndex.Source, _ what: String) throws {
-            let (index, source) = try ReportIndex.load(log: log)
+            let (index, source) = try log.reportIndex()
             #expect(source == expected, "\(what)")
             let scratch = Fold.fold(try log.store.allEvents(), keyring: log.keyring)
             #expect(PartnershipReport(index: index, period: nov) == PartnershipReport(state: scratch, period: nov), "\(what)")
@@ -84,7 +84,7 @@ import Testing
         try check(.updated(pages: 2), "a correction of the person: both pages")
         try log.link(a, b, at: nov.start + 6)
         try check(.updated(pages: 0), "a link: no page")
-        #expect(PartnershipReport(index: try ReportIndex.load(log: log).index, period: nov).merged.engaged == 1)
+        #expect(PartnershipReport(index: try log.reportIndex().index, period: nov).merged.engaged == 1)
     }
 
     /// Reports from the snapshots (the state snapshot brought up to date event by event, and the
@@ -108,7 +108,7 @@ import Testing
             try joanna.logContact(NewContact(person: people[3], setting: .van), at: start + 1)
             try basis.send(to: joanna)
             try joanna.send(to: basis)
-            #expect(try ReportIndex.load(log: basis).source == .state)
+            #expect(try basis.reportIndex().source == .state)
             var referrals = [EventID]()
             var written = [(FieldLog, Event)]()
 
@@ -161,7 +161,7 @@ import Testing
                 try joanna.send(to: basis)
 
                 for log in [basis, joanna] {
-                    let (index, source) = try ReportIndex.load(log: log)
+                    let (index, source) = try log.reportIndex()
                     let fresh = ReportIndex(Fold.fold(try log.store.allEvents(), keyring: log.keyring))
                     for period in periods {
                         #expect(PartnershipReport(index: index, period: period) == PartnershipReport(index: fresh, period: period),

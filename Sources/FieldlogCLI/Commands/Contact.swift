@@ -48,7 +48,7 @@ struct ContactAdd: ParsableCommand {
             let when = try Parse.time(at)
             let log = try Session.unlocked(storeOptions)
             var label = "\(unidentified ?? 0) unidentified"
-            let people = try PersonIndex.load(log: log)
+            let people = try log.personIndex()
             contact.zone = try zone.map(people.zone)
             if let ref {
                 let id = try people.resolve(ref)

@@ -39,7 +39,7 @@ struct IncidentAdd: ParsableCommand {
             let now = WallClock.nowMillis()
             let when = try Parse.time(at, now: now)
             let log = try Session.unlocked(storeOptions)
-            let index = try PersonIndex.load(log: log)
+            let index = try log.personIndex()
             incident.zone = try zone.map(index.zone)
             if let ref { incident.person = try index.resolve(ref) }
             let (reported, _, alert) = try log.reportIncident(incident, at: when, now: now)

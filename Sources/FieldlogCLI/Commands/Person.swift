@@ -33,7 +33,7 @@ struct PersonAdd: ParsableCommand {
             let code = try initials.map { try PartnershipCode(initials: $0, dateOfBirth: dob!, sex: sex!) }
             var profile = [String: JSONValue]()
             if let sector { profile["sector"] = .string(try Sector.parse(sector).rawValue) }
-            let known = Array(try PersonIndex.load(log: log).ids)
+            let known = Array(try log.personIndex().ids)
             let (id, _) = try log.registerPerson(name: name, descriptor: descriptor, note: note, code: code, profile: profile, avoiding: known, at: when)
             guard code != nil else {
                 // No partnership code, so no merge: the ref comes from the person index (no fold).
@@ -178,13 +178,14 @@ struct PersonShow: ParsableCommand {
                     "aliases": .array(person.aliases.map { .string($0) }),
                     "registers": .object(Dictionary(uniqueKeysWithValues: person.registers.map { ($0.key.rawValue, JSONValue.array($0.value.live.map(\.value))) })),
                     "contacts": .array(contacts.map { c in
-                        ["ref": .string(lookup.ref(c.id)), "at": .string(t.iso(c.occurredAt)), "setting": .string(c.setting), "zone": .str(c.zone),
-                         "services": .object(c.services.mapValues { .num($0) }), "needs": .array(c.needs.map { .string($0) }),
+                        ["ref": .string(lookup.ref(c.id)), "at": .string(t.iso(c.occurredAt)), "setting": .string(c.setting.rawValue), "zone": .str(c.zone),
+                         "services": .object(Dictionary(uniqueKeysWithValues: c.services.map { ($0.key.rawValue, JSONValue.num($0.value)) })),
+                         "needs": .array(c.needs.map { .string($0.rawValue) }),
                          "notes": .array(c.notes.map { .string($0) })]
                     }),
-                    "referrals": .array(referrals.map { ["ref": .string(lookup.ref($0.id)), "destination": .string($0.destination),
+                    "referrals": .array(referrals.map { ["ref": .string(lookup.ref($0.id)), "destination": .string($0.destination.rawValue),
                                                           "outcome": $0.outcome?.value ?? .null] }),
-                    "incidents": .array(incidents.map { ["ref": .string(lookup.ref($0.id)), "type": .string($0.kind), "consent": .string($0.consent.rawValue)] }),
+                    "incidents": .array(incidents.map { ["ref": .string(lookup.ref($0.id)), "type": .string($0.kind.rawValue), "consent": .string($0.consent.rawValue)] }),
                 ])
                 return
             }
@@ -201,9 +202,9 @@ struct PersonShow: ParsableCommand {
             if !registers.isEmpty { Output.line(registers.joined(separator: " · ")) }
             Output.line("\(contacts.count) contact\(contacts.count == 1 ? "" : "s")")
             Output.table(["ref", "when", "setting", "zone", "given", "needs"], contacts.reversed().map { c in
-                [lookup.ref(c.id), t.format(c.occurredAt), c.setting, c.zone ?? "",
+                [lookup.ref(c.id), t.format(c.occurredAt), c.setting.rawValue, c.zone ?? "",
                  c.services.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
-                 c.needs.joined(separator: ",") + (c.notes.isEmpty ? "" : "  “\(c.notes.joined(separator: "; "))”")]
+                 c.needs.map(\.rawValue).joined(separator: ",") + (c.notes.isEmpty ? "" : "  “\(c.notes.joined(separator: "; "))”")]
             })
             for r in referrals {
                 Output.line("referral \(lookup.ref(r.id)): \(r.destination) (\(r.method)) \(t.format(r.occurredAt)) — \(r.outcome?.display ?? "no outcome yet")")

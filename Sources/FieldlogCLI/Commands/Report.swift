@@ -44,7 +44,7 @@ struct ReportCommand: ParsableCommand {
             }
             let log = try Session.unlocked(storeOptions)
             // The sealed snapshot when nothing changed since the last report; else a fold.
-            let index = try ReportIndex.load(log: log).index
+            let index = try log.reportIndex().index
             let known = index.organisations
             if let org, !known.contains(org) {
                 throw FieldlogError.badInput("no organisation \"\(org)\" in this log",

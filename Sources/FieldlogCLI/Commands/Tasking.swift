@@ -37,7 +37,7 @@ struct TaskingList: ParsableCommand {
                         "ref": .string(lookup.personRefs.short(e.person)), "org": .string(e.org), "name": .str(e.name), "risk": .array(e.risk.map { .string($0) }),
                         "riskReview": e.riskReview.map { .string(time.iso($0)) } ?? .null, "reviewOverdue": .bool(e.reviewOverdue),
                         "lead": .str(e.lead), "lastContact": e.lastContact.map { .string(time.iso($0)) } ?? .null, "lastContactOrg": .str(e.lastContactOrg),
-                        "openReferrals": .array(e.openReferrals.map { .string($0) }),
+                        "openReferrals": .array(e.openReferrals.map { .string($0.rawValue) }),
                         "openActions": .array(e.openActions.map { a in
                             ["ref": .string(lookup.ref(a.id)), "action": .string(a.action), "owner": .str(a.owner),
                              "due": a.due.map { .string(time.iso($0)) } ?? .null, "org": .string(a.org)]
@@ -48,7 +48,7 @@ struct TaskingList: ParsableCommand {
                 var lines = ["person,org,risk,review,review_overdue,lead,last_contact,open_referrals,open_actions"]
                 for e in list {
                     let fields = [who(e), e.org, risk(e), day(e.riskReview), e.reviewOverdue ? "yes" : "no", e.lead ?? "", day(e.lastContact),
-                                  e.openReferrals.joined(separator: "; "), actions(e).joined(separator: "; ")]
+                                  e.openReferrals.map(\.rawValue).joined(separator: "; "), actions(e).joined(separator: "; ")]
                     lines.append(ReportOutput.csvLine(fields))
                 }
                 print(lines.joined(separator: "\n"))
@@ -58,7 +58,7 @@ struct TaskingList: ParsableCommand {
                 Output.table(["who", "risk", "review", "lead", "last seen", "open referrals", "actions"], list.map { e in
                     [who(e), risk(e), e.riskReview.map { day($0) + (e.reviewOverdue ? " OVERDUE" : "") } ?? "", e.lead ?? "none",
                      e.lastContact.map { day($0) + (e.lastContactOrg.map { " (\($0))" } ?? "") } ?? "never",
-                     e.openReferrals.joined(separator: ", "), actions(e).joined(separator: "; ")]
+                     e.openReferrals.map(\.rawValue).joined(separator: ", "), actions(e).joined(separator: "; ")]
                 })
             }
         }

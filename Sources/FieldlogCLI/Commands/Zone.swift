@@ -35,7 +35,7 @@ struct Zones: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let zones = try PersonIndex.load(log: try Session.unlocked(storeOptions)).zones.sorted { $0.key < $1.key }
+            let zones = try Session.unlocked(storeOptions).personIndex().zones.sorted { $0.key < $1.key }
             if output.format == .json {
                 Output.json(["schema": "fieldlog.zones/1", "zones": .array(zones.map { ["zone": .string($0.key), "label": .string($0.value)] })])
                 return

@@ -10,7 +10,7 @@ enum Complete {
     /// (a locked store completes nothing, and says nothing).
     static func index() -> PersonIndex? {
         guard let store = try? Store.open(at: StoreOptions.defaultDirectory), let log = try? Session.unlocked(store) else { return nil }
-        return try? PersonIndex.load(log: log)
+        return try? log.personIndex()
     }
 
     /// People: refs, and your own organisation's working names.

@@ -105,3 +105,34 @@ public enum Sector: String, Vocabulary {
     case street, indoor, online
     public static let noun = "sector"
 }
+
+/// A field of a closed vocabulary as an event holds it, and as the fold keeps it: a word this
+/// version knows, or one it does not (written by a newer version, or by a client that did not
+/// check), kept as written so nothing is lost (DESIGN §4) and counted under its own name.
+///
+/// The state keeps these rather than strings, so a contact's setting is a `Setting` from the
+/// command that wrote it to the report that counts it; strings only at the edges (payload
+/// JSON, snapshots, tables).
+public enum Word<V: Vocabulary>: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    case known(V)
+    case unknown(String)
+
+    public init(_ word: String) { self = V(rawValue: word).map { .known($0) } ?? .unknown(word) }
+    public init(stringLiteral word: String) { self.init(word) }
+
+    /// The word as written.
+    public var rawValue: String {
+        switch self {
+        case .known(let v): v.rawValue
+        case .unknown(let word): word
+        }
+    }
+
+    /// The value, when this version knows it.
+    public var known: V? { if case .known(let v) = self { v } else { nil } }
+
+    public var description: String { rawValue }
+
+    /// By the word as written (the order tables and snapshots use).
+    public static func < (a: Word, b: Word) -> Bool { a.rawValue < b.rawValue }
+}

@@ -42,12 +42,14 @@ extension Fold {
     static func decodeContacts(_ data: Data) throws -> [Contact] {
         var r = try SnapshotReader(data)
         guard try r.version() == Fold.snapshotVersion else { throw FieldlogError.malformed("state snapshot of another version") }
+        var settings = WordMemo<Setting>(), services = WordMemo<Service>(), needs = WordMemo<Need>()
         let list = try r.list { r in
             let id = try r.id(), org = try r.word(), recorded = try r.optionalWord()
             return Contact(id: id, org: org, person: recorded, recordedPerson: recorded,
-                           unidentified: Int(try r.int()), setting: try r.word(), zone: try r.optionalWord(), workers: try r.words(),
-                           welfare: try r.bool(), services: Dictionary(try r.list { r in (try r.word(), Int(try r.int())) }, uniquingKeysWith: +),
-                           needs: try r.words(), occurredAt: try r.int(), author: try r.word())
+                           unidentified: Int(try r.int()), setting: try settings.read(&r), zone: try r.optionalWord(), workers: try r.words(),
+                           welfare: try r.bool(),
+                           services: Dictionary(try r.list { r in (try services.read(&r), Int(try r.int())) }, uniquingKeysWith: +),
+                           needs: try needs.list(&r), occurredAt: try r.int(), author: try r.word())
         }
         guard r.isAtEnd else { throw FieldlogError.malformed("damaged state snapshot") }
         return list

@@ -77,9 +77,9 @@ extension Fold {
             let (raw, canonical) = person()
             state.contacts[e.id] = Contact(
                 id: e.id, org: e.org, person: canonical, recordedPerson: raw,
-                unidentified: Int(p.int("unidentified") ?? 0), setting: p.string("setting") ?? "",
+                unidentified: Int(p.int("unidentified") ?? 0), setting: p.word("setting", or: .unknown("")),
                 zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
-                services: p.counts("services"), needs: p.strings("needs"), occurredAt: p.occurredAt, author: p.author,
+                services: p.counts("services"), needs: p.words("needs"), occurredAt: p.occurredAt, author: p.author,
                 notes: (notes[e.id] ?? [:]).values.sorted())
             if let raw {
                 let last = LastContact(at: p.occurredAt, org: e.org, contact: e.id)
@@ -94,7 +94,7 @@ extension Fold {
             let (raw, canonical) = person()
             state.referrals[e.id] = Referral(
                 id: e.id, org: e.org, person: canonical, recordedPerson: raw, contact: p.eventID("contact"),
-                destination: p.string("destination") ?? "", method: p.string("method") ?? "", occurredAt: p.occurredAt)
+                destination: p.word("destination", or: .unknown("")), method: p.word("method", or: .unknown("")), occurredAt: p.occurredAt)
             updateOutcome(e.id)
         case .referralOutcome:
             guard let r = p.eventID("referral") else { break }
@@ -104,7 +104,7 @@ extension Fold {
         case .incidentReported:
             let (raw, canonical) = person()
             state.incidents[e.id] = Incident(
-                id: e.id, org: e.org, person: canonical, recordedPerson: raw, kind: p.string("kind") ?? "other",
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, kind: p.word("kind", or: .known(.other)),
                 zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
                 consent: p.consentLevel("consent"), note: p.string("note"), sealedNote: SealedText(p["note"]), occurredAt: p.occurredAt,
                 author: p.author)
@@ -112,7 +112,7 @@ extension Fold {
             guard let incident = p.eventID("incident") else { break }
             let key = IncidentSummary.Key(org: e.org, incident: incident)
             summaryCandidates[key, default: [:]][e.id] = IncidentSummary(
-                id: e.id, incident: incident, org: e.org, kind: p.string("kind") ?? "other",
+                id: e.id, incident: incident, org: e.org, kind: p.word("kind", or: .known(.other)),
                 consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
             effect = .summary(key)
             updateSummary(key)
@@ -146,7 +146,7 @@ extension Fold {
         case .safeguardingRaised:
             let (raw, canonical) = person()
             state.safeguarding[e.id] = Safeguarding(
-                id: e.id, org: e.org, person: canonical, recordedPerson: raw, category: p.string("category") ?? "",
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, category: p.word("category", or: .unknown("")),
                 action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
                 occurredAt: p.occurredAt)
         case .registerSet:
@@ -254,54 +254,5 @@ extension Fold {
     static func remove<Key: Hashable, Value>(_ id: EventID, at key: Key, from groups: inout [Key: [EventID: Value]]) {
         groups[key]?[id] = nil
         if groups[key]?.isEmpty == true { groups[key] = nil }
-    }
-
-    /// `id` was retracted, or is no longer: alerts and summaries of an incident follow it.
-    mutating func retractionChanged(_ id: EventID) {
-        for (alert, base) in alertBase where base.incident == id { updateAlert(alert) }
-        for key in summaryCandidates.keys where key.incident == id { updateSummary(key) }
-    }
-
-    /// A referral's outcome: the referring organisation's writes only (trust.md §4).
-    mutating func updateOutcome(_ r: EventID) {
-        guard let referral = state.referrals[r] else { return }
-        let own = (outcomes[r] ?? [:]).values.filter { Authority.mayActOn(targetOrg: referral.org, writerOrg: $0.org) }
-        state.referrals[r]!.outcome = own.isEmpty ? nil : RegisterState(writes: Array(own))
-    }
-
-    /// An alert as shown: gone with its retracted incident; withdrawn only by its issuer (trust.md §4).
-    mutating func updateAlert(_ id: EventID) {
-        guard var alert = alertBase[id], alert.incident.map(state.retracted.contains) != true else {
-            state.alerts[id] = nil
-            return
-        }
-        alert.withdrawn = (withdrawals[id] ?? [:]).values.contains { Authority.mayActOn(targetOrg: alert.org, writerOrg: $0) }
-        state.alerts[id] = alert
-    }
-
-    /// A zone as listed: its latest label (by time, then id), "" when none was given.
-    mutating func updateZone(_ zone: String) {
-        guard let defs = zoneDefinitions[zone] else {
-            state.zones[zone] = nil
-            return
-        }
-        let labelled = defs.filter { $0.value.label != nil }.max { ($0.value.at, $0.key) < ($1.value.at, $1.key) }
-        state.zones[zone] = labelled?.value.label ?? ""
-    }
-
-    /// An organisation's policy in force: its latest (time, then id) live `retention.set`.
-    mutating func updateRetention(_ org: String) {
-        state.retention[org] = retentionPolicies[org]?.values.max { ($0.at, $0.id!) < ($1.at, $1.id!) }
-    }
-
-    /// One summary per (organisation, incident): of several, the smallest id; none for a retracted incident.
-    mutating func updateSummary(_ key: IncidentSummary.Key) {
-        let candidates = summaryCandidates[key] ?? [:]
-        if candidates.isEmpty { summaryCandidates[key] = nil }
-        guard !state.retracted.contains(key.incident), let first = candidates.keys.min() else {
-            state.incidentSummaries[key] = nil
-            return
-        }
-        state.incidentSummaries[key] = candidates[first]
     }
 }

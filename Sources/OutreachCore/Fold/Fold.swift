@@ -232,7 +232,14 @@ extension Payload {
     /// A consent level field; missing or unknown reads as L0 (record only: the safest).
     func consentLevel(_ key: String) -> ConsentLevel { string(key).flatMap(ConsentLevel.init(rawValue:)) ?? .l0 }
     func strings(_ key: String) -> [String] { (fields[key]?.arrayValue ?? []).compactMap(\.stringValue).sorted() }
-    func counts(_ key: String) -> [String: Int] {
-        (fields[key]?.objectValue ?? [:]).compactMapValues { $0.intValue.map(Int.init) }
+    /// A vocabulary field (`fallback` when missing).
+    func word<V: Vocabulary>(_ key: String, or fallback: Word<V>) -> Word<V> { string(key).map { Word($0) } ?? fallback }
+    /// A list of vocabulary words, sorted.
+    func words<V: Vocabulary>(_ key: String) -> [Word<V>] { strings(key).map { Word($0) } }
+    /// Counts by vocabulary word (an object of integers).
+    func counts<V: Vocabulary>(_ key: String) -> [Word<V>: Int] {
+        var out = [Word<V>: Int]()
+        for (word, n) in fields[key]?.objectValue ?? [:] { if let n = n.intValue { out[Word(word)] = Int(n) } }
+        return out
     }
 }

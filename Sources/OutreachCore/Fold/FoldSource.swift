@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Where the fold reads back an event it was given before, when a later one changes what it
 /// means (a retraction, a correction, a revocation).
@@ -36,21 +35,4 @@ extension BatchSource where Rest == NoSource {
 struct NoSource: FoldSource {
     func opened(_ id: EventID) -> OpenedEvent? { nil }
     func opened(origin: ReplicaID, after seq: UInt64) -> [OpenedEvent] { [] }
-}
-
-/// A laptop's store, opened with its keyring.
-struct StoreSource: FoldSource {
-    let store: Store
-    let keyring: Keyring
-
-    func opened(_ id: EventID) -> OpenedEvent? {
-        let found = try? store.events(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?", arguments: [id.hex])
-        return found?.first.flatMap(keyring.open)
-    }
-
-    func opened(origin: ReplicaID, after seq: UInt64) -> [OpenedEvent] {
-        let found = try? store.events(sql: "SELECT \(EventTable.columns) FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
-                                      arguments: [origin.rawValue, Int64(clamping: seq)])
-        return (found ?? []).compactMap(keyring.open)
-    }
 }

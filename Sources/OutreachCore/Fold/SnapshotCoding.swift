@@ -50,6 +50,8 @@ struct SnapshotWriter {
     }
 
     mutating func words(_ list: [String]) { count(list.count); for s in list { word(s) } }
+    mutating func word<V>(_ w: Word<V>) { word(w.rawValue) }
+    mutating func words<V>(_ list: [Word<V>]) { count(list.count); for w in list { word(w) } }
 
     mutating func list<T>(_ items: some Collection<T>, _ each: (inout SnapshotWriter, T) -> Void) {
         count(items.count)
@@ -76,6 +78,19 @@ struct SnapshotReader {
         guard i < table.count else { throw FieldlogError.malformed("damaged state snapshot") }
         return table[i]
     }
+
+    /// A vocabulary word (`WordMemo` parses each table entry once instead).
+    mutating func word<V>() throws -> Word<V> { Word(try word()) }
+
+    /// The table entry the next word is.
+    mutating func wordIndex() throws -> Int {
+        let i = Int(try body.uint32())
+        guard i < table.count else { throw FieldlogError.malformed("damaged state snapshot") }
+        return i
+    }
+
+    var tableCount: Int { table.count }
+    func tableWord(_ i: Int) -> String { table[i] }
 
     mutating func optionalWord() throws -> String? {
         let i = try body.uint32()
@@ -130,5 +145,24 @@ struct SnapshotReader {
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try each(&self)) }
         return out
+    }
+}
+
+/// Vocabulary words of one snapshot, each table entry parsed once: a page names a few settings,
+/// needs and services thousands of times, and parsing a word costs ~65 ns.
+struct WordMemo<V: Vocabulary> {
+    private var parsed: [Word<V>?] = []
+
+    mutating func read(_ r: inout SnapshotReader) throws -> Word<V> {
+        let i = try r.wordIndex()
+        if parsed.isEmpty { parsed = Array(repeating: nil, count: r.tableCount) }
+        if let w = parsed[i] { return w }
+        let w = Word<V>(r.tableWord(i))
+        parsed[i] = w
+        return w
+    }
+
+    mutating func list(_ r: inout SnapshotReader) throws -> [Word<V>] {
+        try (0..<(try r.count())).map { _ in try read(&r) }
     }
 }

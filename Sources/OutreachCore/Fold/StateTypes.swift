@@ -109,12 +109,13 @@ public struct Contact: Sendable, Equatable {
     /// The person id as the event names it (before links and codes merged it).
     public var recordedPerson: String?
     public var unidentified: Int
-    public var setting: String
+    public var setting: Word<Setting>
     public var zone: String?
     public var workers: [String]
     public var welfare: Bool
-    public var services: [String: Int]
-    public var needs: [String]
+    public var services: [Word<Service>: Int]
+    /// Sorted.
+    public var needs: [Word<Need>]
     public var occurredAt: Int64
     public var author: String
     public var notes: [String] = []
@@ -126,8 +127,8 @@ public struct Referral: Sendable, Equatable {
     public var person: String?
     public var recordedPerson: String?
     public var contact: EventID?
-    public var destination: String
-    public var method: String
+    public var destination: Word<ReferralDestination>
+    public var method: Word<ReferralMethod>
     public var occurredAt: Int64
     public var outcome: RegisterState?
 }
@@ -137,7 +138,7 @@ public struct Incident: Sendable, Equatable {
     public let org: String
     public var person: String?
     public var recordedPerson: String?
-    public var kind: String
+    public var kind: Word<IncidentKind>
     public var zone: String?
     public var offender: String?
     public var vehicle: String?
@@ -165,7 +166,7 @@ public struct IncidentSummary: Sendable, Equatable {
     /// The `incident.reported` event it summarises (which other organisations cannot open).
     public let incident: EventID
     public let org: String
-    public var kind: String
+    public var kind: Word<IncidentKind>
     public var consent: ConsentLevel
     public var occurredAt: Int64
 }
@@ -174,7 +175,7 @@ public struct IncidentSummary: Sendable, Equatable {
 public struct IncidentFact: Sendable, Equatable {
     public let incident: EventID
     public let org: String
-    public let kind: String
+    public let kind: Word<IncidentKind>
     public let consent: ConsentLevel
     public let occurredAt: Int64
 }
@@ -222,7 +223,7 @@ public struct Safeguarding: Sendable, Equatable {
     public let org: String
     public var person: String?
     public var recordedPerson: String?
-    public var category: String
+    public var category: Word<SafeguardingCategory>
     public var action: String?
     public var withConsent: Bool
     public var reason: String?

@@ -30,6 +30,14 @@ public struct FieldLog: Sendable {
         return read.fold.state
     }
 
+    /// The people and zones (the state read without contacts): what resolving a ref needs.
+    public func personIndex() throws -> PersonIndex { PersonIndex(try state(.withoutContacts)) }
+
+    /// The report index, from its sealed snapshot where it can (`ReportIndex.load`).
+    public func reportIndex() throws -> (index: ReportIndex, source: ReportIndex.Source) {
+        try ReportIndex.load(store: store, keyring: keyring)
+    }
+
     func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {
         Payload(type: type, occurredAt: at, author: author, fields: fields)
     }
@@ -198,54 +206,6 @@ public struct FieldLog: Sendable {
         return (written[0], written[1], written.count > 2 ? written[2] : nil)
     }
 
-    // MARK: Retractions
-
-    /// Retracts an event of this organisation: it stops counting everywhere, and stays in the log.
-    /// An incident's summary and its alerts are retracted with it, in the same transaction (the
-    /// other organisations cannot see the incident's own retraction). `state`, when the caller
-    /// has folded it already, spares a second fold.
-    @discardableResult
-    public func retract(_ target: Event, reason: RetractReason, at: Int64, state: FieldState? = nil) throws -> Event {
-        guard target.org == keyring.org else {
-            throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to retract it")
-        }
-        let folded = try state ?? self.state()
-        let alerts = folded.alerts.values.filter { $0.incident == target.id && $0.org == target.org }.map(\.id).sorted()
-        let alertEvents = try alerts.flatMap { try store.events(idPrefix: $0.hex) }
-        let drafts = try ([target] + companions(of: target, state: folded) + alertEvents).map { t in
-            Draft(amending: t, payload(.eventRetracted, at: at, ["target": .string(t.id.hex), "reason": .string(reason.rawValue)]))
-        }
-        return try store.append(drafts, keyring: keyring)[0]
-    }
-
-    /// The summary that mirrors `target` when it is an incident: retractions and corrections of
-    /// the incident must reach it too, or other organisations would go on counting the old one.
-    func companions(of target: Event, state: FieldState?) throws -> [Event] {
-        guard keyring.open(target)?.payload.eventType == .incidentReported else { return [] }
-        guard let summary = try (state ?? self.state()).summary(of: target.id, org: target.org) else { return [] }
-        return try store.events(idPrefix: summary.id.hex)
-    }
-
-    /// Corrects fields of an event of this organisation; the corrected event counts once, as corrected.
-    /// Correcting an incident's kind, consent or time corrects its summary too (same transaction).
-    @discardableResult
-    public func correct(_ target: Event, fields: [String: JSONValue], reason: String, at: Int64, state: FieldState? = nil) throws -> Event {
-        guard target.org == keyring.org else {
-            throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to correct it")
-        }
-        var drafts = [Draft(amending: target, payload(.eventCorrected, at: at, [
-            "target": .string(target.id.hex), "fields": .object(fields), "reason": .string(reason),
-        ]))]
-        let mirrored = fields.filter { ["kind", "consent", "at"].contains($0.key) }
-        if !mirrored.isEmpty {
-            for summary in try companions(of: target, state: state) {
-                drafts.append(Draft(amending: summary, payload(.eventCorrected, at: at, [
-                    "target": .string(summary.id.hex), "fields": .object(mirrored), "reason": .string(reason),
-                ])))
-            }
-        }
-        return try store.append(drafts, keyring: keyring)[0]
-    }
 }
 
 /// A contact as a worker enters it.

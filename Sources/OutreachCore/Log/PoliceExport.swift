@@ -19,7 +19,7 @@ public struct PoliceExport: Sendable, Equatable {
         var o: [String: JSONValue] = [
             "schema": .string("fieldlog.police-export/\(PoliceExport.schemaVersion)"),
             "reportedBy": .string(incident.org), "consent": .string(level.rawValue),
-            "kind": .string(incident.kind), "occurredAt": .string(time.iso(incident.occurredAt)),
+            "kind": .string(incident.kind.rawValue), "occurredAt": .string(time.iso(incident.occurredAt)),
             "exportedAt": .string(time.iso(exportedAt)),
         ]
         o["recipient"] = recipient.map { .string($0) }
@@ -41,7 +41,7 @@ public struct PoliceExport: Sendable, Equatable {
             "THIRD-PARTY REPORT to the police, from \(incident.org) (street outreach)",
             level == .l3 ? "Consent: L3, full report: she agreed to be identified." : "Consent: L2, anonymous intelligence: no victim identity.",
             "",
-            "What:      \(incident.kind.replacingOccurrences(of: "-", with: " "))",
+            "What:      \(incident.kind.rawValue.replacingOccurrences(of: "-", with: " "))",
             "When:      \(time.format(incident.occurredAt)) (Europe/London)",
         ]
         if let z = incident.zone { lines.append("Where:     zone \(z)") }

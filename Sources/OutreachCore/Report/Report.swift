@@ -117,19 +117,19 @@ public struct Report: Sendable, Equatable {
         casework = caseworkPeople.count
 
         for r in index.referrals where period.contains(r.occurredAt) && ours(r.org) {
-            referrals[r.destination, default: 0] += 1
-            if let outcome = r.outcome, outcome != ReferralOutcomeKind.waiting.rawValue {
+            referrals[r.destination.rawValue, default: 0] += 1
+            if let outcome = r.outcome, outcome != .known(.waiting) {
                 referralsWithOutcome += 1
-                if outcome == ReferralOutcomeKind.attended.rawValue { referralsAttended += 1 }
+                if outcome == .known(.attended) { referralsAttended += 1 }
             }
         }
         for s in index.concerns where period.contains(s.occurredAt) && ours(s.org) {
-            safeguarding[s.category, default: 0] += 1
+            safeguarding[s.category.rawValue, default: 0] += 1
             if !s.withConsent { safeguardingWithoutConsent += 1 }
         }
         for i in index.incidentFacts where period.contains(i.occurredAt) && ours(i.org) {
             incidents += 1
-            incidentsByType[i.kind, default: 0] += 1
+            incidentsByType[i.kind.rawValue, default: 0] += 1
             if i.consent >= .l2 { policeConsented += 1 }
             if i.consent == .l3 { fullReports += 1 }
         }

@@ -70,26 +70,30 @@ public struct ReportIndex: Sendable, Equatable {
     }
 
     struct ReportReferral: Sendable, Equatable {
-        let id: EventID, org: String, destination: String, occurredAt: Int64
+        let id: EventID, org: String, destination: Word<ReferralDestination>, occurredAt: Int64
         /// Every outcome recorded for it (concurrent ones are a conflict, like a register's).
         var outcomeWrites: [RegisterWrite] {
-            didSet { outcome = RegisterState(writes: outcomeWrites).value?.stringValue }
+            didSet { outcome = Self.outcome(outcomeWrites) }
         }
         /// The outcome when there is exactly one live one.
-        private(set) var outcome: String?
+        private(set) var outcome: Word<ReferralOutcomeKind>?
 
-        init(id: EventID, org: String, destination: String, occurredAt: Int64, outcomeWrites: [RegisterWrite]) {
+        static func outcome(_ writes: [RegisterWrite]) -> Word<ReferralOutcomeKind>? {
+            RegisterState(writes: writes).value?.stringValue.map { Word($0) }
+        }
+
+        init(id: EventID, org: String, destination: Word<ReferralDestination>, occurredAt: Int64, outcomeWrites: [RegisterWrite]) {
             self.id = id
             self.org = org
             self.destination = destination
             self.occurredAt = occurredAt
             self.outcomeWrites = outcomeWrites
-            outcome = RegisterState(writes: outcomeWrites).value?.stringValue
+            outcome = Self.outcome(outcomeWrites)
         }
     }
 
     struct ReportConcern: Sendable, Equatable {
-        let org: String, category: String, occurredAt: Int64, withConsent: Bool
+        let org: String, category: Word<SafeguardingCategory>, occurredAt: Int64, withConsent: Bool
     }
 
     init(empty: Void) {}
@@ -157,13 +161,13 @@ public struct ReportIndex: Sendable, Equatable {
         } else {
             columns.person.append(Self.nobody)
         }
-        columns.setting.append(word(c.setting))
+        columns.setting.append(word(c.setting.rawValue))
         columns.zone.append(c.zone.map(word) ?? Self.nobody)
         columns.unidentified.append(UInt32(clamping: c.unidentified))
-        for n in c.needs { columns.needs.append(word(n)) }
+        for n in c.needs { columns.needs.append(word(n.rawValue)) }
         columns.needsStart.append(UInt32(columns.needs.count))
         for (kind, n) in c.services.sorted(by: { $0.key < $1.key }) {
-            columns.serviceKind.append(word(kind))
+            columns.serviceKind.append(word(kind.rawValue))
             columns.serviceCount.append(UInt32(clamping: n))
         }
         columns.servicesStart.append(UInt32(columns.serviceKind.count))
@@ -195,7 +199,8 @@ public struct ReportIndex: Sendable, Equatable {
         }
         orgs.remove("")
         organisations = orgs.sorted()
-        outreachWords = Set(words.indices.filter { Setting(rawValue: words[$0])?.isOutreach == true }.map(UInt32.init))
+        // (The columns hold settings as interned words: the edge where a Setting became text.)
+        outreachWords = Set(words.indices.filter { Word<Setting>(words[$0]).known?.isOutreach == true }.map(UInt32.init))
         caseworkWord = words.firstIndex(of: Setting.casework.rawValue).map(UInt32.init) ?? .max
     }
 }

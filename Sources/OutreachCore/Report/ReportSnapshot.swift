@@ -28,19 +28,19 @@ extension ReportIndex {
         case state
     }
 
-    /// The index for `log`: the snapshot when the store has not changed since it was made,
-    /// brought up to date when it has, and kept as the new snapshot.
-    public static func load(log: FieldLog) throws -> (index: ReportIndex, source: Source) {
-        let aad = Data("fieldlog/cache/\(cacheName)/\(log.store.info.storeID)".utf8)
-        let content = try log.store.contentMark()
-        let now = "\(content.events):\(content.lastRowID) " + (try log.store.vector().json.canonicalString())
+    /// The index of `store`'s events as `keyring` reads them: the snapshot when the store has not
+    /// changed since it was made, brought up to date when it has, and kept as the new snapshot.
+    public static func load(store: Store, keyring: Keyring) throws -> (index: ReportIndex, source: Source) {
+        let aad = Data("fieldlog/cache/\(cacheName)/\(store.info.storeID)".utf8)
+        let content = try store.contentMark()
+        let now = "\(content.events):\(content.lastRowID) " + (try store.vector().json.canonicalString())
         var kept: (index: ReportIndex, row: Int64)?
-        if let blob = try log.store.cache(cacheName), let plain = try? log.keyring.localKey.open(blob, aad: aad),
+        if let blob = try store.cache(cacheName), let plain = try? keyring.localKey.open(blob, aad: aad),
            let (index, at, row) = try? decode(plain) {
             if at == now { return (index, .snapshot) }
             kept = (index, row)
         }
-        let read = try StateSnapshot.read(store: log.store, keyring: log.keyring, part: kept == nil ? .all : .withoutContacts, touchedSince: kept?.row)
+        let read = try StateSnapshot.read(store: store, keyring: keyring, part: kept == nil ? .all : .withoutContacts, touchedSince: kept?.row)
         var index: ReportIndex
         let source: Source
         if var updated = kept?.index, let pages = read.pages {
@@ -50,9 +50,9 @@ extension ReportIndex {
             (index, source) = (ReportIndex(read.fold.state), .state)
         }
         // Events stored while the state was read would be missed under `now`: the mark is taken again.
-        let after = try log.store.contentMark()
+        let after = try store.contentMark()
         let mark = after == content ? now : "behind"
-        try log.store.setCache(cacheName, try log.keyring.localKey.seal(index.encoded(mark: mark, row: read.row), aad: aad))
+        try store.setCache(cacheName, try keyring.localKey.seal(index.encoded(mark: mark, row: read.row), aad: aad))
         return (index, source)
     }
 
@@ -120,11 +120,11 @@ extension ReportIndex {
         }
         return [
             "registers": .object(registerWrites.mapValues { registers in .object(Dictionary(uniqueKeysWithValues: registers.map { ($0.key.rawValue, .array($0.value.map(write))) })) }),
-            "referrals": .array(referrals.map { ["id": .string($0.id.hex), "org": .string($0.org), "destination": .string($0.destination),
+            "referrals": .array(referrals.map { ["id": .string($0.id.hex), "org": .string($0.org), "destination": .string($0.destination.rawValue),
                                                  "at": .int($0.occurredAt), "outcomes": .array($0.outcomeWrites.map(write))] }),
             "aliases": .object(aliases.mapValues { .string($0) }),
-            "concerns": .array(concerns.map { ["org": .string($0.org), "category": .string($0.category), "at": .int($0.occurredAt), "consent": .bool($0.withConsent)] }),
-            "incidents": .array(incidentFacts.map { ["incident": .string($0.incident.hex), "org": .string($0.org), "kind": .string($0.kind),
+            "concerns": .array(concerns.map { ["org": .string($0.org), "category": .string($0.category.rawValue), "at": .int($0.occurredAt), "consent": .bool($0.withConsent)] }),
+            "incidents": .array(incidentFacts.map { ["incident": .string($0.incident.hex), "org": .string($0.org), "kind": .string($0.kind.rawValue),
                                                      "consent": .string($0.consent.rawValue), "at": .int($0.occurredAt)] }),
             "organisations": .array(otherOrganisations.map { .string($0) }),
         ]
@@ -148,17 +148,17 @@ extension ReportIndex {
         referrals = try (json["referrals"]?.arrayValue ?? []).map { j in
             guard let id = j["id"]?.stringValue.flatMap({ EventID(hex: $0) }), let org = j["org"]?.stringValue, let d = j["destination"]?.stringValue,
                   let at = j["at"]?.intValue, let outcomes = j["outcomes"]?.arrayValue else { throw bad }
-            return ReportReferral(id: id, org: org, destination: d, occurredAt: at, outcomeWrites: try outcomes.map(write))
+            return ReportReferral(id: id, org: org, destination: Word(d), occurredAt: at, outcomeWrites: try outcomes.map(write))
         }
         aliases = (json["aliases"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         concerns = try (json["concerns"]?.arrayValue ?? []).map { j in
             guard let org = j["org"]?.stringValue, let c = j["category"]?.stringValue, let at = j["at"]?.intValue, let ok = j["consent"]?.boolValue else { throw bad }
-            return ReportConcern(org: org, category: c, occurredAt: at, withConsent: ok)
+            return ReportConcern(org: org, category: Word(c), occurredAt: at, withConsent: ok)
         }
         incidentFacts = try (json["incidents"]?.arrayValue ?? []).map { j in
             guard let id = j["incident"]?.stringValue.flatMap({ EventID(hex: $0) }), let org = j["org"]?.stringValue, let kind = j["kind"]?.stringValue,
                   let consent = j["consent"]?.stringValue.flatMap(ConsentLevel.init(rawValue:)), let at = j["at"]?.intValue else { throw bad }
-            return IncidentFact(incident: id, org: org, kind: kind, consent: consent, occurredAt: at)
+            return IncidentFact(incident: id, org: org, kind: Word(kind), consent: consent, occurredAt: at)
         }
         otherOrganisations = (json["organisations"]?.arrayValue ?? []).compactMap(\.stringValue)
     }

@@ -12,7 +12,7 @@ public struct TaskingEntry: Sendable, Equatable {
     public let lastContact: Int64?
     public let lastContactOrg: String?
     /// Destinations of referrals with no known outcome yet (none, or waiting).
-    public let openReferrals: [String]
+    public let openReferrals: [Word<ReferralDestination>]
     public let openActions: [TaskingAction]
     public let reviewOverdue: Bool
 }
@@ -21,11 +21,11 @@ extension FieldState {
     /// Members of the priority group at `now` (a live `in` write), most at risk first, then by
     /// how long since anyone saw them (no contacts needed: the fold keeps each one's last).
     public func taskingList(now: Int64) -> [TaskingEntry] {
-        var referralsOpen = [String: [String]]()
+        var referralsOpen = [String: [Word<ReferralDestination>]]()
         for r in referrals.values {
             guard let p = r.person else { continue }
-            let outcome = r.outcome?.value?.stringValue
-            if outcome == nil || outcome == ReferralOutcomeKind.waiting.rawValue { referralsOpen[p, default: []].append(r.destination) }
+            let outcome = r.outcome?.value?.stringValue.map { Word<ReferralOutcomeKind>($0) }
+            if outcome == nil || outcome == .known(.waiting) { referralsOpen[p, default: []].append(r.destination) }
         }
         var actions = [String: [TaskingAction]]()
         for a in taskingActions.values where !a.done { actions[a.person, default: []].append(a) }

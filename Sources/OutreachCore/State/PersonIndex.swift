@@ -32,9 +32,6 @@ public struct PersonIndex: Sendable {
         lastContacts = state.lastContacts
     }
 
-    /// The state's people and zones, read without contacts.
-    public static func load(log: FieldLog) throws -> PersonIndex { PersonIndex(try log.state(.withoutContacts)) }
-
     /// Every person id known.
     public var ids: Dictionary<String, String>.Keys { canonicalID.keys }
 

@@ -240,34 +240,6 @@ public final class Store: Sendable {
         }
     }
 
-    // MARK: What the sync server is known to hold
-
-    /// The server vector of the last sync, and when it was (nil before the first sync).
-    public func lastSync() throws -> (vector: VersionVector, at: Int64)? {
-        try db.read { db in
-            guard let v = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'serverVector'"),
-                let at = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'lastSyncAt'").flatMap(Int64.init)
-            else { return nil }
-            return (try VersionVector(json: JSONValue.parse(v)), at)
-        }
-    }
-
-    /// The London day (its start) on which retention last ran by itself here, if ever.
-    public func retentionRanOn() throws -> Int64? {
-        try metaValueIfAny("retentionRanOn").flatMap(Int64.init)
-    }
-
-    public func rememberRetentionRun(day: Int64) throws {
-        try setMetaValue("retentionRanOn", String(day))
-    }
-
-    func rememberSync(serverVector: VersionVector, at time: Int64) throws {
-        try db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('serverVector', ?), ('lastSyncAt', ?)",
-                           arguments: [serverVector.json.canonicalString(), String(time)])
-        }
-    }
-
     /// The last `limit` events stored (written here or received), last first.
     public func latestEvents(_ limit: Int) throws -> [Event] {
         try events(sql: "SELECT \(EventTable.columns) FROM events ORDER BY rowid DESC LIMIT ?", arguments: [limit])
