@@ -84,8 +84,8 @@ public struct Report: Sendable, Equatable {
             }
         }
         engaged = engagedPeople.count
-        let first = orgIndex.map { index.firstContactByOrg[$0] ?? [:] } ?? index.firstContact
-        new = engagedPeople.filter { first[$0].map(period.contains) == true }.count
+        let first = orgIndex.map { index.firstContactByOrg[$0] ?? [] } ?? index.firstContact
+        new = engagedPeople.filter { Int($0) < first.count && period.contains(first[Int($0)]) }.count
         needs = Dictionary(uniqueKeysWithValues: needPeople.map { (index.words[Int($0.key)], $0.value.count) })
         services = Dictionary(uniqueKeysWithValues: serviceTotals.map { (index.words[Int($0.key)], $0.value) })
         zones = Dictionary(uniqueKeysWithValues: zoneTotals.filter { $0.value > 0 }.map {

@@ -33,8 +33,11 @@ public struct ReportIndex: Sendable, Equatable {
     public internal(set) var organisations: [String] = []
     /// The merged person of each entry of `people` (an index into `people`).
     var canonical: [UInt32] = []
-    var firstContact: [UInt32: Int64] = [:]
-    var firstContactByOrg: [UInt32: [UInt32: Int64]] = [:]
+    /// Each merged person's first contact with anyone (by index into `people`; `never`: none).
+    var firstContact: [Int64] = []
+    /// The same with each organisation (by its index into `words`).
+    var firstContactByOrg: [UInt32: [Int64]] = [:]
+    static let never = Int64.max
     var outreachWords: Set<UInt32> = []
     var caseworkWord: UInt32 = .max
 
@@ -186,16 +189,28 @@ public struct ReportIndex: Sendable, Equatable {
             canonical.append(interning[root]!)
             i += 1
         }
-        firstContact = [:]
+        // Arrays by person and by word, not dictionaries: this runs over every contact at each load.
+        firstContact = Array(repeating: Self.never, count: people.count)
+        var slot = [Int](repeating: -1, count: words.count)  // organisation word → its array in `byOrg`
+        var byOrg = [[Int64]]()
+        for columns in pages {
+            for i in columns.at.indices {
+                let org = Int(columns.org[i])
+                if slot[org] < 0 {
+                    slot[org] = byOrg.count
+                    byOrg.append(Array(repeating: Self.never, count: people.count))
+                }
+                guard columns.person[i] != Self.nobody else { continue }
+                let p = Int(canonical[Int(columns.person[i])]), at = columns.at[i], k = slot[org]
+                if at < firstContact[p] { firstContact[p] = at }
+                if at < byOrg[k][p] { byOrg[k][p] = at }
+            }
+        }
         firstContactByOrg = [:]
         var orgs = Set(otherOrganisations)
-        for columns in pages {
-            for i in columns.at.indices where columns.person[i] != Self.nobody {
-                let p = canonical[Int(columns.person[i])], at = columns.at[i], org = columns.org[i]
-                if firstContact[p].map({ at < $0 }) ?? true { firstContact[p] = at }
-                if firstContactByOrg[org]?[p].map({ at < $0 }) ?? true { firstContactByOrg[org, default: [:]][p] = at }
-            }
-            for org in Set(columns.org) { orgs.insert(words[Int(org)]) }
+        for (word, k) in slot.enumerated() where k >= 0 {
+            firstContactByOrg[UInt32(word)] = byOrg[k]
+            orgs.insert(words[word])
         }
         orgs.remove("")
         organisations = orgs.sorted()
