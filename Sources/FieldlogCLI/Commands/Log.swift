@@ -71,7 +71,7 @@ struct Conflicts: ParsableCommand {
             let conflicts = lookup.state.conflicts
             if output.format == .json {
                 Output.json(["schema": "fieldlog.conflicts/1", "conflicts": .array(conflicts.map { c in
-                    ["person": .string(lookup.personRefs.short(c.person)), "field": .string(c.field),
+                    ["person": .string(lookup.personRefs.short(c.person)), "field": .string(c.field.description),
                      "values": .array(c.writes.map { ["value": $0.value, "by": .string($0.author), "org": .string($0.org), "at": .string(lookup.time.iso($0.occurredAt))] })]
                 })])
                 return

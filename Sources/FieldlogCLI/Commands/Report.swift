@@ -42,9 +42,13 @@ struct ReportCommand: ParsableCommand {
                 let label = month ?? String(time.format(WallClock.nowMillis()).prefix(7))
                 periods = try months.map { try ReportPeriod.months($0, endingWith: label, time: time) } ?? [try .month(label, time: time)]
             }
+            // The trend chart of a page: the twelve months up to the last one reported.
+            let lastMonth = String(time.format(periods.last!.end - 1).prefix(7))
+            let trendPeriods = format != .html || periods.count > 1 ? periods : try ReportPeriod.months(12, endingWith: lastMonth, time: time)
             let log = try Session.unlocked(storeOptions)
-            // The sealed snapshot when nothing changed since the last report; else a fold.
-            let index = try log.reportIndex().index
+            // The sealed snapshot when nothing changed since the last report, read for these
+            // periods only; else brought up to date, or a fold.
+            let index = try log.reportIndex(covering: periods + trendPeriods).index
             let known = index.organisations
             if let org, !known.contains(org) {
                 throw FieldlogError.badInput("no organisation \"\(org)\" in this log",
@@ -56,9 +60,6 @@ struct ReportCommand: ParsableCommand {
             case .json: Output.json(output.json)
             case .csv: print(output.csv, terminator: "")
             case .html:
-                // The trend chart: the twelve months up to the last one reported.
-                let lastMonth = String(time.format(reports.last!.period.end - 1).prefix(7))
-                let trendPeriods = periods.count > 1 ? periods : try ReportPeriod.months(12, endingWith: lastMonth, time: time)
                 let trend = ReportOutput(trendPeriods.map { PartnershipReport(index: index, period: $0, orgs: org.map { [$0] } ?? known) }, isPublic: `public`)
                 print(ReportHTML(output, trend: trend, generatedAt: WallClock.nowMillis()).page)
             case .table: ReportCommand.printTable(output)

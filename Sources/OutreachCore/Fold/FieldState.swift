@@ -74,10 +74,10 @@ public struct FieldState: Sendable, Equatable {
         var out = [Conflict]()
         for (id, person) in people {
             for (register, state) in person.registers where state.isConflict {
-                out.append(Conflict(person: id, field: register.rawValue, writes: state.live))
+                out.append(Conflict(person: id, field: .register(register), writes: state.live))
             }
             if let profile = person.profile, profile.isConflict {
-                out.append(Conflict(person: id, field: "profile", writes: profile.live))
+                out.append(Conflict(person: id, field: .profile, writes: profile.live))
             }
         }
         return out.sorted { ($0.person, $0.field) < ($1.person, $1.field) }

@@ -233,9 +233,24 @@ public struct Safeguarding: Sendable, Equatable {
 /// Two or more concurrent writes to one field, kept until a later write resolves them.
 public struct Conflict: Sendable, Equatable {
     public let person: String
-    /// "risk", "priority", "lead", "casework" or "profile".
-    public let field: String
+    public let field: Field
     public let writes: [RegisterWrite]
+
+    /// What two workers changed at once: one of her registers, or her partnership profile.
+    public enum Field: Sendable, Hashable, Comparable, CustomStringConvertible {
+        case register(Register)
+        case profile
+
+        /// "risk", "priority", "lead", "casework" or "profile" (tables and JSON).
+        public var description: String {
+            switch self {
+            case .register(let r): r.rawValue
+            case .profile: "profile"
+            }
+        }
+
+        public static func < (a: Field, b: Field) -> Bool { a.description < b.description }
+    }
 }
 
 /// Two person ids, in either order: `PersonPair(a, b) == PersonPair(b, a)`.

@@ -33,9 +33,10 @@ public struct FieldLog: Sendable {
     /// The people and zones (the state read without contacts): what resolving a ref needs.
     public func personIndex() throws -> PersonIndex { PersonIndex(try state(.withoutContacts)) }
 
-    /// The report index, from its sealed snapshot where it can (`ReportIndex.load`).
-    public func reportIndex() throws -> (index: ReportIndex, source: ReportIndex.Source) {
-        try ReportIndex.load(store: store, keyring: keyring)
+    /// The report index holding the contacts of `periods` (nil: all), from its sealed snapshot
+    /// where it can (`ReportIndex.load`).
+    public func reportIndex(covering periods: [ReportPeriod]? = nil) throws -> (index: ReportIndex, source: ReportIndex.Source) {
+        try ReportIndex.load(store: store, keyring: keyring, covering: periods)
     }
 
     func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {

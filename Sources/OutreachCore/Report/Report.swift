@@ -52,6 +52,7 @@ public struct Report: Sendable, Equatable {
     /// The same from an index built once (a trend, or merged and by-organisation reports, share
     /// one; it may come from the sealed snapshot instead of a fold).
     public init(index: ReportIndex, period: ReportPeriod, org: String? = nil) {
+        precondition(index.covers(period), "a report of a period whose contacts the index was not loaded with")
         self.period = period
         self.org = org
         func ours(_ o: String) -> Bool { org == nil || o == org }

@@ -16,8 +16,12 @@ public struct ReportIndex: Sendable, Equatable {
     var words: [String] = []
     /// Person ids the `person` columns point into: as the contacts name them, and as merged.
     var people: [String] = []
-    /// One page's contacts, in time order.
+    /// One page's contacts, in time order: all of them, or those of `loadedSegments`.
     var pages = [ContactColumns](repeating: ContactColumns(), count: Fold.contactPages + 1)
+    /// Each page's first contacts, from all of its contacts whichever are loaded.
+    var firsts = [PageFirsts](repeating: PageFirsts(), count: Fold.contactPages + 1)
+    /// The segments whose contacts `pages` hold (nil: every contact; `ReportSegments.swift`).
+    var loadedSegments: Set<Int64>?
 
     var registerWrites: [String: [Register: [RegisterWrite]]] = [:]
     /// Person ids merged into another (alias → canonical).
@@ -122,6 +126,7 @@ public struct ReportIndex: Sendable, Equatable {
             columns.at.reserveCapacity(sorted.count)
             for c in sorted { append(c, to: &columns, interning: &interning) }
             pages[page] = columns
+            firsts[page] = PageFirsts(columns)
         }
         registerWrites = state.registerWrites
         referrals = state.referrals.values.map {
@@ -189,19 +194,20 @@ public struct ReportIndex: Sendable, Equatable {
             canonical.append(interning[root]!)
             i += 1
         }
-        // Arrays by person and by word, not dictionaries: this runs over every contact at each load.
+        // Arrays by person and by word, not dictionaries; from each page's first contacts, so
+        // no contact need be read.
         firstContact = Array(repeating: Self.never, count: people.count)
         var slot = [Int](repeating: -1, count: words.count)  // organisation word → its array in `byOrg`
         var byOrg = [[Int64]]()
-        for columns in pages {
-            for i in columns.at.indices {
-                let org = Int(columns.org[i])
+        for f in firsts {
+            for i in f.at.indices {
+                let org = Int(f.org[i])
                 if slot[org] < 0 {
                     slot[org] = byOrg.count
                     byOrg.append(Array(repeating: Self.never, count: people.count))
                 }
-                guard columns.person[i] != Self.nobody else { continue }
-                let p = Int(canonical[Int(columns.person[i])]), at = columns.at[i], k = slot[org]
+                guard f.person[i] != Self.nobody else { continue }
+                let p = Int(canonical[Int(f.person[i])]), at = f.at[i], k = slot[org]
                 if at < firstContact[p] { firstContact[p] = at }
                 if at < byOrg[k][p] { byOrg[k][p] = at }
             }

@@ -10,13 +10,20 @@ import Foundation
 /// are made again. Like every cache it is derived data and never plaintext: sealed under the
 /// organisation key with the store id and the cache name as associated data.
 ///
-/// Layout (host byte order: a cache never leaves its laptop): a version, the content mark, the
-/// row, then the words and people as counted strings, each page's columns as counted arrays, and
-/// the small parts (register writes, referrals, concerns, incidents, organisations) as canonical
-/// JSON.
+/// Layout (host byte order: a cache never leaves its laptop). The head (`report-snapshot/v4`):
+/// a version, the content mark, the row, the words and people as counted strings; for each
+/// contact page the row it was last written at, the segments it has and its first contacts
+/// (`PageFirsts`); then the small parts (register writes, referrals, concerns, incidents,
+/// organisations) as canonical JSON. Each segment (`report-snapshot/v4/PAGE/SEGMENT`, 2^31 ms
+/// of one page's contacts): the row its page was written at, then the columns as counted arrays.
+/// A report reads the head and the segments its periods touch; after a change, only the pages it
+/// reaches are written again, whole.
 extension ReportIndex {
-    static let cacheName = "report-snapshot/v3"
-    static let formatVersion: UInt32 = 4
+    static let cacheName = "report-snapshot/v4"
+    static let formatVersion: UInt32 = 5
+    /// Caches of earlier layouts, deleted when this one is written.
+    static let earlierCaches = ["report-snapshot/v3"]
+    static func segmentName(_ page: Int, _ segment: Int64) -> String { "\(cacheName)/\(page)/\(segment)" }
 
     /// Where `load` found the index.
     public enum Source: Sendable, Equatable {
@@ -28,87 +35,142 @@ extension ReportIndex {
         case state
     }
 
-    /// The index of `store`'s events as `keyring` reads them: the snapshot when the store has not
-    /// changed since it was made, brought up to date when it has, and kept as the new snapshot.
-    public static func load(store: Store, keyring: Keyring) throws -> (index: ReportIndex, source: Source) {
-        let aad = Data("fieldlog/cache/\(cacheName)/\(store.info.storeID)".utf8)
+    /// The head of the snapshot: everything but the segments' columns, and which segments each
+    /// page has, written at which row.
+    struct Head {
+        var index: ReportIndex
+        var mark: String
+        var row: Int64
+        var pageRows: [Int64]
+        var pageSegments: [[Int64]]
+    }
+
+    /// The index of `store`'s events as `keyring` reads them, holding the contacts of `periods`
+    /// (nil: all of them): the snapshot when the store has not changed since it was made,
+    /// brought up to date when it has, and kept as the new snapshot.
+    public static func load(store: Store, keyring: Keyring, covering periods: [ReportPeriod]? = nil) throws -> (index: ReportIndex, source: Source) {
         let content = try store.contentMark()
         let now = "\(content.events):\(content.lastRowID) " + (try store.vector().json.canonicalString())
-        var kept: (index: ReportIndex, row: Int64)?
-        if let blob = try store.cache(cacheName), let plain = try? keyring.localKey.open(blob, aad: aad),
-           let (index, at, row) = try? decode(plain) {
-            if at == now { return (index, .snapshot) }
-            kept = (index, row)
+        let wanted = periods.map { Set($0.flatMap { Array(segments($0)) }) }
+        var kept: Head?
+        if let head = try? readHead(store: store, keyring: keyring) {
+            if head.mark == now, var index = try? head.loading(wanted, except: [], store: store, keyring: keyring) {
+                index.derive()
+                return (index, .snapshot)
+            }
+            kept = head
         }
         let read = try StateSnapshot.read(store: store, keyring: keyring, part: kept == nil ? .all : .withoutContacts, touchedSince: kept?.row)
         var index: ReportIndex
         let source: Source
-        if var updated = kept?.index, let pages = read.pages {
+        var pageRows = [Int64](repeating: read.row, count: Fold.contactPages + 1)
+        var pageSegments = [[Int64]](repeating: [], count: Fold.contactPages + 1)
+        var changed = Set(0...Fold.contactPages)
+        if let kept, let pages = read.pages, var updated = try? kept.loading(wanted, except: pages, store: store, keyring: keyring) {
             updated.update(pages: pages, from: read.fold.state)
-            (index, source) = (updated, .updated(pages: pages.count))
+            (index, source, changed) = (updated, .updated(pages: pages.count), pages)
+            (pageRows, pageSegments) = (kept.pageRows, kept.pageSegments)
         } else {
             (index, source) = (ReportIndex(read.fold.state), .state)
         }
         // Events stored while the state was read would be missed under `now`: the mark is taken again.
-        let after = try store.contentMark()
-        let mark = after == content ? now : "behind"
-        try store.setCache(cacheName, try keyring.localKey.seal(index.encoded(mark: mark, row: read.row), aad: aad))
+        let mark = try store.contentMark() == content ? now : "behind"
+        var entries = [(name: String, value: Data)]()
+        for page in changed.sorted() {
+            pageRows[page] = read.row
+            let runs = index.pages[page].bySegment()
+            pageSegments[page] = runs.map(\.segment)
+            for run in runs {
+                var w = RawWriter()
+                w.put(read.row)
+                run.columns.encode(into: &w)
+                entries.append((segmentName(page, run.segment), try seal(w.data, segmentName(page, run.segment), store: store, keyring: keyring)))
+            }
+        }
+        let head = Head(index: index, mark: mark, row: read.row, pageRows: pageRows, pageSegments: pageSegments)
+        entries.append((cacheName, try seal(head.encoded(), cacheName, store: store, keyring: keyring)))
+        try store.replaceCaches(deleting: changed.map { "\(cacheName)/\($0)/" } + earlierCaches, with: entries)
         return (index, source)
     }
 
-    func encoded(mark: String, row: Int64) -> Data {
+    private static func aad(_ name: String, _ store: Store) -> Data { Data("fieldlog/cache/\(name)/\(store.info.storeID)".utf8) }
+
+    private static func seal(_ data: Data, _ name: String, store: Store, keyring: Keyring) throws -> Data {
+        try keyring.localKey.seal(data, aad: aad(name, store))
+    }
+
+    private static func open(_ name: String, store: Store, keyring: Keyring) throws -> Data {
+        guard let blob = try store.cache(name) else { throw FieldlogError.malformed("no \(name)") }
+        return try keyring.localKey.open(blob, aad: aad(name, store))
+    }
+
+    static func readHead(store: Store, keyring: Keyring) throws -> Head {
+        try Head(decoding: try open(cacheName, store: store, keyring: keyring))
+    }
+}
+
+extension ReportIndex.Head {
+    /// The index with the columns of `wanted` segments (nil: all) of every page but `except`
+    /// read in; each segment must be of the row its page was written at.
+    func loading(_ wanted: Set<Int64>?, except: Set<Int>, store: Store, keyring: Keyring) throws -> ReportIndex {
+        var index = self.index
+        for page in index.pages.indices where !except.contains(page) {
+            for segment in pageSegments[page] where wanted?.contains(segment) ?? true {
+                let name = ReportIndex.segmentName(page, segment)
+                var r = RawReader(try ReportIndex.open(name, store: store, keyring: keyring))
+                guard try r.get(Int64.self) == pageRows[page] else { throw FieldlogError.malformed("report segment of another moment") }
+                index.pages[page].append(try .decode(&r, words: index.words.count, people: index.people.count))
+                guard r.isAtEnd else { throw FieldlogError.malformed("inconsistent report snapshot") }
+            }
+        }
+        index.loadedSegments = wanted
+        return index
+    }
+
+    func encoded() -> Data {
         var w = RawWriter()
-        w.put(Self.formatVersion)
+        w.put(ReportIndex.formatVersion)
         w.put(mark)
         w.put(row)
-        w.put(words)
-        w.put(people)
-        for c in pages {
-            w.put(c.at); w.put(c.org); w.put(c.person); w.put(c.setting); w.put(c.zone); w.put(c.unidentified)
-            w.put(c.needsStart); w.put(c.needs); w.put(c.servicesStart); w.put(c.serviceKind); w.put(c.serviceCount)
+        w.put(index.words)
+        w.put(index.people)
+        for page in index.pages.indices {
+            w.put(pageRows[page])
+            w.put(pageSegments[page])
+            let f = index.firsts[page]
+            w.put(f.person); w.put(f.org); w.put(f.at)
         }
-        w.put(smallParts.canonicalString())
+        w.put(index.smallParts.canonicalString())
         return w.data
     }
 
-    static func decode(_ data: Data) throws -> (ReportIndex, mark: String, row: Int64) {
+    init(decoding data: Data) throws {
         var r = RawReader(data)
-        guard try r.get(UInt32.self) == formatVersion else { throw FieldlogError.malformed("report snapshot of another version") }
-        let mark = try r.string()
-        let row = try r.get(Int64.self)
-        var index = ReportIndex(empty: ())
+        guard try r.get(UInt32.self) == ReportIndex.formatVersion else { throw FieldlogError.malformed("report snapshot of another version") }
+        mark = try r.string()
+        row = try r.get(Int64.self)
+        index = ReportIndex(empty: ())
         index.words = try r.strings()
         index.people = try r.strings()
+        pageRows = []
+        pageSegments = []
         for page in index.pages.indices {
-            var c = ContactColumns()
-            c.at = try r.array(Int64.self)
-            c.org = try r.array(UInt32.self)
-            c.person = try r.array(UInt32.self)
-            c.setting = try r.array(UInt32.self)
-            c.zone = try r.array(UInt32.self)
-            c.unidentified = try r.array(UInt32.self)
-            c.needsStart = try r.array(UInt32.self)
-            c.needs = try r.array(UInt32.self)
-            c.servicesStart = try r.array(UInt32.self)
-            c.serviceKind = try r.array(UInt32.self)
-            c.serviceCount = try r.array(UInt32.self)
-            let n = c.at.count
-            guard [c.org.count, c.person.count, c.setting.count, c.zone.count, c.unidentified.count].allSatisfy({ $0 == n }),
-                  c.needsStart.count == n + 1, c.servicesStart.count == n + 1, c.serviceKind.count == c.serviceCount.count,
-                  c.needsStart.last.map(Int.init) == c.needs.count, c.servicesStart.last.map(Int.init) == c.serviceKind.count,
-                  zip(c.needsStart, c.needsStart.dropFirst()).allSatisfy({ $0 <= $1 }), zip(c.servicesStart, c.servicesStart.dropFirst()).allSatisfy({ $0 <= $1 }),
-                  (c.org + c.setting + c.needs + c.serviceKind).allSatisfy({ Int($0) < index.words.count }),
-                  c.person.allSatisfy({ $0 == nobody || Int($0) < index.people.count }),
-                  c.zone.allSatisfy({ $0 == nobody || Int($0) < index.words.count })
+            pageRows.append(try r.get(Int64.self))
+            pageSegments.append(try r.array(Int64.self))
+            var f = ReportIndex.PageFirsts()
+            f.person = try r.array(UInt32.self); f.org = try r.array(UInt32.self); f.at = try r.array(Int64.self)
+            guard f.person.count == f.org.count, f.at.count == f.org.count,
+                  f.person.allSatisfy({ $0 == ReportIndex.nobody || Int($0) < index.people.count }),
+                  f.org.allSatisfy({ Int($0) < index.words.count })
             else { throw FieldlogError.malformed("inconsistent report snapshot") }
-            index.pages[page] = c
+            index.firsts[page] = f
         }
         try index.readSmallParts(JSONValue.parse(try r.string()))
         guard r.isAtEnd else { throw FieldlogError.malformed("inconsistent report snapshot") }
-        index.derive()
-        return (index, mark, row)
     }
+}
 
+extension ReportIndex {
     /// Register writes, referrals, concerns, incidents and organisations: a few thousand items.
     var smallParts: JSONValue {
         func write(_ w: RegisterWrite) -> JSONValue {
@@ -185,29 +247,36 @@ struct RawWriter {
 }
 
 struct RawReader {
-    private let bytes: [UInt8]
-    private var at = 0
-    init(_ data: Data) { bytes = [UInt8](data) }
-    var isAtEnd: Bool { at == bytes.count }
+    /// (Read in place: a report snapshot is tens of megabytes at a million events, and every
+    /// copy of it costs its page faults.)
+    private let bytes: Data
+    private var at: Int
+    init(_ data: Data) {
+        bytes = data
+        at = data.startIndex
+    }
+    var isAtEnd: Bool { at == bytes.endIndex }
 
     private mutating func take(_ n: Int) throws -> Range<Int> {
-        guard n >= 0, n <= bytes.count - at else { throw FieldlogError.malformed("truncated report snapshot") }
+        guard n >= 0, n <= bytes.endIndex - at else { throw FieldlogError.malformed("truncated report snapshot") }
         defer { at += n }
         return at..<at + n
     }
 
     mutating func get<T: FixedWidthInteger>(_: T.Type) throws -> T {
         let range = try take(MemoryLayout<T>.size)
-        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: range.lowerBound, as: T.self) }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: range.lowerBound - bytes.startIndex, as: T.self) }
     }
 
     mutating func array<T: FixedWidthInteger>(_: T.Type) throws -> [T] {
         let count = Int(try get(UInt64.self))
-        guard count <= (bytes.count - at) / MemoryLayout<T>.size else { throw FieldlogError.malformed("truncated report snapshot") }
+        guard count <= (bytes.endIndex - at) / MemoryLayout<T>.size else { throw FieldlogError.malformed("truncated report snapshot") }
         let range = try take(count * MemoryLayout<T>.size)
         return [T](unsafeUninitializedCapacity: count) { buffer, initialised in
-            bytes.withUnsafeBytes { raw in
-                _ = memcpy(buffer.baseAddress!, raw.baseAddress! + range.lowerBound, range.count)
+            if count > 0 {
+                bytes.withUnsafeBytes { raw in
+                    _ = memcpy(buffer.baseAddress!, raw.baseAddress! + (range.lowerBound - bytes.startIndex), range.count)
+                }
             }
             initialised = count
         }
@@ -215,13 +284,13 @@ struct RawReader {
 
     mutating func string() throws -> String {
         let n = Int(try get(UInt64.self))
-        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated report snapshot") }
+        guard n <= bytes.endIndex - at else { throw FieldlogError.malformed("truncated report snapshot") }
         return String(decoding: bytes[try take(n)], as: UTF8.self)
     }
 
     mutating func strings() throws -> [String] {
         let n = Int(try get(UInt64.self))
-        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated report snapshot") }
+        guard n <= bytes.endIndex - at else { throw FieldlogError.malformed("truncated report snapshot") }
         return try (0..<n).map { _ in try string() }
     }
 }

@@ -18,6 +18,19 @@ extension Store {
         }
     }
 
+    /// Deletes the blobs whose names start with any of `prefixes`, then writes `entries`, in one
+    /// transaction (a part cut into pieces, written again whole).
+    func replaceCaches(deleting prefixes: [String], with entries: [(name: String, value: Data)]) throws {
+        try db.write { db in
+            for prefix in prefixes {
+                try db.execute(sql: "DELETE FROM cache WHERE substr(name, 1, ?) = ?", arguments: [prefix.utf8.count, prefix])
+            }
+            for (name, value) in entries {
+                try db.execute(sql: "INSERT OR REPLACE INTO cache(name, value) VALUES (?, ?)", arguments: [name, value])
+            }
+        }
+    }
+
     /// Events stored after local row `rowID` (and up to row `last`), with their row ids, in arrival order.
     func events(afterRowID rowID: Int64, upTo last: Int64 = .max) throws -> [(rowID: Int64, event: Event)] {
         try db.read { db in
