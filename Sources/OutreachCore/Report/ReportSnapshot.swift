@@ -50,7 +50,7 @@ extension ReportIndex {
     /// brought up to date when it has, and kept as the new snapshot.
     public static func load(store: Store, keyring: Keyring, covering periods: [ReportPeriod]? = nil) throws -> (index: ReportIndex, source: Source) {
         let content = try store.contentMark()
-        let now = "\(content.events):\(content.lastRowID) " + (try store.vector().json.canonicalString())
+        let now = "\(content) " + (try store.vector().json.canonicalString())
         let wanted = periods.map { Set($0.flatMap { Array(segments($0)) }) }
         var kept: Head?
         if let head = try? readHead(store: store, keyring: keyring) {
