@@ -103,6 +103,7 @@ let package = Package(
             name: "fieldlog",
             dependencies: [
                 "FieldlogCLI",
+                "OutreachCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FieldlogCLI
+import OutreachCore
 
 /// `fieldlog`: the offline commands run here; `init`, `sync` and `demo` are handed to
 /// `fieldlog-net` before anything is parsed (see `FieldlogCLI.FieldlogCommandLine`).
@@ -15,4 +16,6 @@ struct DemoHandedOver: ParsableCommand { static let configuration = FieldlogComm
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if NetworkCommands.handles(arguments) { NetworkCommands.exec(arguments) }
+// One offline command, then exit: what it folded is left for the system to take back at exit.
+UntilExit.enable()
 FieldlogCommandLine.run(Fieldlog.self, arguments)

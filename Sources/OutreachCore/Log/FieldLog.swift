@@ -19,7 +19,9 @@ public struct FieldLog: Sendable {
     /// The folded state: the sealed snapshot, with the events stored since folded in. With
     /// `.withoutContacts`, the contacts are left out (see `StateSnapshot.Part`).
     public func state(_ part: StateSnapshot.Part = .all) throws -> FieldState {
-        try StateSnapshot.load(store: store, keyring: keyring, part: part).fold.state
+        let fold = try StateSnapshot.load(store: store, keyring: keyring, part: part).fold
+        UntilExit.keep(fold)
+        return fold.state
     }
 
     /// The state without contacts but those of the person ids (as recorded) `pick` chooses from
@@ -27,6 +29,7 @@ public struct FieldLog: Sendable {
     public func state(contactsOf pick: (FieldState) throws -> Set<String>) throws -> FieldState {
         var read = try StateSnapshot.read(store: store, keyring: keyring, part: .withoutContacts)
         try read.addContacts(of: try pick(read.fold.state), store: store, keyring: keyring)
+        UntilExit.keep(read.fold)
         return read.fold.state
     }
 
