@@ -61,17 +61,23 @@ import Testing
         #expect(throws: FieldlogError.self) { try ReportIndex.Head(decoding: good.prefix(good.count / 2)) }
     }
 
+    /// Registers people until two of them are on different contact pages.
+    static func twoPeopleOnDifferentPages(_ log: FieldLog, at: Int64) throws -> [String] {
+        var people = [String]()
+        while people.count < 2 {
+            let p = try log.registerPerson(name: "P\(people.count)", at: at).person
+            if people.allSatisfy({ Fold.contactPage($0) != Fold.contactPage(p) }) { people.append(p) }
+        }
+        return people
+    }
+
     /// A report of a month reads the head and the segments the month touches, not a year of
     /// contacts; a change rewrites only the pages it reaches.
     @Test func aMonthsReportReadsOnlyItsSegmentsAndAChangeRewritesOnlyItsPages() throws {
         let dir = TempDir()
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
         let jan = try ReportPeriod.month("2026-01")
-        var people = [String]()
-        while people.count < 2 {
-            let p = try log.registerPerson(name: "P\(people.count)", at: jan.start).person
-            if people.allSatisfy({ Fold.contactPage($0) != Fold.contactPage(p) }) { people.append(p) }
-        }
+        let people = try Self.twoPeopleOnDifferentPages(log, at: jan.start)
         // Given a year of contacts, one a month with each of two women on different pages
         var march: Event?
         for m in 0..<12 {
@@ -110,11 +116,7 @@ import Testing
         let dir = TempDir()
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
         let nov = try ReportPeriod.month("2026-11")
-        var people = [String]()
-        while people.count < 2 {
-            let p = try log.registerPerson(name: "P\(people.count)", at: nov.start).person
-            if people.allSatisfy({ Fold.contactPage($0) != Fold.contactPage(p) }) { people.append(p) }
-        }
+        let people = try Self.twoPeopleOnDifferentPages(log, at: nov.start)
         let (a, b) = (people[0], people[1])
         let first = try log.logContact(NewContact(person: a, setting: .van), at: nov.start + 1).contact
         try log.logContact(NewContact(person: a, setting: .van), at: nov.start + 2)
