@@ -232,8 +232,9 @@ struct People: ParsableCommand {
             var ids = Array(lookup.state.people.keys)
             if let cutoff { ids = ids.filter { (last[$0] ?? .min) >= cutoff } }
             if let name { ids = ids.filter { lookup.state.people[$0]?.name?.localizedCaseInsensitiveContains(name) == true } }
-            // (Sorting ids, not people: moving 20k people about cost a fifth of the command.)
-            ids.sort { ((last[$0] ?? .min), $1) > ((last[$1] ?? .min), $0) }
+            // (Sorting ids with their keys, not people, and no lookup in the comparison: moving 20k
+            // people about, or two dictionary lookups per comparison, cost a fifth of the command.)
+            ids = ids.map { (last[$0] ?? .min, $0) }.sorted { ($0.0, $1.1) > ($1.0, $0.1) }.map(\.1)
             let people = ids.map { lookup.state.people[$0]! }
             if output.format == .json {
                 Output.json(["schema": "fieldlog.people/1", "people": .array(people.map { p in
