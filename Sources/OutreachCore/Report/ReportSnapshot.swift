@@ -1,14 +1,14 @@
 import Foundation
 
 /// The report snapshot: a `ReportIndex` sealed in the store's cache (DESIGN §6 allows sealed
-/// derived state), bound to the store's content when it was made (the vector, the event count
-/// and the last row id: an event stored beyond a gap leaves the vector as it was) and to the
+/// derived state), bound to the store's content when it was made (the vector and the last row
+/// id: an event stored beyond a gap leaves the vector as it was) and to the
 /// last store row its state had folded. A report on an unchanged store reads it back; after new
 /// events, the state is read with only the contact pages those events may have changed
 /// (`StateSnapshot`: a retraction or correction reaches down to what it names, a link changes
 /// merged persons, which the index works out on reading), and the columns of those pages alone
-/// are made again. Like every cache it is derived data and never plaintext: sealed under the
-/// organisation key with the store id and the cache name as associated data.
+/// are made again. Like every cache it is derived data and never plaintext: each part sealed
+/// under the device's local key with the store id and its cache name as associated data.
 ///
 /// Layout (host byte order: a cache never leaves its laptop). The head (`report-snapshot/v4`):
 /// a version, the content mark, the row, the words and people as counted strings; for each
