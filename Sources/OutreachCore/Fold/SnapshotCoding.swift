@@ -73,11 +73,7 @@ struct SnapshotReader {
 
     var isAtEnd: Bool { body.isAtEnd }
 
-    mutating func word() throws -> String {
-        let i = Int(try body.uint32())
-        guard i < table.count else { throw FieldlogError.malformed("damaged state snapshot") }
-        return table[i]
-    }
+    mutating func word() throws -> String { table[try wordIndex()] }
 
     /// A vocabulary word (`WordMemo` parses each table entry once instead).
     mutating func word<V>() throws -> Word<V> { Word(try word()) }

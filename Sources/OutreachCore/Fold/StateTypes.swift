@@ -21,6 +21,9 @@ public struct RegisterState: Sendable, Equatable {
     public var value: JSONValue? { live.count == 1 ? live[0].value : nil }
     public var isConflict: Bool { live.count > 1 }
 
+    /// The value as a word of vocabulary `V`, when there is exactly one live write and it is text.
+    public func word<V: Vocabulary>(_: V.Type) -> Word<V>? { value?.stringValue.map { Word($0) } }
+
     /// Keeps the writes that no other write has seen (DESIGN §3, invariant 4). Wall clocks play no part.
     public init(writes: [RegisterWrite]) {
         live = writes

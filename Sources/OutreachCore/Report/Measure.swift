@@ -121,7 +121,6 @@ public enum Measure: CaseIterable, Sendable, Hashable {
     }
 
     /// The measures of one kind, in display order.
-    public static let counts = allCases.filter { $0.kind == .count }
     public static let breakdowns = allCases.filter { $0.kind == .breakdown }
     public static let percents = allCases.filter { if case .percent = $0.kind { true } else { false } }
 }

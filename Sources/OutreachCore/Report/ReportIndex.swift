@@ -86,7 +86,7 @@ public struct ReportIndex: Sendable, Equatable {
         private(set) var outcome: Word<ReferralOutcomeKind>?
 
         static func outcome(_ writes: [RegisterWrite]) -> Word<ReferralOutcomeKind>? {
-            RegisterState(writes: writes).value?.stringValue.map { Word($0) }
+            RegisterState(writes: writes).word(ReferralOutcomeKind.self)
         }
 
         init(id: EventID, org: String, destination: Word<ReferralDestination>, occurredAt: Int64, outcomeWrites: [RegisterWrite]) {

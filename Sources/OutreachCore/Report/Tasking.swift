@@ -24,7 +24,7 @@ extension FieldState {
         var referralsOpen = [String: [Word<ReferralDestination>]]()
         for r in referrals.values {
             guard let p = r.person else { continue }
-            let outcome = r.outcome?.value?.stringValue.map { Word<ReferralOutcomeKind>($0) }
+            let outcome = r.outcome?.word(ReferralOutcomeKind.self)
             if outcome == nil || outcome == .known(.waiting) { referralsOpen[p, default: []].append(r.destination) }
         }
         var actions = [String: [TaskingAction]]()

@@ -10,13 +10,7 @@ extension Store {
     func setCache(_ name: String, _ value: Data) throws { try setCaches([(name, value)]) }
 
     /// Several cache blobs in one transaction (parts that are read together).
-    func setCaches(_ entries: [(name: String, value: Data)]) throws {
-        try db.write { db in
-            for (name, value) in entries {
-                try db.execute(sql: "INSERT OR REPLACE INTO cache(name, value) VALUES (?, ?)", arguments: [name, value])
-            }
-        }
-    }
+    func setCaches(_ entries: [(name: String, value: Data)]) throws { try replaceCaches(deleting: [], with: entries) }
 
     /// Deletes the blobs whose names start with any of `prefixes`, then writes `entries`, in one
     /// transaction (a part cut into pieces, written again whole).
