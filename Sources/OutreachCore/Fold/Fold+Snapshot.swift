@@ -170,11 +170,14 @@ extension Fold {
             summaryCandidates[key, default: [:]][s.id] = s
             applied[s.id] = .summary(key)
         }
-        for (person, id, reg) in try r.list({ r in
+        let registered = try r.list({ r in
             (try r.word(), try r.id(), Registration(org: try r.word(), name: try r.optionalWord(), descriptor: try r.optionalWord(),
                                                     note: try r.optionalWord(), at: try r.int(),
                                                     key: try r.optionalWord().flatMap { Data(base64Encoded: $0) }))
-        }) {
+        })
+        registrations.reserveCapacity(registered.count)
+        applied.reserveCapacity(applied.count + 4 * registered.count)
+        for (person, id, reg) in registered {
             registrations[person, default: [:]][id] = reg
             if let key = reg.personKey { state.personKeys[key.id] = reg.key }
             applied[id] = .registration(person: person)
@@ -211,15 +214,21 @@ extension Fold {
             retentionPolicies[policy.org, default: [:]][policy.id!] = policy
             applied[policy.id!] = .retention(org: policy.org)
         }
-        for (person, m) in try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) }) { firstMention[person] = m }
-        for (person, last) in try r.list({ r in (try r.word(), LastContact(at: try r.int(), org: try r.word(), contact: try r.id())) }) {
-            state.lastContacts[person] = last
-        }
-        for (id, root) in try r.list({ r in (try r.word(), try r.word()) }) {
+        // (The tables of a large state hold one entry a person: room made first, not grown.)
+        let mentions = try r.list({ r in (try r.word(), Mention(at: try r.int(), id: try r.id(), org: try r.word())) })
+        firstMention.reserveCapacity(mentions.count)
+        for (person, m) in mentions { firstMention[person] = m }
+        let lasts = try r.list({ r in (try r.word(), LastContact(at: try r.int(), org: try r.word(), contact: try r.id())) })
+        state.lastContacts.reserveCapacity(lasts.count)
+        for (person, last) in lasts { state.lastContacts[person] = last }
+        let roots = try r.list({ r in (try r.word(), try r.word()) })
+        state.canonicalID.reserveCapacity(roots.count)
+        members.reserveCapacity(roots.count)
+        for (id, root) in roots {
             state.canonicalID[id] = root
             members[root, default: []].insert(id)
         }
-        for p in try r.list({ r -> Person in
+        let people = try r.list({ r -> Person in
             var p = Person(id: try r.word(), org: try r.word())
             p.name = try r.optionalWord(); p.descriptor = try r.optionalWord(); p.note = try r.optionalWord()
             p.registeredAt = try r.optionalInt(); p.aliases = try r.words()
@@ -231,7 +240,9 @@ extension Fold {
             p.erased = try r.optionalID().flatMap { erasureByID[$0] }
             for (org, at) in try r.list({ r in (try r.word(), try r.int()) }) { p.erasedBy[org] = at }
             return p
-        }) { state.people[p.id] = p }
+        })
+        state.people.reserveCapacity(people.count)
+        for p in people { state.people[p.id] = p }
         state.keys = try KeyFacts(reading: &r)
         for (id, a, b) in try r.list({ r in (try r.id(), try r.word(), try r.word()) }) {
             state.distinct[id] = PersonPair(a, b)

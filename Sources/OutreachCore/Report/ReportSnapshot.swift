@@ -66,7 +66,9 @@ extension ReportIndex {
         var pageRows = [Int64](repeating: read.row, count: Fold.contactPages + 1)
         var pageSegments = [[Int64]](repeating: [], count: Fold.contactPages + 1)
         var changed = Set(0...Fold.contactPages)
-        if let kept, let pages = read.pages, var updated = try? kept.loading(wanted, except: pages, store: store, keyring: keyring) {
+        // Only the pages an event after the kept index may have changed (the state read may hold
+        // more: those a retraction before it touched, which the kept index already has).
+        if let kept, let pages = read.touched ?? read.pages, var updated = try? kept.loading(wanted, except: pages, store: store, keyring: keyring) {
             updated.update(pages: pages, from: read.fold.state)
             (index, source, changed) = (updated, .updated(pages: pages.count), pages)
             (pageRows, pageSegments) = (kept.pageRows, kept.pageSegments)

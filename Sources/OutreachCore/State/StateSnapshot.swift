@@ -9,9 +9,10 @@ import Foundation
 /// It is kept in parts written together: the contacts (most of a large state) in 65 pages by
 /// person, and the rest, so a command that shows no contacts reads none (`Part.withoutContacts`)
 /// and one about a person reads her page (`Read.addContacts(of:)`). It is written again
-/// only when `rewriteAfter` events or more were past it, or one of the events past it changed
-/// earlier ones (rare: a retraction, correction, link, code or revocation), so a command after
-/// one new contact reads the snapshot and folds one event, and writes nothing. Like every cache it is derived data
+/// only when `rewriteAfter` events or more were past it, or a whole read (`Part.all`) found one
+/// of the events past it changed earlier ones (rare: a retraction, correction, link, code or
+/// revocation), so a command after one new contact, or one retraction, reads the snapshot (and
+/// the pages the retraction touches) and folds what is new, and writes nothing. Like every cache it is derived data
 /// (losing it costs one fold) and never plaintext: each part sealed under the organisation key,
 /// with the store id and the part's name bound in.
 public enum StateSnapshot {
@@ -20,6 +21,9 @@ public enum StateSnapshot {
     static var pageNames: [String] { (0...Fold.contactPages).map(pageName) }
     /// Write the snapshot again once this many events are past it.
     public static let rewriteAfter = 2_000
+    /// A partial read that must read more pages than this for the changes past the snapshot
+    /// makes a whole read instead, which writes the snapshot again.
+    static let maxPagesUnwritten = 8
 
     /// How much of the state a command needs.
     public enum Part: Sendable, Equatable {
@@ -53,6 +57,8 @@ public enum StateSnapshot {
         var row: Int64
         /// The contact pages it holds whole (nil: all of them).
         var pages: Set<Int>?
+        /// Of those, the pages an event stored after `touchedSince` may have changed (nil: any).
+        var touched: Set<Int>? = nil
         /// The row each page is of, as the core read lists them (nil when all are held).
         var pageRows: [Int64]?
 
@@ -92,7 +98,7 @@ public enum StateSnapshot {
             folded = newer.last!.rowID
         }
         // Written again when far behind, and after a retraction, correction, link or revocation
-        // (so the commands that read no contacts can read the rest again from the next one on).
+        // (so the partial reads after it need not read the pages it touched).
         if !restored || newer.count >= rewriteAfter || changedEarlier {
             let changed = restored ? changedPages(before, fold.state.contacts) : Set(0...Fold.contactPages)
             try write(fold, folded: folded, pageRows: pageRows ?? Array(repeating: folded, count: pageNames.count), changed: changed, store: store, keyring: keyring)
@@ -100,9 +106,8 @@ public enum StateSnapshot {
         return Read(fold: fold, source: restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count), row: folded, pages: nil)
     }
 
-    /// The core and the events since (fewer than `rewriteAfter`).
-    /// After an event that changed earlier ones, the pages it touches are read as well, and the
-    /// snapshot is written again: the core and the pages that changed.
+    /// The core and the events since (fewer than `rewriteAfter`), and never a write.
+    /// After an event that changed earlier ones, the pages it touches are read as well.
     private static func partial(touchedSince: Int64?, store: Store, keyring: Keyring) throws -> Read? {
         let (core, folded, pageRows) = try readCore(store: store, keyring: keyring)
         let newer = try store.events(afterRowID: folded)
@@ -111,9 +116,10 @@ public enum StateSnapshot {
         let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
         let source = StoreSource(store: store, keyring: keyring)
         let changesEarlier = opened.contains(where: changesEarlierEvents)
-        var pages = Set<Int>()
+        var pages = Set<Int>(), touchedLater: Set<Int>?
         if changesEarlier {
-            guard let touched = fold.contactPagesTouched(by: opened, source: source) else { return nil }
+            // Many pages touched (a sync bringing many retractions): one whole read, which writes.
+            guard let touched = fold.contactPagesTouched(by: opened, source: source), touched.count <= maxPagesUnwritten else { return nil }
             pages.formUnion(touched)
         }
         if let since = touchedSince {
@@ -123,19 +129,20 @@ public enum StateSnapshot {
             let recentIDs = Set(newer.filter { $0.rowID > since }.map(\.event.id))
             let recent = Fold.open(between.map(\.event), keyring: keyring).opened + opened.filter { recentIDs.contains($0.event.id) }
             guard let touched = fold.contactPagesTouched(by: recent, source: source) else { return nil }
+            touchedLater = touched
             pages.formUnion(touched)
         }
         for page in pages.sorted() { fold.insert(try readPage(page, row: pageRows[page], store: store, keyring: keyring)) }
         let before = fold.state.contacts
         fold.state.unreadable += unreadable
         fold.add(opened, source: source)
-        if changesEarlier {
-            let changed = changedPages(before, fold.state.contacts)
-            // (Never a page not read: it would be written with only what is in memory.)
-            guard changed.isSubset(of: pages) else { return nil }
-            try write(fold, folded: newer.last!.rowID, pageRows: pageRows, changed: changed, store: store, keyring: keyring)
-        }
-        return Read(fold: fold, source: .snapshot(newer: newer.count), row: newer.last?.rowID ?? folded, pages: pages, pageRows: pageRows)
+        // Nothing is written: the next partial read finds the same pages touched and reads them
+        // again (a page or two), which costs less than writing the core (a quarter of `people`
+        // at 1M). The snapshot catches up at `rewriteAfter`, or on the next whole read.
+        // (Never a change to a page not read: that would fold as if its contacts were not there.)
+        if changesEarlier, !changedPages(before, fold.state.contacts).isSubset(of: pages) { return nil }
+        return Read(fold: fold, source: .snapshot(newer: newer.count), row: newer.last?.rowID ?? folded, pages: pages,
+                    touched: touchedLater, pageRows: pageRows)
     }
 
     /// The contacts of page `page`, which must be of `row` (never parts of two moments).
