@@ -87,6 +87,8 @@ import Testing
         #expect(try StateSnapshot.pageNames.map { try log.store.cache($0) } == pagesBefore && log.store.cache(StateSnapshot.coreName) == coreBefore)
         let (again, source2) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .withoutContacts)
         #expect(!again.contactsLoaded && source2 == source1 && again.state.people == scratch.people)
+        // Rose's page alone is read: Ivy's contact since is held beside, as without a change.
+        #expect(try StateSnapshot.read(store: log.store, keyring: log.keyring, part: .withoutContacts).pages == [Fold.contactPage(rose)])
         // A whole read writes it: the core, and only Ivy's page (her contact since); Rose's holds
         // what it held (the contact since was the one taken back).
         let (everything, _) = try StateSnapshot.load(store: log.store, keyring: log.keyring, part: .all)

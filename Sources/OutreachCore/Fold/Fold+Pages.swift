@@ -73,8 +73,9 @@ extension Fold {
     /// what it reaches down its chain of targets (each with the person it names, as written and
     /// as any correction has it), and whose earliest mention may move (looked for on her page);
     /// a link or a code changes only merged persons, which `insert` works out again; notes are
-    /// kept in the core.
-    func contactPagesTouched(by newer: [OpenedEvent], source: some FoldSource) -> Set<Int>? {
+    /// kept in the core. Without `newContacts`, only the pages retractions and corrections reach:
+    /// enough for a fold that holds the new contacts beside the pages and is not written.
+    func contactPagesTouched(by newer: [OpenedEvent], source: some FoldSource, newContacts: Bool = true) -> Set<Int>? {
         let all = BatchSource(newer, then: source)
         var pages = Set<Int>()
         var seen = Set<EventID>()
@@ -108,7 +109,7 @@ extension Fold {
                     let type = target.payload.eventType
                     next = type == .eventRetracted || type == .eventCorrected ? target.payload.eventID("target") : nil
                 }
-            case .contactLogged:
+            case .contactLogged where newContacts:
                 addPages(of: o)
             default:
                 break

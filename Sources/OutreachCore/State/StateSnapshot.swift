@@ -119,7 +119,10 @@ public enum StateSnapshot {
         var pages = Set<Int>(), touchedLater: Set<Int>?
         if changesEarlier {
             // Many pages touched (a sync bringing many retractions): one whole read, which writes.
-            guard let touched = fold.contactPagesTouched(by: opened, source: source), touched.count <= maxPagesUnwritten else { return nil }
+            // (Not the pages of new contacts: held beside, as without a change, they need no page.)
+            guard let touched = fold.contactPagesTouched(by: opened, source: source, newContacts: false), touched.count <= maxPagesUnwritten else {
+                return nil
+            }
             pages.formUnion(touched)
         }
         if let since = touchedSince {
@@ -133,14 +136,11 @@ public enum StateSnapshot {
             pages.formUnion(touched)
         }
         for page in pages.sorted() { fold.insert(try readPage(page, row: pageRows[page], store: store, keyring: keyring)) }
-        let before = fold.state.contacts
         fold.state.unreadable += unreadable
         fold.add(opened, source: source)
         // Nothing is written: the next partial read finds the same pages touched and reads them
         // again (a page or two), which costs less than writing the core (a quarter of `people`
         // at 1M). The snapshot catches up at `rewriteAfter`, or on the next whole read.
-        // (Never a change to a page not read: that would fold as if its contacts were not there.)
-        if changesEarlier, !changedPages(before, fold.state.contacts).isSubset(of: pages) { return nil }
         return Read(fold: fold, source: .snapshot(newer: newer.count), row: newer.last?.rowID ?? folded, pages: pages,
                     touched: touchedLater, pageRows: pageRows)
     }
