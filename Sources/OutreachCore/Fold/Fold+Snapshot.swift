@@ -176,6 +176,8 @@ extension Fold {
                                                     key: try r.optionalWord().flatMap { Data(base64Encoded: $0) }))
         })
         registrations.reserveCapacity(registered.count)
+        // (Room for the entries still to come, which grow with the people: each registration, and
+        // about as many again of profile writes, register writes and links, counted generously.)
         applied.reserveCapacity(applied.count + 4 * registered.count)
         for (person, id, reg) in registered {
             registrations[person, default: [:]][id] = reg
