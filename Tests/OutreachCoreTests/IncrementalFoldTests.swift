@@ -24,7 +24,7 @@ import Testing
         var clock = t0
         let codes = [try PartnershipCode(initials: "AB", dateOfBirth: "1990-01-02", sex: "f"), try PartnershipCode(initials: "CD", dateOfBirth: "1985-03-04", sex: "f")]
         func append(_ log: FieldLog, _ type: EventType, _ fields: [String: JSONValue], amending target: Event? = nil) throws {
-            let payload = log.payload(type, at: clock, fields)
+            let payload = Payload(type: type, occurredAt: clock, author: log.author, fields: fields)
             _ = try log.store.append([target.map { Draft(amending: $0, payload) } ?? Draft(payload)], keyring: log.keyring)
         }
         func some(_ log: FieldLog, _ type: EventType) throws -> Event? {

@@ -15,9 +15,7 @@ import Testing
         try log.retract(dupEvents[0], reason: .error, at: t0 + 2)
         _ = try log.state()  // the snapshot, then what follows read as the commands read it
         for (n, (zone, label)) in [("Z1", "Kirkstall Rd"), ("Z2", nil), ("Z1", "Kirkstall Road")].enumerated() {
-            var fields: [String: JSONValue] = ["zone": .string(zone)]
-            if let label { fields["label"] = .string(label) }
-            _ = try log.store.append([Draft(log.payload(.zoneDefined, at: t0 + 3 + Int64(n), fields))], keyring: log.keyring)
+            _ = try log.store.append([Draft(log.payload(Body.ZoneDefined(zone: zone, label: label), at: t0 + 3 + Int64(n)))], keyring: log.keyring)
         }
         let index = try log.personIndex()
 

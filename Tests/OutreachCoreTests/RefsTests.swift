@@ -74,7 +74,7 @@ import Testing
     @Test func eventRefsFromTheIdIndexMatchRefsFromEveryID() throws {
         let dir = TempDir()
         let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
-        let drafts = (0..<600).map { i in Draft(log.payload(.zoneDefined, at: t0 + Int64(i), ["zone": .string("Z\(i)")])) }
+        let drafts = (0..<600).map { i in Draft(log.payload(Body.ZoneDefined(zone: "Z\(i)", label: nil), at: t0 + Int64(i))) }
         try log.store.append(drafts, keyring: log.keyring)
         let ids = try log.store.allEvents().map(\.id)
         for minimum in [1, 2, 7] {

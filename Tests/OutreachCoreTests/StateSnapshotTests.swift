@@ -114,7 +114,7 @@ import Testing
 
         // Parts of two different moments are never put together.
         try log.logContact(NewContact(person: rose, setting: .foot), at: t0 + 2)
-        for _ in 0..<StateSnapshot.rewriteAfter { try log.store.append([Draft(log.payload(.zoneDefined, at: t0, ["zone": "Z1"]))], keyring: log.keyring) }
+        for _ in 0..<StateSnapshot.rewriteAfter { try log.store.append([Draft(log.payload(Body.ZoneDefined(zone: "Z1", label: nil), at: t0))], keyring: log.keyring) }
         _ = try log.state()  // 2,001 behind: written again
         try log.store.setCache(page, good)
         let (fold, source) = try StateSnapshot.load(store: log.store, keyring: log.keyring)

@@ -239,15 +239,15 @@ import SyncServerKit
         let contact = try log.logContact(c, at: t0)
         #expect(contact.allEvents.map(\.dot.seq) == [1, 2, 3, 4])
         for follower in contact.referrals + [contact.note!] {
-            #expect(log.keyring.open(follower)?.payload.eventID("contact") == contact.contact.id)
+            #expect(log.keyring.open(follower)?.payload.fields["contact"]?.stringValue == contact.contact.id.hex)
             #expect(follower.context[log.store.info.replica] == follower.dot.seq - 1)
         }
         var i = NewIncident(person: nil, kind: .robbery, consent: .l2)
         i.offender = "man in a van"
         let incident = try log.reportIncident(i, at: t0, now: t0)
         #expect([incident.incident, incident.summary, incident.alert!].map(\.dot.seq) == [5, 6, 7])
-        #expect(log.keyring.open(incident.summary)?.payload.eventID("incident") == incident.incident.id)
-        #expect(log.keyring.open(incident.alert!)?.payload.eventID("incident") == incident.incident.id)
+        #expect(log.keyring.open(incident.summary).flatMap { Body.IncidentSummary($0.payload) }?.incident == incident.incident.id)
+        #expect(log.keyring.open(incident.alert!).flatMap { Body.AlertIssued($0.payload) }?.incident == incident.incident.id)
         #expect(incident.summary.scope == .partnership && incident.incident.scope == .org)
         #expect(try log.store.check(keyring: log.keyring).isHealthy)
     }

@@ -124,14 +124,14 @@ public struct KeyNotice: Sendable, Equatable {
     public init?(_ o: OpenedEvent) {
         let type = o.payload.eventType
         guard type == .keyRotated || type == .keyGranted else { return nil }
-        let rotation = type == .keyRotated
-        guard let name = o.payload.string("scope") else { return nil }
+        let rotation = type == .keyRotated, f = PayloadFields(o.payload.fields)
+        guard let name = f.string("scope") else { return nil }
         let scope = Scope(name)
         guard scope == o.event.scope, scope == .org || scope == .partnership else { return nil }
         let lowest: Int64 = rotation ? 1 : 0
-        guard let epoch = o.payload.int("epoch"), epoch >= lowest, epoch <= Self.maxEpoch else { return nil }
-        guard let keyID = o.payload.string("keyId"), keyID.utf8.count == 16, keyID.utf8.allSatisfy(Hex.isLowerHexDigit) else { return nil }
-        guard let list = o.payload["grants"]?.arrayValue, list.count <= Self.maxGrants else { return nil }
+        guard let epoch = f.int("epoch"), epoch >= lowest, epoch <= Self.maxEpoch else { return nil }
+        guard let keyID = f.string("keyId"), keyID.utf8.count == 16, keyID.utf8.allSatisfy(Hex.isLowerHexDigit) else { return nil }
+        guard let list = f["grants"]?.arrayValue, list.count <= Self.maxGrants else { return nil }
         let grants = list.compactMap(KeyGrant.init(json:))
         guard grants.count == list.count else { return nil }
         isRotation = rotation

@@ -22,7 +22,9 @@ public struct ScopeKey: Sendable {
 
     public static func generate() -> ScopeKey { ScopeKey(key: SymmetricKey(size: .bits256)) }
 
-    public var base64: String { key.withUnsafeBytes { Data($0).base64EncodedString() } }
+    /// The key's 32 bytes (a person's key rides in her registration this way).
+    public var bytes: Data { key.withUnsafeBytes { Data($0) } }
+    public var base64: String { bytes.base64EncodedString() }
 
     /// Seals `plaintext` (ChaChaPoly, random nonce) bound to `aad`; returns the combined box.
     public func seal(_ plaintext: Data, aad: Data) throws -> Data {

@@ -45,8 +45,8 @@ public struct KeyFacts: Sendable, Equatable {
         switch o.payload.eventType {
         case .deviceKeyed:
             // Only a device's own announcement counts: the event's origin is the device.
-            guard let key = o.payload.string("agreementKey").flatMap({ Data(base64Encoded: $0) }), key.count == 32 else { return }
-            let holds = Set(o.payload.strings("holds"))
+            guard let b = Body.DeviceKeyed(o.payload) else { return }
+            let key = b.agreementKey, holds = Set(b.holds)
             if let old = devices[e.dot.replica], old.seq > e.dot.seq {
                 devices[e.dot.replica]?.holds.formUnion(holds)
             } else {

@@ -80,10 +80,8 @@ extension Fold {
         var pages = Set<Int>()
         var seen = Set<EventID>()
         var newPersons = [EventID: [JSONValue?]]()
-        for a in newer where a.payload.eventType == .eventCorrected {
-            if let target = a.payload.eventID("target"), let fields = a.payload["fields"]?.objectValue, fields.keys.contains("person") {
-                newPersons[target, default: []].append(fields["person"])
-            }
+        for a in newer {
+            if let b = Body.EventCorrected(a.payload), b.replacing.keys.contains("person") { newPersons[b.target, default: []].append(b.replacing["person"]) }
         }
         /// The pages of the person `o` names, as written and as each correction held or new has it.
         func addPages(of o: OpenedEvent) {
@@ -103,11 +101,10 @@ extension Fold {
                 return nil
             case .eventRetracted, .eventCorrected:
                 // Down the chain: a retraction of a retraction revives what the inner one took back.
-                var next = o.payload.eventID("target")
+                var next = o.payload.amendedTarget
                 while let id = next, seen.insert(id).inserted, let target = all.opened(id) {
                     addPages(of: target)
-                    let type = target.payload.eventType
-                    next = type == .eventRetracted || type == .eventCorrected ? target.payload.eventID("target") : nil
+                    next = target.payload.amendedTarget
                 }
             case .contactLogged where newContacts:
                 addPages(of: o)

@@ -25,144 +25,139 @@ extension Fold {
         case other
     }
 
-    /// Applies a live event (its correction laid over).
+    /// Applies a live event (its correction laid over), read through its type's body.
     mutating func apply(_ o: OpenedEvent) {
-        let p = o.payload, e = o.event
-        func person() -> (raw: String?, canonical: String?) {
-            let raw = p.string("person")
+        let p = o.payload, e = o.event, f = PayloadFields(p.fields)
+        func mentioned(_ raw: String?) -> (raw: String?, canonical: String?) {
             if let raw { mention(raw, Mention(at: p.occurredAt, id: e.id, org: e.org)) }
             return (raw, raw.map(canonical))
         }
         var effect = Effect.other
         switch p.eventType {
         case .personRegistered:
-            guard let id = p.string("person") else { break }
-            let registration = Registration(
-                org: e.org, name: p.string("name"), descriptor: p.string("descriptor"), note: p.string("note"), at: p.occurredAt,
-                key: p.string("key").flatMap { Data(base64Encoded: $0) }.flatMap { $0.count == 32 ? $0 : nil })
-            registrations[id, default: [:]][e.id] = registration
+            guard let b = Body.PersonRegistered(f) else { break }
+            let registration = Registration(org: e.org, name: b.name, descriptor: b.descriptor, note: b.note, at: p.occurredAt, key: b.key)
+            registrations[b.person, default: [:]][e.id] = registration
             if let key = registration.personKey { state.personKeys[key.id] = registration.key }
-            effect = .registration(person: id)
-            touch(id)
+            effect = .registration(person: b.person)
+            touch(b.person)
         case .personErased:
-            guard let id = p.string("person") else { break }
-            let erasure = Erasure(id: e.id, org: e.org, at: p.occurredAt, by: p.author, reason: p.string("reason") ?? "",
-                                  events: Int(p.int("events") ?? 0))
-            erasures[id, default: [:]][e.id] = erasure
+            guard let b = Body.PersonErased(f) else { break }
+            let erasure = Erasure(id: e.id, org: e.org, at: p.occurredAt, by: p.author, reason: b.reason, events: b.events)
+            erasures[b.person, default: [:]][e.id] = erasure
             state.erasures[e.id] = erasure
-            effect = .erasure(person: id)
-            touch(id)
+            effect = .erasure(person: b.person)
+            touch(b.person)
         case .identityErased:
-            guard let id = p.string("person") else { break }
-            identityErasures[id, default: [:]][e.id] = Mention(at: p.occurredAt, id: e.id, org: e.org)
-            effect = .identityErasure(person: id)
-            touch(id)
+            guard let b = Body.IdentityErased(f) else { break }
+            identityErasures[b.person, default: [:]][e.id] = Mention(at: p.occurredAt, id: e.id, org: e.org)
+            effect = .identityErasure(person: b.person)
+            touch(b.person)
         case .eventsPurged:
             break  // acted on by the store (Protocol/erasure.md), nothing to count
         case .personsLinked:
-            guard let a = p.string("a"), let b = p.string("b") else { break }
-            links[e.id] = Link(a: a, b: b)
+            guard let b = Body.PersonsLinked(f) else { break }
+            links[e.id] = Link(a: b.a, b: b.b)
             effect = .link
             rebuildUnions()
         case .personsDistinct:
-            guard let a = p.string("a"), let b = p.string("b"), a != b else { break }
-            state.distinct[e.id] = PersonPair(a, b)
+            guard let b = Body.PersonsDistinct(f) else { break }
+            state.distinct[e.id] = PersonPair(b.a, b.b)
             effect = .distinct
         case .personProfile:
-            guard let id = p.string("person") else { break }
-            profileWrites[id, default: [:]][e.id] = Fold.write(o, value: .object(p.fields.filter { $0.key != "person" }))
-            effect = .profile(person: id)
-            profileChanged(id)
+            guard let b = Body.PersonProfile(f) else { break }
+            profileWrites[b.person, default: [:]][e.id] = Fold.write(o, value: .object(b.values))
+            effect = .profile(person: b.person)
+            profileChanged(b.person)
         case .contactLogged:
-            let (raw, canonical) = person()
+            guard let b = Body.ContactLogged(f) else { break }
+            let (raw, canonical) = mentioned(b.person)
             state.contacts[e.id] = Contact(
-                id: e.id, org: e.org, person: canonical, recordedPerson: raw,
-                unidentified: Int(p.int("unidentified") ?? 0), setting: p.word("setting", or: .unknown("")),
-                zone: p.string("zone"), workers: p.strings("workers"), welfare: p["welfare"]?.boolValue ?? false,
-                services: p.counts("services"), needs: p.words("needs"), occurredAt: p.occurredAt, author: p.author,
-                notes: (notes[e.id] ?? [:]).values.sorted())
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, unidentified: b.unidentified, setting: b.setting,
+                zone: b.zone, workers: b.workers.sorted(), welfare: b.welfare, services: b.services, needs: b.needs.sorted(),
+                occurredAt: p.occurredAt, author: p.author, notes: (notes[e.id] ?? [:]).values.sorted())
             if let raw {
                 let last = LastContact(at: p.occurredAt, org: e.org, contact: e.id)
                 if state.lastContacts[raw].map({ $0 < last }) ?? true { state.lastContacts[raw] = last }
             }
         case .contactNote:
-            guard let c = p.eventID("contact"), let text = p.string("text") else { break }
-            notes[c, default: [:]][e.id] = text
+            guard let b = Body.ContactNote(f), let c = b.contact else { break }
+            notes[c, default: [:]][e.id] = b.text
             state.contacts[c]?.notes = (notes[c] ?? [:]).values.sorted()
             effect = .note(contact: c)
         case .referralMade:
-            let (raw, canonical) = person()
+            guard let b = Body.ReferralMade(f) else { break }
+            let (raw, canonical) = mentioned(b.person)
             state.referrals[e.id] = Referral(
-                id: e.id, org: e.org, person: canonical, recordedPerson: raw, contact: p.eventID("contact"),
-                destination: p.word("destination", or: .unknown("")), method: p.word("method", or: .unknown("")), occurredAt: p.occurredAt)
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, contact: b.contact, destination: b.destination, method: b.method,
+                occurredAt: p.occurredAt)
             updateOutcome(e.id)
         case .referralOutcome:
-            guard let r = p.eventID("referral") else { break }
-            outcomes[r, default: [:]][e.id] = Fold.write(o, value: p["outcome"] ?? .null)
-            effect = .outcome(referral: r)
-            updateOutcome(r)
+            guard let b = Body.ReferralOutcome(f) else { break }
+            outcomes[b.referral, default: [:]][e.id] = Fold.write(o, value: b.outcome.map { .string($0.rawValue) } ?? .null)
+            effect = .outcome(referral: b.referral)
+            updateOutcome(b.referral)
         case .incidentReported:
-            let (raw, canonical) = person()
+            guard let b = Body.IncidentReported(f) else { break }
+            let (raw, canonical) = mentioned(b.person)
             state.incidents[e.id] = Incident(
-                id: e.id, org: e.org, person: canonical, recordedPerson: raw, kind: p.word("kind", or: .known(.other)),
-                zone: p.string("zone"), offender: p.string("offender"), vehicle: p.string("vehicle"), handle: p.string("handle"),
-                consent: p.consentLevel("consent"), note: p.string("note"), sealedNote: SealedText(p["note"]), occurredAt: p.occurredAt,
-                author: p.author)
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, kind: b.kind, zone: b.zone, offender: b.offender,
+                vehicle: b.vehicle, handle: b.handle, consent: b.consent, note: b.note?.clear, sealedNote: b.note?.sealed,
+                occurredAt: p.occurredAt, author: p.author)
         case .incidentSummary:
-            guard let incident = p.eventID("incident") else { break }
+            guard let b = Body.IncidentSummary(f), let incident = b.incident else { break }
             let key = IncidentSummary.Key(org: e.org, incident: incident)
             summaryCandidates[key, default: [:]][e.id] = IncidentSummary(
-                id: e.id, incident: incident, org: e.org, kind: p.word("kind", or: .known(.other)),
-                consent: p.consentLevel("consent"), occurredAt: p.occurredAt)
+                id: e.id, incident: incident, org: e.org, kind: b.kind, consent: b.consent, occurredAt: p.occurredAt)
             effect = .summary(key)
             updateSummary(key)
         case .taskingAction:
-            guard p.string("person") != nil else { break }
-            let (raw, canonical) = person()
+            guard let b = Body.TaskingAction(f) else { break }
+            let (raw, canonical) = mentioned(b.person)
             state.taskingActions[e.id] = TaskingAction(
-                id: e.id, org: e.org, person: canonical!, recordedPerson: raw!, action: p.string("action") ?? "",
-                owner: p.string("owner"), due: p.int("due"), agreedAt: p.occurredAt, done: !(done[e.id] ?? []).isEmpty)
+                id: e.id, org: e.org, person: canonical!, recordedPerson: raw!, action: b.action, owner: b.owner, due: b.due,
+                agreedAt: p.occurredAt, done: !(done[e.id] ?? []).isEmpty)
         case .taskingDone:
-            guard let a = p.eventID("action") else { break }
-            done[a, default: []].insert(e.id)
-            state.taskingActions[a]?.done = true
-            effect = .done(action: a)
+            guard let b = Body.TaskingDone(f) else { break }
+            done[b.action, default: []].insert(e.id)
+            state.taskingActions[b.action]?.done = true
+            effect = .done(action: b.action)
         case .incidentExported:
-            guard let incident = p.eventID("incident") else { break }
+            guard let b = Body.IncidentExported(f) else { break }
             state.exports[e.id] = IncidentExport(
-                id: e.id, incident: incident, org: e.org, level: p.consentLevel("level"), recipient: p.string("recipient"),
-                exportedAt: p.occurredAt, author: p.author)
+                id: e.id, incident: b.incident, org: e.org, level: b.level, recipient: b.recipient, exportedAt: p.occurredAt, author: p.author)
         case .alertIssued:
+            guard let b = Body.AlertIssued(f) else { break }
             alertBase[e.id] = Alert(
-                id: e.id, org: e.org, incident: p.eventID("incident"), zone: p.string("zone"), text: p.string("text") ?? "",
-                issuedAt: p.occurredAt, expiresAt: p.int("expires") ?? p.occurredAt, withdrawn: false)
+                id: e.id, org: e.org, incident: b.incident, zone: b.zone, text: b.text, issuedAt: p.occurredAt, expiresAt: b.expires ?? p.occurredAt,
+                withdrawn: false)
             effect = .alert
             updateAlert(e.id)
         case .alertWithdrawn:
-            guard let a = p.eventID("alert") else { break }
-            withdrawals[a, default: [:]][e.id] = e.org
-            effect = .withdrawal(alert: a)
-            updateAlert(a)
+            guard let b = Body.AlertWithdrawn(f) else { break }
+            withdrawals[b.alert, default: [:]][e.id] = e.org
+            effect = .withdrawal(alert: b.alert)
+            updateAlert(b.alert)
         case .safeguardingRaised:
-            let (raw, canonical) = person()
+            guard let b = Body.SafeguardingRaised(f) else { break }
+            let (raw, canonical) = mentioned(b.person)
             state.safeguarding[e.id] = Safeguarding(
-                id: e.id, org: e.org, person: canonical, recordedPerson: raw, category: p.word("category", or: .unknown("")),
-                action: p.string("action"), withConsent: p["consent"]?.boolValue ?? true, reason: p.string("reason"),
-                occurredAt: p.occurredAt)
+                id: e.id, org: e.org, person: canonical, recordedPerson: raw, category: b.category, action: b.action?.clear,
+                withConsent: b.withConsent, reason: b.reason?.clear, occurredAt: p.occurredAt)
         case .registerSet:
-            guard let id = p.string("person"), let register = p.string("register").flatMap(Register.init(rawValue:)) else { break }
-            _ = person()
-            registerWrites[id, default: [:]][register, default: [:]][e.id] = Fold.write(o, value: p["value"] ?? .null)
-            effect = .register(person: id, register)
-            touch(id)
+            guard let b = Body.RegisterSet(f) else { break }
+            _ = mentioned(b.person)
+            registerWrites[b.person, default: [:]][b.register, default: [:]][e.id] = Fold.write(o, value: b.value, reason: b.reason?.clear, review: b.review)
+            effect = .register(person: b.person, b.register)
+            touch(b.person)
         case .zoneDefined:
-            guard let zone = p.string("zone") else { break }
-            zoneDefinitions[zone, default: [:]][e.id] = ZoneDefinition(at: p.occurredAt, label: p.string("label"))
-            effect = .zone(zone)
-            updateZone(zone)
+            guard let b = Body.ZoneDefined(f) else { break }
+            zoneDefinitions[b.zone, default: [:]][e.id] = ZoneDefinition(at: p.occurredAt, label: b.label)
+            effect = .zone(b.zone)
+            updateZone(b.zone)
         case .retentionSet:
-            guard let months = p.int("months").map(Int.init), RetentionPolicy.allowedMonths.contains(months) else { break }
-            retentionPolicies[e.org, default: [:]][e.id] = RetentionPolicy(id: e.id, org: e.org, months: months, at: p.occurredAt, by: p.author)
+            guard let b = Body.RetentionSet(f) else { break }
+            retentionPolicies[e.org, default: [:]][e.id] = RetentionPolicy(id: e.id, org: e.org, months: b.months, at: p.occurredAt, by: p.author)
             effect = .retention(org: e.org)
             updateRetention(e.org)
         case nil:

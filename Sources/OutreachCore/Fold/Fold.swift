@@ -124,13 +124,10 @@ public struct Fold: Sendable, Equatable {
         }
         state.keys.add(o)
         switch o.payload.eventType {
-        case .eventRetracted, .eventCorrected:
-            if let target = o.payload.eventID("target") {
-                let retraction = o.payload.eventType == .eventRetracted
-                amendments[e.id] = Amendment(envelope: Envelope(e), target: target,
-                                             correction: retraction ? nil : Fold.write(o, value: o.payload["fields"] ?? .object([:])))
-                amendmentsOf[target, default: []].insert(e.id)
-            }
+        case .eventRetracted:
+            if let b = Body.EventRetracted(o.payload) { amend(b.target, by: e, correction: nil) }
+        case .eventCorrected:
+            if let b = Body.EventCorrected(o.payload) { amend(b.target, by: e, correction: Fold.write(o, value: .object(b.replacing), reason: b.reason)) }
         case .deviceRevoked:
             if let r = Authority.Revocation(o.payload) {
                 revocations[e.id] = Revocation(notice: r, org: e.org)
@@ -139,6 +136,12 @@ public struct Fold: Sendable, Equatable {
         default: break
         }
         settle(o, source: source)
+    }
+
+    /// Holds a retraction (no correction) or a correction of `target` written by `e`.
+    private mutating func amend(_ target: EventID, by e: Event, correction: RegisterWrite?) {
+        amendments[e.id] = Amendment(envelope: Envelope(e), target: target, correction: correction)
+        amendmentsOf[target, default: []].insert(e.id)
     }
 
     /// Brings one held event's effect up to date: takes out what it did, and puts back what it
@@ -218,28 +221,9 @@ public struct Fold: Sendable, Equatable {
         }
     }
 
-    static func write(_ o: OpenedEvent, value: JSONValue) -> RegisterWrite {
-        RegisterWrite(eventID: o.event.id, dot: o.event.dot, context: o.event.context, value: value,
-                      reason: o.payload.string("reason"), review: o.payload.int("review"),
+    /// `o`'s write of `value` to a register-like field (a register, a profile, an outcome, a correction).
+    static func write(_ o: OpenedEvent, value: JSONValue, reason: String? = nil, review: Int64? = nil) -> RegisterWrite {
+        RegisterWrite(eventID: o.event.id, dot: o.event.dot, context: o.event.context, value: value, reason: reason, review: review,
                       occurredAt: o.payload.occurredAt, author: o.payload.author, org: o.event.org)
-    }
-}
-
-extension Payload {
-    func string(_ key: String) -> String? { fields[key]?.stringValue }
-    func int(_ key: String) -> Int64? { fields[key]?.intValue }
-    func eventID(_ key: String) -> EventID? { string(key).flatMap { EventID(hex: $0) } }
-    /// A consent level field; missing or unknown reads as L0 (record only: the safest).
-    func consentLevel(_ key: String) -> ConsentLevel { string(key).flatMap(ConsentLevel.init(rawValue:)) ?? .l0 }
-    func strings(_ key: String) -> [String] { (fields[key]?.arrayValue ?? []).compactMap(\.stringValue).sorted() }
-    /// A vocabulary field (`fallback` when missing).
-    func word<V: Vocabulary>(_ key: String, or fallback: Word<V>) -> Word<V> { string(key).map { Word($0) } ?? fallback }
-    /// A list of vocabulary words, sorted.
-    func words<V: Vocabulary>(_ key: String) -> [Word<V>] { strings(key).map { Word($0) } }
-    /// Counts by vocabulary word (an object of integers).
-    func counts<V: Vocabulary>(_ key: String) -> [Word<V>: Int] {
-        var out = [Word<V>: Int]()
-        for (word, n) in fields[key]?.objectValue ?? [:] { if let n = n.intValue { out[Word(word)] = Int(n) } }
-        return out
     }
 }

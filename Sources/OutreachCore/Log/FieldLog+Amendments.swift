@@ -16,7 +16,7 @@ extension FieldLog {
         let alerts = folded.alerts.values.filter { $0.incident == target.id && $0.org == target.org }.map(\.id).sorted()
         let alertEvents = try alerts.flatMap { try store.events(idPrefix: $0.hex) }
         let drafts = try ([target] + companions(of: target, state: folded) + alertEvents).map { t in
-            Draft(amending: t, payload(.eventRetracted, at: at, ["target": .string(t.id.hex), "reason": .string(reason.rawValue)]))
+            Draft(amending: t, payload(Body.EventRetracted(target: t.id, reason: .known(reason)), at: at))
         }
         return try store.append(drafts, keyring: keyring)[0]
     }
@@ -36,15 +36,11 @@ extension FieldLog {
         guard target.org == keyring.org else {
             throw FieldlogError(.notPermitted, "event \(target.id.short) was written by \(target.org)", hint: "ask \(target.org) to correct it")
         }
-        var drafts = [Draft(amending: target, payload(.eventCorrected, at: at, [
-            "target": .string(target.id.hex), "fields": .object(fields), "reason": .string(reason),
-        ]))]
+        var drafts = [Draft(amending: target, payload(Body.EventCorrected(target: target.id, replacing: fields, reason: reason), at: at))]
         let mirrored = fields.filter { ["kind", "consent", "at"].contains($0.key) }
         if !mirrored.isEmpty {
             for summary in try companions(of: target, state: state) {
-                drafts.append(Draft(amending: summary, payload(.eventCorrected, at: at, [
-                    "target": .string(summary.id.hex), "fields": .object(mirrored), "reason": .string(reason),
-                ])))
+                drafts.append(Draft(amending: summary, payload(Body.EventCorrected(target: summary.id, replacing: mirrored, reason: reason), at: at)))
             }
         }
         return try store.append(drafts, keyring: keyring)[0]

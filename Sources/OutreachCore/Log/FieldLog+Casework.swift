@@ -7,10 +7,8 @@ extension FieldLog {
     public func addTaskingAction(person: String, action: String, owner: String?, due: Int64?, at: Int64) throws -> Event {
         let text = action.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw FieldlogError.badInput("the action is empty", hint: "say what was agreed, e.g. \"offer a GP appointment\"") }
-        var fields: [String: JSONValue] = ["person": .string(person), "action": .string(text)]
-        fields["owner"] = owner.map { .string($0) }
-        fields["due"] = due.map { .int($0) }
-        return try store.append([Draft(payload(.taskingAction, at: at, fields))], keyring: keyring)[0]
+        let body = Body.TaskingAction(person: person, action: text, owner: owner, due: due)
+        return try store.append([Draft(payload(body, at: at))], keyring: keyring)[0]
     }
 
     /// Marks a tasking action done.
@@ -20,7 +18,7 @@ extension FieldLog {
             throw FieldlogError(.unknownRef, "event \(id.hex.prefix(7)) is not a tasking action", hint: "fieldlog tasking lists them with their refs")
         }
         guard !action.done else { throw FieldlogError.badInput("that action is already done") }
-        return try store.append([Draft(payload(.taskingDone, at: at, ["action": .string(id.hex)]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(Body.TaskingDone(action: id), at: at))], keyring: keyring)[0]
     }
 }
 
@@ -32,9 +30,7 @@ extension FieldLog {
         guard state.referrals[referral] != nil else {
             throw FieldlogError(.unknownRef, "event \(referral.hex.prefix(7)) is not a referral", hint: "fieldlog log lists events with their refs")
         }
-        return try store.append([Draft(payload(.referralOutcome, at: at, [
-            "referral": .string(referral.hex), "outcome": .string(outcome.rawValue),
-        ]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(Body.ReferralOutcome(referral: referral, outcome: .known(outcome)), at: at))], keyring: keyring)[0]
     }
 }
 
@@ -48,9 +44,8 @@ extension FieldLog {
         if !withConsent && (why ?? "").isEmpty {
             throw FieldlogError.badInput("a concern raised without her consent needs a reason", input: .reason)
         }
-        var fields: [String: JSONValue] = ["category": .string(category.rawValue), "consent": .bool(withConsent)]
-        fields["person"] = person.map { .string($0) }
-        fields.merge(try personTexts(["action": action, "reason": why], .safeguardingRaised, person: person)) { $1 }
-        return try store.append([Draft(payload(.safeguardingRaised, at: at, fields))], keyring: keyring)[0]
+        let texts = try personTexts(["action": action, "reason": why], .safeguardingRaised, person: person)
+        let body = Body.SafeguardingRaised(person: person, category: .known(category), action: texts["action"], withConsent: withConsent, reason: texts["reason"])
+        return try store.append([Draft(payload(body, at: at))], keyring: keyring)[0]
     }
 }

@@ -65,17 +65,17 @@ extension FieldLog {
             let p = o.payload, id = o.event.id
             switch p.eventType {
             case .personRegistered?:
-                guard let person = p.string("person") else { break }
+                guard let person = Body.PersonRegistered(p)?.person else { break }
                 registeredHere.insert(person)
                 identifying[person, default: []].insert(id)
             case .personProfile?:
-                if let person = p.string("person") { identifying[person, default: []].insert(id) }
+                if let person = Body.PersonProfile(p)?.person { identifying[person, default: []].insert(id) }
             case .contactNote?:
-                if let c = p.eventID("contact") { notes[c, default: []].insert(id) }
+                if let c = Body.ContactNote(p)?.contact { notes[c, default: []].insert(id) }
             case .contactLogged?:
-                if let person = p.string("person") { contactsOf[person, default: []].insert(id) }
+                if let person = Body.ContactLogged(p)?.person { contactsOf[person, default: []].insert(id) }
             case .eventCorrected?:
-                if let target = p.eventID("target") { corrections[target, default: []].insert(id) }
+                if let target = p.amendedTarget { corrections[target, default: []].insert(id) }
             default: break
             }
         }
@@ -133,16 +133,15 @@ extension FieldLog {
             guard !plan.events.isEmpty else { throw FieldlogError.badInput("nothing of \(String(plan.person.prefix(8))) is left to erase; nothing was changed") }
             // The public payload carries no worker and no person: a server learns only the ids.
             let purge = drafts.count
-            drafts.append(Draft(Payload(type: .eventsPurged, occurredAt: at, author: "", fields: ["purge": .array(plan.events.map { .string($0.hex) })])))
+            drafts.append(Draft(Payload(Body.EventsPurged(purge: plan.events), at: at, author: "")))
             for other in plan.keptLinks {
-                drafts.append(Draft(payload(.personsLinked, at: at, ["a": .string(plan.ids[0]), "b": .string(other)])))
+                drafts.append(Draft(payload(Body.PersonsLinked(plan.ids[0], other), at: at)))
             }
             for id in plan.ids {
-                drafts.append(Draft(payload(.personErased, at: at, [
-                    "person": .string(id), "reason": .string(reason), "events": .int(Int64(plan.events.count)),
-                ]), references: ["purge": purge]))
+                let erased = Body.PersonErased(person: id, reason: reason, events: plan.events.count)
+                drafts.append(Draft(payload(erased, at: at), references: ["purge": purge]))
                 // The partnership learns that this id no longer identifies anyone (no worker, no reason).
-                drafts.append(Draft(Payload(type: .identityErased, occurredAt: at, author: "", fields: ["person": .string(id)])))
+                drafts.append(Draft(Payload(Body.IdentityErased(person: id), at: at, author: "")))
             }
         }
         guard !drafts.isEmpty else { return [] }

@@ -19,9 +19,8 @@ extension FieldLog {
     public func announceKeys(at: Int64 = WallClock.nowMillis()) throws -> Event? {
         let agreement = keyring.deviceKey.agreementKey.base64EncodedString()
         guard try store.metaValueIfAny("keysAnnounced") != agreement else { return nil }
-        let event = try store.append([Draft(payload(.deviceKeyed, at: at, [
-            "agreementKey": .string(agreement), "holds": .array(keyring.keyIDs.sorted().map { .string($0) }),
-        ]))], keyring: keyring)[0]
+        let body = Body.DeviceKeyed(agreementKey: keyring.deviceKey.agreementKey, holds: keyring.keyIDs.sorted())
+        let event = try store.append([Draft(payload(body, at: at))], keyring: keyring)[0]
         try store.setMetaValue("keysAnnounced", agreement)
         return event
     }
@@ -58,7 +57,8 @@ extension FieldLog {
                                        epoch: step.epoch, keyID: key.id)
             let fields = try KeyNotice.fields(label: label, key: key, recipients: step.recipients.map { ($0.replica, $0.agreementKey) },
                                               reason: step.isRotation ? reason : nil)
-            drafts.append(Draft(step.scope, payload(step.isRotation ? .keyRotated : .keyGranted, at: at, fields)))
+            let notice = Payload(type: step.isRotation ? .keyRotated : .keyGranted, occurredAt: at, author: author, fields: fields)
+            drafts.append(Draft(step.scope, notice))
             if step.isRotation { upkeep.rotated[step.scope] = step.epoch } else { upkeep.granted += step.recipients.count }
         }
         return (drafts, upkeep)

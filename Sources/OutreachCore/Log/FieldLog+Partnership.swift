@@ -29,11 +29,10 @@ extension FieldLog {
         guard device.replica != store.info.replica else { throw FieldlogError.badInput("a laptop cannot revoke itself", hint: "revoke it from another laptop of \(keyring.org)") }
         let held = try store.vector()[device.replica]
         let cut = upTo ?? held
-        var fields: [String: JSONValue] = ["replica": .string(device.replica.rawValue), "device": .string(name), "upTo": .int(Int64(cut))]
-        fields["reason"] = reason.map { .string($0) }
+        let revoked = Body.DeviceRevoked(replica: device.replica, device: name, upTo: cut, reason: reason)
         let plan = try keyPlan(forceRotation: [.org, .partnership], revoking: Authority.Revocation(replica: device.replica, upTo: cut))
         let (keyDrafts, upkeep) = try keyDrafts(plan, reason: "\(name) revoked", at: at)
-        let events = try store.append([Draft(payload(.deviceRevoked, at: at, fields))] + keyDrafts, keyring: keyring)
+        let events = try store.append([Draft(payload(revoked, at: at))] + keyDrafts, keyring: keyring)
         return Revocation(event: events[0], device: device, upTo: cut, keys: upkeep)
     }
 }
@@ -44,8 +43,6 @@ extension FieldLog {
     public func defineZone(_ zone: String, label: String?, at: Int64) throws -> Event {
         let name = zone.trimmingCharacters(in: .whitespaces)
         guard (1...24).contains(name.count), !name.contains(",") else { throw FieldlogError.badInput("a zone is a short name, e.g. Z3") }
-        var fields: [String: JSONValue] = ["zone": .string(name)]
-        fields["label"] = label.map { .string($0) }
-        return try store.append([Draft(payload(.zoneDefined, at: at, fields))], keyring: keyring)[0]
+        return try store.append([Draft(payload(Body.ZoneDefined(zone: name, label: label), at: at))], keyring: keyring)[0]
     }
 }

@@ -57,7 +57,7 @@ extension FieldLog {
         guard RetentionPolicy.allowedMonths.contains(months) else {
             throw FieldlogError.badInput("a retention policy is from 1 to 100 years", input: .after)
         }
-        return try store.append([Draft(payload(.retentionSet, at: at, ["months": .int(Int64(months))]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(Body.RetentionSet(months: months), at: at))], keyring: keyring)[0]
     }
 
     /// Erases everyone due at `now` under this organisation's policy, each as its own erasure

@@ -42,9 +42,8 @@ public struct FieldLog: Sendable {
         try ReportIndex.load(store: store, keyring: keyring, covering: periods)
     }
 
-    func payload(_ type: EventType, at: Int64, _ fields: [String: JSONValue]) -> Payload {
-        Payload(type: type, occurredAt: at, author: author, fields: fields)
-    }
+    /// `body` as this worker's payload of something that happened `at`.
+    func payload(_ body: some EventBody, at: Int64) -> Payload { Payload(body, at: at, author: author) }
 
     // MARK: People
 
@@ -57,17 +56,11 @@ public struct FieldLog: Sendable {
         let person = Self.newPersonID(avoiding: known)
         // Her own key rides in her registration (org scope): text about her written later is
         // sealed under it, and it is purged with the registration when she is erased (erasure.md §6).
-        var drafts = [Draft(payload(.personRegistered, at: at, [
-            "person": .string(person), "name": .string(name),
-            "descriptor": descriptor.map { .string($0) } ?? .null, "note": note.map { .string($0) } ?? .null,
-            "key": .string(ScopeKey.generate().base64),
-        ]))]
-        var fields = profile
-        if let code { fields["code"] = .string(code.hash(with: keyring.codeKey)) }
-        if !fields.isEmpty {
-            fields["person"] = .string(person)
-            drafts.append(Draft(payload(.personProfile, at: at, fields)))
-        }
+        let registered = Body.PersonRegistered(person: person, name: name, descriptor: descriptor, note: note, key: ScopeKey.generate().bytes)
+        var drafts = [Draft(payload(registered, at: at))]
+        var values = profile
+        if let code { values["code"] = .string(code.hash(with: keyring.codeKey)) }
+        if !values.isEmpty { drafts.append(Draft(payload(Body.PersonProfile(person: person, values: values), at: at))) }
         return (person, try store.append(drafts, keyring: keyring))
     }
 
@@ -87,12 +80,12 @@ public struct FieldLog: Sendable {
     /// The free-text fields (name → text, nil for none) of a `type` event about `person`, each
     /// sealed under her key when she has one, else in clear. Her key is looked up only when there
     /// is text to seal (an incident without a note reads no state).
-    func personTexts(_ texts: [String: String?], _ type: EventType, person: String?) throws -> [String: JSONValue] {
+    func personTexts(_ texts: [String: String?], _ type: EventType, person: String?) throws -> [String: PersonText] {
         let present = texts.compactMapValues { $0 }
         guard !present.isEmpty else { return [:] }
-        guard let person, let key = try personKey(for: person) else { return present.mapValues { .string($0) } }
+        guard let person, let key = try personKey(for: person) else { return present.mapValues { .clear($0) } }
         return try Dictionary(uniqueKeysWithValues: present.map { field, text in
-            (field, try SealedText.seal(text, key: key, type: type, field: field, person: person).json)
+            (field, .sealed(try SealedText.seal(text, key: key, type: type, field: field, person: person)))
         })
     }
 
@@ -113,7 +106,7 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func link(_ a: String, _ b: String, at: Int64) throws -> Event {
         guard a != b else { throw FieldlogError.badInput("a person cannot be linked to themselves") }
-        return try store.append([Draft(payload(.personsLinked, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(Body.PersonsLinked(a, b), at: at))], keyring: keyring)[0]
     }
 
     /// Records that two of this organisation's people are not the same woman, so the likely
@@ -121,7 +114,7 @@ public struct FieldLog: Sendable {
     @discardableResult
     public func markDistinct(_ a: String, _ b: String, at: Int64) throws -> Event {
         guard a != b else { throw FieldlogError.badInput("a person is always the same as herself") }
-        return try store.append([Draft(payload(.personsDistinct, at: at, ["a": .string(a), "b": .string(b)]))], keyring: keyring)[0]
+        return try store.append([Draft(payload(Body.PersonsDistinct(a, b), at: at))], keyring: keyring)[0]
     }
 
     /// Writes a register value (risk, priority, lead, casework). Its causal context covers every
@@ -130,10 +123,8 @@ public struct FieldLog: Sendable {
     public func setRegister(_ register: Register, of person: String, to value: JSONValue, reason: String? = nil,
                             review: Int64? = nil, at: Int64) throws -> Event {
         let why = try personTexts(["reason": reason], .registerSet, person: person)["reason"]
-        return try store.append([Draft(payload(.registerSet, at: at, [
-            "person": .string(person), "register": .string(register.rawValue), "value": value,
-            "reason": why ?? .null, "review": review.map { .int($0) } ?? .null,
-        ]))], keyring: keyring)[0]
+        let body = Body.RegisterSet(person: person, register: register, value: value, reason: why, review: review)
+        return try store.append([Draft(payload(body, at: at))], keyring: keyring)[0]
     }
 
     // MARK: Contacts
@@ -155,27 +146,19 @@ public struct FieldLog: Sendable {
             throw FieldlogError.badInput("a contact is with one known person or with a number of people not identified, not both", input: .unidentified)
         }
         guard contact.unidentified >= 0 && contact.unidentified <= 500 else { throw FieldlogError.badInput("the number of people not identified must be between 1 and 500", input: .unidentified) }
-        var fields: [String: JSONValue] = [
-            "setting": .string(contact.setting.rawValue),
-            "services": .object(Dictionary(uniqueKeysWithValues: contact.services.map { ($0.key.rawValue, JSONValue.int(Int64($0.value))) })),
-            "needs": .array(contact.needs.map(\.rawValue).sorted().map { .string($0) }),
-            "welfare": .bool(contact.welfareCheck),
-            "workers": .array(contact.workers.map { .string($0) }),
-        ]
-        fields["person"] = contact.person.map { .string($0) }
-        fields["unidentified"] = contact.unidentified > 0 ? .int(Int64(contact.unidentified)) : nil
-        fields["zone"] = contact.zone.map { .string($0) }
+        let logged = Body.ContactLogged(
+            person: contact.person, unidentified: contact.unidentified, setting: .known(contact.setting), zone: contact.zone, workers: contact.workers,
+            welfare: contact.welfareCheck, services: Dictionary(uniqueKeysWithValues: contact.services.map { (Word.known($0.key), $0.value) }),
+            needs: contact.needs.sorted { $0.rawValue < $1.rawValue }.map { .known($0) })
         // One act, one transaction: the referrals and the note name the contact (draft 0).
-        var drafts = [Draft(payload(.contactLogged, at: at, fields))]
+        var drafts = [Draft(payload(logged, at: at))]
         for destination in contact.referrals {
-            drafts.append(Draft(payload(.referralMade, at: at, [
-                "person": contact.person.map { .string($0) } ?? .null,
-                "destination": .string(destination.rawValue), "method": .string(contact.referralMethod.rawValue),
-            ]), references: ["contact": 0]))
+            let referral = Body.ReferralMade(person: contact.person, destination: .known(destination), method: .known(contact.referralMethod))
+            drafts.append(Draft(payload(referral, at: at), references: ["contact": 0]))
         }
         let hasNote = contact.note?.isEmpty == false
         if hasNote, let note = contact.note {
-            drafts.append(Draft(payload(.contactNote, at: at, ["text": .string(note)]), references: ["contact": 0]))
+            drafts.append(Draft(payload(Body.ContactNote(text: note), at: at), references: ["contact": 0]))
         }
         let written = try store.append(drafts, keyring: keyring)
         return LoggedContact(contact: written[0], note: hasNote ? written.last : nil, referrals: Array(written.dropFirst().prefix(contact.referrals.count)))
@@ -188,23 +171,17 @@ public struct FieldLog: Sendable {
     /// (partnership, no victim identity). Returns the incident, its summary and the alert if any.
     @discardableResult
     public func reportIncident(_ incident: NewIncident, at: Int64, now: Int64) throws -> (incident: Event, summary: Event, alert: Event?) {
-        var fields: [String: JSONValue] = ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]
-        fields["person"] = incident.person.map { .string($0) }
-        fields["zone"] = incident.zone.map { .string($0) }
-        fields["offender"] = incident.offender.map { .string($0) }
-        fields["vehicle"] = incident.vehicle.map { .string($0) }
-        fields["handle"] = incident.handle.map { .string($0) }
-        fields.merge(try personTexts(["note": incident.note], .incidentReported, person: incident.person)) { $1 }
+        let reported = Body.IncidentReported(
+            person: incident.person, kind: .known(incident.kind), consent: incident.consent, zone: incident.zone, offender: incident.offender,
+            vehicle: incident.vehicle, handle: incident.handle, note: try personTexts(["note": incident.note], .incidentReported, person: incident.person)["note"])
         // One act, one transaction: the summary and the alert name the incident (draft 0).
-        var drafts = [Draft(payload(.incidentReported, at: at, fields)),
-                      Draft(payload(.incidentSummary, at: at, ["kind": .string(incident.kind.rawValue), "consent": .string(incident.consent.rawValue)]),
-                            references: ["incident": 0])]
+        var drafts = [Draft(payload(reported, at: at)),
+                      Draft(payload(Body.IncidentSummary(kind: .known(incident.kind), consent: incident.consent), at: at), references: ["incident": 0])]
         if incident.consent >= .l1 {
             let text = [incident.kind.rawValue.replacingOccurrences(of: "-", with: " "), incident.offender, incident.vehicle.map { "vehicle: \($0)" },
                         incident.handle.map { "phone/handle: \($0)" }].compactMap { $0 }.joined(separator: "; ")
-            var alertFields: [String: JSONValue] = ["text": .string(text), "expires": .int(now + incident.alertLifetime)]
-            alertFields["zone"] = incident.zone.map { .string($0) }
-            drafts.append(Draft(payload(.alertIssued, at: at, alertFields), references: ["incident": 0]))
+            let alert = Body.AlertIssued(zone: incident.zone, text: text, expires: now + incident.alertLifetime)
+            drafts.append(Draft(payload(alert, at: at), references: ["incident": 0]))
         }
         let written = try store.append(drafts, keyring: keyring)
         return (written[0], written[1], written.count > 2 ? written[2] : nil)

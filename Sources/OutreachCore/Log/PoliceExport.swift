@@ -72,8 +72,7 @@ extension FieldLog {
             throw FieldlogError(.unknownRef, "event \(short) is not an incident", hint: "fieldlog log lists events with their refs")
         }
         guard incident.consent >= .l2 else {
-            let original = try store.events(idPrefix: id.hex).first.flatMap { keyring.open($0) }?.payload.fields["consent"]?.stringValue
-                .flatMap(ConsentLevel.init(rawValue:))
+            let original = try store.events(idPrefix: id.hex).first.flatMap { keyring.open($0) }.flatMap { Body.IncidentReported($0.payload) }?.consent
             if let original, original >= .l2 {
                 throw FieldlogError(.notPermitted, "consent to share incident \(short) with the police was withdrawn (now \(incident.consent.rawValue))",
                                     hint: "nothing was exported")
@@ -84,9 +83,8 @@ extension FieldLog {
         let victim = incident.consent == .l3 ? incident.person.flatMap { state.people[state.canonical($0)] } : nil
         let export = PoliceExport(incident: incident, level: incident.consent, victimName: victim?.name, victimDescriptor: victim?.descriptor,
                                   note: incident.consent == .l3 ? state.note(of: incident) : nil, exportedAt: at, recipient: recipient)
-        var fields: [String: JSONValue] = ["incident": .string(id.hex), "level": .string(incident.consent.rawValue)]
-        fields["recipient"] = recipient.map { .string($0) }
-        let event = try store.append([Draft(payload(.incidentExported, at: at, fields))], keyring: keyring)[0]
+        let body = Body.IncidentExported(incident: id, level: incident.consent, recipient: recipient)
+        let event = try store.append([Draft(payload(body, at: at))], keyring: keyring)[0]
         return (export, event)
     }
 

@@ -77,7 +77,7 @@ extension Store {
                         // Every incident of this organisation has its summary (written in the same transaction).
                         switch opened.payload.eventType {
                         case .incidentReported where event.org == info.org: incidents.insert(event.id)
-                        case .incidentSummary where event.org == info.org: if let id = opened.payload.eventID("incident") { summarised.insert(id) }
+                        case .incidentSummary where event.org == info.org: if let id = Body.IncidentSummary(opened.payload)?.incident { summarised.insert(id) }
                         default: break
                         }
                     } else {

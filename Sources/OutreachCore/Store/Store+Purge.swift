@@ -12,12 +12,7 @@ extension Authority {
     public static let purgeable: Set<EventType> = [.personRegistered, .personProfile, .contactNote]
 
     /// The ids an `events.purged` names, if it is one and well formed (sorted, distinct, 1 to `maxPurge`).
-    public static func purgeList(_ payload: Payload) -> [EventID]? {
-        guard payload.eventType == .eventsPurged, let items = payload["purge"]?.arrayValue, (1...maxPurge).contains(items.count) else { return nil }
-        let ids = items.compactMap { $0.stringValue.flatMap(EventID.init(hex:)) }
-        guard ids.count == items.count, Set(ids).count == ids.count else { return nil }
-        return ids
-    }
+    public static func purgeList(_ payload: Payload) -> [EventID]? { Body.EventsPurged(payload)?.purge }
 }
 
 extension Store {
@@ -34,7 +29,7 @@ extension Store {
         for id in purge.ids {
             guard let target = try find(id), let opened = keyring.open(target), let type = opened.payload.eventType else { continue }
             if Authority.purgeable.contains(type) { continue }
-            if type == .eventCorrected, let amended = opened.payload.eventID("target"), let original = try find(amended) {
+            if type == .eventCorrected, let amended = opened.payload.amendedTarget, let original = try find(amended) {
                 // A correction is purged with the event it corrects; if that cannot be read here, it is taken on trust.
                 guard let o = keyring.open(original), let t = o.payload.eventType else { continue }
                 if Authority.purgeable.contains(t) { continue }

@@ -161,11 +161,8 @@ public enum Authority {
 
         /// The revocation a `device.revoked` payload states, if it is one and well formed.
         init?(_ payload: Payload) {
-            guard payload.eventType == .deviceRevoked, let replica = payload.string("replica").flatMap(ReplicaID.init),
-                  let upTo = payload.int("upTo"), upTo >= 0
-            else { return nil }
-            self.replica = replica
-            self.upTo = UInt64(upTo)
+            guard let b = Body.DeviceRevoked(payload) else { return nil }
+            self.init(replica: b.replica, upTo: b.upTo)
         }
 
         init(replica: ReplicaID, upTo: UInt64) {
