@@ -9,20 +9,36 @@ public protocol FoldSource {
 }
 
 /// Events in memory, then (for the rest) another source.
+///
+/// Most batches are folded without a look back (only a retraction, correction, link or
+/// revocation makes one), so the index by id is built at the first look-up, not before: for a
+/// whole log it was a dictionary of every opened event, built and freed for nothing.
 struct BatchSource<Rest: FoldSource>: FoldSource {
-    let byID: [EventID: OpenedEvent]
+    let events: [OpenedEvent]
     let rest: Rest
+    private let index = LazyIndex()
+
+    private final class LazyIndex {
+        var positions: [EventID: Int]?
+    }
 
     init(_ events: [OpenedEvent], then rest: Rest) {
-        byID = Dictionary(events.map { ($0.event.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.events = events
         self.rest = rest
     }
 
-    func opened(_ id: EventID) -> OpenedEvent? { byID[id] ?? rest.opened(id) }
+    func opened(_ id: EventID) -> OpenedEvent? {
+        if index.positions == nil {
+            var positions = [EventID: Int](minimumCapacity: events.count)
+            for (n, o) in events.enumerated() where positions[o.event.id] == nil { positions[o.event.id] = n }
+            index.positions = positions
+        }
+        return index.positions![id].map { events[$0] } ?? rest.opened(id)
+    }
 
     func opened(origin: ReplicaID, after seq: UInt64) -> [OpenedEvent] {
-        let here = byID.values.filter { $0.event.dot.replica == origin && $0.event.dot.seq > seq }
-        let ids = Set(here.map(\.event.id))
+        var ids = Set<EventID>()
+        let here = events.filter { $0.event.dot.replica == origin && $0.event.dot.seq > seq && ids.insert($0.event.id).inserted }
         return here + rest.opened(origin: origin, after: seq).filter { !ids.contains($0.event.id) }
     }
 }

@@ -88,18 +88,11 @@ public enum StateSnapshot {
         }
         let restored = pageRows != nil
         let before = fold.state.contacts
-        let newer = try store.events(afterRowID: folded)
-        var changedEarlier = false
-        if !newer.isEmpty {
-            let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
-            fold.state.unreadable += unreadable
-            changedEarlier = opened.contains(where: changesEarlierEvents)
-            fold.add(opened, source: StoreSource(store: store, keyring: keyring))
-            folded = newer.last!.rowID
-        }
+        let newer = try fold.addStored(after: folded, store: store, keyring: keyring)
+        folded = newer.lastRow
         // Written again when far behind, and after a retraction, correction, link or revocation
         // (so the partial reads after it need not read the pages it touched).
-        if !restored || newer.count >= rewriteAfter || changedEarlier {
+        if !restored || newer.count >= rewriteAfter || newer.changedEarlier {
             let changed = restored ? changedPages(before, fold.state.contacts) : Set(0...Fold.contactPages)
             try write(fold, folded: folded, pageRows: pageRows ?? Array(repeating: folded, count: pageNames.count), changed: changed, store: store, keyring: keyring)
         }
