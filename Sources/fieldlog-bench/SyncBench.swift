@@ -57,9 +57,8 @@ struct SyncBench {
 
     func evening(_ log: FieldLog, people: [String], count: Int, at: Int64) throws {
         let drafts = (0..<count).map { n in
-            Draft(.partnership, Payload(type: .contactLogged, occurredAt: at + Int64(n), author: "van", fields: [
-                "person": .string(people[n % people.count]), "setting": "van", "zone": "Z4", "services": ["condoms": 10], "needs": ["housing"],
-            ]))
+            Draft(Payload(Body.ContactLogged(person: people[n % people.count], setting: .known(.van), zone: "Z4", services: [.known(.condoms): 10],
+                                             needs: [.known(.housing)]), at: at + Int64(n), author: "van"))
         }
         try log.store.append(drafts, keyring: log.keyring)
     }

@@ -102,7 +102,7 @@ func makeStore(_ name: String, count: Int, at directory: URL? = nil) throws -> (
     var written = 0
     let t0: Int64 = 1_760_000_000_000
     // The partnership's zones, so `contact add --zone` checks against the list as in the field.
-    try store.append((0..<9).map { Draft(Payload(type: .zoneDefined, occurredAt: t0, author: name, fields: ["zone": .string("Z\($0)")])) }, keyring: keyring)
+    try store.append((0..<9).map { Draft(Payload(Body.ZoneDefined(zone: "Z\($0)", label: nil), at: t0, author: name)) }, keyring: keyring)
     while written < count {
         var drafts = [Draft]()
         for i in 0..<min(10_000, count - written) {
@@ -110,13 +110,12 @@ func makeStore(_ name: String, count: Int, at directory: URL? = nil) throws -> (
             if n % 50 == 0 || people.isEmpty {
                 let id = Hex.random(bytes: 16)
                 people.append(id)
-                drafts.append(Draft(.org, Payload(type: .personRegistered, occurredAt: t0 + Int64(n) * 60_000, author: name,
-                                                  fields: ["person": .string(id), "name": .string("Person \(n)"), "descriptor": "a descriptor of some length"])))
+                let registered = Body.PersonRegistered(person: id, name: "Person \(n)", descriptor: "a descriptor of some length", note: nil, key: nil)
+                drafts.append(Draft(Payload(registered, at: t0 + Int64(n) * 60_000, author: name)))
             } else {
-                drafts.append(Draft(.partnership, Payload(type: .contactLogged, occurredAt: t0 + Int64(n) * 60_000, author: name, fields: [
-                    "person": .string(people[n % people.count]), "setting": "van", "zone": .string("Z\(n % 9)"),
-                    "services": ["condoms": 10, "lube": 2], "needs": ["housing"], "welfare": false, "workers": [.string(name)],
-                ])))
+                let contact = Body.ContactLogged(person: people[n % people.count], setting: .known(.van), zone: "Z\(n % 9)", workers: [name],
+                                                 services: [.known(.condoms): 10, .known(.lube): 2], needs: [.known(.housing)])
+                drafts.append(Draft(Payload(contact, at: t0 + Int64(n) * 60_000, author: name)))
             }
         }
         appendSeconds += try seconds { try store.append(drafts, keyring: keyring) }
@@ -171,9 +170,8 @@ func reportTimes(_ f: (read: Double, open: Double, fold: Double, people: Int), l
     // An evening's 200 contacts arrive (a morning sync): folded into the snapshot, not a full fold.
     let people = Array(state.people.keys.prefix(50))
     let drafts = (0..<200).map { n in
-        Draft(.partnership, Payload(type: .contactLogged, occurredAt: last + Int64(n) * 1000, author: "van", fields: [
-            "person": .string(people[n % people.count]), "setting": "van", "zone": "Z4", "services": ["condoms": 10], "needs": ["housing"],
-        ]))
+        Draft(Payload(Body.ContactLogged(person: people[n % people.count], setting: .known(.van), zone: "Z4", services: [.known(.condoms): 10],
+                                         needs: [.known(.housing)]), at: last + Int64(n) * 1000, author: "van"))
     }
     try log.store.append(drafts, keyring: log.keyring)
     var after = ReportIndex.Source.state
