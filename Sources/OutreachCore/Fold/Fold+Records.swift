@@ -59,7 +59,7 @@ extension Fold {
             guard let b = Body.PersonsLinked(f) else { break }
             links[e.id] = Link(a: b.a, b: b.b)
             effect = .link
-            rebuildUnions()
+            join(b.a, b.b)
         case .personsDistinct:
             guard let b = Body.PersonsDistinct(f) else { break }
             state.distinct[e.id] = PersonPair(b.a, b.b)
