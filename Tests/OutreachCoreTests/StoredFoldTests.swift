@@ -73,3 +73,45 @@ final class Counter: @unchecked Sendable {
     func add() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
 }
+
+/// A purge drops every sealed cache (`Protocol/erasure.md` §4); a state or report read that began
+/// before the purge must not write back what it read from before it.
+@Suite struct CacheAfterPurgeTests {
+    /// Every cache blob opened with the laptop's local key, as one byte string.
+    static func cachesOpened(_ log: FieldLog) throws -> Data {
+        let names = try log.store.db.read { try String.fetchAll($0, sql: "SELECT name FROM cache") }
+        var all = Data()
+        for name in names {
+            let box = try #require(try log.store.cache(name))
+            all += try log.keyring.localKey.open(box, aad: Data("fieldlog/cache/\(name)/\(log.store.info.storeID)".utf8))
+        }
+        return all
+    }
+
+    @Test func aStateFoldedBeforeAnErasureIsNotWrittenAfterIt() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        let (jade, _) = try log.registerPerson(name: "Jade Quillfeather", descriptor: "green coat", at: t0)
+        try log.logContact(NewContact(person: jade, setting: .van, zone: "Z1"), at: t0 + 1)
+        // Given a whole fold read while she was not erased yet (a command folding the log)...
+        let generation = try log.store.cacheGeneration()
+        var fold = Fold()
+        let read = try fold.addStored(after: 0, store: log.store, keyring: log.keyring)
+        #expect(fold.state.people[jade]?.name == "Jade Quillfeather")
+        // ...when she is erased meanwhile (another command, or a sync bringing a purge)...
+        try log.erase(try log.planErasure(of: jade), reason: "asked at the drop-in", at: t0 + 2)
+        #expect(try log.store.cacheGeneration() == generation + 1)
+        // ...the fold of before is not written back: no cache holds her name or descriptor.
+        try StateSnapshot.write(fold, folded: read.lastRow, pageRows: Array(repeating: read.lastRow, count: StateSnapshot.pageNames.count),
+                                changed: Set(0...Fold.contactPages), unlessPurgedSince: generation, store: log.store, keyring: log.keyring)
+        #expect(try log.store.cache(StateSnapshot.coreName) == nil)
+        // A read after the erasure writes a snapshot without her.
+        let state = try log.state()
+        #expect(state.people[jade]?.name == nil)
+        let cached = try Self.cachesOpened(log)
+        #expect(!cached.isEmpty && cached.range(of: Data("Quillfeather".utf8)) == nil && cached.range(of: Data("green coat".utf8)) == nil)
+        // A cache written with the generation of now is written.
+        #expect(try log.store.setCaches([("test/x", Data([1]))], unlessPurgedSince: try log.store.cacheGeneration()))
+        #expect(try !log.store.setCaches([("test/y", Data([1]))], unlessPurgedSince: generation))
+    }
+}

@@ -49,6 +49,7 @@ extension ReportIndex {
     /// (nil: all of them): the snapshot when the store has not changed since it was made,
     /// brought up to date when it has, and kept as the new snapshot.
     public static func load(store: Store, keyring: Keyring, covering periods: [ReportPeriod]? = nil) throws -> (index: ReportIndex, source: Source) {
+        let generation = try store.cacheGeneration()  // before anything is read (`Store.cacheGeneration`)
         let content = try store.contentMark()
         let now = "\(content) " + (try store.vector().json.canonicalString())
         let wanted = periods.map { Set($0.flatMap { Array(segments($0)) }) }
@@ -91,7 +92,7 @@ extension ReportIndex {
         }
         let head = Head(index: index, mark: mark, row: read.row, pageRows: pageRows, pageSegments: pageSegments)
         entries.append((cacheName, try seal(head.encoded(), cacheName, store: store, keyring: keyring)))
-        try store.replaceCaches(deleting: changed.map { "\(cacheName)/\($0)/" } + earlierCaches, with: entries)
+        try store.replaceCaches(deleting: changed.map { "\(cacheName)/\($0)/" } + earlierCaches, with: entries, unlessPurgedSince: generation)
         return (index, source)
     }
 

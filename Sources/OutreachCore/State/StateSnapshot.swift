@@ -76,6 +76,9 @@ public enum StateSnapshot {
     /// every page an event stored after that row may have changed (or all of them).
     static func read(store: Store, keyring: Keyring, part: Part, touchedSince: Int64? = nil) throws -> Read {
         if part != .all, let read = try? partial(touchedSince: touchedSince, store: store, keyring: keyring) { return read }
+        // Taken before anything is read: a purge while this reads and folds means the fold may
+        // hold what it erased, so it is not written (the next read folds it again without).
+        let generation = try store.cacheGeneration()
         var fold = Fold()
         var folded: Int64 = 0
         var pageRows: [Int64]?
@@ -94,7 +97,8 @@ public enum StateSnapshot {
         // (so the partial reads after it need not read the pages it touched).
         if !restored || newer.count >= rewriteAfter || newer.changedEarlier {
             let changed = restored ? changedPages(before, fold.state.contacts) : Set(0...Fold.contactPages)
-            try write(fold, folded: folded, pageRows: pageRows ?? Array(repeating: folded, count: pageNames.count), changed: changed, store: store, keyring: keyring)
+            try write(fold, folded: folded, pageRows: pageRows ?? Array(repeating: folded, count: pageNames.count), changed: changed,
+                      unlessPurgedSince: generation, store: store, keyring: keyring)
         }
         return Read(fold: fold, source: restored ? .snapshot(newer: newer.count) : .rebuilt(events: newer.count), row: folded, pages: nil)
     }
@@ -146,8 +150,10 @@ public enum StateSnapshot {
     }
 
     /// Writes the core of `fold` (of row `folded`) and its pages `changed`, in one transaction;
-    /// the core lists the row each page is of (the others stay as they were).
-    private static func write(_ fold: Fold, folded: Int64, pageRows: [Int64], changed: Set<Int>, store: Store, keyring: Keyring) throws {
+    /// the core lists the row each page is of (the others stay as they were). Nothing is written
+    /// if a purge dropped the caches since `generation` (`Store.cacheGeneration`).
+    static func write(_ fold: Fold, folded: Int64, pageRows: [Int64], changed: Set<Int>, unlessPurgedSince generation: Int64,
+                      store: Store, keyring: Keyring) throws {
         var rows = pageRows
         let pages = try fold.encodedContacts(pages: changed).map { page, content in
             rows[page] = folded
@@ -155,7 +161,8 @@ public enum StateSnapshot {
         }
         var core = ByteWriter(capacity: 8 * rows.count)
         for row in rows { core.uint64(UInt64(row)) }
-        try store.setCaches([(coreName, try seal(core.data + fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages)
+        try store.setCaches([(coreName, try seal(core.data + fold.encodedCore(), folded: folded, name: coreName, store: store, keyring: keyring))] + pages,
+                            unlessPurgedSince: generation)
     }
 
     /// The pages holding a contact that is not as it was (added, changed, gone, or moved to another person).

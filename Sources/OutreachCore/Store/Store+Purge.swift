@@ -50,7 +50,7 @@ extension Store {
             purged += try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db)
             for id in p.ids { try drop.execute(arguments: [id.hex, p.event.org]) }
         }
-        try db.execute(sql: "DELETE FROM cache")
+        try Store.cachesDropped(db)
         return purged
     }
 
