@@ -15,6 +15,8 @@ struct SyncBench {
     let passphrase: String
     /// The server's storage on PostgreSQL (a new database per server, on FIELDLOG_TEST_DATABASE_URL's).
     let postgres: Bool
+    /// How many events the first sync carries (`--only first-sync --events N`).
+    var firstSyncEvents = 100_000
 
     /// The backend, as the figures name it.
     var on: String { postgres ? " [PostgreSQL]" : " [SQLite]" }
@@ -45,13 +47,16 @@ struct SyncBench {
         try partnership.create(root.appendingPathComponent(name), device: name, passphrase: passphrase).0
     }
 
-    /// Puts a laptop's whole log on the server directly (set-up, not measured).
+    /// Puts a laptop's whole log on the server directly (set-up, not measured), a page at a time.
     func fill(_ server: EmbeddedServer, from store: Store) async throws {
-        let events = try store.allEvents()
         let roster = try store.roster()
         try await server.service.addTrust(TrustRecord(partnership: roster.partnership, pins: roster.pins, certificates: roster.certificates))
-        for start in stride(from: 0, to: events.count, by: 5000) {
-            _ = try await server.service.storage.push(Array(events[start..<min(events.count, start + 5000)]))
+        var pushed = VersionVector()
+        while true {
+            let page = try store.events(notCoveredBy: pushed, limit: 5000)
+            guard !page.isEmpty else { break }
+            _ = try await server.service.storage.push(page)
+            for e in page { pushed[e.dot.replica] = max(pushed[e.dot.replica], e.dot.seq) }
         }
     }
 
@@ -82,18 +87,22 @@ struct SyncBench {
         }
     }
 
-    /// A new laptop's first sync of 100k events, then a sync with nothing new.
+    /// A new laptop's first sync of 100k events (or `firstSyncEvents`), then a sync with nothing new.
     func firstSync(makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
-        let (source, _, _) = try makeStore("sync-source", 100_000)
-        let big = try await server("server-100k")
+        let count = firstSyncEvents, label = count % 1_000_000 == 0 ? "\(count / 1_000_000)M" : "\(count / 1000)k"
+        let (source, _, _) = try makeStore("sync-source", count)
+        let big = try await server("server-\(label)")
         try await fill(big, from: source.store)
         let fresh = try newStore("sync-new-laptop")
         let (engine, counter) = try await enrolled(fresh, on: big)
         var summary = SyncSummary()
         let profiler = try CrowdBench.profile()  // FIELDLOG_BENCH_PERF: the first 3 s of it
+        let rssBefore = PeakMemory.reset()
         let first = try await seconds { summary = try await engine.run() }
         _ = profiler
-        report("first sync, new laptop, 100k events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
+        report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
+        // Server and laptop share this process: its peak is an upper bound on the server's.
+        report("peak memory during it (server and laptop in one process)", String(format: "%4d MB (%d MB held before it)", PeakMemory.peak() >> 20, rssBefore >> 20))
         let before = (counter.sent, counter.received, counter.exchanges)
         let quiet = try await seconds { summary = try await engine.run() }
         report("sync with nothing new (100k held)" + on, String(format: "%6.1f ms, %d round trip, %d B out, %d B in", quiet * 1000, counter.exchanges - before.2,
@@ -115,6 +124,29 @@ struct SyncBench {
             report("evening sync, 200 events, server holds \(size / 1000)k" + on, String(format: "%6.1f ms (%d round trips, sent %d)", t * 1000, summary.roundTrips, summary.sent))
             await server.stop()
         }
+    }
+}
+
+/// This process's peak resident memory (Linux: VmHWM), and its reset.
+enum PeakMemory {
+    static func status(_ field: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// The peak since the last reset, in bytes.
+    static func peak() -> Int { status("VmHWM:") }
+
+    /// Gives freed memory back to the system, then starts the peak again from what is held now
+    /// (returned, in bytes).
+    static func reset() -> Int {
+        // glibc's malloc_trim (not in the Glibc module): freed heap back to the system.
+        if let trim = dlsym(nil, "malloc_trim") {  // nil: RTLD_DEFAULT
+            _ = unsafeBitCast(trim, to: (@convention(c) (Int) -> Int32).self)(0)
+        }
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+        return status("VmRSS:")
     }
 }
 

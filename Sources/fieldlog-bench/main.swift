@@ -14,7 +14,7 @@ let usage = """
       --quick         stop at 100k events (no 1M fold; crowds of 100 and 50 laptops)
       --no-sync       leave out the sync benchmarks
       --only SECTION  one of: append, fold, contact, reads, erase, keys, sync, first-sync, evening, crowd, million
-      --events N      how many events the reads store holds (default 100000)
+      --events N      how many events the reads store holds, or the first sync carries (default 100000)
       --keep [DIR]    keep the stores; with --only reads, build the store in DIR and print how to use it
       --micro         where an append's time goes (--fold: and a 100k fold)
       --postgres      the sync benchmarks' server on PostgreSQL (run under Scripts/with-postgres;
@@ -380,8 +380,9 @@ if section("keys") {
 
 if !CommandLine.arguments.contains("--no-sync") && section("sync", "first-sync", "evening", "crowd") {
     let parts: Set<String> = only.map { $0 == "sync" ? [] : [$0] } ?? []
-    try await SyncBench(root: root, partnership: partnership, passphrase: passphrase,
-                        postgres: CommandLine.arguments.contains("--postgres")).run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
+    var bench = SyncBench(root: root, partnership: partnership, passphrase: passphrase, postgres: CommandLine.arguments.contains("--postgres"))
+    if only == "first-sync" { bench.firstSyncEvents = options.events }
+    try await bench.run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
 }
 
 // MARK: 5. Fold at 1M
