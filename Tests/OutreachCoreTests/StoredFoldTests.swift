@@ -49,7 +49,7 @@ import Testing
         let produced = Counter()
         #expect(throws: Stop.self) {
             try Handoff<Int>.run(ahead: 2, produce: { yield in
-                for n in 0..<1_000_000 { produced.add(); guard yield(n) else { return } }
+                for n in 0..<1_000_000 { _ = produced.next(); guard yield(n) else { return } }
             }, consume: { if $0 == 10 { throw Stop() } })
         }
         #expect(produced.value < 20, "the producer went on after the consumer stopped: \(produced.value)")
@@ -64,14 +64,6 @@ import Testing
         }
         #expect(got == [0, 1, 2, 3, 4])
     }
-}
-
-/// A count several threads add to.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func add() { lock.withLock { n += 1 } }
-    var value: Int { lock.withLock { n } }
 }
 
 /// A purge drops every sealed cache (`Protocol/erasure.md` §4); a state or report read that began

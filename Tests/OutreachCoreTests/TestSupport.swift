@@ -86,3 +86,12 @@ extension FieldLog {
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 let t0: Int64 = 1_763_000_000_000  // 2025-11-13, a fixed "now" for tests
+
+/// A count several threads (or tasks) add to.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    /// Adds one; the count after it.
+    func next() -> Int { lock.withLock { n += 1; return n } }
+    var value: Int { lock.withLock { n } }
+}

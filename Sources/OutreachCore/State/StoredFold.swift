@@ -27,7 +27,7 @@ extension Fold {
         var outcome = StoredFolding(lastRow: row)
         let last = try store.contentMark()
         guard last > row else { return outcome }
-        typealias Run = (lastRow: Int64, opened: [OpenedEvent], count: Int, unreadable: Int)
+        typealias Run = (lastRow: Int64?, opened: [OpenedEvent], unreadable: Int)
         let source = StoreSource(store: store, keyring: keyring)
         try Handoff<Run>.run(produce: { yield in
             var from = row
@@ -35,15 +35,15 @@ extension Fold {
                 let upTo = min(last, from + run)
                 let rows = try store.events(afterRowID: from, upTo: upTo)
                 let (opened, unreadable) = Fold.open(rows.map(\.event), keyring: keyring)
-                guard yield((rows.last?.rowID ?? upTo, opened, rows.count, unreadable)) else { return }
+                guard yield((rows.last?.rowID, opened, unreadable)) else { return }
                 from = upTo
             }
         }, consume: { run in
             state.unreadable += run.unreadable
             if !outcome.changedEarlier { outcome.changedEarlier = run.opened.contains(where: StateSnapshot.changesEarlierEvents) }
             add(run.opened, source: source)
-            outcome.count += run.count
-            if run.count > 0 { outcome.lastRow = run.lastRow }
+            outcome.count += run.opened.count + run.unreadable
+            if let last = run.lastRow { outcome.lastRow = last }
         })
         return outcome
     }

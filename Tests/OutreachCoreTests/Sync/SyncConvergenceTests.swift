@@ -26,12 +26,6 @@ struct FlakyTransport: SyncTransport {
     let failAt: Int
     let calls = Counter()
 
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var n = 0
-        func next() -> Int { lock.withLock { n += 1; return n } }
-    }
-
     struct Dropped: Error {}
 
     func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
