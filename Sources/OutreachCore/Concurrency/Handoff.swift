@@ -6,7 +6,7 @@ import Foundation
 /// For work in two stages that can overlap: reading and opening the next events while the
 /// last ones are folded. `produce` is called with a function that yields one item, and returns
 /// false once the consumer has stopped (it should then return). An error `produce` throws is
-/// rethrown by `consume`, after what was yielded before it.
+/// rethrown by `run`, once what was yielded before it is consumed.
 final class Handoff<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
