@@ -15,7 +15,10 @@ public enum PostgresBackup {
         guard !FileManager.default.fileExists(atPath: file.path) else {
             throw ServerError(.exists, "\(file.path) exists already: give a new directory")
         }
-        FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        // Made 0600 before pg_dump writes a byte into it; a dump is never left to the umask.
+        guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw ServerError(.notFound, "cannot create \(file.path): check that the directory is writable")
+        }
         try run("pg_dump", ["--format=custom", "--no-owner", "--file=\(file.path)"], url)
     }
 

@@ -24,7 +24,7 @@ import Testing
             #expect(Hex.encode(input) == v["hashInput"]?.stringValue, "\(name)")
             if event.scope == .public {
                 // In clear, under no key: anyone (a server) reads it; it names what to purge.
-                let opened = try #require(Keyring.openPublic(event), "\(name)")
+                let opened = try #require(OpenedEvent(clear: event), "\(name)")
                 #expect(opened.payload.json.canonicalString() == v["plaintext"]?.stringValue, "\(name)")
                 #expect(Authority.purgeList(opened.payload) == [cases[0]["event"]!["id"]!.stringValue!].compactMap(EventID.init(hex:)))
                 #expect(try Event(json: event.json) == event, "\(name)")

@@ -93,22 +93,6 @@ public struct Fold: Sendable, Equatable {
         return fold.state
     }
 
-    /// Opens every event with `keyring` and folds them.
-    public static func fold(_ events: [Event], keyring: Keyring) -> FieldState {
-        let (opened, unreadable) = open(events, keyring: keyring)
-        var state = fold(opened)
-        state.unreadable = unreadable
-        return state
-    }
-
-    /// `events` opened on every core (decrypting and parsing is half a fold, and independent per
-    /// event), and how many of them this device cannot open.
-    static func open(_ events: [Event], keyring: Keyring) -> (opened: [OpenedEvent], unreadable: Int) {
-        let all = Parallel.map(count: events.count) { keyring.open(events[$0]) }
-        let opened = all.compactMap { $0 }
-        return (opened, all.count - opened.count)
-    }
-
     /// Adds `events` (not yet added: the store never holds an event twice). Events added before
     /// that they change are read back from `source`, or from `events` themselves.
     public mutating func add(_ events: [OpenedEvent], source: some FoldSource) {

@@ -110,7 +110,7 @@ public enum StateSnapshot {
         let newer = try store.events(afterRowID: folded)
         guard newer.count < rewriteAfter else { return nil }
         var fold = try Fold(core: core, contacts: nil)
-        let (opened, unreadable) = Fold.open(newer.map(\.event), keyring: keyring)
+        let (opened, unreadable) = Sealer(keyring).open(newer.map(\.event))
         let source = StoreSource(store: store, keyring: keyring)
         let changesEarlier = opened.contains(where: changesEarlierEvents)
         var pages = Set<Int>(), touchedLater: Set<Int>?
@@ -127,7 +127,7 @@ public enum StateSnapshot {
             let between = since < folded ? try store.events(afterRowID: since, upTo: folded) : []
             guard between.count + newer.count < rewriteAfter else { return nil }
             let recentIDs = Set(newer.filter { $0.rowID > since }.map(\.event.id))
-            let recent = Fold.open(between.map(\.event), keyring: keyring).opened + opened.filter { recentIDs.contains($0.event.id) }
+            let recent = Sealer(keyring).open(between.map(\.event)).opened + opened.filter { recentIDs.contains($0.event.id) }
             guard let touched = fold.contactPagesTouched(by: recent, source: source) else { return nil }
             touchedLater = touched
             pages.formUnion(touched)

@@ -34,7 +34,7 @@ extension Fold {
             while from < last {
                 let upTo = min(last, from + run)
                 let rows = try store.events(afterRowID: from, upTo: upTo)
-                let (opened, unreadable) = Fold.open(rows.map(\.event), keyring: keyring)
+                let (opened, unreadable) = Sealer(keyring).open(rows.map(\.event))
                 guard yield((rows.last?.rowID, opened, unreadable)) else { return }
                 from = upTo
             }

@@ -227,7 +227,7 @@ public enum EventTable {
 
         /// The purge `event` is, if it is a well-formed `events.purged` in the public scope.
         public init?(_ event: Event) {
-            guard let opened = Keyring.openPublic(event), let ids = Authority.purgeList(opened.payload) else { return nil }
+            guard let opened = OpenedEvent(clear: event), let ids = Authority.purgeList(opened.payload) else { return nil }
             self.init(event: event, ids: ids)
         }
     }

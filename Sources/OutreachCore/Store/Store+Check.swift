@@ -21,10 +21,11 @@ public struct CheckReport: Sendable {
 extension Store {
     /// Verifies the store: SQLite integrity, append-only triggers in place, every id matching its
     /// contents, every event signed by a certified device of its organisation (the envelope
-    /// rules of `Protocol/trust.md` §4), seqs contiguous for this device and for its
-    /// organisation's devices, and (with a keyring) every payload this device may read opening
-    /// under its key. Lists the events set aside on receipt.
-    public func check(keyring: Keyring?) throws -> CheckReport {
+    /// rules of `Protocol/trust.md` §4), tombstones named by a purge, and seqs contiguous for this
+    /// device and for its organisation's devices. Lists the events set aside on receipt. Every
+    /// event that verifies and is not purged is handed to `inspect` (the payload checks, which
+    /// need keys, are made above the store: `check(keyring:)`).
+    public func check(inspecting inspect: (Event) -> Void = { _ in }) throws -> CheckReport {
         let roster = try roster()
         let setAside = try setAside()
         return try db.read { db in
@@ -42,7 +43,6 @@ extension Store {
             let purges = try EventTable.purges(db)
             var seqs = [ReplicaID: [UInt64]]()
             var orgOf = [ReplicaID: String]()
-            var incidents = Set<EventID>(), summarised = Set<EventID>()
             // Signatures in batches in origin and seq order, so one signature checks a run (Authority).
             var batch = [Event]()
             func checkSignatures() {
@@ -71,24 +71,9 @@ extension Store {
                     if !purges.contains(EventTable.Purged(id: event.id, org: event.org)) { find("event \(event.dot) is purged, and no purge names it") }
                     continue
                 }
-                if let keyring, keyring.isEntitled(org: event.org, scope: event.scope) {
-                    if let opened = keyring.open(event) {
-                        report.opened += 1
-                        // Every incident of this organisation has its summary (written in the same transaction).
-                        switch opened.payload.eventType {
-                        case .incidentReported where event.org == info.org: incidents.insert(event.id)
-                        case .incidentSummary where event.org == info.org: if let id = Body.IncidentSummary(opened.payload)?.incident { summarised.insert(id) }
-                        default: break
-                        }
-                    } else {
-                        find("event \(event.dot): payload does not open under this device's keys")
-                    }
-                }
+                inspect(event)
             }
             checkSignatures()
-            for id in incidents.subtracting(summarised).sorted() {
-                find("incident \(id.short) has no summary: the other organisations never count it")
-            }
             report.origins = seqs.count
             // A set-aside event's dot counts as received (a sync page covers it) though not held.
             for row in try Row.fetchAll(db, sql: "SELECT origin, seq, org FROM set_aside") {

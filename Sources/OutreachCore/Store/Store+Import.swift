@@ -24,109 +24,76 @@ public struct BatchOrigin: Sendable {
     public static func carried(_ source: String) -> BatchOrigin { BatchOrigin(source: source, coverage: nil) }
 }
 
-/// What importing a batch did.
-public struct ImportOutcome: Sendable, Equatable {
+/// What the store did with a judged batch (`merge(_:from:)`).
+public struct MergeOutcome: Sendable, Equatable {
     public var stored = 0
     public var alreadyHad = 0
-    /// Events for another organisation's eyes only: not kept (the server filters these too).
-    public var notEntitled = 0
-    /// Events that broke a rule of `Protocol/trust.md` §4, by rule: kept apart, never folded.
+    /// Events that broke a rule, by rule: kept apart, never folded.
     public var setAside: [Authority.Rule: Int] = [:]
-    /// Events set aside earlier that now pass (their signer's certificate arrived).
+    /// Events set aside earlier that now pass.
     public var recovered = 0
-    public var certificatesAccepted = 0
-    public var certificatesRefused: [Roster.Refusal] = []
     /// Events whose payloads were erased here (purged in place, or taken as tombstones).
     public var purged = 0
-    /// Keys granted to this device by the batch (`Protocol/trust.md` §5b).
+    /// Keys granted to this device that were kept.
     public var keysGained = 0
-    /// The keyring to go on with, when the batch changed it (keys granted, or a revocation that
-    /// makes a granted key read-only); nil when unchanged.
-    public var keyring: Keyring?
     public init() {}
+}
 
-    public var setAsideCount: Int { setAside.values.reduce(0, +) }
+/// A batch judged above the store by the rules that need keys (`Protocol/trust.md` §4: the
+/// key and payload rules, revocation; erasure.md's P2), ready for the store to merge with the
+/// rules it judges itself (a fork, a dot already held, P1, P3).
+public struct JudgedBatch: Sendable {
+    /// The events to merge, those examined again from the set-aside included.
+    public var events: [Event]
+    /// Per event: nil where it passes, else the rule it breaks.
+    public var verdicts: [Authority.Rule?]
+    /// Set-aside events examined again: their rows stay, with the rule they break now.
+    public var retried: Set<EventID> = []
+    /// Whether the store held set-aside events before (then what passes leaves the set-aside).
+    public var hadSetAside = false
+    /// The roster to save, when the batch's certificates were admitted.
+    public var roster: Roster?
+    /// The revocations the batch carries (honoured).
+    public var revocations: [Authority.Revocation] = []
+    /// The keys it grants to this device, kept as they came.
+    public var grants: [KeptGrant] = []
+    /// The purges among `events` that break P2, by the purge's id.
+    public var identifyingRules: [EventID: Authority.Rule] = [:]
+
+    public init(events: [Event], verdicts: [Authority.Rule?]) {
+        self.events = events
+        self.verdicts = verdicts
+    }
 }
 
 extension Store {
-    /// Merges events (and the certificates that sign them) from a sync page or a bundle.
-    ///
-    /// Every event is checked against every rule of `Protocol/trust.md` §4 before anything is
-    /// written (on every core: the signature, the key, the payload). What passes is stored; a dot
-    /// already held with the same id is ignored (idempotence); what fails, a fork included, is set
-    /// aside with the rule it broke, and the rest goes on: nothing a peer sends can stop a sync.
-    /// One transaction: a failure to write leaves the store as it was.
-    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring given: Keyring) throws -> ImportOutcome {
-        var outcome = ImportOutcome()
-        var keyring = given
-        var roster = try roster()
-        let admitted = roster.admit(certificates, pinning: .firstSight)
-        outcome.certificatesAccepted = admitted.accepted.count
-        outcome.certificatesRefused = admitted.refused
+    /// The set-aside events that broke one of `rules` (to examine again).
+    func setAsideEvents(breaking rules: [Authority.Rule]) throws -> [Event] {
+        let texts = try db.read {
+            try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule IN (\(rules.map { _ in "?" }.joined(separator: ",")))",
+                                arguments: StatementArguments(rules.map(\.rawValue)))
+        }
+        return texts.compactMap { try? Event(json: JSONValue.parse($0)) }
+    }
 
-        var batch = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
-        outcome.notEntitled = events.count - batch.count
-        let hasSetAside = try setAsideCount() > 0
-        var retried = Set<EventID>()
-        func retry(_ rules: [Authority.Rule]) throws -> [Int] {
-            let waiting = try db.read {
-                try String.fetchAll($0, sql: "SELECT event FROM set_aside WHERE rule IN (\(rules.map { _ in "?" }.joined(separator: ",")))",
-                                    arguments: StatementArguments(rules.map(\.rawValue)))
-            }
-            var added = [Int]()
-            let carried = Set(batch.map(\.id))
-            for text in waiting {
-                guard let e = try? Event(json: JSONValue.parse(text)), retried.insert(e.id).inserted else { continue }
-                if carried.contains(e.id) { continue }  // the batch carries it again: examined there
-                added.append(batch.count)
-                batch.append(e)
-            }
-            return added
-        }
-        let carriesPurge = batch.contains { $0.scope == .public }
-        if hasSetAside && (!admitted.accepted.isEmpty || carriesPurge) {
-            // New certificates: what waited for its signer is examined again; a purge: what arrived purged before it.
-            _ = try retry([.unknownSigner, .unauthorisedPurge])
-        }
-        let known = try self.revocations()
-        var checked = Authority.check(batch, roster: roster, keyring: keyring, revoked: known)
-        // Keys granted to this device open what waited for them, in the batch and set aside
-        // earlier; a grant among those may hold the next key (trust.md §5b).
-        var notices = checked.keyNotices
-        var gained = [(notice: KeyNotice, key: EpochKey)]()
-        var retriedKeys = false
-        while true {
-            let more = Self.grantsToMe(notices.sorted { $0.key < $1.key }.map(\.value), keyring: &keyring, replica: info.replica)
-            guard !more.isEmpty else { break }
-            gained += more
-            var again = checked.rules.indices.filter { checked.rules[$0] == .unknownKey }
-            if hasSetAside && !retriedKeys {
-                retriedKeys = true
-                // wrong-key too: 0.3 set aside events under keys it did not know with that rule.
-                let added = try retry([.unknownKey, .wrongKey])
-                checked.rules += added.map { _ in nil }
-                again += added
-            }
-            var cuts = known
-            Authority.merge(checked.revocations, into: &cuts)
-            let recheck = Authority.check(again.map { batch[$0] }, roster: roster, keyring: keyring, revoked: cuts)
-            notices = [:]
-            for (k, i) in again.enumerated() {
-                checked.rules[i] = recheck.rules[k]
-                if let n = recheck.keyNotices[k] { notices[i] = n }
-            }
-            checked.revocations += recheck.revocations
-        }
-        var verdicts = checked.rules
-        let revocations = checked.revocations
-
+    /// Merges a judged batch in one transaction: what passes is stored; a dot already held with
+    /// the same id is ignored (idempotence); what fails, a fork included, is set aside with the
+    /// rule it broke, and the rest goes on: nothing a peer sends can stop a sync. Purges are
+    /// judged first (P1 here, P2 above) and decide which events arrive or are stored purged.
+    /// A failure to write leaves the store as it was.
+    public func merge(_ judged: JudgedBatch, from origin: BatchOrigin) throws -> MergeOutcome {
+        var outcome = MergeOutcome()
+        let batch = judged.events
+        var verdicts = judged.verdicts
+        let retried = judged.retried
         let me = info.replica
         let now = WallClock.nowMillis()
+        let carriesPurge = batch.contains { $0.scope == .public }
         let result = try db.write { db in
-            if !admitted.accepted.isEmpty { try Self.save(roster, db) }
-            try Self.note(revocations, db)
-            try Self.keep(gained, replica: me, db)
-            outcome.keysGained = gained.count
+            if let roster = judged.roster { try Self.save(roster, db) }
+            try Self.note(judged.revocations, db)
+            try Self.keep(judged.grants, replica: me, db)
+            outcome.keysGained = judged.grants.count
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
             let insert = try db.makeStatement(sql: EventTable.mergeSQL)
             let setAside = try db.cachedStatement(sql: """
@@ -148,9 +115,11 @@ extension Store {
             // Purges first (erasure.md §3): judged on what is held and carried, then they decide
             // which events arrive purged and which are stored purged.
             var honoured = [EventTable.Purge]()
-            let carried = Dictionary(batch.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let carried = EventTable.carriedOwners(batch)
             for candidate in Self.purges(in: batch, verdicts: verdicts) {
-                if let rule = try Self.purgeRule(candidate, batch: carried, keyring: keyring, db) {
+                let rule: Authority.Rule? = try EventTable.namesForeignEvent(candidate, carried: carried, db)
+                    ? .foreignPurge : judged.identifyingRules[candidate.event.id]
+                if let rule {
                     if let i = batch.firstIndex(where: { $0.id == candidate.event.id }) { verdicts[i] = rule }
                 } else {
                     honoured.append(candidate)
@@ -186,7 +155,7 @@ extension Store {
                     try putAside(event, .forked)
                     continue
                 }
-                if hasSetAside {
+                if judged.hadSetAside {
                     try unSetAside.execute(arguments: [event.id.hex])
                     if retried.contains(event.id) { outcome.recovered += 1 }
                 }
@@ -203,14 +172,6 @@ extension Store {
             }
             try EventTable.closeRuns(db, origins: touched, from: vector)
             outcome.purged += try Self.apply(honoured, db)
-            if !gained.isEmpty || !revocations.isEmpty {
-                // A key granted by an event that a revocation now cuts off is kept for reading only.
-                var cuts = known
-                Authority.merge(revocations, into: &cuts)
-                var now = keyring
-                now.markUnwritable { Authority.isRevoked($0, cuts: cuts) }
-                if now != given { outcome.keyring = now }
-            }
             return outcome
         }
         if result.purged > 0 || carriesPurge { try checkpointAfterPurge() }

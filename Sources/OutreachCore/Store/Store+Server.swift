@@ -2,13 +2,11 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Remembers the sync server and this device's bearer token (sealed under the laptop's local
-    /// key, bound to this store: the token never sits in the file in clear).
-    public func setServer(url: String, deviceToken: String, keyring: Keyring, expiresAt: Int64? = nil, at time: Int64 = WallClock.nowMillis()) throws {
-        let sealed = try keyring.localKey.seal(Data(deviceToken.utf8), aad: tokenAAD)
+    /// Remembers the sync server and this device's bearer token, sealed above the store.
+    func setServer(url: String, sealedToken: Data, expiresAt: Int64?, at time: Int64) throws {
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('server', ?), ('deviceToken', ?), ('tokenSavedAt', ?)",
-                           arguments: [url, sealed.base64EncodedString(), String(time)])
+                           arguments: [url, sealedToken.base64EncodedString(), String(time)])
             if let expiresAt {
                 try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('tokenExpiresAt', ?)", arguments: [String(expiresAt)])
             } else {
@@ -47,17 +45,10 @@ extension Store {
         try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'server'") }
     }
 
-    /// The device's bearer token, opened with the keyring.
-    public func deviceToken(keyring: Keyring) throws -> String? {
-        guard let text = try db.read({ try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'deviceToken'") }),
-            let box = Data(base64Encoded: text)
-        else { return nil }
-        // 0.3 sealed it under the organisation's first key; the local key since key rotation.
-        let plain = try (try? keyring.localKey.open(box, aad: tokenAAD)) ?? keyring.orgKeys[0].key.open(box, aad: tokenAAD)
-        return String(decoding: plain, as: UTF8.self)
+    /// The device's bearer token as sealed (nil before enrolment).
+    func sealedDeviceToken() throws -> Data? {
+        try metaValueIfAny("deviceToken").flatMap { Data(base64Encoded: $0) }
     }
-
-    private var tokenAAD: Data { Data("fieldlog/device-token/v1/\(info.storeID)".utf8) }
 
     // MARK: What the sync server is known to hold
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 
@@ -42,33 +41,18 @@ public final class Store: Sendable {
         }
     }
 
-    /// Creates a new store for a device whose keyring, replica and roster are `setup`; the master
-    /// key is wrapped under `passphrase`. Returns the store and its master key (to unlock the
-    /// session without deriving again).
-    public static func create(at directory: URL, device: String, setup: DeviceSetup, passphrase: String) throws -> (Store, SymmetricKey) {
+    /// Creates a new store, private from its first byte, for `replica` of `org` in `partnership`
+    /// with `roster`; `secrets` go into its metadata as given (the wrapped master key and the
+    /// sealed keyring: the store holds them, only the vault above it opens them).
+    static func create(at directory: URL, device: String, replica: ReplicaID, org: String, partnership: String, roster: Roster,
+                       secrets: [String: String]) throws -> Store {
         guard !exists(at: directory) else {
             throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", input: .storeDirectory)
-        }
-        let masterKey = SymmetricKey(size: .bits256)
-        let wrapped = try PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
-        return (try create(at: directory, device: device, setup: setup, masterKey: masterKey, wrapped: wrapped), masterKey)
-    }
-
-    /// Creates a store around an already wrapped master key (tests reuse one derivation).
-    static func create(at directory: URL, device: String, setup: DeviceSetup, masterKey: SymmetricKey, wrapped: PassphraseSealed) throws -> Store {
-        guard !exists(at: directory) else {
-            throw FieldlogError(.storeExists, "a store already exists at \(directory.path)", input: .storeDirectory)
-        }
-        let keyring = setup.keyring
-        guard let mine = setup.roster.signer(of: setup.replica), mine.key == keyring.deviceKey.publicKey, mine.org == keyring.org else {
-            throw FieldlogError(.notPermitted, "this laptop's key is not certified for \(keyring.org)", hint: "make a new invite on an enrolled laptop")
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let sealedKeyring = try ChaChaPoly.seal(keyring.json.canonicalData(), using: masterKey,
-                                               authenticating: Data("fieldlog/keyring/v1".utf8)).combined
-        let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: setup.replica, org: keyring.org, device: device,
-                             partnershipID: keyring.partnershipID, createdAt: WallClock.nowMillis())
+        let info = StoreInfo(storeID: Hex.random(bytes: 8), replica: replica, org: org, device: device,
+                             partnershipID: partnership, createdAt: WallClock.nowMillis())
         let url = databaseURL(directory)
         // Private from the first byte: SQLite gives the WAL and shared-memory files the database
         // file's mode, so the file is made 0600 before SQLite opens it.
@@ -78,15 +62,14 @@ public final class Store: Sendable {
         let pool = try connect(url)
         try migrator.migrate(pool)
         try pool.write { db in
-            let values: [String: String] = [
+            var values: [String: String] = [
                 "format": format,
-                "storeId": info.storeID, "replica": info.replica.rawValue, "org": keyring.org, "device": device,
+                "storeId": info.storeID, "replica": info.replica.rawValue, "org": org, "device": device,
                 "partnership": info.partnershipID, "createdAt": String(info.createdAt),
-                "masterKey": wrapped.json.canonicalString(),
-                "keyring": sealedKeyring.base64EncodedString(),
             ]
+            values.merge(secrets) { a, _ in a }
             for (k, v) in values { try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [k, v]) }
-            try save(setup.roster, db)
+            try save(roster, db)
         }
         restrictFiles(directory)
         return Store(directory: directory, db: pool, info: info)
@@ -134,61 +117,19 @@ public final class Store: Sendable {
         return Store(directory: directory, db: pool, info: info)
     }
 
-    // MARK: Keys
-
-    /// Unwraps the master key with the worker's passphrase (slow: a key derivation).
-    public func masterKey(passphrase: String) throws -> SymmetricKey {
-        let text = try metaValue("masterKey")
-        let sealed = try PassphraseSealed(json: try JSONValue.parse(text))
-        return SymmetricKey(data: try sealed.open(passphrase: passphrase))
-    }
-
-    /// Whether the master key's wrap uses outdated parameters (then `unlock` wraps it again).
-    public func masterKeyWrapIsOutdated() throws -> Bool {
-        try PassphraseSealed(json: try JSONValue.parse(try metaValue("masterKey"))).kdf.isOutdated
-    }
-
-    /// Wraps the same master key again under `passphrase` with today's parameters.
-    public func rewrapMasterKey(_ masterKey: SymmetricKey, passphrase: String) throws {
-        let wrapped = try PassphraseSealed.seal(masterKey.withUnsafeBytes { Data($0) }, passphrase: passphrase)
-        try db.write { try $0.execute(sql: "UPDATE meta SET value = ? WHERE key = 'masterKey'", arguments: [wrapped.json.canonicalString()]) }
-    }
-
-    /// Changes the passphrase, and the master key with it: the keyring is sealed again under a
-    /// new master key wrapped under `new`, in one transaction, so neither the old passphrase nor
-    /// a copy of the old unlocked key opens anything afterwards. Returns the new master key.
-    public func changePassphrase(from old: String, to new: String) throws -> SymmetricKey {
-        let keyring = try keyring(masterKey: try masterKey(passphrase: old))
-        let master = SymmetricKey(size: .bits256)
-        let wrapped = try PassphraseSealed.seal(master.withUnsafeBytes { Data($0) }, passphrase: new)
-        let sealedKeyring = try ChaChaPoly.seal(keyring.sealedPart.json.canonicalData(), using: master, authenticating: Data("fieldlog/keyring/v1".utf8)).combined
-        try db.write { db in
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'masterKey'", arguments: [wrapped.json.canonicalString()])
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'keyring'", arguments: [sealedKeyring.base64EncodedString()])
-        }
-        return master
-    }
-
-    /// Opens the keyring with the master key, with the keys granted to this device since.
-    public func keyring(masterKey: SymmetricKey) throws -> Keyring {
-        guard let box = Data(base64Encoded: try metaValue("keyring")) else { throw FieldlogError(.corrupt, "the store's keyring is unreadable") }
-        do {
-            let plain = try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: box), using: masterKey,
-                                            authenticating: Data("fieldlog/keyring/v1".utf8))
-            return try withGrantedKeys(try Keyring(json: try JSONValue.parse(plain)))
-        } catch let error as FieldlogError {
-            throw error
-        } catch {
-            throw FieldlogError(.locked, "the unlocked session does not fit this store", hint: "run fieldlog unlock")
-        }
-    }
+    // MARK: Metadata
 
     func metaValueIfAny(_ key: String) throws -> String? {
         try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }
 
-    func setMetaValue(_ key: String, _ value: String) throws {
-        try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value]) }
+    func setMetaValue(_ key: String, _ value: String) throws { try setMetaValues([key: value]) }
+
+    /// Sets metadata values in one transaction.
+    func setMetaValues(_ values: [String: String]) throws {
+        try db.write { db in
+            for (key, value) in values { try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value]) }
+        }
     }
 
     func metaValue(_ key: String) throws -> String {
@@ -252,6 +193,18 @@ public final class Store: Sendable {
         try db.read { db in
             [try String.fetchOne(db, sql: "SELECT id FROM events WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id.hex]),
              try String.fetchOne(db, sql: "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT 1", arguments: [id.hex])].compactMap { $0 }
+        }
+    }
+
+    /// The events held among `ids`, by id.
+    public func events(ids: some Sequence<EventID>) throws -> [EventID: Event] {
+        try db.read { db in
+            let row = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?")
+            var out = [EventID: Event]()
+            for id in ids where out[id] == nil {
+                if let r = try Row.fetchOne(row, arguments: [id.hex]) { out[id] = try EventTable.event(from: r) }
+            }
+            return out
         }
     }
 

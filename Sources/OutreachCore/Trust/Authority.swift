@@ -135,9 +135,9 @@ public enum Authority {
     public static func checkKeys(_ event: Event, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
         if event.scope == .public {
             guard event.keyID == Scope.clearKeyID else { return .failure(RuleError(.wrongKey)) }
-            guard let opened = Keyring.openPublic(event) else { return .failure(RuleError(.unopenable)) }
+            guard let opened = OpenedEvent(clear: event) else { return .failure(RuleError(.unopenable)) }
             guard opened.payload.eventType?.scope == .public else { return .failure(RuleError(.wrongScopeForType)) }
-            guard EventTable.Purge(event) != nil else { return .failure(RuleError(.unopenable)) }
+            guard purgeList(opened.payload) != nil else { return .failure(RuleError(.unopenable)) }
             return .success(opened)
         }
         guard event.scope == .partnership || (event.scope == .org && event.org == keyring.org) else { return .failure(RuleError(.wrongKey)) }

@@ -1,0 +1,120 @@
+import Foundation
+
+/// What importing a batch did.
+public struct ImportOutcome: Sendable, Equatable {
+    public var stored = 0
+    public var alreadyHad = 0
+    /// Events for another organisation's eyes only: not kept (the server filters these too).
+    public var notEntitled = 0
+    /// Events that broke a rule of `Protocol/trust.md` §4, by rule: kept apart, never folded.
+    public var setAside: [Authority.Rule: Int] = [:]
+    /// Events set aside earlier that now pass (their signer's certificate arrived).
+    public var recovered = 0
+    public var certificatesAccepted = 0
+    public var certificatesRefused: [Roster.Refusal] = []
+    /// Events whose payloads were erased here (purged in place, or taken as tombstones).
+    public var purged = 0
+    /// Keys granted to this device by the batch (`Protocol/trust.md` §5b).
+    public var keysGained = 0
+    /// The keyring to go on with, when the batch changed it (keys granted, or a revocation that
+    /// makes a granted key read-only); nil when unchanged.
+    public var keyring: Keyring?
+    public init() {}
+
+    init(_ merged: MergeOutcome) {
+        (stored, alreadyHad, setAside, recovered) = (merged.stored, merged.alreadyHad, merged.setAside, merged.recovered)
+        (purged, keysGained) = (merged.purged, merged.keysGained)
+    }
+
+    public var setAsideCount: Int { setAside.values.reduce(0, +) }
+}
+
+extension Store {
+    /// Merges events (and the certificates that sign them) from a sync page or a bundle.
+    ///
+    /// Every event is checked against every rule of `Protocol/trust.md` §4 before anything is
+    /// written: here, above the store, the rules that need keys (on every core: the signature, the
+    /// key, the payload) and P2 of `Protocol/erasure.md`; then the store merges the judged batch
+    /// in one transaction with the rules it judges itself (`merge(_:from:)`).
+    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring given: Keyring) throws -> ImportOutcome {
+        var keyring = given
+        var roster = try roster()
+        let admitted = roster.admit(certificates, pinning: .firstSight)
+
+        var batch = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
+        let notEntitled = events.count - batch.count
+        let hadSetAside = try setAsideCount() > 0
+        var retried = Set<EventID>()
+        func retry(_ rules: [Authority.Rule]) throws -> [Int] {
+            var added = [Int]()
+            let carried = Set(batch.map(\.id))
+            for e in try setAsideEvents(breaking: rules) where retried.insert(e.id).inserted {
+                if carried.contains(e.id) { continue }  // the batch carries it again: examined there
+                added.append(batch.count)
+                batch.append(e)
+            }
+            return added
+        }
+        let carriesPurge = batch.contains { $0.scope == .public }
+        if hadSetAside && (!admitted.accepted.isEmpty || carriesPurge) {
+            // New certificates: what waited for its signer is examined again; a purge: what arrived purged before it.
+            _ = try retry([.unknownSigner, .unauthorisedPurge])
+        }
+        let known = try self.revocations()
+        var checked = Authority.check(batch, roster: roster, keyring: keyring, revoked: known)
+        // Keys granted to this device open what waited for them, in the batch and set aside
+        // earlier; a grant among those may hold the next key (trust.md §5b).
+        var notices = checked.keyNotices
+        var gained = [KeptGrant]()
+        var retriedKeys = false
+        while true {
+            let more = Self.grantsToMe(notices.sorted { $0.key < $1.key }.map(\.value), keyring: &keyring, replica: info.replica)
+            guard !more.isEmpty else { break }
+            gained += more
+            var again = checked.rules.indices.filter { checked.rules[$0] == .unknownKey }
+            if hadSetAside && !retriedKeys {
+                retriedKeys = true
+                // wrong-key too: 0.3 set aside events under keys it did not know with that rule.
+                let added = try retry([.unknownKey, .wrongKey])
+                checked.rules += added.map { _ in nil }
+                again += added
+            }
+            var cuts = known
+            Authority.merge(checked.revocations, into: &cuts)
+            let recheck = Authority.check(again.map { batch[$0] }, roster: roster, keyring: keyring, revoked: cuts)
+            notices = [:]
+            for (k, i) in again.enumerated() {
+                checked.rules[i] = recheck.rules[k]
+                if let n = recheck.keyNotices[k] { notices[i] = n }
+            }
+            checked.revocations += recheck.revocations
+        }
+
+        var judged = JudgedBatch(events: batch, verdicts: checked.rules)
+        judged.retried = retried
+        judged.hadSetAside = hadSetAside
+        judged.roster = admitted.accepted.isEmpty ? nil : roster
+        judged.revocations = checked.revocations
+        judged.grants = gained
+        // P2 for the purges that pass the envelope and key rules, with the keys just gained.
+        let carried = Dictionary(batch.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let sealer = Sealer(keyring)
+        for candidate in Self.purges(in: batch, verdicts: checked.rules) {
+            if let rule = try identifyingRule(candidate.ids, carried: carried, sealer: sealer) { judged.identifyingRules[candidate.event.id] = rule }
+        }
+
+        var outcome = ImportOutcome(try merge(judged, from: origin))
+        outcome.notEntitled = notEntitled
+        outcome.certificatesAccepted = admitted.accepted.count
+        outcome.certificatesRefused = admitted.refused
+        if !gained.isEmpty || !checked.revocations.isEmpty {
+            // A key granted by an event that a revocation now cuts off is kept for reading only.
+            var cuts = known
+            Authority.merge(checked.revocations, into: &cuts)
+            var now = keyring
+            now.markUnwritable { Authority.isRevoked($0, cuts: cuts) }
+            if now != given { outcome.keyring = now }
+        }
+        return outcome
+    }
+}
