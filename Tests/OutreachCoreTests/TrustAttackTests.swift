@@ -225,6 +225,29 @@ import SyncServerKit
         #expect(try b.store.setAsideCount() == 0 && (try b.state().people.values.map(\.name)) == ["Rose"])
         #expect(try b.store.vector()[a.store.info.replica] == 1)
     }
+
+    /// A purge that silences a count (names a contact), from a laptop whose certificate has not
+    /// arrived: when it does, the purge is examined again by every rule, P2 included (judged
+    /// above the store), and refused; the contact keeps its payload.
+    @Test func aPurgeWaitingForItsSignersCertificateIsStillJudgedWhenItArrives() throws {
+        let dir = TempDir()
+        let a = try TestKeys.log("basis", device: "a", in: dir.sub("a"))
+        let b = try TestKeys.log("basis", device: "b", in: dir.sub("b"))
+        let c = try TestKeys.log("basis", device: "c", in: dir.sub("c"))
+        let contact = try a.logContact(NewContact(person: nil, unidentified: 2, setting: .van), at: t0).contact
+        try a.send(to: b)
+        // c (an insider's modified client) purges a's contact; b has not met c yet.
+        try c.store.admit(try a.store.roster().certificates)
+        let silencing = try TrustAttackTests.forgePurge([contact.id], by: c)
+        let first = try c.sendForged([silencing], to: b)
+        #expect(first.setAside == [.unknownSigner: 1])
+        // c's certificate arrives alone.
+        let second = try b.store.importEvents([], certificates: try c.store.roster().certificates, from: .carried("stick"), keyring: b.keyring)
+        #expect(second.purged == 0 && second.recovered == 0)
+        #expect(try b.store.setAside().map(\.rule) == [Authority.Rule.notIdentifying.rawValue])
+        #expect(try b.state().contacts[contact.id]?.unidentified == 2)
+        #expect(try b.store.events(ids: [contact.id])[contact.id]?.isPurged == false)
+    }
 }
 
 /// Two charities' honest laptops and one Basis insider swap random bundles; the insider mixes in

@@ -97,9 +97,10 @@ extension Store {
         judged.revocations = checked.revocations
         judged.grants = gained
         // P2 for the purges that pass the envelope and key rules, with the keys just gained.
-        let carried = Dictionary(batch.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let candidates = Self.purges(in: batch, verdicts: checked.rules)  // set-aside ones examined again included
+        let carried = candidates.isEmpty ? [:] : Dictionary(batch.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let sealer = Sealer(keyring)
-        for candidate in Self.purges(in: batch, verdicts: checked.rules) {
+        for candidate in candidates {
             if let rule = try identifyingRule(candidate.ids, carried: carried, sealer: sealer) { judged.identifyingRules[candidate.event.id] = rule }
         }
 
