@@ -47,12 +47,13 @@ public struct Refs: Sendable {
     /// The shortest prefix of `id` (at least `minimumLength`) that its neighbours in sorted order
     /// (hence every other id) do not share.
     public static func shortest(_ id: String, neighbours: [String], minimumLength: Int) -> String {
+        // Ids are ASCII (hex): bytes, not Characters (a person list shortens 20,000 of them).
         var need = minimumLength
         for neighbour in neighbours {
-            let common = zip(id, neighbour).prefix { $0 == $1 }.count
+            let common = zip(id.utf8, neighbour.utf8).prefix { $0 == $1 }.count
             need = max(need, common + 1)
         }
-        return String(id.prefix(need))
+        return need >= id.utf8.count ? id : String(decoding: id.utf8.prefix(need), as: UTF8.self)
     }
 
     /// The one id that starts with `prefix`.
