@@ -98,9 +98,12 @@ struct SyncBench {
         var summary = SyncSummary()
         let profiler = try CrowdBench.profile()  // FIELDLOG_BENCH_PERF: the first 3 s of it
         let rssBefore = PeakMemory.reset()
+        let cpuBefore = CrowdBench.cpuSeconds()
         let first = try await seconds { summary = try await engine.run() }
+        let cpu = CrowdBench.cpuSeconds() - cpuBefore
         _ = profiler
-        report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in)", first, summary.roundTrips, Double(counter.received) / 1e6))
+        report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s, server and laptop)", first, summary.roundTrips,
+                                                                         Double(counter.received) / 1e6, cpu))
         // Server and laptop share this process: its peak is an upper bound on the server's.
         report("peak memory during it (server and laptop in one process)", String(format: "%4d MB (%d MB held before it)", PeakMemory.peak() >> 20, rssBefore >> 20))
         let before = (counter.sent, counter.received, counter.exchanges)

@@ -5,7 +5,7 @@ import Foundation
 public enum Parallel {
     /// `(0..<count).map(make)`, in chunks on every core once `count` is at least two chunks.
     /// The first error any chunk throws is rethrown.
-    static func map<T>(count: Int, chunk: Int = 1024, _ make: @Sendable (Int) throws -> T) throws -> [T] {
+    public static func map<T>(count: Int, chunk: Int = 1024, _ make: @Sendable (Int) throws -> T) throws -> [T] {
         guard count >= 2 * chunk else { return try (0..<count).map(make) }
         let chunks = (count + chunk - 1) / chunk
         let results = DisjointSlots<T>(count: count)
