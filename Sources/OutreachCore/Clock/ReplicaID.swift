@@ -9,7 +9,7 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Accepts exactly 16 lowercase hex characters.
     public init?(_ text: String) {
-        guard text.utf8.count == 16, text.utf8.allSatisfy({ Hex.isLowerHexDigit($0) }) else { return nil }
+        guard Hex.isLowerHex(text, length: 16) else { return nil }
         rawValue = text
     }
 

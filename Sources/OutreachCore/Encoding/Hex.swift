@@ -28,7 +28,19 @@ public enum Hex {
     }
 
     static func isLowerHexDigit(_ c: UInt8) -> Bool {
-        (0x30...0x39).contains(c) || (0x61...0x66).contains(c)
+        c &- 0x30 < 10 || c &- 0x61 < 6
+    }
+
+    /// Whether `text` is exactly `length` lowercase hex digits: over its UTF-8 bytes in one
+    /// buffer (every event row read back checks its id and origin: a server answering a crowd
+    /// reads millions).
+    static func isLowerHex(_ text: String, length: Int) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count == length else { return false }
+            for c in bytes where !isLowerHexDigit(c) { return false }
+            return true
+        }
     }
 
     private static func value(_ c: UInt8) -> UInt8? {

@@ -51,7 +51,7 @@ extension Event {
         guard let org = try field("org").stringValue, Event.isOrgName(org) else { throw FieldlogError.malformed("event has a bad org") }
         guard let scope = try field("scope").stringValue, !scope.isEmpty, scope.utf8.count <= 32 else { throw FieldlogError.malformed("event has a bad scope") }
         guard let recordedAt = try field("recordedAt").intValue else { throw FieldlogError.malformed("event has a bad recordedAt") }
-        guard let keyID = try field("keyId").stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy(Hex.isLowerHexDigit) else {
+        guard let keyID = try field("keyId").stringValue, Hex.isLowerHex(keyID, length: 16) else {
             throw FieldlogError.malformed("event has a bad keyId")
         }
         var payload = Data()

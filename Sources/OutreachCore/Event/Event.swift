@@ -126,7 +126,7 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let hex: String
 
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ Hex.isLowerHexDigit($0) }) else { return nil }
+        guard Hex.isLowerHex(hex, length: 64) else { return nil }
         self.hex = hex
     }
 

@@ -56,7 +56,7 @@ public struct SyncRequestV2: Sendable, Equatable {
         let certs = try SyncWireError.certificates(object["certificates"])
         var digest: String?
         if let d = object["certDigest"] {
-            guard let text = d.stringValue, text.utf8.count == 32, text.utf8.allSatisfy(Hex.isLowerHexDigit) else {
+            guard let text = d.stringValue, Hex.isLowerHex(text, length: 32) else {
                 throw SyncWireError.malformed("\"certDigest\" must be 32 lowercase hex characters")
             }
             digest = text
