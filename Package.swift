@@ -145,7 +145,7 @@ let package = Package(
         // Core and sync-server logic (the sync tests reuse the core's test keys and helpers).
         .testTarget(
             name: "OutreachCoreTests",
-            dependencies: ["OutreachCore", "SyncServerKit", "SyncServerPostgres", "PostgresTestSupport",
+            dependencies: ["OutreachCore", "SyncServerKit", "SyncServerPostgres", "SyncClient", "PostgresTestSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(

@@ -131,8 +131,19 @@ def purged(vector):
     body = dict(vector["event"])
     body["payloadDigest"] = base64.b64encode(hashlib.sha256(base64.b64decode(body.pop("payload"))).digest()).decode()
     return {"name": "event 0 purged: the same id, its payload's digest in place of the payload", "hashInput": vector["hashInput"], "event": body}
+def packed(e):
+    """The event packed, as in a packed sync page (http.md, "Packed pages")."""
+    out = bytes.fromhex(e["id"]) + bytes.fromhex(e["origin"]) + u64(e["seq"])
+    out += b"\x01" + bytes.fromhex(e["prev"]) if "prev" in e else b"\x00"
+    out += s(e["org"]) + s(e["scope"]) + struct.pack(">I", len(e["ctx"]))
+    for replica in sorted(e["ctx"]): out += bytes.fromhex(replica) + u64(e["ctx"][replica])
+    out += u64(e["recordedAt"]) + bytes.fromhex(e["keyId"])
+    if "payloadDigest" in e: out += b"\x01" + blob(base64.b64decode(e["payloadDigest"]))
+    else: out += b"\x00" + blob(base64.b64decode(e["payload"]))
+    return out + base64.b64decode(e["sig"])
 vectors["events"] = [e0, e1, e2, e3]
 vectors["purged"] = [purged(e0)]
+for v in vectors["events"] + vectors["purged"]: v["packed"] = packed(v["event"]).hex()
 vectors.update({
     # Events that break a rule of trust.md §4 (the server refuses them; laptops set them aside).
     "attacks": [

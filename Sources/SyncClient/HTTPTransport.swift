@@ -58,8 +58,13 @@ public struct HTTPTransport: SyncTransport {
     }
 
     public func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
-        let json = try await HTTPTransport.post(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client, meter: meter)
-        do { return try SyncResponseV2(json: json) } catch {
+        // Packed pages where the server has them; a server that does not answers JSON.
+        let data = try await HTTPTransport.postForBytes(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client, meter: meter,
+                                                        accept: PackedPage.mediaType + ", application/json")
+        do {
+            if PackedPage.isPacked(data) { return try PackedPage.decode(data) }
+            return try SyncResponseV2(json: (try? JSONValue.parse(data)) ?? .null)
+        } catch {
             throw FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
         }
     }
@@ -96,7 +101,7 @@ public struct HTTPTransport: SyncTransport {
 
     /// `post`, answering with the body's bytes (unzipped) instead of their JSON.
     public static func postForBytes(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
-                                    meter: WireMeter? = nil) async throws -> Data {
+                                    meter: WireMeter? = nil, accept: String? = nil) async throws -> Data {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. http://127.0.0.1:8080")
@@ -106,6 +111,7 @@ public struct HTTPTransport: SyncTransport {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Content-Encoding", value: "gzip")
         request.headers.add(name: "Accept-Encoding", value: "gzip")
+        if let accept { request.headers.add(name: "Accept", value: accept) }
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         let sent = try Gzip.compress(body.canonicalData(), level: Gzip.fastLevel)
         request.body = .bytes(ByteBuffer(bytes: sent))

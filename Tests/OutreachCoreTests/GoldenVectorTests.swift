@@ -61,6 +61,20 @@ import Testing
         }
     }
 
+    /// The packed form of packed sync pages (`Protocol/http.md`), written by the generator from
+    /// the spec: each event packs to exactly those bytes and reads back to the JSON event.
+    @Test func packedEventsMatchTheSpec() throws {
+        let cases = try #require(vectors["events"]?.arrayValue) + (try #require(vectors["purged"]?.arrayValue))
+        #expect(cases.count == 5)
+        for v in cases {
+            let name = v["name"]?.stringValue ?? "?"
+            let event = try Event(json: try #require(v["event"]))
+            let packed = try #require(v["packed"]?.stringValue.flatMap(Hex.decode))
+            #expect(event.packed == packed, "\(name)")
+            #expect(try Event(packed: Data(packed)) == event, "\(name)")
+        }
+    }
+
     @Test func canonicalJSONMatchesTheSpec() throws {
         for v in try #require(vectors["canonicalJSON"]?.arrayValue) {
             let parsed = try JSONValue.parse(v["input"]!.stringValue!)

@@ -72,6 +72,8 @@ struct ByteWriter {
 
     /// Bytes with no length (fixed-size fields).
     mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    mutating func raw<S: Sequence>(bytes more: S) where S.Element == UInt8 { bytes.append(contentsOf: more) }
+    mutating func uint8(_ v: UInt8) { bytes.append(v) }
 }
 
 /// Reads what `ByteWriter` wrote; every read is bounds-checked.
@@ -90,6 +92,18 @@ struct ByteReader {
         defer { at += n }
         return String(decoding: bytes[at..<at + n], as: UTF8.self)
     }
+
+    /// `n` bytes with no length.
+    mutating func rawBytes(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        defer { at += n }
+        return bytes[at..<at + n]
+    }
+
+    mutating func uint8() throws -> UInt8 { try rawBytes(1).first! }
+
+    /// Bytes with a 32-bit length.
+    mutating func blob() throws -> Data { Data(try rawBytes(Int(try uint32()))) }
 
     mutating func uint32() throws -> UInt32 { UInt32(truncatingIfNeeded: try fixed(4)) }
     mutating func uint64() throws -> UInt64 { try fixed(8) }

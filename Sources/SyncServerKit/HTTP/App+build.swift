@@ -151,6 +151,10 @@ struct SyncHTTP: Sendable {
             switch try await handler(&request) {
             case .json(let value): return SyncHTTP.json(value, status: .ok, gzip: gzip)
             case .sync(let answer):
+                if request.headers[.accept]?.contains(PackedPage.mediaType) == true {
+                    // A laptop that reads packed pages (Protocol/http.md): no JSON per event, no gzip.
+                    return SyncHTTP.response(answer.packed, status: .ok, gzip: false, contentType: PackedPage.mediaType)
+                }
                 guard gzip, !answer.events.isEmpty else { return SyncHTTP.body(answer.data, status: .ok, gzip: gzip) }
                 return SyncHTTP.response(try answer.gzipped(), status: .ok, gzip: true)
             }
@@ -275,8 +279,8 @@ struct SyncHTTP: Sendable {
         return response(json, status: status, gzip: false)
     }
 
-    static func response(_ bytes: Data, status: HTTPResponse.Status, gzip: Bool) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
+    static func response(_ bytes: Data, status: HTTPResponse.Status, gzip: Bool, contentType: String = "application/json") -> Response {
+        var headers: HTTPFields = [.contentType: contentType]
         if gzip { headers[.contentEncoding] = "gzip" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

@@ -105,6 +105,9 @@ struct EncodedAnswer {
         return out
     }
 
+    /// The packed form (`PackedPage`): the JSON without its events, then each event packed.
+    var packed: Data { PackedPage.encode(head: head + tail, events: events) }
+
     /// The events after the first cut, run by run (those before it are compressed with the head).
     var runs: [ArraySlice<Event>] {
         var cuts = [Int](), sinceCut = 0

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The packed form of a sync answer (`Protocol/http.md`, "Packed pages"), for laptops that ask
+/// for it with `Accept: application/x-fieldlog-page`: the answer's JSON without its events, then
+/// each event packed (`Event.packed`). Sealed payloads are random bytes, so the packed page is
+/// about the size of the gzipped JSON one, and neither side deflates, inflates or parses JSON
+/// per event.
+///
+///     "fieldlog-page/1\n"           16 bytes
+///     head length, head             u32, the answer's canonical JSON with "events":[]
+///     event count                   u32, at most SyncRequestV2.maxEvents + the purges sent along
+///     per event: length, bytes      u32, Event.packed
+public enum PackedPage {
+    public static let mediaType = "application/x-fieldlog-page"
+    static let magic = Array("fieldlog-page/1\n".utf8)
+    /// Events in one packed page: a full page, and the purges that authorise its tombstones.
+    static let maxEvents = 2 * SyncRequestV2.maxEvents
+
+    /// Whether `data` is a packed page (a JSON answer begins with `{`).
+    public static func isPacked(_ data: Data) -> Bool { data.starts(with: magic) }
+
+    /// The packed answer: `head` is its canonical JSON with `"events":[]`, and `events` its events.
+    public static func encode(head: Data, events: [Event]) -> Data {
+        let packed = Parallel.map(count: events.count, chunk: 256) { events[$0].packed }
+        var w = ByteWriter(capacity: 24 + head.count + packed.reduce(0) { $0 + 4 + $1.count })
+        w.raw(bytes: magic)
+        w.bytes(head)
+        w.uint32(UInt32(events.count))
+        for p in packed {
+            w.uint32(UInt32(p.count))
+            w.raw(bytes: p)
+        }
+        return Data(w.bytes)
+    }
+
+    /// Reads a packed answer, strictly: the head as a JSON answer with no events, then every
+    /// event (read on every core, each id checked), and nothing after the last.
+    public static func decode(_ data: Data, maxValues: Int = SyncRequestV2.maxValues) throws -> SyncResponseV2 {
+        var r = ByteReader(data)
+        guard (try? r.rawBytes(magic.count)).map(Array.init) == magic else { throw SyncWireError.malformed("not a packed sync page") }
+        let headBytes = try r.blob()
+        let head: JSONValue
+        do { head = try JSONValue.parse(headBytes, maxValues: maxValues) } catch { throw SyncWireError.malformed("the packed page's head is not JSON") }
+        guard head["events"]?.arrayValue?.isEmpty == true else { throw SyncWireError.malformed("the packed page's head holds events") }
+        var answer = try SyncResponseV2(json: head)
+        let count = Int(try r.uint32())
+        guard count <= maxEvents, count * 4 <= r.remaining else { throw SyncWireError.malformed("a packed page holds at most \(maxEvents) events") }
+        var slices = [Data]()
+        slices.reserveCapacity(count)
+        for _ in 0..<count { slices.append(try r.blob()) }
+        guard r.isAtEnd else { throw SyncWireError.malformed("the packed page has bytes after its last event") }
+        let events = slices
+        answer.events = try Parallel.map(count: count, chunk: 256) { n in
+            do { return try Event(packed: events[n]) } catch let e as FieldlogError {
+                throw e.code == .tampered ? SyncWireError.badEvent(e.message) : SyncWireError.malformed(e.message)
+            }
+        }
+        return answer
+    }
+}
