@@ -198,6 +198,10 @@ enum CrowdWorker {
     /// answer is unzipped and its members read, but its events are only stepped over, not
     /// parsed: a real laptop parses and checks them on its own machine, not on the server's two
     /// cores (a load generator's work is asking and timing).
+    /// Laptops ask for packed pages, as `fieldlog sync` does; `FIELDLOG_BENCH_JSON_PAGES=1`: JSON
+    /// pages, gzipped (an older laptop, or the answers measured before packed pages).
+    static let packed = ProcessInfo.processInfo.environment["FIELDLOG_BENCH_JSON_PAGES"] == nil
+
     static func sync(_ laptop: CrowdLaptop, bearer: String, server: String, client: HTTPClient) async -> (ms: Int64?, requests: Int) {
         let start = DispatchTime.now().uptimeNanoseconds
         var vector = VersionVector([laptop.replica: UInt64(laptop.events.count)])
@@ -206,11 +210,13 @@ enum CrowdWorker {
         do {
             while true {
                 let body = try await HTTPTransport.postForBytes(server: server, path: "/v1/sync", body: SyncRequestV2(
-                    vector: vector, events: push, limit: 5000, certDigest: digest).json, bearer: bearer, client: client)
+                    vector: vector, events: push, limit: 5000, certDigest: digest).json, bearer: bearer, client: client,
+                    accept: packed ? PackedPage.mediaType : nil)
                 requests += 1
                 push = []
-                let answer = try AnswerSkim.members(of: body, skipping: "events")
-                guard let covered = answer["covered"], let more = answer["more"]?.boolValue, answer["events"] == .null else {
+                let answer = packed ? (try PackedPage.head(of: body).objectValue ?? [:]) : try AnswerSkim.members(of: body, skipping: "events")
+                guard let covered = answer["covered"], let more = answer["more"]?.boolValue,
+                      answer["events"] == .null || answer["events"]?.arrayValue?.isEmpty == true else {
                     throw FieldlogError(.malformed, "not a sync answer")
                 }
                 digest = answer["certDigest"]?.stringValue

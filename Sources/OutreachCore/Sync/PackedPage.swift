@@ -21,11 +21,16 @@ public enum PackedPage {
 
     /// The packed answer: `head` is its canonical JSON with `"events":[]`, and `events` its events.
     public static func encode(head: Data, events: [Event]) -> Data {
-        let packed = Parallel.map(count: events.count, chunk: 256) { events[$0].packed }
+        encode(head: head, packed: Parallel.map(count: events.count, chunk: 256) { events[$0].packed })
+    }
+
+    /// The packed answer from its events already packed (a server keeps them: every laptop of a
+    /// partnership is sent the same new events).
+    public static func encode(head: Data, packed: [[UInt8]]) -> Data {
         var w = ByteWriter(capacity: 24 + head.count + packed.reduce(0) { $0 + 4 + $1.count })
         w.raw(bytes: magic)
         w.bytes(head)
-        w.uint32(UInt32(events.count))
+        w.uint32(UInt32(packed.count))
         for p in packed {
             w.uint32(UInt32(p.count))
             w.raw(bytes: p)
@@ -37,12 +42,7 @@ public enum PackedPage {
     /// event (read on every core, each id checked), and nothing after the last.
     public static func decode(_ data: Data, maxValues: Int = SyncRequestV2.maxValues) throws -> SyncResponseV2 {
         var r = ByteReader(data)
-        guard (try? r.rawBytes(magic.count)).map(Array.init) == magic else { throw SyncWireError.malformed("not a packed sync page") }
-        let headBytes = try r.blob()
-        let head: JSONValue
-        do { head = try JSONValue.parse(headBytes, maxValues: maxValues) } catch { throw SyncWireError.malformed("the packed page's head is not JSON") }
-        guard head["events"]?.arrayValue?.isEmpty == true else { throw SyncWireError.malformed("the packed page's head holds events") }
-        var answer = try SyncResponseV2(json: head)
+        var answer = try SyncResponseV2(json: try head(&r, maxValues: maxValues))
         let count = Int(try r.uint32())
         guard count <= maxEvents, count * 4 <= r.remaining else { throw SyncWireError.malformed("a packed page holds at most \(maxEvents) events") }
         var slices = [Data]()
@@ -56,5 +56,21 @@ public enum PackedPage {
             }
         }
         return answer
+    }
+
+    /// The head of a packed answer (its JSON without events), its events not read: for a load
+    /// generator, which times the server and leaves the events to real laptops.
+    public static func head(of data: Data) throws -> JSONValue {
+        var r = ByteReader(data)
+        return try head(&r, maxValues: SyncRequestV2.maxValues)
+    }
+
+    private static func head(_ r: inout ByteReader, maxValues: Int) throws -> JSONValue {
+        guard (try? r.rawBytes(magic.count)).map(Array.init) == magic else { throw SyncWireError.malformed("not a packed sync page") }
+        let bytes = try r.blob()
+        let head: JSONValue
+        do { head = try JSONValue.parse(bytes, maxValues: maxValues) } catch { throw SyncWireError.malformed("the packed page's head is not JSON") }
+        guard head["events"]?.arrayValue?.isEmpty == true else { throw SyncWireError.malformed("the packed page's head holds events") }
+        return head
     }
 }

@@ -15,6 +15,8 @@ final class EncodedEvents: Sendable {
         init(_ event: Event) { (id, purged, signature) = (event.id, event.isPurged, event.signature) }
     }
     private let cache = NIOLockedValueBox<[Key: Data]>([:])
+    /// Each event packed (`PackedPage`), kept the same way.
+    private let packedCache = NIOLockedValueBox<[Key: [UInt8]]>([:])
     /// Runs of events, compressed (`Gzip.Piece`), by the events they hold.
     private let runs = NIOLockedValueBox<(pieces: [[Key]: Gzip.Piece], bytes: Int)>(([:], 0))
     /// At most this many events are kept (about 30 MB); past it the cache starts again.
@@ -41,6 +43,18 @@ final class EncodedEvents: Sendable {
             cache[key] = encoded
         }
         return encoded
+    }
+
+    /// `event` packed (a purged event's differs from its full copy's), packed once.
+    func packed(_ event: Event) -> [UInt8] {
+        let key = Key(event)
+        if let hit = packedCache.withLockedValue({ $0[key] }) { return hit }
+        let packed = event.packed
+        packedCache.withLockedValue { cache in
+            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+            cache[key] = packed
+        }
+        return packed
     }
 
     /// `response` as canonical JSON: written without its events, whose array is then filled in
@@ -106,7 +120,10 @@ struct EncodedAnswer {
     }
 
     /// The packed form (`PackedPage`): the JSON without its events, then each event packed.
-    var packed: Data { PackedPage.encode(head: head + tail, events: events) }
+    var packed: Data {
+        let (events, encodings) = (events, encodings)
+        return PackedPage.encode(head: head + tail, packed: Parallel.map(count: events.count, chunk: 256) { encodings.packed(events[$0]) })
+    }
 
     /// The events after the first cut, run by run (those before it are compressed with the head).
     var runs: [ArraySlice<Event>] {

@@ -46,6 +46,10 @@ import Testing
         #expect(try Gzip.decompress(answer(one).gzipped(), maxSize: 1 << 20) == answer(one).data)
         #expect(try Gzip.decompress(answer(other).gzipped(), maxSize: 1 << 20) == answer(other).data)
         #expect(answer(other).data != answer(one).data)
+        // The same holds for the packed bytes kept (PackedPage).
+        #expect(fresh.packed(one) == one.packed && fresh.packed(one.purged) == one.purged.packed)
+        #expect(fresh.packed(other) == other.packed && fresh.packed(other) != fresh.packed(one))
+        #expect(try PackedPage.decode(answer(other).packed).events == [events[0], other])
     }
 
     /// Two answers holding the same run of events cut it into the same pieces wherever the run
