@@ -45,16 +45,21 @@ final class EncodedEvents: Sendable {
         return encoded
     }
 
-    /// `event` packed (a purged event's differs from its full copy's), packed once.
-    func packed(_ event: Event) -> [UInt8] {
-        let key = Key(event)
-        if let hit = packedCache.withLockedValue({ $0[key] }) { return hit }
-        let packed = event.packed
+    /// `events` packed (a purged event's bytes differ from its full copy's), each packed once:
+    /// one look into the kept bytes for the whole answer, then what was missing packed on every
+    /// core and kept.
+    func packed(_ events: [Event]) -> [[UInt8]] {
+        let keys = events.map(Key.init)
+        var out = packedCache.withLockedValue { cache in keys.map { cache[$0] } }
+        let missing = out.indices.filter { out[$0] == nil }
+        guard !missing.isEmpty else { return out.map { $0! } }
+        let made = Parallel.map(count: missing.count, chunk: 256) { events[missing[$0]].packed }
         packedCache.withLockedValue { cache in
-            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-            cache[key] = packed
+            if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
+            for (n, bytes) in zip(missing, made) { cache[keys[n]] = bytes }
         }
-        return packed
+        for (n, bytes) in zip(missing, made) { out[n] = bytes }
+        return out.map { $0! }
     }
 
     /// `response` as canonical JSON: written without its events, whose array is then filled in
@@ -120,10 +125,7 @@ struct EncodedAnswer {
     }
 
     /// The packed form (`PackedPage`): the JSON without its events, then each event packed.
-    var packed: Data {
-        let (events, encodings) = (events, encodings)
-        return PackedPage.encode(head: head + tail, packed: Parallel.map(count: events.count, chunk: 256) { encodings.packed(events[$0]) })
-    }
+    var packed: Data { PackedPage.encode(head: head + tail, packed: encodings.packed(events)) }
 
     /// The events after the first cut, run by run (those before it are compressed with the head).
     var runs: [ArraySlice<Event>] {

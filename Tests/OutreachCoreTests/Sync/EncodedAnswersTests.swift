@@ -47,8 +47,8 @@ import Testing
         #expect(try Gzip.decompress(answer(other).gzipped(), maxSize: 1 << 20) == answer(other).data)
         #expect(answer(other).data != answer(one).data)
         // The same holds for the packed bytes kept (PackedPage).
-        #expect(fresh.packed(one) == one.packed && fresh.packed(one.purged) == one.purged.packed)
-        #expect(fresh.packed(other) == other.packed && fresh.packed(other) != fresh.packed(one))
+        #expect(fresh.packed([one, one.purged]) == [one.packed, one.purged.packed])
+        #expect(fresh.packed([other, one]) == [other.packed, one.packed] && other.packed != one.packed)
         #expect(try PackedPage.decode(answer(other).packed).events == [events[0], other])
     }
 
