@@ -262,6 +262,10 @@ struct SyncHTTP: Sendable {
         let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
                                                                 values: configuration.maxValues))
         let response = try await service.sync(exchange, from: device)
+        // The purges this push carried are honoured (the push is stored): drop what is kept of
+        // the full copies they erased (Protocol/erasure.md §4).
+        let purged = exchange.events.compactMap(EventTable.Purge.init).flatMap(\.ids)
+        if !purged.isEmpty { encoded.forget(purged) }
         logger.info("sync", metadata: ["partnership": "\(service.partnership ?? "-")", "device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
                                        "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])
         return encoded.answer(response)

@@ -33,12 +33,43 @@ final class EncodedEvents: Sendable {
     /// How many compressed runs are kept.
     var runsKept: Int { runs.withLockedValue { $0.pieces.count } }
 
+    // MARK: Forgetting what a purge erased (Protocol/erasure.md §4)
+
+    /// Events seen purged: the bytes of their full copies are dropped and never kept again here.
+    private let forgotten = NIOLockedValueBox<Set<EventID>>([])
+
+    /// Whether the bytes of `key` may be kept (checked under each cache's own lock).
+    private func mayKeep(_ key: Key) -> Bool { key.purged || !forgotten.withLockedValue { $0.contains(key.id) } }
+
+    /// Drops every kept byte of the full copies of `ids` (their JSON, their packed form, every
+    /// compressed run that holds one), and keeps none again: called when this server purges them
+    /// or serves their tombstones, so that a purged payload does not linger in its memory.
+    func forget(_ ids: [EventID]) {
+        let fresh = Set(forgotten.withLockedValue { f in ids.filter { f.insert($0).inserted } })
+        guard !fresh.isEmpty else { return }
+        func erased(_ key: Key) -> Bool { !key.purged && fresh.contains(key.id) }
+        cache.withLockedValue { cache in cache = cache.filter { !erased($0.key) } }
+        packedCache.withLockedValue { cache in cache = cache.filter { !erased($0.key) } }
+        runs.withLockedValue { runs in
+            let kept = runs.pieces.filter { !$0.key.contains(where: erased) }
+            runs = (kept, kept.values.reduce(0) { $0 + $1.deflated.count })
+        }
+    }
+
+    /// Whether any full copy of `id` is kept (for tests).
+    func keepsFullCopy(of id: EventID) -> Bool {
+        func full(_ key: Key) -> Bool { !key.purged && key.id == id }
+        return cache.withLockedValue { $0.keys.contains(where: full) } || packedCache.withLockedValue { $0.keys.contains(where: full) }
+            || runs.withLockedValue { $0.pieces.keys.contains { $0.contains(where: full) } }
+    }
+
     /// The canonical JSON of `event` (a purged event's differs from its full copy's).
     func bytes(of event: Event) -> Data {
         let key = Key(event)
         if let hit = cache.withLockedValue({ $0[key] }) { return hit }
         let encoded = event.json.canonicalData()
         cache.withLockedValue { cache in
+            guard mayKeep(key) else { return }
             if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
             cache[key] = encoded
         }
@@ -56,7 +87,7 @@ final class EncodedEvents: Sendable {
         let made = Parallel.map(count: missing.count, chunk: 256) { events[missing[$0]].packed }
         packedCache.withLockedValue { cache in
             if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
-            for (n, bytes) in zip(missing, made) { cache[keys[n]] = bytes }
+            for (n, bytes) in zip(missing, made) where mayKeep(keys[n]) { cache[keys[n]] = bytes }
         }
         for (n, bytes) in zip(missing, made) { out[n] = bytes }
         return out.map { $0! }
@@ -66,6 +97,9 @@ final class EncodedEvents: Sendable {
     /// from the kept encodings (`"events":[]` occurs once: keys are sorted, strings escaped, and
     /// no other object of an answer has an `events` member).
     func answer(_ response: SyncResponseV2) -> EncodedAnswer {
+        // Tombstones served: whatever full copy of them is kept here goes.
+        let tombstones = response.events.filter(\.isPurged).map(\.id)
+        if !tombstones.isEmpty { forget(tombstones) }
         var shell = response
         shell.events = []
         let written = shell.json.canonicalData()
@@ -86,6 +120,7 @@ final class EncodedEvents: Sendable {
         }
         let piece = try Gzip.Piece(raw)
         runs.withLockedValue { runs in
+            guard key.allSatisfy(mayKeep) else { return }
             if runs.bytes + piece.deflated.count > runCapacity { runs = ([:], 0) }
             runs.pieces[key] = piece
             runs.bytes += piece.deflated.count

@@ -52,6 +52,42 @@ import Testing
         #expect(try PackedPage.decode(answer(other).packed).events == [events[0], other])
     }
 
+    /// Once this server serves an event's tombstone (or stores the purge that erased it), it
+    /// keeps no byte of the event's full copy: not its JSON, its packed form or any run holding
+    /// it, and an answer built from a page read before the purge does not bring them back.
+    @Test func whatAPurgeErasedIsNotKeptInMemory() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        for n in 0..<40 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+        let events = try log.store.allEvents()
+        let vector = try log.store.vector()
+        let encoded = EncodedEvents(longestRun: 4)
+        func answer(_ list: [Event]) -> EncodedAnswer {
+            encoded.answer(SyncResponseV2(vector: vector, covered: vector, events: list, more: false, stored: 0, alreadyHad: 0))
+        }
+        let before = answer(events)
+        _ = try before.gzipped()
+        _ = before.packed
+        let victim = events[9]
+        #expect(encoded.keepsFullCopy(of: victim.id) && encoded.runsKept > 0)
+        // Its tombstone is served: every full copy goes.
+        let purged = events.map { $0.id == victim.id ? $0.purged : $0 }
+        let after = answer(purged)
+        #expect(!encoded.keepsFullCopy(of: victim.id))
+        #expect(try Gzip.decompress(after.gzipped(), maxSize: 1 << 24) == after.data)
+        #expect(try PackedPage.decode(after.packed).events == purged)
+        // A page read before the purge is still answered right, and nothing of it is kept again.
+        let stale = answer(events)
+        #expect(try Gzip.decompress(stale.gzipped(), maxSize: 1 << 24) == stale.data)
+        #expect(try PackedPage.decode(stale.packed).events == events)
+        #expect(!encoded.keepsFullCopy(of: victim.id))
+        // The other events stay kept.
+        #expect(encoded.keepsFullCopy(of: events[0].id) && encoded.keepsFullCopy(of: events[39].id))
+        // A purge stored by this server (forget, as the push path calls it) does the same.
+        encoded.forget([events[20].id])
+        #expect(!encoded.keepsFullCopy(of: events[20].id))
+    }
+
     /// Two answers holding the same run of events cut it into the same pieces wherever the run
     /// starts in each, so the second answer is compressed from the first's pieces.
     @Test func answersSharingEventsShareCompressedRuns() throws {
