@@ -62,6 +62,12 @@ extension Store {
         }
         let known = try self.revocations()
         var checked = Authority.check(batch, roster: roster, keyring: keyring, revoked: known)
+        /// The revocations on record with those the batch carries (checked so far).
+        func cuts() -> [ReplicaID: UInt64] {
+            var cuts = known
+            Authority.merge(checked.revocations, into: &cuts)
+            return cuts
+        }
         // Keys granted to this device open what waited for them, in the batch and set aside
         // earlier; a grant among those may hold the next key (trust.md §5b).
         var notices = checked.keyNotices
@@ -79,9 +85,7 @@ extension Store {
                 checked.rules += added.map { _ in nil }
                 again += added
             }
-            var cuts = known
-            Authority.merge(checked.revocations, into: &cuts)
-            let recheck = Authority.check(again.map { batch[$0] }, roster: roster, keyring: keyring, revoked: cuts)
+            let recheck = Authority.check(again.map { batch[$0] }, roster: roster, keyring: keyring, revoked: cuts())
             notices = [:]
             for (k, i) in again.enumerated() {
                 checked.rules[i] = recheck.rules[k]
@@ -110,8 +114,7 @@ extension Store {
         outcome.certificatesRefused = admitted.refused
         if !gained.isEmpty || !checked.revocations.isEmpty {
             // A key granted by an event that a revocation now cuts off is kept for reading only.
-            var cuts = known
-            Authority.merge(checked.revocations, into: &cuts)
+            let cuts = cuts()
             var now = keyring
             now.markUnwritable { Authority.isRevoked($0, cuts: cuts) }
             if now != given { outcome.keyring = now }

@@ -50,11 +50,7 @@ public enum PackedPage {
         for _ in 0..<count { slices.append(try r.blob()) }
         guard r.isAtEnd else { throw SyncWireError.malformed("the packed page has bytes after its last event") }
         let events = slices
-        answer.events = try Parallel.map(count: count, chunk: 256) { n in
-            do { return try Event(packed: events[n]) } catch let e as FieldlogError {
-                throw e.code == .tampered ? SyncWireError.badEvent(e.message) : SyncWireError.malformed(e.message)
-            }
-        }
+        answer.events = try Parallel.map(count: count, chunk: 256) { n in try SyncWireError.event { try Event(packed: events[n]) } }
         return answer
     }
 

@@ -162,10 +162,14 @@ public enum SyncWireError: Error, Equatable, CustomStringConvertible {
     /// The events of a page, each id recomputed from its contents, on every core (a page holds
     /// up to 5,000). The error is the first bad event's, as one by one.
     static func events(_ list: [JSONValue]) throws -> [Event] {
-        try Parallel.map(count: list.count, chunk: 256) { n in
-            do { return try Event(json: list[n]) } catch let e as FieldlogError {
-                throw e.code == .tampered ? SyncWireError.badEvent(e.message) : SyncWireError.malformed(e.message)
-            }
+        try Parallel.map(count: list.count, chunk: 256) { n in try event { try Event(json: list[n]) } }
+    }
+
+    /// An event read from a body (JSON or packed): an id that does not match its contents is a
+    /// bad event, anything else malformed.
+    static func event(_ read: () throws -> Event) throws -> Event {
+        do { return try read() } catch let e as FieldlogError {
+            throw e.code == .tampered ? SyncWireError.badEvent(e.message) : SyncWireError.malformed(e.message)
         }
     }
 }
