@@ -6,7 +6,7 @@ import Foundation
 /// Identifiers are `COLLATE "C"`: byte order, as the laptops and the SQLite backend compare them.
 enum PostgresSchema {
     /// Applied in order, each once, under an advisory lock (two instances may start together).
-    static let migrations: [(name: String, sql: String)] = [("v1-fieldlog-0.4", v1)]
+    static let migrations: [(name: String, sql: String)] = [("v1-fieldlog-0.4", v1), ("v2-page-index", v2)]
 
     /// The statements of `sql` one by one (the extended protocol runs one at a time): split at
     /// each `;` that ends a line outside a `$$` function body.
@@ -151,5 +151,32 @@ enum PostgresSchema {
                 budget := budget - n;
             END LOOP;
         END $$;
+        """#
+
+    /// A page read from the index (issue 12): its rows without their payloads, so that the
+    /// server reads whole only the rows whose bytes it does not keep (`fieldlog_page` goes).
+    static let v2 = #"""
+        CREATE FUNCTION fieldlog_page_index(p_org text, p_origins text[], p_lo bigint[], p_hi bigint[], p_limit int)
+        RETURNS TABLE (id text, origin text, seq bigint, purged boolean, org text)
+        LANGUAGE plpgsql STABLE AS $$
+        #variable_conflict use_column
+        DECLARE
+            budget int := p_limit + 1;
+            n int;
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(p_origins, 1), 0) LOOP
+                EXIT WHEN budget <= 0;
+                RETURN QUERY
+                    SELECT e.id, e.origin, e.seq, e.purged, e.org
+                    FROM events e
+                    WHERE e.origin = p_origins[i] AND e.seq > p_lo[i] AND e.seq <= p_hi[i]
+                      AND (e.org = p_org OR e.scope IN ('partnership', 'public'))
+                      AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.id = e.id)
+                    ORDER BY e.seq LIMIT budget;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                budget := budget - n;
+            END LOOP;
+        END $$;
+        DROP FUNCTION fieldlog_page(text, text[], bigint[], bigint[], int);
         """#
 }

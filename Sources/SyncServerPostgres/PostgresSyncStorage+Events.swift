@@ -5,7 +5,7 @@ import PostgresNIO
 import SyncServerKit
 
 /// Events in PostgreSQL: the push in one transaction with one bulk insert, pages served by one
-/// server-side function (`fieldlog_page`) in a repeatable-read snapshot.
+/// server-side function (`fieldlog_page_index`) in a repeatable-read snapshot.
 extension PostgresSyncStorage {
     static let eventColumns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged"
 
@@ -145,22 +145,22 @@ extension PostgresSyncStorage {
         return v
     }
 
-    public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
+    public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
         try await transaction { tx in
             try await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
             let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
             let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
-            let rows = try await events(tx.query("""
-                SELECT * FROM fieldlog_page(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
-                                            \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
+            let rows = try await indexed(tx.query("""
+                SELECT * FROM fieldlog_page_index(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
+                                                  \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
                 """, logger: logger))
             var covered = VersionVector()
-            var events = rows
+            var page = rows
             var more = false
             if rows.count > limit {
                 // Cut: origins before the first event left out are covered, and its own up to it.
-                let cut = rows[limit].dot
-                events = Array(rows.prefix(limit))
+                let cut = rows[limit].entry.dot
+                page = Array(rows.prefix(limit))
                 more = true
                 for (origin, top) in wanted {
                     if origin == cut.replica { covered[origin] = cut.seq - 1; break }
@@ -170,8 +170,45 @@ extension PostgresSyncStorage {
                 for (origin, top) in wanted { covered[origin] = top }
             }
             // Tombstones travel with the purges that name them (erasure.md §4).
-            events += try await authorisations(for: events, tx)
-            return Page(vector: server, covered: covered, events: events, more: more)
+            page += try await authorisations(for: page, tx)
+            // Then only the rows the caller lacks, whole, in one query.
+            let kept = known(page.map(\.entry))
+            guard kept.count == page.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
+            let lacking = zip(page, kept).filter { !$0.1 }.map(\.0.entry)
+            return Page(vector: server, covered: covered, entries: page.map(\.entry), events: try await whole(lacking, tx), more: more)
+        }
+    }
+
+    /// One event of a page as the index gives it.
+    private struct Indexed {
+        let entry: Page.Entry
+        let org: String
+    }
+
+    /// Rows selected as `id, origin, seq, purged, org`.
+    private func indexed(_ rows: PostgresRowSequence) async throws -> [Indexed] {
+        var out = [Indexed]()
+        for try await row in rows {
+            let (id, origin, seq, purged, org) = try row.decode((String, String, Int64, Bool, String).self)
+            guard let id = EventID(hex: id), let origin = ReplicaID(origin), seq >= 1 else {
+                throw FieldlogError(.corrupt, "an event row has a bad id, origin or seq")
+            }
+            out.append(Indexed(entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged), org: org))
+        }
+        return out
+    }
+
+    /// The rows of `entries`, whole, in their order.
+    private func whole(_ entries: [Page.Entry], _ tx: PostgresConnection) async throws -> [Event] {
+        guard !entries.isEmpty else { return [] }
+        let found = try await events(tx.query("SELECT \(unescaped: Self.eventColumns) FROM events WHERE id = ANY(\(entries.map(\.id.hex))::text[])",
+                                              logger: logger))
+        let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return try entries.map { entry in
+            guard let event = byID[entry.id], event.isPurged == entry.purged else {
+                throw FieldlogError(.corrupt, "an event of a page changed while it was read")
+            }
+            return event
         }
     }
 
@@ -187,19 +224,17 @@ extension PostgresSyncStorage {
         return out
     }
 
-    /// The `events.purged` held that name any of `events`' tombstones (and are not among them).
-    func authorisations(for events: [Event], _ tx: PostgresConnection) async throws -> [Event] {
-        let tombstones = events.filter(\.isPurged)
+    /// The `events.purged` held that name any of the page's tombstones (and are not in it).
+    private func authorisations(for page: [Indexed], _ tx: PostgresConnection) async throws -> [Indexed] {
+        let tombstones = page.filter(\.entry.purged)
         guard !tombstones.isEmpty else { return [] }
-        let sending = Set(events.map(\.id.hex))
+        let sending = Set(page.map(\.entry.id.hex))
         let by = try await tx.query("""
-            SELECT DISTINCT p.by FROM purges p JOIN unnest(\(tombstones.map(\.id.hex))::text[], \(tombstones.map(\.org))::text[]) AS t(id, org)
+            SELECT DISTINCT p.by FROM purges p JOIN unnest(\(tombstones.map(\.entry.id.hex))::text[], \(tombstones.map(\.org))::text[]) AS t(id, org)
             ON p.id = t.id AND p.org = t.org
             """, logger: logger).decode(String.self).all().filter { !sending.contains($0) }
         guard !by.isEmpty else { return [] }
-        return try await self.events(tx.query("""
-            SELECT \(unescaped: Self.eventColumns) FROM events WHERE id = ANY(\(by)::text[]) ORDER BY id
-            """, logger: logger))
+        return try await indexed(tx.query("SELECT id, origin, seq, purged, org FROM events WHERE id = ANY(\(by)::text[]) ORDER BY id", logger: logger))
     }
 
     public func eventCount() async throws -> Int {

@@ -21,12 +21,12 @@ public enum PackedPage {
 
     /// The packed answer: `head` is its canonical JSON with `"events":[]`, and `events` its events.
     public static func encode(head: Data, events: [Event]) -> Data {
-        encode(head: head, packed: Parallel.map(count: events.count, chunk: 256) { events[$0].packed })
+        encode(head: head, packed: Parallel.map(count: events.count, chunk: 256) { Data(events[$0].packed) })
     }
 
     /// The packed answer from its events already packed (a server keeps them: every laptop of a
     /// partnership is sent the same new events).
-    public static func encode(head: Data, packed: [[UInt8]]) -> Data {
+    public static func encode(head: Data, packed: [Data]) -> Data {
         var w = ByteWriter(capacity: 24 + head.count + packed.reduce(0) { $0 + 4 + $1.count })
         w.raw(bytes: magic)
         w.bytes(head)

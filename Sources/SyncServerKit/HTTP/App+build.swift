@@ -126,7 +126,7 @@ struct JSONNotFound<Context: RequestContext>: RouterMiddleware {
 /// The handlers, and the one place errors become statuses.
 struct SyncHTTP: Sendable {
     let host: SyncHost
-    /// Events' JSON, encoded once for every laptop that is sent them.
+    /// Events' bytes, encoded once for every laptop that is sent them.
     let encoded = EncodedEvents()
     let configuration: SyncServerConfiguration
     let logger: Logger
@@ -151,11 +151,11 @@ struct SyncHTTP: Sendable {
             switch try await handler(&request) {
             case .json(let value): return SyncHTTP.json(value, status: .ok, gzip: gzip)
             case .sync(let answer):
-                if request.headers[.accept]?.contains(PackedPage.mediaType) == true {
+                if answer.form == .packed {
                     // A laptop that reads packed pages (Protocol/http.md): no JSON per event, no gzip.
                     return SyncHTTP.response(answer.packed, status: .ok, gzip: false, contentType: PackedPage.mediaType)
                 }
-                guard gzip, !answer.events.isEmpty else { return SyncHTTP.body(answer.data, status: .ok, gzip: gzip) }
+                guard gzip, !answer.isEmpty else { return SyncHTTP.body(answer.data, status: .ok, gzip: gzip) }
                 return SyncHTTP.response(try answer.gzipped(), status: .ok, gzip: true)
             }
         } catch {
@@ -261,14 +261,18 @@ struct SyncHTTP: Sendable {
         let (service, device) = try await authenticate(request)  // before reading a byte of the body
         let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
                                                                 values: configuration.maxValues))
-        let response = try await service.sync(exchange, from: device)
+        // A laptop that reads packed pages is answered packed (Protocol/http.md).
+        let form: EncodedEvents.Form = request.headers[.accept]?.contains(PackedPage.mediaType) == true ? .packed : .json
+        let lookup = encoded.lookup(form, partnership: service.partnership)
+        let result = try await service.exchange(exchange, from: device, known: lookup.knows)
+        let response = result.response
         // The purges this push carried are honoured (the push is stored): drop what is kept of
         // the full copies they erased (Protocol/erasure.md §4).
         let purged = exchange.events.compactMap(EventTable.Purge.init).flatMap(\.ids)
         if !purged.isEmpty { encoded.forget(purged) }
         logger.info("sync", metadata: ["partnership": "\(service.partnership ?? "-")", "device": "\(device.id)", "org": "\(device.org)", "pushed": "\(exchange.events.count)",
-                                       "stored": "\(response.stored)", "sent": "\(response.events.count)", "more": "\(response.more)"])
-        return encoded.answer(response)
+                                       "stored": "\(response.stored)", "sent": "\(result.entries.count)", "more": "\(response.more)"])
+        return try encoded.answer(result, lookup)
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status, gzip: Bool) -> Response {

@@ -2,24 +2,34 @@ import Foundation
 import NIOConcurrencyHelpers
 import OutreachCore
 
-/// Sync answers written with each event's JSON encoded once and kept, and runs of events
+/// Sync answers written from each event's bytes encoded once and kept, and runs of events
 /// compressed once and kept: in a crowd, every laptop of a partnership is sent the same new
-/// events, and encoding and gzipping each again for each laptop was most of the server's work
-/// (BENCHMARKS.md, the crowd). The bytes are exactly `SyncResponseV2.json.canonicalData()`,
-/// and gzipped they expand to exactly that (property tests hold both).
+/// events, and reading, encoding and gzipping each again for each laptop was most of the
+/// server's work (BENCHMARKS.md, the crowd). The storage reads a page from its index first and
+/// reads whole only the rows whose bytes are not kept here (`SyncStorage.page(…known:)`).
+/// The bytes are exactly `SyncResponseV2.json.canonicalData()` or `PackedPage.encode`, and
+/// gzipped they expand to exactly the JSON (property tests hold both).
 final class EncodedEvents: Sendable {
-    /// An event's id does not cover its signature: two copies under one id (in two partnerships'
-    /// storages, one of them forged) must not share bytes, so the signature is part of the key.
-    private struct Key: Hashable {
-        let id: EventID, purged: Bool, signature: Data
-        init(_ event: Event) { (id, purged, signature) = (event.id, event.isPurged, event.signature) }
+    /// How an answer's events are written: canonical JSON (gzipped runs kept too) or packed.
+    enum Form: Sendable { case json, packed }
+
+    /// Within one partnership's storage an id names one row for ever (append-only, never
+    /// replaced: trust.md, erasure.md), so the partnership, the id and whether it is purged
+    /// decide an event's bytes. The same id in two partnerships' storages (one a forgery) is
+    /// two keys: they never share bytes.
+    struct Key: Hashable, Sendable {
+        let partnership: String?
+        let id: EventID
+        let purged: Bool
+        init(_ partnership: String?, _ entry: Page.Entry) { (self.partnership, id, purged) = (partnership, entry.id, entry.purged) }
     }
-    private let cache = NIOLockedValueBox<[Key: Data]>([:])
-    /// Each event packed (`PackedPage`), kept the same way.
-    private let packedCache = NIOLockedValueBox<[Key: [UInt8]]>([:])
-    /// Runs of events, compressed (`Gzip.Piece`), by the events they hold.
+
+    private let json = NIOLockedValueBox<[Key: Data]>([:])
+    private let packed = NIOLockedValueBox<[Key: Data]>([:])
+    private func kept(_ form: Form) -> NIOLockedValueBox<[Key: Data]> { form == .json ? json : packed }
+    /// Runs of events as JSON, compressed (`Gzip.Piece`), by the events they hold.
     private let runs = NIOLockedValueBox<(pieces: [[Key]: Gzip.Piece], bytes: Int)>(([:], 0))
-    /// At most this many events are kept (about 30 MB); past it the cache starts again.
+    /// At most this many events are kept in each form (about 30 MB); past it they start again.
     let capacity: Int
     /// At most this many compressed bytes of runs are kept; past it they start again.
     let runCapacity: Int
@@ -48,8 +58,7 @@ final class EncodedEvents: Sendable {
         let fresh = Set(forgotten.withLockedValue { f in ids.filter { f.insert($0).inserted } })
         guard !fresh.isEmpty else { return }
         func erased(_ key: Key) -> Bool { !key.purged && fresh.contains(key.id) }
-        cache.withLockedValue { cache in cache = cache.filter { !erased($0.key) } }
-        packedCache.withLockedValue { cache in cache = cache.filter { !erased($0.key) } }
+        for form in [Form.json, .packed] { kept(form).withLockedValue { cache in cache = cache.filter { !erased($0.key) } } }
         runs.withLockedValue { runs in
             let kept = runs.pieces.filter { !$0.key.contains(where: erased) }
             runs = (kept, kept.values.reduce(0) { $0 + $1.deflated.count })
@@ -59,64 +68,99 @@ final class EncodedEvents: Sendable {
     /// Whether any full copy of `id` is kept (for tests).
     func keepsFullCopy(of id: EventID) -> Bool {
         func full(_ key: Key) -> Bool { !key.purged && key.id == id }
-        return cache.withLockedValue { $0.keys.contains(where: full) } || packedCache.withLockedValue { $0.keys.contains(where: full) }
+        return [Form.json, .packed].contains { kept($0).withLockedValue { $0.keys.contains(where: full) } }
             || runs.withLockedValue { $0.pieces.keys.contains { $0.contains(where: full) } }
     }
 
-    /// The canonical JSON of `event` (a purged event's differs from its full copy's).
-    func bytes(of event: Event) -> Data {
-        let key = Key(event)
-        if let hit = cache.withLockedValue({ $0[key] }) { return hit }
-        let encoded = event.json.canonicalData()
-        cache.withLockedValue { cache in
-            guard mayKeep(key) else { return }
-            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-            cache[key] = encoded
+    // MARK: Answers
+
+    /// One answer in the making: which of its page's events are kept in its form, looked up
+    /// once (one lock) while the storage reads the page, and held here, so that the caches
+    /// starting again meanwhile lose nothing.
+    final class Lookup: Sendable {
+        let encodings: EncodedEvents
+        let form: Form
+        let partnership: String?
+        private let found = NIOLockedValueBox<[Data?]>([])
+
+        init(_ encodings: EncodedEvents, form: Form, partnership: String?) {
+            (self.encodings, self.form, self.partnership) = (encodings, form, partnership)
         }
-        return encoded
+
+        /// For each of `entries`, whether its bytes are kept (`SyncStorage.page(…known:)`).
+        func knows(_ entries: [Page.Entry]) -> [Bool] {
+            let hits = encodings.kept(form).withLockedValue { cache in entries.map { cache[Key(partnership, $0)] } }
+            found.withLockedValue { $0 = hits }
+            return hits.map { $0 != nil }
+        }
+
+        /// What `knows` found, for `count` entries (none if it was not asked).
+        func hits(count: Int) -> [Data?] {
+            let hits = found.withLockedValue { $0 }
+            return hits.count == count ? hits : Array(repeating: nil, count: count)
+        }
     }
 
-    /// `events` packed (a purged event's bytes differ from its full copy's), each packed once:
-    /// one look into the kept bytes for the whole answer, then what was missing packed on every
-    /// core and kept.
-    func packed(_ events: [Event]) -> [[UInt8]] {
-        let keys = events.map(Key.init)
-        var out = packedCache.withLockedValue { cache in keys.map { cache[$0] } }
-        let missing = out.indices.filter { out[$0] == nil }
-        guard !missing.isEmpty else { return out.map { $0! } }
-        let made = Parallel.map(count: missing.count, chunk: 256) { events[missing[$0]].packed }
-        packedCache.withLockedValue { cache in
-            if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
-            for (n, bytes) in zip(missing, made) where mayKeep(keys[n]) { cache[keys[n]] = bytes }
-        }
-        for (n, bytes) in zip(missing, made) { out[n] = bytes }
-        return out.map { $0! }
-    }
+    func lookup(_ form: Form, partnership: String?) -> Lookup { Lookup(self, form: form, partnership: partnership) }
 
-    /// `response` as canonical JSON: written without its events, whose array is then filled in
-    /// from the kept encodings (`"events":[]` occurs once: keys are sorted, strings escaped, and
-    /// no other object of an answer has an `events` member).
-    func answer(_ response: SyncResponseV2) -> EncodedAnswer {
+    /// The answer to `exchange` in `lookup`'s form: the events `lookup` found kept, the others
+    /// (the exchange's response holds them, in page order) encoded on every core and kept.
+    func answer(_ exchange: SyncService.Exchange, _ lookup: Lookup) throws -> EncodedAnswer {
+        let entries = exchange.entries, form = lookup.form
         // Tombstones served: whatever full copy of them is kept here goes.
-        let tombstones = response.events.filter(\.isPurged).map(\.id)
+        let tombstones = entries.filter(\.purged).map(\.id)
         if !tombstones.isEmpty { forget(tombstones) }
-        var shell = response
+        var items = lookup.hits(count: entries.count)
+        let missing = items.indices.filter { items[$0] == nil }
+        let fetched = exchange.response.events
+        guard missing.count == fetched.count, zip(missing, fetched).allSatisfy({ entries[$0] == Page.Entry($1) }) else {
+            throw FieldlogError(.corrupt, "a page's events do not match its index")
+        }
+        if !missing.isEmpty {
+            let made = Parallel.map(count: fetched.count, chunk: 256) { n in
+                form == .json ? fetched[n].json.canonicalData() : Data(fetched[n].packed)
+            }
+            let keys = missing.map { Key(lookup.partnership, entries[$0]) }
+            kept(form).withLockedValue { cache in
+                if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
+                for (key, bytes) in zip(keys, made) where mayKeep(key) { cache[key] = bytes }
+            }
+            for (n, bytes) in zip(missing, made) { items[n] = bytes }
+        }
+        var shell = exchange.response
         shell.events = []
         let written = shell.json.canonicalData()
+        let keys = entries.map { Key(lookup.partnership, $0) }
         let marker = Data(#""events":[]"#.utf8)
-        guard !response.events.isEmpty, let at = written.range(of: marker) else { return EncodedAnswer(head: written, events: [], tail: Data(), encodings: self) }
-        return EncodedAnswer(head: written[..<at.lowerBound] + Data(#""events":["#.utf8), events: response.events,
-                             tail: written[(at.upperBound - 1)...], encodings: self)
+        // `"events":[]` occurs once: keys are sorted, strings escaped, and no other object of an
+        // answer has an `events` member.
+        guard form == .json, !entries.isEmpty, let at = written.range(of: marker) else {
+            return EncodedAnswer(form: form, head: written, tail: Data(), keys: keys, items: items.map { $0! }, encodings: self)
+        }
+        return EncodedAnswer(form: form, head: written[..<at.lowerBound] + Data(#""events":["#.utf8), tail: written[(at.upperBound - 1)...],
+                             keys: keys, items: items.map { $0! }, encodings: self)
     }
 
-    /// The compressed run `",e1,e2,…"` of `events` (each preceded by a comma), compressed once.
-    func run(_ events: ArraySlice<Event>) throws -> Gzip.Piece {
-        let key = events.map(Key.init)
+    /// The answer `response` (all of its events read whole) in `form`, through the kept bytes
+    /// of `partnership` as the server's answers go.
+    func answer(_ response: SyncResponseV2, _ form: Form, partnership: String? = nil) throws -> EncodedAnswer {
+        let entries = response.events.map(Page.Entry.init)
+        let lookup = lookup(form, partnership: partnership)
+        let known = lookup.knows(entries)
+        var lacking = response
+        lacking.events = zip(response.events, known).filter { !$0.1 }.map(\.0)
+        return try answer(SyncService.Exchange(response: lacking, entries: entries), lookup)
+    }
+
+    /// The compressed run `",e1,e2,…"` of the JSON `items` of `keys` (each preceded by a comma),
+    /// compressed once.
+    func run(_ keys: ArraySlice<Key>, _ items: ArraySlice<Data>) throws -> Gzip.Piece {
+        let key = Array(keys)
         if let hit = runs.withLockedValue({ $0.pieces[key] }) { return hit }
-        var raw = Data()
-        for event in events {
+        var raw = Data(capacity: items.reduce(0) { $0 + 1 + $1.count })
+        for item in items {
             raw.append(UInt8(ascii: ","))
-            raw.append(bytes(of: event))
+            raw.append(item)
         }
         let piece = try Gzip.Piece(raw)
         runs.withLockedValue { runs in
@@ -133,62 +177,73 @@ final class EncodedEvents: Sendable {
     /// themselves, so two answers holding the same events in the same order (every laptop of a
     /// partnership after an evening, a new laptop's pages) cut them into the same runs, and each
     /// run is compressed once for all of them.
-    static func startsRun(_ event: Event) -> Bool {
-        let hex = event.id.hex.utf8
+    static func startsRun(_ id: EventID) -> Bool {
+        let hex = id.hex.utf8
         guard let first = hex.first, let second = hex.dropFirst().first else { return false }
         return first == UInt8(ascii: "0") && second < UInt8(ascii: "8")
     }
 }
 
-/// One sync answer as its parts: the JSON before the events, the events, the JSON after.
+/// One sync answer as its parts: the JSON before the events, each event's bytes in the
+/// answer's form, the JSON after.
 struct EncodedAnswer {
+    let form: EncodedEvents.Form
     let head: Data
-    let events: [Event]
     let tail: Data
+    let keys: [EncodedEvents.Key]
+    let items: [Data]
     let encodings: EncodedEvents
 
-    /// The canonical JSON, whole.
+    var isEmpty: Bool { items.isEmpty }
+
+    /// The canonical JSON, whole (a JSON answer).
     var data: Data {
-        var out = Data(capacity: head.count + tail.count + events.count * 700)
+        precondition(form == .json)
+        var out = Data(capacity: head.count + tail.count + items.reduce(0) { $0 + 1 + $1.count })
         out.append(head)
-        for (n, event) in events.enumerated() {
+        for (n, item) in items.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(encodings.bytes(of: event))
+            out.append(item)
         }
         out.append(tail)
         return out
     }
 
-    /// The packed form (`PackedPage`): the JSON without its events, then each event packed.
-    var packed: Data { PackedPage.encode(head: head + tail, packed: encodings.packed(events)) }
+    /// The packed form (`PackedPage`, a packed answer): the JSON without its events, then each event packed.
+    var packed: Data {
+        precondition(form == .packed)
+        return PackedPage.encode(head: head + tail, packed: items)
+    }
 
-    /// The events after the first cut, run by run (those before it are compressed with the head).
-    var runs: [ArraySlice<Event>] {
+    /// The events after the first cut, run by run, as ranges of `keys` (those before it are
+    /// compressed with the head).
+    var runs: [Range<Int>] {
         var cuts = [Int](), sinceCut = 0
-        for n in events.indices.dropFirst() {
+        for n in keys.indices.dropFirst() {
             sinceCut += 1
-            if EncodedEvents.startsRun(events[n]) || sinceCut >= encodings.longestRun {
+            if EncodedEvents.startsRun(keys[n].id) || sinceCut >= encodings.longestRun {
                 cuts.append(n)
                 sinceCut = 0
             }
         }
-        return cuts.indices.map { k in events[cuts[k]..<(k + 1 < cuts.count ? cuts[k + 1] : events.count)] }
+        return cuts.indices.map { k in cuts[k]..<(k + 1 < cuts.count ? cuts[k + 1] : keys.count) }
     }
 
     /// The canonical JSON as one gzip member: the head and the events before the first cut
     /// compressed now, each run after it from the kept runs, the tail now.
     func gzipped() throws -> Data {
+        precondition(form == .json)
         let runs = self.runs
-        var gzip = Gzip.Assembly(capacity: events.count * 450)
+        var gzip = Gzip.Assembly(capacity: items.count * 450)
         var first = head
-        for (n, event) in events[..<(runs.first?.startIndex ?? events.count)].enumerated() {
+        for (n, item) in items[..<(runs.first?.lowerBound ?? items.count)].enumerated() {
             if n > 0 { first.append(UInt8(ascii: ",")) }
-            first.append(encodings.bytes(of: event))
+            first.append(item)
         }
         try gzip.append(raw: first)
         // Runs not kept yet are compressed on every core (a new laptop's pages hold 40 or more).
-        let encodings = encodings
-        for piece in try Parallel.map(count: runs.count, chunk: 4, { try encodings.run(runs[$0]) }) { gzip.append(piece) }
+        let (encodings, keys, items) = (encodings, keys, items)
+        for piece in try Parallel.map(count: runs.count, chunk: 4, { try encodings.run(keys[runs[$0]], items[runs[$0]]) }) { gzip.append(piece) }
         try gzip.append(raw: tail)
         return gzip.finished()
     }

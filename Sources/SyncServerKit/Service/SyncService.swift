@@ -89,6 +89,18 @@ public struct SyncService: Sendable {
     /// One exchange: take the certificates, check and store what the device sent, answer with a
     /// page of what it lacks (and the server's certificates when the device's differ).
     public func sync(_ request: SyncRequestV2, from device: Device) async throws -> SyncResponseV2 {
+        try await exchange(request, from: device).response
+    }
+
+    /// An exchange's answer, and every event of its page as the index named it: the answer holds
+    /// only the events not `known` to the caller (the HTTP layer keeps the bytes of what it sent).
+    public struct Exchange: Sendable {
+        public let response: SyncResponseV2
+        public let entries: [Page.Entry]
+    }
+
+    /// `sync`, reading whole only the page's events that are not `known`.
+    public func exchange(_ request: SyncRequestV2, from device: Device, known: @escaping @Sendable ([Page.Entry]) -> [Bool] = { Array(repeating: false, count: $0.count) }) async throws -> Exchange {
         var (roster, published) = try await trust.current()
         if !request.certificates.isEmpty {
             let admitted = roster.admit(request.certificates, pinning: .never)
@@ -122,13 +134,14 @@ public struct SyncService: Sendable {
                 try await storage.releaseRestoreHold(org: device.org)
             }
         }
-        let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit)
+        let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit, known: known)
         let time = now()
         if device.lastSyncAt.map({ time - $0 >= Self.lastSyncResolution }) ?? true {
             try await storage.markSynced(deviceID: device.id, at: time)
         }
-        return SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
-                              certificates: request.certDigest == published.digest ? nil : published.certificates, certDigest: published.digest)
+        let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
+                                      certificates: request.certDigest == published.digest ? nil : published.certificates, certDigest: published.digest)
+        return Exchange(response: response, entries: page.entries)
     }
 
     /// A device's last sync is written when it is this much older than now (ms), not at every

@@ -320,41 +320,6 @@ public final class SQLiteSyncStorage: SyncStorage {
         try await db.read { try EventTable.vector($0) }
     }
 
-    public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
-        try await db.read { db in
-            let server = try EventTable.vector(db)
-            let query = try db.cachedStatement(sql: """
-                SELECT \(EventTable.columns) FROM events
-                WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope IN ('partnership', 'public'))
-                  AND id NOT IN (SELECT id FROM quarantine)
-                ORDER BY seq LIMIT ?
-                """)
-            var events = [Event]()
-            var covered = VersionVector()
-            var more = false
-            for (origin, top) in server.entries.sorted(by: { $0.key < $1.key }) where top > after[origin] {
-                let budget = limit - events.count
-                guard budget > 0 else { more = true; break }
-                var batch = [Event]()
-                let rows = try Row.fetchCursor(query, arguments: [origin.rawValue, Int64(after[origin]), Int64(top), org, budget + 1])
-                while let row = try rows.next() { batch.append(try EventTable.event(from: row)) }
-                if batch.count <= budget {
-                    covered[origin] = top
-                    events += batch
-                } else {
-                    // Cut: everything before the first event left out is covered.
-                    covered[origin] = batch[budget].dot.seq - 1
-                    events += batch.prefix(budget)
-                    more = true
-                    break
-                }
-            }
-            // Tombstones travel with the purges that name them (erasure.md §4).
-            events += try EventTable.authorisations(for: events, db)
-            return Page(vector: server, covered: covered, events: events, more: more)
-        }
-    }
-
     /// A consistent copy of the whole database into `directory` (SQLite's online backup),
     /// safe while devices sync.
     public func backup(to directory: URL) throws {

@@ -35,15 +35,34 @@ public enum PushOutcome: Sendable, Equatable {
 
 /// A page of events for one device (`Protocol/sync-model.md`).
 public struct Page: Sendable, Equatable {
+    /// One event of a page, as the storage's index knows it. Within one storage an id names
+    /// one row for ever (append-only, never replaced), so an id and whether it is purged
+    /// decide the bytes it is sent as: a server that kept them need not read the row again.
+    public struct Entry: Hashable, Sendable {
+        public let id: EventID
+        public let dot: Dot
+        public let purged: Bool
+        public init(id: EventID, dot: Dot, purged: Bool) { (self.id, self.dot, self.purged) = (id, dot, purged) }
+        public init(_ event: Event) { self.init(id: event.id, dot: event.dot, purged: event.isPurged) }
+    }
+
     /// The server vector S.
     public let vector: VersionVector
     /// The covered vector C.
     public let covered: VersionVector
+    /// Every event of the page, in the order it is sent.
+    public let entries: [Entry]
+    /// The page's events the caller did not already know (`known`), in the order of `entries`:
+    /// all of them unless the caller keeps some.
     public let events: [Event]
     public let more: Bool
 
+    public init(vector: VersionVector, covered: VersionVector, entries: [Entry], events: [Event], more: Bool) {
+        (self.vector, self.covered, self.entries, self.events, self.more) = (vector, covered, entries, events, more)
+    }
+
     public init(vector: VersionVector, covered: VersionVector, events: [Event], more: Bool) {
-        (self.vector, self.covered, self.events, self.more) = (vector, covered, events, more)
+        self.init(vector: vector, covered: covered, entries: events.map(Entry.init), events: events, more: more)
     }
 }
 
@@ -97,7 +116,10 @@ public protocol SyncStorage: Sendable {
     /// The server vector S.
     func vector() async throws -> VersionVector
     /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
-    func page(for org: String, after: VersionVector, limit: Int) async throws -> Page
+    /// The page read from the index alone, and the rows of only the entries not `known` read
+    /// whole, all in one read transaction: a server that keeps the bytes of what it sent reads
+    /// only what it lacks (issue 12). `known` is called once per entry, in page order.
+    func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page
     func eventCount() async throws -> Int
 
     /// Holds every organisation with a laptop until one of its laptops has synced (erasure.md §5):
@@ -110,6 +132,13 @@ public protocol SyncStorage: Sendable {
     /// Stops serving the stored events whose id starts with `idPrefix` (kept, never served
     /// again); returns their ids. Refuses a prefix that matches more than one event.
     func quarantine(idPrefix: String, at time: Int64) async throws -> [String]
+}
+
+extension SyncStorage {
+    /// The page with every event read whole.
+    public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
+        try await page(for: org, after: after, limit: limit, known: { Array(repeating: false, count: $0.count) })
+    }
 }
 
 /// What a server knows about who may sign: its partnership, one pinned root per organisation,

@@ -24,32 +24,73 @@ import Testing
             let response = SyncResponseV2(vector: vector, covered: vector, events: chosen, more: round % 2 == 0, stored: round, alreadyHad: round / 2,
                                           certificates: round % 4 == 0 ? certificates : nil, certDigest: "digest-\(round)")
             let canonical = response.json.canonicalData()
-            let answer = encoded.answer(response)
+            let answer = try encoded.answer(response, .json)
             #expect(answer.data == canonical, "round \(round)")
             #expect(try Gzip.decompress(answer.gzipped(), maxSize: 1 << 24) == canonical, "round \(round), gzipped")
+            #expect(try PackedPage.decode(encoded.answer(response, .packed).packed) == response, "round \(round), packed")
         }
         // A purged copy and a full copy of one event are kept apart.
         let one = events[3]
-        #expect(encoded.bytes(of: one) == one.json.canonicalData())
-        #expect(encoded.bytes(of: one.purged) == one.purged.json.canonicalData())
-        #expect(encoded.bytes(of: one) != encoded.bytes(of: one.purged))
+        let vector = try log.store.vector()
+        func answer(_ list: [Event], in encoded: EncodedEvents, partnership: String? = nil) throws -> (json: Data, gzipped: Data, packed: Data) {
+            let response = SyncResponseV2(vector: vector, covered: vector, events: list, more: false, stored: 0, alreadyHad: 0, certificates: nil, certDigest: "d")
+            let json = try encoded.answer(response, .json, partnership: partnership)
+            #expect(json.data == response.json.canonicalData())
+            return (json.data, try json.gzipped(), try encoded.answer(response, .packed, partnership: partnership).packed)
+        }
+        for _ in 0..<2 {  // the second time from the kept bytes
+            let both = try answer([one, one.purged], in: encoded)
+            #expect(try PackedPage.decode(both.packed).events == [one, one.purged])
+            #expect(try Gzip.decompress(both.gzipped, maxSize: 1 << 20) == both.json)
+        }
         // Another copy under the same id with another signature (a forgery in another
         // partnership's storage) is never given the first copy's bytes, nor its runs.
         let other = Event(storedID: one.id, dot: one.dot, prev: one.prev, org: one.org, scope: one.scope, context: one.context, recordedAt: one.recordedAt,
                           keyID: one.keyID, sealedPayload: one.sealedPayload, purgedDigest: nil, signature: Data(repeating: 7, count: 64))
         let fresh = EncodedEvents(longestRun: 1)  // every event after the first is a run of its own
-        #expect(fresh.bytes(of: one) == one.json.canonicalData())
-        #expect(fresh.bytes(of: other) == other.json.canonicalData())
-        let vector = try log.store.vector()
-        let answer = { (e: Event) in fresh.answer(SyncResponseV2(vector: vector, covered: vector, events: [events[0], e], more: false, stored: 0,
-                                                                   alreadyHad: 0, certificates: nil, certDigest: "d")) }
-        #expect(try Gzip.decompress(answer(one).gzipped(), maxSize: 1 << 20) == answer(one).data)
-        #expect(try Gzip.decompress(answer(other).gzipped(), maxSize: 1 << 20) == answer(other).data)
-        #expect(answer(other).data != answer(one).data)
-        // The same holds for the packed bytes kept (PackedPage).
-        #expect(fresh.packed([one, one.purged]) == [one.packed, one.purged.packed])
-        #expect(fresh.packed([other, one]) == [other.packed, one.packed] && other.packed != one.packed)
-        #expect(try PackedPage.decode(answer(other).packed).events == [events[0], other])
+        for _ in 0..<2 {
+            let mine = try answer([events[0], one], in: fresh, partnership: "leeds")
+            let forged = try answer([events[0], other], in: fresh, partnership: "forged")
+            #expect(try Gzip.decompress(mine.gzipped, maxSize: 1 << 20) == mine.json)
+            #expect(try Gzip.decompress(forged.gzipped, maxSize: 1 << 20) == forged.json)
+            #expect(forged.json != mine.json)
+            #expect(try PackedPage.decode(forged.packed).events == [events[0], other])
+            #expect(try PackedPage.decode(mine.packed).events == [events[0], one])
+        }
+    }
+
+    /// The server's answer comes from the page's index and the kept bytes: only the rows not
+    /// kept are read whole, and an answer whose index and rows disagree is refused, never sent.
+    @Test func onlyTheRowsNotKeptAreReadWhole() async throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        for n in 0..<30 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+        let events = try log.store.allEvents()
+        let storage = try SQLiteSyncStorage(directory: dir.sub("server"))
+        #expect(try await storage.push(events) == .stored(new: events.count, alreadyHad: 0))
+        let encoded = EncodedEvents()
+        func serve(_ form: EncodedEvents.Form, after: VersionVector) async throws -> (read: Int, answer: EncodedAnswer) {
+            let lookup = encoded.lookup(form, partnership: nil)
+            let page = try await storage.page(for: "basis", after: after, limit: 1000, known: lookup.knows)
+            let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: 0, alreadyHad: 0)
+            return (page.events.count, try encoded.answer(SyncService.Exchange(response: response, entries: page.entries), lookup))
+        }
+        let all = SyncResponseV2(vector: try log.store.vector(), covered: try log.store.vector(), events: events, more: false, stored: 0, alreadyHad: 0)
+        let half = VersionVector(try log.store.vector().entries.mapValues { $0 / 2 })
+        let first = try await serve(.packed, after: half)
+        #expect(first.read > 0 && first.read < events.count)
+        let second = try await serve(.packed, after: VersionVector())
+        #expect(second.read == events.count - first.read, "what the first answer sent is not read again")
+        #expect(try PackedPage.decode(second.answer.packed) == all)
+        #expect(try await serve(.packed, after: VersionVector()).read == 0)
+        // JSON bytes are kept apart from packed ones.
+        let json = try await serve(.json, after: VersionVector())
+        #expect(json.read == events.count && json.answer.data == all.json.canonicalData())
+        // An index that names other events than the rows read is an error, not an answer.
+        let lookup = encoded.lookup(.json, partnership: "elsewhere")
+        _ = lookup.knows(events.map(Page.Entry.init))
+        let wrong = SyncResponseV2(vector: all.vector, covered: all.covered, events: Array(events.dropFirst()), more: false, stored: 0, alreadyHad: 0)
+        #expect(throws: FieldlogError.self) { try encoded.answer(SyncService.Exchange(response: wrong, entries: events.map(Page.Entry.init)), lookup) }
     }
 
     /// Once this server serves an event's tombstone (or stores the purge that erased it), it
@@ -62,24 +103,23 @@ import Testing
         let events = try log.store.allEvents()
         let vector = try log.store.vector()
         let encoded = EncodedEvents(longestRun: 4)
-        func answer(_ list: [Event]) -> EncodedAnswer {
-            encoded.answer(SyncResponseV2(vector: vector, covered: vector, events: list, more: false, stored: 0, alreadyHad: 0))
+        func answer(_ list: [Event], _ form: EncodedEvents.Form) throws -> EncodedAnswer {
+            try encoded.answer(SyncResponseV2(vector: vector, covered: vector, events: list, more: false, stored: 0, alreadyHad: 0), form)
         }
-        let before = answer(events)
-        _ = try before.gzipped()
-        _ = before.packed
+        _ = try answer(events, .json).gzipped()
+        _ = try answer(events, .packed).packed
         let victim = events[9]
         #expect(encoded.keepsFullCopy(of: victim.id) && encoded.runsKept > 0)
         // Its tombstone is served: every full copy goes.
         let purged = events.map { $0.id == victim.id ? $0.purged : $0 }
-        let after = answer(purged)
+        let after = try answer(purged, .json)
         #expect(!encoded.keepsFullCopy(of: victim.id))
         #expect(try Gzip.decompress(after.gzipped(), maxSize: 1 << 24) == after.data)
-        #expect(try PackedPage.decode(after.packed).events == purged)
+        #expect(try PackedPage.decode(answer(purged, .packed).packed).events == purged)
         // A page read before the purge is still answered right, and nothing of it is kept again.
-        let stale = answer(events)
+        let stale = try answer(events, .json)
         #expect(try Gzip.decompress(stale.gzipped(), maxSize: 1 << 24) == stale.data)
-        #expect(try PackedPage.decode(stale.packed).events == events)
+        #expect(try PackedPage.decode(answer(events, .packed).packed).events == events)
         #expect(!encoded.keepsFullCopy(of: victim.id))
         // The other events stay kept.
         #expect(encoded.keepsFullCopy(of: events[0].id) && encoded.keepsFullCopy(of: events[39].id))
@@ -99,21 +139,21 @@ import Testing
         // No forced cuts: only the events' own ids decide (one in 32 starts a run; with 400
         // events, none would be a one-in-300,000 chance).
         let encoded = EncodedEvents(longestRun: .max)
-        func answer(_ events: ArraySlice<Event>) -> EncodedAnswer {
-            encoded.answer(SyncResponseV2(vector: vector, covered: vector, events: Array(events), more: false, stored: 0, alreadyHad: 0,
-                                          certificates: nil, certDigest: "d"))
+        func answer(_ events: ArraySlice<Event>) throws -> EncodedAnswer {
+            try encoded.answer(SyncResponseV2(vector: vector, covered: vector, events: Array(events), more: false, stored: 0, alreadyHad: 0,
+                                              certificates: nil, certDigest: "d"), .json)
         }
-        let whole = answer(events[...]), later = answer(events.dropFirst(7))
+        let whole = try answer(events[...]), later = try answer(events.dropFirst(7))
         #expect(try Gzip.decompress(whole.gzipped(), maxSize: 1 << 24) == whole.data)
         let kept = encoded.runsKept
         try #require(whole.runs.count >= 3)
         #expect(kept == whole.runs.count)
         #expect(try Gzip.decompress(later.gzipped(), maxSize: 1 << 24) == later.data)
         #expect(encoded.runsKept == kept, "the later answer's runs are the whole one's")
-        #expect(Set(whole.runs.map { $0.map(\.id) }).isSuperset(of: later.runs.map { $0.map(\.id) }))
+        #expect(Set(whole.runs.map { whole.keys[$0].map(\.id) }).isSuperset(of: later.runs.map { later.keys[$0].map(\.id) }))
         // And one with an event left out of its second run shares all runs but that one.
         var gap = events
-        gap.remove(at: whole.runs[1].startIndex + 1)
+        gap.remove(at: whole.runs[1].lowerBound + 1)
         _ = try answer(gap[...]).gzipped()
         #expect(encoded.runsKept == kept + 1)
     }

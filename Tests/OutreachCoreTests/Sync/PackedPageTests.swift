@@ -31,7 +31,7 @@ import SyncClient
         for (n, chosen) in [events, [], Array(events.prefix(1)), events.reversed()].enumerated() {
             let response = SyncResponseV2(vector: vector, covered: vector, events: chosen, more: n % 2 == 0, stored: n, alreadyHad: 1,
                                           certificates: n == 0 ? certificates : nil, certDigest: "digest-\(n)")
-            let packed = encoded.answer(response).packed
+            let packed = try encoded.answer(response, .packed).packed
             #expect(PackedPage.isPacked(packed) && !PackedPage.isPacked(response.json.canonicalData()))
             let read = try PackedPage.decode(packed)
             #expect(read == response, "answer \(n)")
@@ -46,7 +46,7 @@ import SyncClient
     @Test func aDamagedOrForgedPackedPageIsRefused() throws {
         let (events, _, vector) = try Self.events()
         let response = SyncResponseV2(vector: vector, covered: vector, events: Array(events.prefix(3)), more: false, stored: 0, alreadyHad: 0)
-        let packed = EncodedEvents().answer(response).packed
+        let packed = try EncodedEvents().answer(response, .packed).packed
         for cut in stride(from: 0, to: packed.count, by: 7) {
             #expect(throws: (any Error).self, "cut at \(cut)") { try PackedPage.decode(packed.prefix(cut)) }
         }

@@ -15,6 +15,35 @@ enum SyncStorageSuite {
         try await trustIsKeptAndPinsNeverChange(make())
         try await aQuarantinedEventIsNeverServedAgain(make())
         try await concurrentPushesEachGetTheirOwnOutcome(make())
+        try await aPageReadsWholeOnlyWhatTheCallerLacks(make())
+    }
+
+    /// The index names the same page whatever the caller keeps; only the entries it says it
+    /// lacks come back whole, in page order, and asked once with the whole page.
+    static func aPageReadsWholeOnlyWhatTheCallerLacks(_ storage: any SyncStorage) async throws {
+        let b = ReplicaID.random(), j = ReplicaID.random()
+        _ = try await storage.push(events("basis", .partnership, origin: b, seqs: 1...5) + events("basis", .org, origin: b, seqs: 6...7))
+        _ = try await storage.push(events("joanna", .partnership, origin: j, seqs: 1...4))
+        for limit in [3, 6, 100] {
+            let full = try await storage.page(for: "joanna", after: VersionVector(), limit: limit)
+            #expect(full.entries == full.events.map(Page.Entry.init) && full.entries.count == min(limit, 9))
+            let asked = Counter()
+            let part = try await storage.page(for: "joanna", after: VersionVector(), limit: limit) { entries in
+                asked.add(entries.count)
+                return entries.indices.map { $0 % 2 == 0 }
+            }
+            #expect(asked.calls == [full.entries.count], "limit \(limit)")
+            #expect(part.entries == full.entries && part.covered == full.covered && part.more == full.more && part.vector == full.vector)
+            #expect(part.events == full.events.enumerated().filter { $0.offset % 2 == 1 }.map(\.element), "limit \(limit)")
+        }
+    }
+
+    /// Records what a callback was called with (it may run on any thread).
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts = [Int]()
+        func add(_ n: Int) { lock.withLock { counts.append(n) } }
+        var calls: [Int] { lock.withLock { counts } }
     }
 
     /// Pushes that arrive together (SQLite commits them as one group) each get their own answer:

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import OutreachCore
+
+extension SQLiteSyncStorage {
+    /// One event of a page as the index gives it, with where its row is.
+    private struct Indexed {
+        let rowid: Int64
+        let entry: Page.Entry
+        let org: String
+    }
+
+    public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
+        try await db.read { db in
+            let server = try EventTable.vector(db)
+            let query = try db.cachedStatement(sql: """
+                SELECT rowid, id, seq, purged, org FROM events
+                WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope IN ('partnership', 'public'))
+                  AND id NOT IN (SELECT id FROM quarantine)
+                ORDER BY seq LIMIT ?
+                """)
+            var indexed = [Indexed]()
+            var covered = VersionVector()
+            var more = false
+            for (origin, top) in server.entries.sorted(by: { $0.key < $1.key }) where top > after[origin] {
+                let budget = limit - indexed.count
+                guard budget > 0 else { more = true; break }
+                var batch = [Indexed]()
+                let rows = try Row.fetchCursor(query, arguments: [origin.rawValue, Int64(after[origin]), Int64(top), org, budget + 1])
+                while let row = try rows.next() { batch.append(try Self.indexed(row, origin: origin)) }
+                if batch.count <= budget {
+                    covered[origin] = top
+                    indexed += batch
+                } else {
+                    // Cut: everything before the first event left out is covered.
+                    covered[origin] = batch[budget].entry.dot.seq - 1
+                    indexed += batch.prefix(budget)
+                    more = true
+                    break
+                }
+            }
+            // Tombstones travel with the purges that name them (erasure.md §4).
+            indexed += try Self.authorisations(for: indexed, db)
+            // Then only the rows the caller lacks, whole.
+            let whole = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE rowid = ?")
+            let kept = known(indexed.map(\.entry))
+            guard kept.count == indexed.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
+            var events = [Event]()
+            for (item, kept) in zip(indexed, kept) where !kept {
+                guard let row = try Row.fetchOne(whole, arguments: [item.rowid]) else {
+                    throw FieldlogError(.corrupt, "an event of a page vanished while it was read")
+                }
+                events.append(try EventTable.event(from: row))
+            }
+            return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: events, more: more)
+        }
+    }
+
+    /// A row selected as `rowid, id, seq, purged, org`.
+    private static func indexed(_ row: Row, origin: ReplicaID) throws -> Indexed {
+        let seq: Int64 = row[2]
+        guard let id = EventID(hex: row[1]), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+        return Indexed(rowid: row[0], entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: (row[3] as Int64) == 1), org: row[4])
+    }
+
+    /// The `events.purged` held that name any of the page's tombstones, and are not in it.
+    private static func authorisations(for page: [Indexed], _ db: Database) throws -> [Indexed] {
+        let tombstones = page.filter(\.entry.purged)
+        guard !tombstones.isEmpty else { return [] }
+        let by = try db.cachedStatement(sql: "SELECT by FROM purges WHERE id = ? AND org = ?")
+        var ids = Set<String>()
+        for t in tombstones { ids.formUnion(try String.fetchAll(by, arguments: [t.entry.id.hex, t.org])) }
+        let sending = Set(page.map(\.entry.id.hex))
+        let row = try db.cachedStatement(sql: "SELECT rowid, id, seq, purged, org, origin FROM events WHERE id = ?")
+        return try ids.subtracting(sending).sorted().compactMap { id in
+            guard let found = try Row.fetchOne(row, arguments: [id]) else { return nil }
+            guard let origin = ReplicaID(found[5]) else { throw FieldlogError(.corrupt, "an event row has a bad origin") }
+            return try indexed(found, origin: origin)
+        }
+    }
+}
