@@ -27,15 +27,27 @@ public enum PackedPage {
     /// The packed answer from its events already packed (a server keeps them: every laptop of a
     /// partnership is sent the same new events).
     public static func encode(head: Data, packed: [Data]) -> Data {
-        var w = ByteWriter(capacity: 24 + head.count + packed.reduce(0) { $0 + 4 + $1.count })
-        w.raw(bytes: magic)
-        w.bytes(head)
-        w.uint32(UInt32(packed.count))
+        var out = Data(capacity: size(head: head, packed: packed))
+        write(head: head, packed: packed) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// How many bytes `encode(head:packed:)` writes.
+    public static func size(head: Data, packed: [Data]) -> Int { magic.count + 8 + head.count + packed.reduce(0) { $0 + 4 + $1.count } }
+
+    /// Writes the packed answer piece by piece through `write`, in order (a server writes it
+    /// straight into its response buffer): the magic, the head with its length, the number of
+    /// events, then each event with its length (lengths as 4 bytes, most significant first).
+    public static func write(head: Data, packed: [Data], _ write: (UnsafeRawBufferPointer) -> Void) {
+        func length(_ n: Int) { withUnsafeBytes(of: UInt32(n).bigEndian, write) }
+        magic.withUnsafeBytes(write)
+        length(head.count)
+        head.withUnsafeBytes(write)
+        length(packed.count)
         for p in packed {
-            w.uint32(UInt32(p.count))
-            w.raw(bytes: p)
+            length(p.count)
+            p.withUnsafeBytes(write)
         }
-        return Data(w.bytes)
     }
 
     /// Reads a packed answer, strictly: the head as a JSON answer with no events, then every

@@ -153,7 +153,7 @@ struct SyncHTTP: Sendable {
             case .sync(let answer):
                 if answer.form == .packed {
                     // A laptop that reads packed pages (Protocol/http.md): no JSON per event, no gzip.
-                    return SyncHTTP.response(answer.packed, status: .ok, gzip: false, contentType: PackedPage.mediaType)
+                    return Response(status: .ok, headers: [.contentType: PackedPage.mediaType], body: .init(byteBuffer: answer.packedBuffer))
                 }
                 guard gzip, !answer.isEmpty else { return SyncHTTP.body(answer.data, status: .ok, gzip: gzip) }
                 return SyncHTTP.response(try answer.gzipped(), status: .ok, gzip: true)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import OutreachCore
 
 /// Sync answers written from each event's bytes encoded once and kept, and runs of events
@@ -213,6 +214,15 @@ struct EncodedAnswer {
     var packed: Data {
         precondition(form == .packed)
         return PackedPage.encode(head: head + tail, packed: items)
+    }
+
+    /// The packed form written straight into one buffer (the bytes of `packed`).
+    var packedBuffer: ByteBuffer {
+        precondition(form == .packed)
+        let head = head + tail
+        var buffer = ByteBufferAllocator().buffer(capacity: PackedPage.size(head: head, packed: items))
+        PackedPage.write(head: head, packed: items) { buffer.writeBytes($0) }
+        return buffer
     }
 
     /// The events after the first cut, run by run, as ranges of `keys` (those before it are

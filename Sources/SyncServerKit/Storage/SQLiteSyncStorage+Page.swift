@@ -1,6 +1,10 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import OutreachCore
+
+/// SQLite copies bound values (`SQLITE_TRANSIENT`).
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 extension SQLiteSyncStorage {
     /// One event of a page as the index gives it, with where its row is.
@@ -25,9 +29,7 @@ extension SQLiteSyncStorage {
             for (origin, top) in server.entries.sorted(by: { $0.key < $1.key }) where top > after[origin] {
                 let budget = limit - indexed.count
                 guard budget > 0 else { more = true; break }
-                var batch = [Indexed]()
-                let rows = try Row.fetchCursor(query, arguments: [origin.rawValue, Int64(after[origin]), Int64(top), org, budget + 1])
-                while let row = try rows.next() { batch.append(try Self.indexed(row, origin: origin)) }
+                let batch = try Self.indexed(query, db, origin: origin, after: after[origin], top: top, org: org, limit: budget + 1)
                 if batch.count <= budget {
                     covered[origin] = top
                     indexed += batch
@@ -53,6 +55,37 @@ extension SQLiteSyncStorage {
                 events.append(try EventTable.event(from: row))
             }
             return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: events, more: more)
+        }
+    }
+
+    /// The rows of `query` (`rowid, id, seq, purged, org` of one origin), read through SQLite's
+    /// own calls: a crowd reads millions of them, and a generic row per row cost more than SQLite.
+    private static func indexed(_ query: Statement, _ db: Database, origin: ReplicaID, after: UInt64, top: UInt64, org: String, limit: Int) throws -> [Indexed] {
+        let s = query.sqliteStatement
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
+        func text(_ index: Int32, _ value: String) {
+            var v = value
+            v.withUTF8 { b in _ = sqlite3_bind_text(s, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient) }
+        }
+        func column(_ index: Int32) -> String? { sqlite3_column_text(s, index).map { String(cString: $0) } }
+        text(1, origin.rawValue)
+        sqlite3_bind_int64(s, 2, Int64(after))
+        sqlite3_bind_int64(s, 3, Int64(top))
+        text(4, org)
+        sqlite3_bind_int64(s, 5, Int64(limit))
+        var out = [Indexed]()
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { return out }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let seq = sqlite3_column_int64(s, 2), purged = sqlite3_column_int64(s, 3) == 1
+            guard let id = column(1).flatMap(EventID.init(hex:)), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+            // The organisation is needed only to find a tombstone's purge.
+            out.append(Indexed(rowid: sqlite3_column_int64(s, 0), entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged),
+                               org: purged ? column(4) ?? "" : ""))
         }
     }
 
