@@ -12,8 +12,8 @@ extension PostgresSyncStorage {
     private struct Forked: Error { let dot: Dot }
     private struct Refused: Error { let dot: Dot; let rule: Authority.Rule }
 
-    public func push(_ events: [Event]) async throws -> PushOutcome {
-        guard !events.isEmpty else { return .stored(new: 0, alreadyHad: 0) }
+    public func store(_ events: [Event]) async throws -> Stored {
+        guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         let purges = events.compactMap(EventTable.Purge.init)
         do {
             let outcome = try await transaction { tx in try await self.push(events, purges: purges, tx) }
@@ -23,13 +23,13 @@ extension PostgresSyncStorage {
             }
             return outcome
         } catch let forked as Forked {
-            return .rejected(forked.dot)
+            return Stored(.rejected(forked.dot))
         } catch let refused as Refused {
-            return .refused(refused.dot, refused.rule)
+            return Stored(.refused(refused.dot, refused.rule))
         }
     }
 
-    private func push(_ events: [Event], purges: [EventTable.Purge], _ tx: PostgresConnection) async throws -> PushOutcome {
+    private func push(_ events: [Event], purges: [EventTable.Purge], _ tx: PostgresConnection) async throws -> Stored {
         // A purge never interleaves with other pushes; an origin's pushes go one at a time.
         if purges.isEmpty {
             try await tx.query("SELECT pg_advisory_xact_lock_shared(\(PostgresSchema.Lock.purges), hashtext(current_schema()))", logger: logger)
@@ -53,20 +53,21 @@ extension PostgresSyncStorage {
                 throw Refused(dot: foreign.event.dot, rule: .foreignPurge)
             }
         }
+        // Whatever the push carries: a full copy may arrive after the purge that names it, and is
+        // then stored purged (rule P3).
         var named = Set<EventTable.Purged>()
-        if !purges.isEmpty || events.contains(where: \.isPurged) {
-            let ids = events.map(\.id.hex)
-            for try await (id, org) in try await tx.query("SELECT id, org FROM purges WHERE id = ANY(\(ids)::text[])", logger: logger)
-                .decode((String, String).self) {
-                if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
-            }
-            for p in purges { named.formUnion(p.named) }
+        let ids = events.map(\.id.hex)
+        for try await (id, org) in try await tx.query("SELECT id, org FROM purges WHERE id = ANY(\(ids)::text[])", logger: logger)
+            .decode((String, String).self) {
+            if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
         }
-        var rows = [EventTable.StoredEvent]()
+        for p in purges { named.formUnion(p.named) }
+        var rows = [EventTable.StoredEvent](), entries = [Page.Entry]()
         rows.reserveCapacity(events.count)
         for received in events {
             guard let event = EventTable.asStored(received, named: named) else { throw Refused(dot: received.dot, rule: .unauthorisedPurge) }
             rows.append(EventTable.StoredEvent(event))
+            entries.append(Page.Entry(event))
         }
 
         var inserted = Set<String>()
@@ -84,9 +85,14 @@ extension PostgresSyncStorage {
                 throw Forked(dot: event.dot)  // rolls the whole transaction back
             }
         }
-        var counted = Set<String>()
-        for row in rows {
-            if inserted.contains(row.id) && counted.insert(row.id).inserted { new += 1 } else { had += 1 }
+        var counted = Set<String>(), stored = [Page.Entry]()
+        for (row, entry) in zip(rows, entries) {
+            if inserted.contains(row.id) && counted.insert(row.id).inserted {
+                new += 1
+                stored.append(entry)
+            } else {
+                had += 1
+            }
         }
         let touched = Set(rows.filter { inserted.contains($0.id) }.map(\.origin)).sorted()
         if !touched.isEmpty { try await closeRuns(touched, tx) }
@@ -99,7 +105,7 @@ extension PostgresSyncStorage {
                 UPDATE events SET payload = sha256(payload), purged = true WHERE id = ANY(\(ids)::text[]) AND org = \(p.event.org) AND NOT purged
                 """, logger: logger)
         }
-        return .stored(new: new, alreadyHad: had)
+        return Stored(.stored(new: new, alreadyHad: had), inserted: stored)
     }
 
     /// One statement for the whole batch: each column an array, unnested; a dot already held
@@ -189,7 +195,8 @@ extension PostgresSyncStorage {
     private func indexed(_ rows: PostgresRowSequence) async throws -> [Indexed] {
         var out = [Indexed]()
         for try await row in rows {
-            let (id, origin, seq, purged, org) = try row.decode((String, String, Int64, Bool, String).self)
+            var cells = RawCells(row)
+            let (id, origin, seq, purged, org) = (try cells.text(), try cells.text(), try cells.int64(), try cells.bool(), try cells.text())
             guard let id = EventID(hex: id), let origin = ReplicaID(origin), seq >= 1 else {
                 throw FieldlogError(.corrupt, "an event row has a bad id, origin or seq")
             }
@@ -215,11 +222,11 @@ extension PostgresSyncStorage {
     func events(_ rows: PostgresRowSequence) async throws -> [Event] {
         var out = [Event]()
         for try await row in rows {
-            let (id, origin, seq, org, scope, ctx, recordedAt, keyID, payload, sig, prev, purged) =
-                try row.decode((String, String, Int64, String, String, String, Int64, String, Data, Data, String?, Bool).self)
-            out.append(try EventTable.event(from: EventTable.StoredEvent(id: id, origin: origin, seq: seq, org: org, scope: scope, ctx: ctx,
-                                                                         recordedAt: recordedAt, keyID: keyID, payload: payload, sig: sig,
-                                                                         prev: prev, purged: purged)))
+            var cells = RawCells(row)
+            out.append(try EventTable.event(from: EventTable.StoredEvent(
+                id: try cells.text(), origin: try cells.text(), seq: try cells.int64(), org: try cells.text(), scope: try cells.text(), ctx: try cells.text(),
+                recordedAt: try cells.int64(), keyID: try cells.text(), payload: try cells.data(), sig: try cells.data(), prev: try cells.optionalText(),
+                purged: try cells.bool())))
         }
         return out
     }

@@ -119,6 +119,23 @@ import Testing
         #expect(try w.report(b4) == (try w.report(w.b1)))
     }
 
+    /// The purge held before the events it names: a full copy that arrives later (a stale
+    /// bundle from a laptop that never saw the erasure) is stored purged, never in full.
+    @Test func aFullCopyArrivingAfterItsPurgeIsStoredPurged() throws {
+        let w = try World()
+        let stale = try EventBundle.make(from: w.b2.store, keyring: w.b2.keyring, since: VersionVector(), targetOrg: "basis").encoded(keyring: w.b2.keyring)
+        try w.b1.erase(try w.b1.planErasure(of: w.rose), reason: "asked", at: t0 + 300_000)
+        let purge = try #require(try w.b1.store.allEvents().first { $0.scope == .public })
+        let b5 = try TestKeys.log("basis", device: "b5", in: w.dir.sub("b5"))
+        try b5.store.admit(try [w.b1, w.b2, w.j1].flatMap { try $0.store.roster().certificates })
+        _ = try b5.store.importEvents([purge], from: .carried("b1"), keyring: b5.keyring)
+        let late = try EventBundle.decode(stale, keyring: b5.keyring).importInto(b5.store, keyring: b5.keyring)
+        #expect(late.setAsideCount == 0)
+        for s in w.identifying.map(\.sealedPayload) { #expect(!Self.contains(try Self.storeBytes(b5), s)) }
+        let state = try b5.state()
+        #expect(state.people[state.canonical(w.rose)]?.name == nil)
+    }
+
     @Test func onlyHerOrganisationCanEraseAndOnlyWhatIdentifiesHer() throws {
         let w = try World()
         // Joanna's laptop may not erase Basis's person (the command refuses, naming who can);

@@ -125,7 +125,7 @@ extension Store {
                     honoured.append(candidate)
                 }
             }
-            var named = honoured.isEmpty && !batch.contains(where: \.isPurged) ? [] : try EventTable.purges(db)
+            var named = try EventTable.purges(naming: batch, db)
             for p in honoured { named.formUnion(p.named) }
             var touched = Set<ReplicaID>()
             for (received, verdict) in zip(batch, verdicts) {

@@ -104,6 +104,21 @@ final class EncodedEvents: Sendable {
 
     func lookup(_ form: Form, partnership: String?) -> Lookup { Lookup(self, form: form, partnership: partnership) }
 
+    /// Keeps `events` in `form`, as just stored by `partnership`'s storage exactly as they are
+    /// (`SyncService.exchange`'s `accepted`): in a crowd, the laptops syncing at the same moment
+    /// are sent them next, and would otherwise each read and encode them before any kept them.
+    func keep(_ events: [Event], _ form: Form, partnership: String?) {
+        guard !events.isEmpty else { return }
+        let made = events.map { form == .json ? $0.json.canonicalData() : Data($0.packed) }
+        kept(form).withLockedValue { cache in
+            if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
+            for (event, bytes) in zip(events, made) {
+                let key = Key(partnership, Page.Entry(event))
+                if mayKeep(key) { cache[key] = bytes }
+            }
+        }
+    }
+
     /// The answer to `exchange` in `lookup`'s form: the events `lookup` found kept, the others
     /// (the exchange's response holds them, in page order) encoded on every core and kept.
     func answer(_ exchange: SyncService.Exchange, _ lookup: Lookup) throws -> EncodedAnswer {

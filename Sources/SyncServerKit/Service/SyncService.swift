@@ -99,8 +99,11 @@ public struct SyncService: Sendable {
         public let entries: [Page.Entry]
     }
 
-    /// `sync`, reading whole only the page's events that are not `known`.
-    public func exchange(_ request: SyncRequestV2, from device: Device, known: @escaping @Sendable ([Page.Entry]) -> [Bool] = { Array(repeating: false, count: $0.count) }) async throws -> Exchange {
+    /// `sync`, reading whole only the page's events that are not `known`; `accepted` is given
+    /// the pushed events stored exactly as they came (new rows, not purged) once they are
+    /// committed, before the page is read.
+    public func exchange(_ request: SyncRequestV2, from device: Device, accepted: @Sendable ([Event]) -> Void = { _ in },
+                         known: @escaping @Sendable ([Page.Entry]) -> [Bool] = { Array(repeating: false, count: $0.count) }) async throws -> Exchange {
         var (roster, published) = try await trust.current()
         if !request.certificates.isEmpty {
             let admitted = roster.admit(request.certificates, pinning: .never)
@@ -118,8 +121,13 @@ public struct SyncService: Sendable {
             try await check(request.events, from: device, roster: roster)
         }
         let stored: Int, had: Int
-        switch try await storage.push(request.events) {
-        case .stored(let n, let h): (stored, had) = (n, h)
+        let result = try await storage.store(request.events)
+        switch result.outcome {
+        case .stored(let n, let h):
+            (stored, had) = (n, h)
+            // The first copy of each id is the one inserted.
+            var full = Set(result.inserted.filter { !$0.purged }.map(\.id))
+            if !full.isEmpty { accepted(request.events.filter { !$0.isPurged && full.remove($0.id) != nil }) }
         case .rejected(let dot): throw ServerError(.forkedDot, "event \(dot) differs from the one the server holds")
         case .refused(let dot, let rule):
             throw ServerError(rule == .foreignPurge ? .foreignPurge : .unauthorisedPurge, "event \(dot) is refused: \(rule)", event: dot)

@@ -270,19 +270,20 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     // MARK: Events
 
-    public func push(_ events: [Event]) async throws -> PushOutcome {
-        guard !events.isEmpty else { return .stored(new: 0, alreadyHad: 0) }
+    public func store(_ events: [Event]) async throws -> Stored {
+        guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         do {
-            let outcome = try await commits.write { db -> PushOutcome in
+            let outcome = try await commits.write { db -> Stored in
                 let insert = try db.makeStatement(sql: EventTable.mergeSQL)
                 let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
                 var new = 0, had = 0
                 var touched = Set<ReplicaID>()
+                var inserted = [Page.Entry]()
                 // Purges first (erasure.md §3): P1 on what is held and carried; they decide which
                 // events may arrive purged and which are stored purged.
                 let (honoured, foreign) = try EventTable.purges(in: events, db)
                 if let foreign { throw Refused(dot: foreign.dot, rule: .foreignPurge) }
-                var named = honoured.isEmpty && !events.contains(where: \.isPurged) ? [] : try EventTable.purges(db)
+                var named = try EventTable.purges(naming: events, db)
                 for p in honoured { named.formUnion(p.named) }
                 for received in events {
                     guard let event = EventTable.asStored(received, named: named) else {
@@ -291,6 +292,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                     if try EventTable.insert(event, insert, db) {
                         new += 1
                         touched.insert(event.dot.replica)
+                        inserted.append(Page.Entry(event))
                     } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
                         had += 1
                     } else {
@@ -299,7 +301,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                 }
                 try EventTable.closeRuns(db, origins: touched, from: try EventTable.vector(db))
                 for p in honoured { try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db) }
-                return .stored(new: new, alreadyHad: had)
+                return Stored(.stored(new: new, alreadyHad: had), inserted: inserted)
             }
             if events.contains(where: { $0.scope == .public }) {
                 // No frame with a purged payload stays in the WAL (erasure.md §4).
@@ -307,9 +309,9 @@ public final class SQLiteSyncStorage: SyncStorage {
             }
             return outcome
         } catch let forked as Forked {
-            return .rejected(forked.dot)
+            return Stored(.rejected(forked.dot))
         } catch let refused as Refused {
-            return .refused(refused.dot, refused.rule)
+            return Stored(.refused(refused.dot, refused.rule))
         }
     }
 

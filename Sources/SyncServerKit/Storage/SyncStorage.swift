@@ -33,6 +33,15 @@ public enum PushOutcome: Sendable, Equatable {
     case refused(Dot, Authority.Rule)
 }
 
+/// What storing a push did, and the rows it inserted, each as stored (an event named by a purge
+/// is stored purged): the server keeps the bytes of what it accepted for the laptops it will
+/// send them to (issue 12).
+public struct Stored: Sendable, Equatable {
+    public let outcome: PushOutcome
+    public let inserted: [Page.Entry]
+    public init(_ outcome: PushOutcome, inserted: [Page.Entry] = []) { (self.outcome, self.inserted) = (outcome, inserted) }
+}
+
 /// A page of events for one device (`Protocol/sync-model.md`).
 public struct Page: Sendable, Equatable {
     /// One event of a page, as the storage's index knows it. Within one storage an id names
@@ -112,7 +121,8 @@ public protocol SyncStorage: Sendable {
     /// Stores events in one transaction, idempotently; refuses all of them on a forked dot. Runs
     /// the purges the batch carries (and stores purged what an honoured purge names): the one
     /// exception to append-only (`Protocol/erasure.md`).
-    func push(_ events: [Event]) async throws -> PushOutcome
+    /// Stores a push (all or nothing) and says which rows it inserted, as stored.
+    func store(_ events: [Event]) async throws -> Stored
     /// The server vector S.
     func vector() async throws -> VersionVector
     /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
@@ -135,6 +145,9 @@ public protocol SyncStorage: Sendable {
 }
 
 extension SyncStorage {
+    /// Stores a push (all or nothing).
+    public func push(_ events: [Event]) async throws -> PushOutcome { try await store(events).outcome }
+
     /// The page with every event read whole.
     public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
         try await page(for: org, after: after, limit: limit, known: { Array(repeating: false, count: $0.count) })

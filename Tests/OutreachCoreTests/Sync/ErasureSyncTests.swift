@@ -108,4 +108,47 @@ import SyncServerKit
             #expect(try await service.storage.eventCount() == registered.count)
         }
     }
+
+    /// The server keeps the bytes of the events it accepts, for the laptops it sends them to
+    /// next (issue 12), but only those it stored as they came: a full copy that arrives after
+    /// the purge naming it is stored purged and kept as nothing, and a copy already held is not
+    /// given again.
+    @Test(arguments: Backend.allCases) func theServerKeepsOnlyWhatItStoredAsItCame(backend: Backend) async throws {
+        let dir = TempDir()
+        try await withStorage(backend, dir) { storage in
+            let service = SyncService(storage: storage)
+            let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+            let b1 = laptops[0]
+            let (rose, registered) = try b1.log.registerPerson(name: "Rose", at: t0)
+            let (_, ivy) = try b1.log.registerPerson(name: "Ivy", at: t0)
+            try b1.log.erase(try b1.log.planErasure(of: rose), reason: "asked", at: t0 + 1)
+            let purge = try #require(try b1.log.store.allEvents().first { $0.scope == .public })
+            let device = try await service.authenticate(bearer: b1.bearer)
+            let digest = try b1.log.store.roster().digest
+            let kept = Kept()
+            func push(_ events: [Event]) async throws -> SyncResponseV2 {
+                let request = SyncRequestV2(vector: try b1.log.store.vector(), events: events, certDigest: digest)
+                return try await service.exchange(request, from: device, accepted: { kept.add($0) }).response
+            }
+            // The purge first, then Rose's events in full, then Ivy's.
+            _ = try await push([purge])
+            #expect(kept.ids == [purge.id], "the purge is public and stored as it came")
+            #expect(try await push(registered).stored == registered.count)
+            #expect(kept.ids == [purge.id], "Rose's events were stored purged: no full copy of them is kept")
+            _ = try await push(ivy)
+            #expect(kept.ids == [purge.id] + ivy.map(\.id))
+            _ = try await push(ivy)  // already held
+            #expect(kept.ids == [purge.id] + ivy.map(\.id))
+            let served = try await service.storage.page(for: "basis", after: VersionVector(), limit: 1000).events
+            #expect(registered.allSatisfy { r in served.contains { $0.id == r.id && $0.isPurged } })
+        }
+    }
+
+    /// What `accepted` was given (it may be called on any thread).
+    final class Kept: @unchecked Sendable {
+        private let lock = NSLock()
+        private var events = [Event]()
+        func add(_ more: [Event]) { lock.withLock { events += more } }
+        var ids: [EventID] { lock.withLock { events.map(\.id) } }
+    }
 }

@@ -5,7 +5,7 @@ import PostgresTestSupport
 import Testing
 @testable import OutreachCore
 import SyncServerKit
-import SyncServerPostgres
+@testable import SyncServerPostgres
 
 /// What only PostgreSQL needs proving: the database itself refuses what the rules forbid (a
 /// second instance, a stray psql, a modified server), two instances pushing at once neither lose
@@ -14,6 +14,29 @@ import SyncServerPostgres
     /// Runs `sql` directly on the storage's database, as an attacker with the database password would.
     static func raw(_ database: PostgresTestDatabase, _ sql: String) async throws {
         try await PostgresTestDatabase.admin(database.url) { try await $0.query(PostgresQuery(unsafeSQL: sql)) }
+    }
+
+    /// The page's rows are read straight from their bytes (`RawCells`): each type reads back
+    /// as PostgresNIO reads it, and a column of another type goes through PostgresNIO.
+    @Test func rawCellsReadWhatPostgresNIOReads() async throws {
+        try await PostgresStorages.with { storages in
+            let database = try await storages.database()
+            try await PostgresTestDatabase.admin(database.url) { client in
+                let rows = try await client.query("""
+                    SELECT 'abc'::text, 'é ✓'::varchar, NULL::text, 'x'::text, 9007199254740993::int8, -7::int4, true, false, '\\x00ff10'::bytea, ''::bytea
+                    """).collect()
+                let row = try #require(rows.first)
+                var cells = RawCells(row)
+                #expect(try cells.text() == "abc" && cells.text() == "é ✓")
+                #expect(try cells.optionalText() == nil && cells.optionalText() == "x")
+                #expect(try cells.int64() == 9007199254740993 && cells.int64() == -7)
+                #expect(try cells.bool() == true && cells.bool() == false)
+                #expect(try cells.data() == Data([0x00, 0xff, 0x10]) && cells.data() == Data())
+                #expect(throws: FieldlogError.self) { try cells.text() }  // no column left
+                let decoded = try row.decode((String, String, String?, String, Int64, Int64, Bool, Bool, Data, Data).self)
+                #expect(decoded.0 == "abc" && decoded.1 == "é ✓" && decoded.4 == 9007199254740993 && decoded.8 == Data([0x00, 0xff, 0x10]))
+            }
+        }
     }
 
     @Test func theDatabaseRefusesRewritesDeletesAndAVectorGoingBack() async throws {
