@@ -165,7 +165,7 @@ extension PostgresSyncStorage {
             var more = false
             if rows.count > limit {
                 // Cut: origins before the first event left out are covered, and its own up to it.
-                let cut = rows[limit].entry.dot
+                let cut = rows[limit].dot
                 page = Array(rows.prefix(limit))
                 more = true
                 for (origin, top) in wanted {
@@ -178,29 +178,25 @@ extension PostgresSyncStorage {
             // Tombstones travel with the purges that name them (erasure.md §4).
             page += try await authorisations(for: page, tx)
             // Then only the rows the caller lacks, whole, in one query.
-            let kept = known(page.map(\.entry))
+            let kept = known(page)
             guard kept.count == page.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
-            let lacking = zip(page, kept).filter { !$0.1 }.map(\.0.entry)
-            return Page(vector: server, covered: covered, entries: page.map(\.entry), events: try await whole(lacking, tx), more: more)
+            let lacking = zip(page, kept).filter { !$0.1 }.map(\.0)
+            return Page(vector: server, covered: covered, entries: page, events: try await whole(lacking, tx), more: more)
         }
     }
 
-    /// One event of a page as the index gives it.
-    private struct Indexed {
-        let entry: Page.Entry
-        let org: String
-    }
-
-    /// Rows selected as `id, origin, seq, purged, org`.
-    private func indexed(_ rows: PostgresRowSequence) async throws -> [Indexed] {
-        var out = [Indexed]()
+    /// The index's rows (`origin, ids, seqs, purged`: one origin's events each), in order.
+    private func indexed(_ rows: PostgresRowSequence) async throws -> [Page.Entry] {
+        var out = [Page.Entry]()
         for try await row in rows {
-            var cells = RawCells(row)
-            let (id, origin, seq, purged, org) = (try cells.text(), try cells.text(), try cells.int64(), try cells.bool(), try cells.text())
-            guard let id = EventID(hex: id), let origin = ReplicaID(origin), seq >= 1 else {
-                throw FieldlogError(.corrupt, "an event row has a bad id, origin or seq")
+            let (origin, ids, seqs, purged) = try row.decode((String, [String], [Int64], [Bool]).self)
+            guard let origin = ReplicaID(origin), ids.count == seqs.count, ids.count == purged.count else {
+                throw FieldlogError(.corrupt, "a page's index row is malformed")
             }
-            out.append(Indexed(entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged), org: org))
+            for n in ids.indices {
+                guard let id = EventID(hex: ids[n]), seqs[n] >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+                out.append(Page.Entry(id: id, dot: Dot(origin, UInt64(seqs[n])), purged: purged[n]))
+            }
         }
         return out
     }
@@ -231,17 +227,23 @@ extension PostgresSyncStorage {
         return out
     }
 
-    /// The `events.purged` held that name any of the page's tombstones (and are not in it).
-    private func authorisations(for page: [Indexed], _ tx: PostgresConnection) async throws -> [Indexed] {
-        let tombstones = page.filter(\.entry.purged)
+    /// The `events.purged` held that name any of the page's tombstones (and are not in it): the
+    /// purges of each tombstone's own organisation.
+    private func authorisations(for page: [Page.Entry], _ tx: PostgresConnection) async throws -> [Page.Entry] {
+        let tombstones = page.filter(\.purged)
         guard !tombstones.isEmpty else { return [] }
-        let sending = Set(page.map(\.entry.id.hex))
+        let sending = Set(page.map(\.id.hex))
         let by = try await tx.query("""
-            SELECT DISTINCT p.by FROM purges p JOIN unnest(\(tombstones.map(\.entry.id.hex))::text[], \(tombstones.map(\.org))::text[]) AS t(id, org)
-            ON p.id = t.id AND p.org = t.org
+            SELECT DISTINCT p.by FROM purges p JOIN events e ON e.id = p.id AND e.org = p.org WHERE p.id = ANY(\(tombstones.map(\.id.hex))::text[])
             """, logger: logger).decode(String.self).all().filter { !sending.contains($0) }
         guard !by.isEmpty else { return [] }
-        return try await indexed(tx.query("SELECT id, origin, seq, purged, org FROM events WHERE id = ANY(\(by)::text[]) ORDER BY id", logger: logger))
+        var out = [Page.Entry]()
+        for try await (id, origin, seq, purged) in try await tx.query("SELECT id, origin, seq, purged FROM events WHERE id = ANY(\(by)::text[]) ORDER BY id",
+                                                                      logger: logger).decode((String, String, Int64, Bool).self) {
+            guard let id = EventID(hex: id), let origin = ReplicaID(origin), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or origin") }
+            out.append(Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged))
+        }
+        return out
     }
 
     public func eventCount() async throws -> Int {
