@@ -100,10 +100,11 @@ public enum EventTable {
         return sqlite3_changes(db.sqliteConnection) > 0
     }
 
-    /// An event from a row selected with `columns`; `verify` recomputes its id from its contents.
-    public static func event(from row: Row, verify: Bool = false) throws -> Event {
-        try event(from: StoredEvent(id: row[0], origin: row[1], seq: row[2], org: row[3], scope: row[4], ctx: row[5], recordedAt: row[6],
-                                    keyID: row[7], payload: row[8], sig: row[9], prev: row[10], purged: (row[11] as Int64) == 1), verify: verify)
+    /// An event from a row selected with `columns` (after `offset` other columns); `verify`
+    /// recomputes its id from its contents.
+    public static func event(from row: Row, offset o: Int = 0, verify: Bool = false) throws -> Event {
+        try event(from: StoredEvent(id: row[o], origin: row[o + 1], seq: row[o + 2], org: row[o + 3], scope: row[o + 4], ctx: row[o + 5], recordedAt: row[o + 6],
+                                    keyID: row[o + 7], payload: row[o + 8], sig: row[o + 9], prev: row[o + 10], purged: (row[o + 11] as Int64) == 1), verify: verify)
     }
 
     /// An event as every backend stores it (SQLite on laptops and the server, PostgreSQL on the

@@ -44,16 +44,9 @@ extension SQLiteSyncStorage {
             // Tombstones travel with the purges that name them (erasure.md §4).
             indexed += try Self.authorisations(for: indexed, db)
             // Then only the rows the caller lacks, whole.
-            let whole = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE rowid = ?")
             let kept = known(indexed.map(\.entry))
             guard kept.count == indexed.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
-            var events = [Event]()
-            for (item, kept) in zip(indexed, kept) where !kept {
-                guard let row = try Row.fetchOne(whole, arguments: [item.rowid]) else {
-                    throw FieldlogError(.corrupt, "an event of a page vanished while it was read")
-                }
-                events.append(try EventTable.event(from: row))
-            }
+            let events = try Self.whole(zip(indexed, kept).filter { !$0.1 }.map(\.0), db)
             return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: events, more: more)
         }
     }
@@ -87,6 +80,42 @@ extension SQLiteSyncStorage {
             out.append(Indexed(rowid: sqlite3_column_int64(s, 0), entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged),
                                org: purged ? column(4) ?? "" : ""))
         }
+    }
+
+    /// The rows of `items`, whole, in their order: a run of one origin's events (a new laptop's
+    /// pages lack them all) in one range read, a few here and there (a crowd's pages lack only
+    /// what no one was sent yet) each by its rowid.
+    private static func whole(_ items: [Indexed], _ db: Database) throws -> [Event] {
+        let byRowid = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE rowid = ?")
+        let range = try db.cachedStatement(sql: "SELECT rowid, \(EventTable.columns) FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq")
+        var out = [Event]()
+        out.reserveCapacity(items.count)
+        var start = items.startIndex
+        while start < items.endIndex {
+            var end = start + 1
+            let origin = items[start].entry.dot.replica
+            while end < items.endIndex, items[end].entry.dot.replica == origin, items[end].entry.dot.seq > items[end - 1].entry.dot.seq { end += 1 }
+            let run = items[start..<end]
+            if run.count >= 16 {
+                let wanted = Set(run.map(\.rowid))
+                let rows = try Row.fetchCursor(range, arguments: [origin.rawValue, Int64(run.first!.entry.dot.seq), Int64(run.last!.entry.dot.seq)])
+                let before = out.count
+                while let row = try rows.next() {
+                    // Another organisation's own events, or quarantined ones, lie in the range too.
+                    if wanted.contains(row[0]) { out.append(try EventTable.event(from: row, offset: 1)) }
+                }
+                guard out.count - before == run.count else { throw FieldlogError(.corrupt, "events of a page vanished while it was read") }
+            } else {
+                for item in run {
+                    guard let row = try Row.fetchOne(byRowid, arguments: [item.rowid]) else {
+                        throw FieldlogError(.corrupt, "an event of a page vanished while it was read")
+                    }
+                    out.append(try EventTable.event(from: row))
+                }
+            }
+            start = end
+        }
+        return out
     }
 
     /// A row selected as `rowid, id, seq, purged, org`.

@@ -36,6 +36,17 @@ enum SyncStorageSuite {
             #expect(part.entries == full.entries && part.covered == full.covered && part.more == full.more && part.vector == full.vector)
             #expect(part.events == full.events.enumerated().filter { $0.offset % 2 == 1 }.map(\.element), "limit \(limit)")
         }
+        // Long runs (read by range) with another organisation's own events inside them.
+        let long = ReplicaID.random()
+        _ = try await storage.push(events("basis", .partnership, origin: long, seqs: 1...30) + events("basis", .org, origin: long, seqs: 31...33)
+                                   + events("basis", .partnership, origin: long, seqs: 34...60))
+        let after = VersionVector([b: 7, j: 4])
+        let full = try await storage.page(for: "joanna", after: after, limit: 100)
+        #expect(full.events.map(\.dot.seq) == Array(1...30) + Array(34...60))
+        for skip in [0, 20, 45] {
+            let part = try await storage.page(for: "joanna", after: after, limit: 100) { entries in entries.indices.map { $0 < skip } }
+            #expect(part.entries == full.entries && part.events == Array(full.events.dropFirst(skip)), "first \(skip) kept")
+        }
     }
 
     /// Records what a callback was called with (it may run on any thread).
