@@ -100,7 +100,7 @@ struct CrowdBench {
         }
         progress("crowd: \(laptops.count) laptops syncing")
         let profiler = try CrowdBench.profile()
-        let serverCPUBefore = CrowdBench.cpuSeconds()
+        let serverCPUBefore = CrowdBench.cpuSeconds(), databaseCPUBefore = postgres ? CrowdBench.databaseCPUSeconds() : 0
         for (_, input, _) in workerProcesses { input.fileHandleForWriting.write(Data("go\n".utf8)) }
         var times = [Double](), errors = 0, requests = 0, workerCPU = 0.0
         for (_, _, output) in workerProcesses {
@@ -112,6 +112,7 @@ struct CrowdBench {
         }
         // Before waiting for any process: Foundation's waitUntilExit spins a run loop on Linux.
         let serverCPU = CrowdBench.cpuSeconds() - serverCPUBefore
+        let databaseCPU = postgres ? String(format: ", PostgreSQL %.2f s", CrowdBench.databaseCPUSeconds() - databaseCPUBefore) : ""
         _ = profiler  // it stops by itself
         for (p, _, _) in workerProcesses { p.waitUntilExit() }
         times.sort()
@@ -119,10 +120,10 @@ struct CrowdBench {
         for name in try await all.names() { held += try await all.storage(name).eventCount() }
         held += try await all.storage(nil).eventCount()
         report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]",
-               String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s",
+               String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s%@",
                       errors + (laptops.count - times.count),
                       times.isEmpty ? 0 : times[times.count / 2], times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)], times.last ?? 0,
-                      requests, held, serverCPU, workerCPU))
+                      requests, held, serverCPU, workerCPU, databaseCPU))
         await server.stop()
         await all.close()
     }
@@ -144,6 +145,22 @@ struct CrowdBench {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// CPU time (user and system) PostgreSQL's processes on this machine have used so far, in
+    /// seconds (each process's `/proc/PID/stat`); 0 where there is no /proc.
+    static func databaseCPUSeconds() -> Double {
+        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var ticks = 0
+        for pid in pids where pid.allSatisfy(\.isNumber) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
+                  stat[stat.index(after: open)..<close].hasPrefix("postgres") else { continue }
+            // After the name: state is field 3, utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) { ticks += user + system }
+        }
+        return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// One line a worker wrote.
