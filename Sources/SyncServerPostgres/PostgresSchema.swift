@@ -164,7 +164,23 @@ enum PostgresSchema {
         #variable_conflict use_column
         DECLARE
             budget int := p_limit + 1;
+            span bigint := 0;
         BEGIN
+            FOR i IN 1 .. coalesce(array_length(p_origins, 1), 0) LOOP
+                span := span + (p_hi[i] - p_lo[i]);
+            END LOOP;
+            IF span <= budget THEN
+                -- Everything the page may hold fits: one query for all origins (a crowd's evening:
+                -- many origins with a few events each, where one query per origin cost the most).
+                RETURN QUERY
+                    SELECT w.origin, array_agg(e.id ORDER BY e.seq), array_agg(e.seq ORDER BY e.seq), array_agg(e.purged ORDER BY e.seq)
+                    FROM unnest(p_origins, p_lo, p_hi) WITH ORDINALITY AS w(origin, lo, hi, n)
+                    JOIN events e ON e.origin = w.origin AND e.seq > w.lo AND e.seq <= w.hi
+                    WHERE (e.org = p_org OR e.scope IN ('partnership', 'public'))
+                      AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.id = e.id)
+                    GROUP BY w.n, w.origin ORDER BY w.n;
+                RETURN;
+            END IF;
             FOR i IN 1 .. coalesce(array_length(p_origins, 1), 0) LOOP
                 EXIT WHEN budget <= 0;
                 SELECT array_agg(e.id ORDER BY e.seq), array_agg(e.seq ORDER BY e.seq), array_agg(e.purged ORDER BY e.seq)
