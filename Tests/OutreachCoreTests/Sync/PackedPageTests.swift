@@ -80,7 +80,8 @@ import SyncClient
         do {
             let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
             let (b1, b2) = (laptops[0], laptops[1])
-            for n in 0..<30 { _ = try b1.log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+            var people = [(String, [Event])]()
+            for n in 0..<30 { people.append(try b1.log.registerPerson(name: "P\(n)", at: t0 + Int64(n))) }
             func run(_ laptop: Laptop) async throws -> SyncSummary {
                 try await SyncEngine(store: laptop.log.store, keyring: laptop.log.keyring, transport: HTTPTransport(server: server.url, token: laptop.bearer)).run()
             }
@@ -94,6 +95,23 @@ import SyncClient
             // The laptop's own sync reads packed pages, and converges.
             #expect(try await run(b2).received == 30)
             #expect(try b2.log.store.vector()[b1.log.store.info.replica] == 30)
+
+            // b1 erases one of them. The server kept the bytes of her full copy when b1 pushed it
+            // and answered b2 from them; from now on every answer, packed or JSON, carries her
+            // tombstone with its purge, and b2 (which read her from those kept bytes) forgets her.
+            let (victim, hers) = people[7]
+            try b1.log.erase(try b1.log.planErasure(of: victim), reason: "asked", at: t0 + 100)
+            _ = try await run(b1)
+            _ = try await run(b2)
+            let packedAfter = try PackedPage.decode(try await HTTPTransport.postForBytes(server: server.url, path: "/v1/sync", body: body, bearer: b2.bearer,
+                                                                                          accept: PackedPage.mediaType))
+            let jsonAfter = try SyncResponseV2(json: try JSONValue.parse(try await HTTPTransport.postForBytes(server: server.url, path: "/v1/sync", body: body,
+                                                                                                                bearer: b2.bearer)))
+            #expect(packedAfter == jsonAfter)
+            for e in hers { #expect(packedAfter.events.contains { $0.id == e.id && $0.isPurged } && !packedAfter.events.contains(e)) }
+            #expect(packedAfter.events.contains { $0.scope == .public })
+            let state = try b2.log.state()
+            #expect(state.people[state.canonical(victim)]?.name == nil && state.people[state.canonical(people[8].0)]?.name == "P8")
         } catch {
             await server.stop()
             throw error
