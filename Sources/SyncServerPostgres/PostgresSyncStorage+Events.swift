@@ -178,9 +178,7 @@ extension PostgresSyncStorage {
             // Tombstones travel with the purges that name them (erasure.md §4).
             page += try await authorisations(for: page, tx)
             // Then only the rows the caller lacks, whole, in one query.
-            let kept = known(page)
-            guard kept.count == page.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
-            let lacking = zip(page, kept).filter { !$0.1 }.map(\.0)
+            let lacking = zip(page, try Page.lacking(page, known: known)).filter(\.1).map(\.0)
             return Page(vector: server, covered: covered, entries: page, events: try await whole(lacking, tx), more: more)
         }
     }
@@ -193,10 +191,7 @@ extension PostgresSyncStorage {
             guard let origin = ReplicaID(origin), ids.count == seqs.count, ids.count == purged.count else {
                 throw FieldlogError(.corrupt, "a page's index row is malformed")
             }
-            for n in ids.indices {
-                guard let id = EventID(hex: ids[n]), seqs[n] >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
-                out.append(Page.Entry(id: id, dot: Dot(origin, UInt64(seqs[n])), purged: purged[n]))
-            }
+            for n in ids.indices { out.append(try Page.Entry(id: ids[n], origin: origin, seq: seqs[n], purged: purged[n])) }
         }
         return out
     }
@@ -240,8 +235,7 @@ extension PostgresSyncStorage {
         var out = [Page.Entry]()
         for try await (id, origin, seq, purged) in try await tx.query("SELECT id, origin, seq, purged FROM events WHERE id = ANY(\(by)::text[]) ORDER BY id",
                                                                       logger: logger).decode((String, String, Int64, Bool).self) {
-            guard let id = EventID(hex: id), let origin = ReplicaID(origin), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or origin") }
-            out.append(Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged))
+            out.append(try Page.Entry(id: id, origin: origin, seq: seq, purged: purged))
         }
         return out
     }

@@ -76,10 +76,7 @@ public enum EventTable {
     public static func insert(_ event: Event, _ statement: Statement, _ db: Database) throws -> Bool {
         let s = statement.sqliteStatement
         sqlite3_reset(s)
-        func text(_ index: Int32, _ value: String) {
-            var v = value
-            v.withUTF8 { b in _ = sqlite3_bind_text(s, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient) }
-        }
+        func text(_ index: Int32, _ value: String) { bind(value, at: index, s) }
         text(1, event.id.hex)
         text(2, event.dot.replica.rawValue)
         sqlite3_bind_int64(s, 3, Int64(event.dot.seq))
@@ -98,6 +95,15 @@ public enum EventTable {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
         return sqlite3_changes(db.sqliteConnection) > 0
+    }
+
+    /// Binds `value` as text to parameter `index` of a raw statement (SQLite copies it), for the
+    /// paths that step statements through SQLite's own calls.
+    public static func bind(_ value: String, at index: Int32, _ statement: SQLiteStatement) {
+        var v = value
+        v.withUTF8 { b in
+            _ = sqlite3_bind_text(statement, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient)
+        }
     }
 
     /// An event from a row selected with `columns` (after `offset` other columns); `verify`

@@ -109,13 +109,18 @@ final class EncodedEvents: Sendable {
     /// are sent them next, and would otherwise each read and encode them before any kept them.
     func keep(_ events: [Event], _ form: Form, partnership: String?) {
         guard !events.isEmpty else { return }
-        let made = events.map { form == .json ? $0.json.canonicalData() : Data($0.packed) }
+        keep(events.map { Key(partnership, Page.Entry($0)) }, events.map { Self.encode($0, form) }, form)
+    }
+
+    /// `event`'s bytes in `form`.
+    static func encode(_ event: Event, _ form: Form) -> Data { form == .json ? event.json.canonicalData() : Data(event.packed) }
+
+    /// Keeps `bytes` under `keys` in `form`, all of them (the cache starts again if they would
+    /// not fit), but none whose full copy was erased.
+    private func keep(_ keys: [Key], _ bytes: [Data], _ form: Form) {
         kept(form).withLockedValue { cache in
-            if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
-            for (event, bytes) in zip(events, made) {
-                let key = Key(partnership, Page.Entry(event))
-                if mayKeep(key) { cache[key] = bytes }
-            }
+            if cache.count + bytes.count > capacity { cache.removeAll(keepingCapacity: true) }
+            for (key, bytes) in zip(keys, bytes) where mayKeep(key) { cache[key] = bytes }
         }
     }
 
@@ -132,29 +137,24 @@ final class EncodedEvents: Sendable {
         guard missing.count == fetched.count, zip(missing, fetched).allSatisfy({ entries[$0] == Page.Entry($1) }) else {
             throw FieldlogError(.corrupt, "a page's events do not match its index")
         }
+        let keys = entries.map { Key(lookup.partnership, $0) }
         if !missing.isEmpty {
-            let made = Parallel.map(count: fetched.count, chunk: 256) { n in
-                form == .json ? fetched[n].json.canonicalData() : Data(fetched[n].packed)
-            }
-            let keys = missing.map { Key(lookup.partnership, entries[$0]) }
-            kept(form).withLockedValue { cache in
-                if cache.count + made.count > capacity { cache.removeAll(keepingCapacity: true) }
-                for (key, bytes) in zip(keys, made) where mayKeep(key) { cache[key] = bytes }
-            }
+            let made = Parallel.map(count: fetched.count, chunk: 256) { Self.encode(fetched[$0], form) }
+            keep(missing.map { keys[$0] }, made, form)
             for (n, bytes) in zip(missing, made) { items[n] = bytes }
         }
+        let bytes = items.map { $0! }
         var shell = exchange.response
         shell.events = []
         let written = shell.json.canonicalData()
-        let keys = entries.map { Key(lookup.partnership, $0) }
         let marker = Data(#""events":[]"#.utf8)
         // `"events":[]` occurs once: keys are sorted, strings escaped, and no other object of an
         // answer has an `events` member.
         guard form == .json, !entries.isEmpty, let at = written.range(of: marker) else {
-            return EncodedAnswer(form: form, head: written, tail: Data(), keys: keys, items: items.map { $0! }, encodings: self)
+            return EncodedAnswer(form: form, head: written, tail: Data(), keys: keys, items: bytes, encodings: self)
         }
         return EncodedAnswer(form: form, head: written[..<at.lowerBound] + Data(#""events":["#.utf8), tail: written[(at.upperBound - 1)...],
-                             keys: keys, items: items.map { $0! }, encodings: self)
+                             keys: keys, items: bytes, encodings: self)
     }
 
     /// The answer `response` (all of its events read whole) in `form`, through the kept bytes

@@ -3,9 +3,6 @@ import GRDB
 import GRDBSQLite
 import OutreachCore
 
-/// SQLite copies bound values (`SQLITE_TRANSIENT`).
-private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
 extension SQLiteSyncStorage {
     /// One event of a page as the index gives it, with where its row is.
     private struct Indexed {
@@ -44,9 +41,8 @@ extension SQLiteSyncStorage {
             // Tombstones travel with the purges that name them (erasure.md §4).
             indexed += try Self.authorisations(for: indexed, db)
             // Then only the rows the caller lacks, whole.
-            let kept = known(indexed.map(\.entry))
-            guard kept.count == indexed.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
-            let events = try Self.whole(zip(indexed, kept).filter { !$0.1 }.map(\.0), db)
+            let lacking = try Page.lacking(indexed.map(\.entry), known: known)
+            let events = try Self.whole(zip(indexed, lacking).filter(\.1).map(\.0), db)
             return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: events, more: more)
         }
     }
@@ -57,15 +53,11 @@ extension SQLiteSyncStorage {
         let s = query.sqliteStatement
         sqlite3_reset(s)
         defer { sqlite3_reset(s) }
-        func text(_ index: Int32, _ value: String) {
-            var v = value
-            v.withUTF8 { b in _ = sqlite3_bind_text(s, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient) }
-        }
         func column(_ index: Int32) -> String? { sqlite3_column_text(s, index).map { String(cString: $0) } }
-        text(1, origin.rawValue)
+        EventTable.bind(origin.rawValue, at: 1, s)
         sqlite3_bind_int64(s, 2, Int64(after))
         sqlite3_bind_int64(s, 3, Int64(top))
-        text(4, org)
+        EventTable.bind(org, at: 4, s)
         sqlite3_bind_int64(s, 5, Int64(limit))
         var out = [Indexed]()
         while true {
@@ -74,11 +66,9 @@ extension SQLiteSyncStorage {
             guard rc == SQLITE_ROW else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
-            let seq = sqlite3_column_int64(s, 2), purged = sqlite3_column_int64(s, 3) == 1
-            guard let id = column(1).flatMap(EventID.init(hex:)), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+            let entry = try Page.Entry(id: column(1) ?? "", origin: origin, seq: sqlite3_column_int64(s, 2), purged: sqlite3_column_int64(s, 3) == 1)
             // The organisation is needed only to find a tombstone's purge.
-            out.append(Indexed(rowid: sqlite3_column_int64(s, 0), entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: purged),
-                               org: purged ? column(4) ?? "" : ""))
+            out.append(Indexed(rowid: sqlite3_column_int64(s, 0), entry: entry, org: entry.purged ? column(4) ?? "" : ""))
         }
     }
 
@@ -118,13 +108,6 @@ extension SQLiteSyncStorage {
         return out
     }
 
-    /// A row selected as `rowid, id, seq, purged, org`.
-    private static func indexed(_ row: Row, origin: ReplicaID) throws -> Indexed {
-        let seq: Int64 = row[2]
-        guard let id = EventID(hex: row[1]), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
-        return Indexed(rowid: row[0], entry: Page.Entry(id: id, dot: Dot(origin, UInt64(seq)), purged: (row[3] as Int64) == 1), org: row[4])
-    }
-
     /// The `events.purged` held that name any of the page's tombstones, and are not in it.
     private static func authorisations(for page: [Indexed], _ db: Database) throws -> [Indexed] {
         let tombstones = page.filter(\.entry.purged)
@@ -136,8 +119,8 @@ extension SQLiteSyncStorage {
         let row = try db.cachedStatement(sql: "SELECT rowid, id, seq, purged, org, origin FROM events WHERE id = ?")
         return try ids.subtracting(sending).sorted().compactMap { id in
             guard let found = try Row.fetchOne(row, arguments: [id]) else { return nil }
-            guard let origin = ReplicaID(found[5]) else { throw FieldlogError(.corrupt, "an event row has a bad origin") }
-            return try indexed(found, origin: origin)
+            return Indexed(rowid: found[0], entry: try Page.Entry(id: found[1], origin: found[5] as String, seq: found[2], purged: (found[3] as Int64) == 1),
+                           org: found[4])
         }
     }
 }

@@ -53,6 +53,24 @@ public struct Page: Sendable, Equatable {
         public let purged: Bool
         public init(id: EventID, dot: Dot, purged: Bool) { (self.id, self.dot, self.purged) = (id, dot, purged) }
         public init(_ event: Event) { self.init(id: event.id, dot: event.dot, purged: event.isPurged) }
+
+        /// An entry from a stored row's columns, each checked (every backend reads its index here).
+        public init(id: String, origin: ReplicaID, seq: Int64, purged: Bool) throws {
+            guard let id = EventID(hex: id), seq >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+            self.init(id: id, dot: Dot(origin, UInt64(seq)), purged: purged)
+        }
+
+        public init(id: String, origin: String, seq: Int64, purged: Bool) throws {
+            guard let origin = ReplicaID(origin) else { throw FieldlogError(.corrupt, "an event row has a bad origin") }
+            try self.init(id: id, origin: origin, seq: seq, purged: purged)
+        }
+    }
+
+    /// Which of `entries` the caller lacks, by its `known` (one answer per entry, in order).
+    public static func lacking(_ entries: [Entry], known: ([Entry]) -> [Bool]) throws -> [Bool] {
+        let kept = known(entries)
+        guard kept.count == entries.count else { throw FieldlogError(.corrupt, "a page's caller answered for another page") }
+        return kept.map { !$0 }
     }
 
     /// The server vector S.
@@ -128,7 +146,8 @@ public protocol SyncStorage: Sendable {
     /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
     /// The page read from the index alone, and the rows of only the entries not `known` read
     /// whole, all in one read transaction: a server that keeps the bytes of what it sent reads
-    /// only what it lacks (issue 12). `known` is called once per entry, in page order.
+    /// only what it lacks (issue 12). `known` is called once with every entry, in page order,
+    /// and says for each whether the caller keeps it (`Page.lacking`).
     func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page
     func eventCount() async throws -> Int
 
