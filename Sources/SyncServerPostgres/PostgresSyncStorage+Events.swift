@@ -5,18 +5,22 @@ import PostgresNIO
 import SyncServerKit
 
 /// Events in PostgreSQL: the push in one transaction with one bulk insert, pages served by one
-/// server-side function (`fieldlog_page_index`) in a repeatable-read snapshot.
+/// server-side function (`fieldlog_page_ids`) in a repeatable-read snapshot.
 extension PostgresSyncStorage {
     static let eventColumns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged"
 
     private struct Forked: Error { let dot: Dot }
     private struct Refused: Error { let dot: Dot; let rule: Authority.Rule }
 
-    public func store(_ events: [Event]) async throws -> Stored {
+    public func store(_ events: [Event], marking: SyncMark?) async throws -> Stored {
         guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         let purges = events.compactMap(EventTable.Purge.init)
         do {
-            let outcome = try await transaction { tx in try await self.push(events, purges: purges, tx) }
+            let outcome = try await transaction { tx in
+                let stored = try await self.push(events, purges: purges, tx)
+                if let marking { try await tx.query(Self.mark(marking), logger: logger) }
+                return stored
+            }
             if !purges.isEmpty {
                 // Frees the dead row versions that held the purged payloads (Protocol/erasure.md §4).
                 try await execute("VACUUM events")
@@ -30,36 +34,28 @@ extension PostgresSyncStorage {
     }
 
     private func push(_ events: [Event], purges: [EventTable.Purge], _ tx: PostgresConnection) async throws -> Stored {
-        // A purge never interleaves with other pushes; an origin's pushes go one at a time.
-        if purges.isEmpty {
-            try await tx.query("SELECT pg_advisory_xact_lock_shared(\(PostgresSchema.Lock.purges), hashtext(current_schema()))", logger: logger)
-        } else {
-            try await tx.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.purges), hashtext(current_schema()))", logger: logger)
-        }
+        // A purge never interleaves with other pushes; an origin's pushes go one at a time. Then
+        // whatever the push carries is looked up in the purges held: a full copy may arrive after
+        // the purge that names it, and is then stored purged (rule P3).
         let origins = Set(events.map(\.dot.replica.rawValue)).sorted()
-        try await tx.query("SELECT \(unescaped: PostgresSchema.Lock.takeOrigin("o")) FROM unnest(\(origins)::text[]) AS o",
-                           logger: logger)
+        var named = Set<EventTable.Purged>()
+        for try await (id, org) in try await tx.query("SELECT id, org FROM fieldlog_push_begin(\(!purges.isEmpty), \(origins)::text[], \(events.map(\.id.hex))::text[])",
+                                                      logger: logger).decode((String, String).self) {
+            if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
+        }
 
         // Purges first (erasure.md §3): P1 on what is held and carried; they decide which events
         // may arrive purged and which are stored purged.
         if !purges.isEmpty {
             var held = [EventID: String]()
-            let named = purges.flatMap { $0.ids.map(\.hex) }
-            for try await (id, org) in try await tx.query("SELECT id, org FROM events WHERE id = ANY(\(named)::text[])", logger: logger)
+            let ids = purges.flatMap { $0.ids.map(\.hex) }
+            for try await (id, org) in try await tx.query("SELECT id, org FROM events WHERE id = ANY(\(ids)::text[])", logger: logger)
                 .decode((String, String).self) {
                 if let id = EventID(hex: id) { held[id] = org }
             }
             if let foreign = EventTable.foreignPurge(among: purges, carried: EventTable.carriedOwners(events), held: held) {
                 throw Refused(dot: foreign.event.dot, rule: .foreignPurge)
             }
-        }
-        // Whatever the push carries: a full copy may arrive after the purge that names it, and is
-        // then stored purged (rule P3).
-        var named = Set<EventTable.Purged>()
-        let ids = events.map(\.id.hex)
-        for try await (id, org) in try await tx.query("SELECT id, org FROM purges WHERE id = ANY(\(ids)::text[])", logger: logger)
-            .decode((String, String).self) {
-            if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
         }
         for p in purges { named.formUnion(p.named) }
         var rows = [EventTable.StoredEvent](), entries = [Page.Entry]()
@@ -152,12 +148,11 @@ extension PostgresSyncStorage {
     }
 
     public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
-        try await transaction { tx in
-            try await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+        try await snapshot { tx in
             let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
             let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
             let rows = try await indexed(tx.query("""
-                SELECT * FROM fieldlog_page_index(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
+                SELECT origin, packed FROM fieldlog_page_ids(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
                                                   \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
                 """, logger: logger))
             var covered = VersionVector()
@@ -183,17 +178,46 @@ extension PostgresSyncStorage {
         }
     }
 
-    /// The index's rows (`origin, ids, seqs, purged`: one origin's events each), in order.
+    /// The index's rows (`origin, packed`: one origin's events each, as 41-byte records of id,
+    /// seq and purged flag in any order), in order, each origin's events sorted by seq.
     private func indexed(_ rows: PostgresRowSequence) async throws -> [Page.Entry] {
         var out = [Page.Entry]()
         for try await row in rows {
-            let (origin, ids, seqs, purged) = try row.decode((String, [String], [Int64], [Bool]).self)
-            guard let origin = ReplicaID(origin), ids.count == seqs.count, ids.count == purged.count else {
+            var cells = RawCells(row)
+            guard let origin = ReplicaID(try cells.text()), let packed = try cells.byteBuffer() else {
                 throw FieldlogError(.corrupt, "a page's index row is malformed")
             }
-            for n in ids.indices { out.append(try Page.Entry(id: ids[n], origin: origin, seq: seqs[n], purged: purged[n])) }
+            out += try Self.unpackIndex(packed, origin: origin)
         }
         return out
+    }
+
+    /// One origin's packed index records (`fieldlog_page_ids`), sorted by seq; throws on a
+    /// malformed record or a seq named twice.
+    static func unpackIndex(_ packed: ByteBuffer, origin: ReplicaID) throws -> [Page.Entry] {
+        let record = 41
+        guard packed.readableBytes % record == 0 else { throw FieldlogError(.corrupt, "a page's index row has a partial record") }
+        var entries = [Page.Entry]()
+        entries.reserveCapacity(packed.readableBytes / record)
+        try packed.withUnsafeReadableBytes { raw in
+            var at = 0
+            while at < raw.count {
+                let seq = raw.loadUnaligned(fromByteOffset: at + 32, as: UInt64.self).bigEndian
+                let flag = raw[at + 40]
+                guard let id = EventID(bytes: UnsafeRawBufferPointer(rebasing: raw[at ..< at + 32])), seq >= 1, seq <= UInt64(Int64.max), flag <= 1 else {
+                    throw FieldlogError(.corrupt, "a page's index row has a bad record")
+                }
+                entries.append(Page.Entry(id: id, dot: Dot(origin, seq), purged: flag == 1))
+                at += record
+            }
+        }
+        if !zip(entries, entries.dropFirst()).allSatisfy({ $0.dot.seq < $1.dot.seq }) {
+            entries.sort { $0.dot.seq < $1.dot.seq }
+            guard zip(entries, entries.dropFirst()).allSatisfy({ $0.dot.seq < $1.dot.seq }) else {
+                throw FieldlogError(.corrupt, "a page's index names one seq twice")
+            }
+        }
+        return entries
     }
 
     /// The rows of `entries`, whole, in their order.

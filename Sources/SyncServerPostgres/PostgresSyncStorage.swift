@@ -124,6 +124,23 @@ public final class PostgresSyncStorage: SyncStorage {
         }
     }
 
+    /// Runs `body` in one read-only, repeatable-read transaction (a page's reads agree with its
+    /// vector), begun in one statement.
+    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await lease { conn in
+            try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let value: T
+            do {
+                value = try await body(conn)
+            } catch {
+                _ = try? await conn.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            try await conn.query("COMMIT", logger: logger)
+            return value
+        }
+    }
+
     // MARK: Organisations and devices
 
     public func addOrganisation(_ name: String, at time: Int64) async throws {
@@ -223,7 +240,11 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
-        try await execute("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
+        try await execute(Self.mark(SyncMark(deviceID: deviceID, at: time)))
+    }
+
+    static func mark(_ mark: SyncMark) -> PostgresQuery {
+        "UPDATE devices SET last_sync_at = \(mark.at) WHERE id = \(mark.deviceID)"
     }
 
     public func holdAfterRestore(at time: Int64) async throws {

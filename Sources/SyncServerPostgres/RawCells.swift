@@ -44,6 +44,14 @@ struct RawCells {
         return value == 1
     }
 
+    /// A bytea cell's bytes as they came (nil for NULL), without a copy.
+    mutating func byteBuffer() throws -> ByteBuffer? {
+        let cell = try cell()
+        guard cell.bytes != nil else { return nil }
+        guard cell.format == .binary, cell.dataType == .bytea, let bytes = cell.bytes else { return try cell.decode(ByteBuffer.self) }
+        return bytes
+    }
+
     mutating func data() throws -> Data {
         let cell = try cell()
         guard cell.format == .binary, cell.dataType == .bytea, let bytes = cell.bytes else { return try cell.decode(Data.self) }

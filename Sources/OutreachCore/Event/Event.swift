@@ -136,6 +136,12 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The 32 raw bytes.
     var bytes: [UInt8] { Hex.decode(hex) ?? [] }
 
+    /// An id from its 32 raw bytes (a storage that sends ids as bytes); nil for any other length.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 32 else { return nil }
+        hex = Hex.encode(raw: bytes)
+    }
+
     init(hashing bytes: [UInt8]) {
         hex = Hex.encode(SHA256.hash(data: bytes))
     }

@@ -121,7 +121,13 @@ public struct SyncService: Sendable {
             try await check(request.events, from: device, roster: roster)
         }
         let stored: Int, had: Int
-        let result = try await storage.store(request.events)
+        let time = now()
+        let held = try await storage.restoreHold()
+        // The last sync goes with the push, in its commit, when there is one; never for a laptop
+        // a restore refuses below (a mark would let it pull on its next try).
+        var mark = (device.lastSyncAt.map { time - $0 >= Self.lastSyncResolution } ?? true) && (held.isEmpty || device.lastSyncAt != nil)
+        let result = try await storage.store(request.events, marking: mark ? SyncMark(deviceID: device.id, at: time) : nil)
+        if !request.events.isEmpty { mark = false }
         switch result.outcome {
         case .stored(let n, let h):
             (stored, had) = (n, h)
@@ -132,7 +138,6 @@ public struct SyncService: Sendable {
         case .refused(let dot, let rule):
             throw ServerError(rule == .foreignPurge ? .foreignPurge : .unauthorisedPurge, "event \(dot) is refused: \(rule)", event: dot)
         }
-        let held = try await storage.restoreHold()
         if !held.isEmpty {
             // After a restore, a laptop that never synced here must not pull what the backup
             // holds of people erased since; a laptop of a held organisation lifts the hold once
@@ -143,10 +148,7 @@ public struct SyncService: Sendable {
             }
         }
         let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit, known: known)
-        let time = now()
-        if device.lastSyncAt.map({ time - $0 >= Self.lastSyncResolution }) ?? true {
-            try await storage.markSynced(deviceID: device.id, at: time)
-        }
+        if mark { try await storage.markSynced(deviceID: device.id, at: time) }
         let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
                                       certificates: request.certDigest == published.digest ? nil : published.certificates, certDigest: published.digest)
         return Exchange(response: response, entries: page.entries)

@@ -227,7 +227,11 @@ public final class SQLiteSyncStorage: SyncStorage {
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
-        try await commits.write { try $0.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [time, deviceID]) }
+        try await commits.write { try Self.mark(SyncMark(deviceID: deviceID, at: time), $0) }
+    }
+
+    private static func mark(_ mark: SyncMark, _ db: Database) throws {
+        try db.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [mark.at, mark.deviceID])
     }
 
     // MARK: Trust
@@ -270,7 +274,7 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     // MARK: Events
 
-    public func store(_ events: [Event]) async throws -> Stored {
+    public func store(_ events: [Event], marking: SyncMark?) async throws -> Stored {
         guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         do {
             let outcome = try await commits.write { db -> Stored in
@@ -301,6 +305,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                 }
                 try EventTable.closeRuns(db, origins: touched, from: try EventTable.vector(db))
                 for p in honoured { try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db) }
+                if let marking { try Self.mark(marking, db) }
                 return Stored(.stored(new: new, alreadyHad: had), inserted: inserted)
             }
             if events.contains(where: { $0.scope == .public }) {

@@ -139,8 +139,9 @@ public protocol SyncStorage: Sendable {
     /// Stores events in one transaction, idempotently; refuses all of them on a forked dot. Runs
     /// the purges the batch carries (and stores purged what an honoured purge names): the one
     /// exception to append-only (`Protocol/erasure.md`).
-    /// Stores a push (all or nothing) and says which rows it inserted, as stored.
-    func store(_ events: [Event]) async throws -> Stored
+    /// Stores a push (all or nothing) and says which rows it inserted, as stored; with `marking`,
+    /// the device's last sync is written in the same transaction (one commit, not two).
+    func store(_ events: [Event], marking: SyncMark?) async throws -> Stored
     /// The server vector S.
     func vector() async throws -> VersionVector
     /// Up to `limit` events `org`'s devices are entitled to and `after` does not cover.
@@ -163,7 +164,17 @@ public protocol SyncStorage: Sendable {
     func quarantine(idPrefix: String, at time: Int64) async throws -> [String]
 }
 
+/// A device's last sync, to be written with a push (`SyncStorage.store(_:marking:)`).
+public struct SyncMark: Sendable, Equatable {
+    public let deviceID: String
+    public let at: Int64
+    public init(deviceID: String, at: Int64) { (self.deviceID, self.at) = (deviceID, at) }
+}
+
 extension SyncStorage {
+    /// Stores a push (all or nothing), marking no device.
+    public func store(_ events: [Event]) async throws -> Stored { try await store(events, marking: nil) }
+
     /// Stores a push (all or nothing).
     public func push(_ events: [Event]) async throws -> PushOutcome { try await store(events).outcome }
 

@@ -83,6 +83,32 @@ import SyncServerKit
         #expect(!onB3.people.values.contains { $0.name == "Rosalind Zebedee" })
     }
 
+    /// A laptop that never synced keeps being refused while a restore holds, though its push
+    /// is stored: the last-sync mark that rides with a push is not written for it (else its
+    /// second try would pull what the backup holds of people erased since).
+    @Test(arguments: Backend.allCases) func aNewLaptopStaysRefusedWhileARestoreHoldsThoughItsPushIsKept(backend: Backend) async throws {
+        let dir = TempDir()
+        try await withStorage(backend, dir) { storage in
+            let service = SyncService(storage: storage)
+            let laptops = try await SyncConvergenceTests.partnership(in: dir, service: service)
+            _ = try await laptops[0].sync(service)
+            let b3 = try TestKeys.log("basis", device: "b3", in: dir.sub("b3"))
+            let token = try await service.issueEnrolment(org: "basis", lifetime: 3_600_000)
+            let bearer = try await service.enrol(token: token, device: "b3", replica: b3.store.info.replica,
+                                                 certificates: try b3.store.roster().certificates).1
+            try await storage.holdAfterRestore(at: t0)
+            let (_, registered) = try b3.registerPerson(name: "Ivy", at: t0)
+            let laptop = Laptop(log: b3, bearer: bearer)
+            for _ in 0..<2 {
+                await #expect { _ = try await laptop.sync(service) } throws: { ($0 as? ServerError)?.kind == .restored }
+            }
+            let device = try #require(try await storage.devices().first { $0.name == "b3" })
+            #expect(device.lastSyncAt == nil)
+            let held = try await storage.page(for: "basis", after: VersionVector(), limit: 10_000).entries.map(\.id)
+            for event in registered { #expect(held.contains(event.id)) }
+        }
+    }
+
     @Test(arguments: Backend.allCases) func theServerRefusesAForeignPurgeAndAStrippedEvent(backend: Backend) async throws {
         let dir = TempDir()
         try await withStorage(backend, dir) { storage in
