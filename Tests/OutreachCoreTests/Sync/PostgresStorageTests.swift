@@ -16,6 +16,24 @@ import SyncServerKit
         try await PostgresTestDatabase.admin(database.url) { try await $0.query(PostgresQuery(unsafeSQL: sql)) }
     }
 
+    /// A page's packed index (`fieldlog_page_ids`) comes in no promised order: each origin's
+    /// records are sorted by seq; a partial record, a bad flag, a seq of 0 or a seq named twice
+    /// is refused, never served.
+    @Test func aPackedIndexIsSortedAndCheckedRecordByRecord() throws {
+        let origin = ReplicaID.random()
+        func record(_ seq: UInt64, _ purged: UInt8 = 0, id byte: UInt8? = nil) -> [UInt8] {
+            Array(repeating: byte ?? UInt8(seq), count: 32) + withUnsafeBytes(of: seq.bigEndian, Array.init) + [purged]
+        }
+        let entries = try PostgresSyncStorage.unpackIndex(ByteBuffer(bytes: record(3) + record(1, 1) + record(2)), origin: origin)
+        #expect(entries.map(\.dot) == [Dot(origin, 1), Dot(origin, 2), Dot(origin, 3)])
+        #expect(entries.map(\.purged) == [true, false, false])
+        #expect(entries[0].id == EventID(hex: String(repeating: "01", count: 32)))
+        #expect(try PostgresSyncStorage.unpackIndex(ByteBuffer(), origin: origin).isEmpty)
+        for bad in [record(1) + [0], record(1, 2), record(0), record(2) + record(2, 0, id: 9)] {
+            #expect(throws: FieldlogError.self) { try PostgresSyncStorage.unpackIndex(ByteBuffer(bytes: bad), origin: origin) }
+        }
+    }
+
     /// The page's rows are read straight from their bytes (`RawCells`): each type reads back
     /// as PostgresNIO reads it, and a column of another type goes through PostgresNIO.
     @Test func rawCellsReadWhatPostgresNIOReads() async throws {
