@@ -270,5 +270,36 @@ enum PostgresSchema {
             END LOOP;
             RETURN QUERY SELECT p.id, p.org FROM purges p WHERE p.id = ANY (p_ids);
         END $$;
+
+        -- What never changes about the events at some dots (`DotFacts`, an instance's memory of
+        -- them): one row per origin, its events as records of the id's 32 bytes, the seq (8
+        -- bytes big-endian), 1 if the scope is shared (partnership or public) else 0, the org's
+        -- length (2 bytes) and its UTF-8; every event in the ranges, entitled or not.
+        CREATE FUNCTION fieldlog_dot_facts(p_origins text[], p_lo bigint[], p_hi bigint[])
+        RETURNS TABLE (origin text, packed bytea)
+        LANGUAGE sql STABLE AS $$
+            SELECT p_origins[w.n::int], string_agg(decode(e.id, 'hex') || int8send(e.seq)
+                                                   || CASE WHEN e.scope IN ('partnership', 'public') THEN '\x01'::bytea ELSE '\x00'::bytea END
+                                                   || int2send(octet_length(e.org)::int2) || convert_to(e.org, 'UTF8'), ''::bytea)
+            FROM unnest(p_origins, p_lo, p_hi) WITH ORDINALITY AS w(origin, lo, hi, n)
+            JOIN events e ON e.origin = w.origin AND e.seq > w.lo AND e.seq <= w.hi
+            GROUP BY w.n ORDER BY w.n
+        $$;
+
+        -- What may change about the events at some dots: those purged and those quarantined, each
+        -- found through a small index, so a page built from `DotFacts` costs the database the
+        -- exceptions, not the events.
+        CREATE INDEX events_purged_dots ON events (origin, seq) WHERE purged;
+        CREATE FUNCTION fieldlog_dot_changes(p_origins text[], p_lo bigint[], p_hi bigint[])
+        RETURNS TABLE (origin text, seq bigint, quarantined boolean)
+        LANGUAGE sql STABLE AS $$
+            SELECT e.origin, e.seq, false
+            FROM unnest(p_origins, p_lo, p_hi) AS w(origin, lo, hi)
+            JOIN events e ON e.origin = w.origin AND e.seq > w.lo AND e.seq <= w.hi AND e.purged
+            UNION ALL
+            SELECT e.origin, e.seq, true
+            FROM quarantine q JOIN events e ON e.id = q.id
+            JOIN unnest(p_origins, p_lo, p_hi) AS w(origin, lo, hi) ON e.origin = w.origin AND e.seq > w.lo AND e.seq <= w.hi
+        $$;
         """#
 }

@@ -21,6 +21,8 @@ extension PostgresSyncStorage {
                 if let marking { try await tx.query(Self.mark(marking), logger: logger) }
                 return stored
             }
+            let inserted = Set(outcome.inserted.map(\.id))
+            if !inserted.isEmpty { facts.remember(events.filter { inserted.contains($0.id) }) }
             if !purges.isEmpty {
                 // Frees the dead row versions that held the purged payloads (Protocol/erasure.md §4).
                 try await execute("VACUUM events")
@@ -151,10 +153,16 @@ extension PostgresSyncStorage {
         try await snapshot { tx in
             let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
             let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
-            let rows = try await indexed(tx.query("""
-                SELECT origin, packed FROM fieldlog_page_ids(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
-                                                  \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
-                """, logger: logger))
+            let ranges = wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }
+            let rows: [Page.Entry]
+            if let remembered = try await remembered(for: org, ranges, budget: limit + 1, tx) {
+                rows = remembered
+            } else {
+                rows = try await indexed(tx.query("""
+                    SELECT origin, packed FROM fieldlog_page_ids(\(org), \(wanted.map(\.key.rawValue))::text[], \(wanted.map { Int64(after[$0.key]) })::bigint[],
+                                                      \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
+                    """, logger: logger))
+            }
             var covered = VersionVector()
             var page = rows
             var more = false
@@ -176,6 +184,41 @@ extension PostgresSyncStorage {
             let lacking = zip(page, try Page.lacking(page, known: known)).filter(\.1).map(\.0)
             return Page(vector: server, covered: covered, entries: page, events: try await whole(lacking, tx), more: more)
         }
+    }
+
+    /// A page's entries built from `DotFacts` (fetching in this snapshot the facts it lacks),
+    /// with the dots purged or quarantined now read from the database; nil when the page spans
+    /// more than an instance remembers (a laptop far behind): then the index is read.
+    private func remembered(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], budget: Int,
+                            _ tx: PostgresConnection) async throws -> [Page.Entry]? {
+        let perOrigin = UInt64(facts.perOrigin)
+        guard ranges.allSatisfy({ $0.hi - $0.lo <= perOrigin }), ranges.reduce(0, { $0 + Int($1.hi - $1.lo) }) <= facts.capacity / 8 else { return nil }
+        func arrays(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)]) -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(ranges.map(\.origin.rawValue))
+            b.append(ranges.map { Int64($0.lo) })
+            b.append(ranges.map { Int64($0.hi) })
+            return b
+        }
+        let lacking = facts.lacking(ranges)
+        if !lacking.isEmpty {
+            for try await row in try await tx.query(PostgresQuery(unsafeSQL: "SELECT origin, packed FROM fieldlog_dot_facts($1, $2, $3)", binds: arrays(lacking)),
+                                                    logger: logger) {
+                var cells = RawCells(row)
+                guard let origin = ReplicaID(try cells.text()), let packed = try cells.byteBuffer() else {
+                    throw FieldlogError(.corrupt, "a dot's facts row is malformed")
+                }
+                facts.remember(try DotFacts.unpack(packed), of: origin)
+            }
+        }
+        var changes = [Dot: DotFacts.Change]()
+        for try await (origin, seq, quarantined) in try await tx.query(PostgresQuery(unsafeSQL: "SELECT origin, seq, quarantined FROM fieldlog_dot_changes($1, $2, $3)",
+                                                                                     binds: arrays(ranges)), logger: logger).decode((String, Int64, Bool).self) {
+            guard let origin = ReplicaID(origin), seq >= 1 else { throw FieldlogError(.corrupt, "a changed dot is malformed") }
+            let dot = Dot(origin, UInt64(seq))
+            if quarantined || changes[dot] == nil { changes[dot] = quarantined ? .quarantined : .purged }
+        }
+        return facts.entries(for: org, ranges, changes: changes, budget: budget)
     }
 
     /// The index's rows (`origin, packed`: one origin's events each, as 41-byte records of id,

@@ -17,9 +17,12 @@ public final class PostgresSyncStorage: SyncStorage {
     private let ownsPool: Bool
     let url: DatabaseURL
     let logger: Logger
+    /// What never changes about recent events, remembered to build a crowd's pages (`DotFacts`).
+    let facts: DotFacts
 
-    private init(url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger) {
+    private init(url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger, facts: DotFacts) {
         self.url = url
+        self.facts = facts
         self.logger = logger
         self.schema = schema
         ownsPool = pool == nil
@@ -29,9 +32,10 @@ public final class PostgresSyncStorage: SyncStorage {
     /// Connects (giving up after `timeout` with a clear error: postgres-nio would retry a wrong
     /// password for ever), then creates or migrates the schema. Call `close()` when done.
     /// `schema`: a partnership's own (`PostgresPartnerships`), reached through `pool`.
+    /// `facts`: what it remembers of recent dots (tests give one that remembers nothing).
     static func open(_ url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger,
-                     timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
-        let storage = PostgresSyncStorage(url: url, schema: schema, pool: pool, logger: logger)
+                     timeout: Duration = .seconds(15), facts: DotFacts = DotFacts()) async throws -> PostgresSyncStorage {
+        let storage = PostgresSyncStorage(url: url, schema: schema, pool: pool, logger: logger, facts: facts)
         do {
             try await storage.answering(within: timeout, stopping: pool == nil)
             try await storage.migrate()
