@@ -205,7 +205,8 @@ enum PostgresSchema {
     /// probing the quarantine once per event and sending 64-character ids as text arrays).
     /// `fieldlog_page_ids` returns one row per origin: its events as 41-byte records (the id's
     /// 32 bytes, the seq as 8 bytes big-endian, 1 if purged) in no promised order, which the
-    /// server sorts by seq and checks; the quarantine is read once, not probed per event.
+    /// server sorts by seq and checks (an origin may come in several rows, in seq order); the
+    /// quarantine is read once, not probed per event.
     /// `fieldlog_page_index` stays for instances of the version before (a rolling upgrade);
     /// a later migration drops it.
     static let v3 = #"""
@@ -218,6 +219,8 @@ enum PostgresSchema {
             span bigint := 0;
             held text[];
             n int;
+            lo bigint;
+            hi bigint;
         BEGIN
             SELECT coalesce(array_agg(q.id), '{}') INTO held FROM quarantine q;
             FOR i IN 1 .. coalesce(array_length(p_origins, 1), 0) LOOP
@@ -234,20 +237,27 @@ enum PostgresSchema {
                     GROUP BY w.n ORDER BY w.n;
                 RETURN;
             END IF;
+            -- Origin by origin, in windows of at most `budget` seqs: never more rows than the page
+            -- can take, whatever the planner believes of the table (a `LIMIT` over the whole
+            -- range read all of a just-filled origin's rows and sorted them, in a first sync).
             FOR i IN 1 .. coalesce(array_length(p_origins, 1), 0) LOOP
                 EXIT WHEN budget <= 0;
-                SELECT string_agg(decode(e.id, 'hex') || int8send(e.seq) || CASE WHEN e.purged THEN '\x01'::bytea ELSE '\x00'::bytea END, ''::bytea),
-                       count(*)
-                INTO packed, n
-                FROM (SELECT e.id, e.seq, e.purged FROM events e
-                      WHERE e.origin = p_origins[i] AND e.seq > p_lo[i] AND e.seq <= p_hi[i]
-                        AND (e.org = p_org OR e.scope IN ('partnership', 'public')) AND e.id <> ALL (held)
-                      ORDER BY e.seq LIMIT budget) e;
-                IF n > 0 THEN
-                    origin := p_origins[i];
-                    RETURN NEXT;
-                    budget := budget - n;
-                END IF;
+                lo := p_lo[i];
+                WHILE budget > 0 AND lo < p_hi[i] LOOP
+                    hi := least(p_hi[i], lo + budget);
+                    SELECT string_agg(decode(e.id, 'hex') || int8send(e.seq) || CASE WHEN e.purged THEN '\x01'::bytea ELSE '\x00'::bytea END, ''::bytea),
+                           count(*)
+                    INTO packed, n
+                    FROM events e
+                    WHERE e.origin = p_origins[i] AND e.seq > lo AND e.seq <= hi
+                      AND (e.org = p_org OR e.scope IN ('partnership', 'public')) AND e.id <> ALL (held);
+                    IF n > 0 THEN
+                        origin := p_origins[i];
+                        RETURN NEXT;
+                        budget := budget - n;
+                    END IF;
+                    lo := hi;
+                END LOOP;
             END LOOP;
         END $$;
 
