@@ -17,6 +17,8 @@ import SyncServerKit
 /// Each origin's facts are one run of consecutive seqs, the most recent kept: pushes through this
 /// instance extend it as they commit, and a page fetches what it lacks (`fieldlog_dot_facts`)
 /// when that is small; a page far behind (a new laptop's first sync) reads the index as before.
+/// One memory serves every partnership of a server (`PostgresPartnerships`), each origin's run
+/// kept under its partnership's schema: an origin in two partnerships is two runs, never shared.
 final class DotFacts: Sendable {
     struct Fact: Sendable, Equatable {
         let id: EventID
@@ -33,11 +35,18 @@ final class DotFacts: Sendable {
         func covers(_ seq: UInt64) -> Bool { seq >= first && seq <= last }
     }
 
-    /// At most this many facts per origin (the most recent), and in all; past the total, the
-    /// instance forgets everything and starts again (about 130 bytes a fact).
+    /// An origin within one partnership's schema (nil: the default partnership's).
+    struct Origin: Hashable, Sendable {
+        let schema: String?
+        let replica: ReplicaID
+    }
+
+    /// At most this many facts per origin (the most recent), and in all, for every partnership;
+    /// past the total, the instance forgets everything and starts again (about 130 bytes a fact:
+    /// 26 MB at most).
     let perOrigin: Int
     let capacity: Int
-    private let state = NIOLockedValueBox<(runs: [ReplicaID: Run], count: Int)>(([:], 0))
+    private let state = NIOLockedValueBox<(runs: [Origin: Run], count: Int)>(([:], 0))
 
     init(perOrigin: Int = 4_096, capacity: Int = 200_000) {
         (self.perOrigin, self.capacity) = (perOrigin, capacity)
@@ -47,22 +56,23 @@ final class DotFacts: Sendable {
 
     /// Remembers the facts of events a committed push inserted (consecutive per origin, or a
     /// new run where they leave a gap: the recent ones are those pages ask for).
-    func remember(_ events: [Event]) {
+    func remember(_ events: [Event], in schema: String?) {
         let byOrigin = Dictionary(grouping: events, by: \.dot.replica)
         state.withLockedValue { state in
-            for (origin, events) in byOrigin {
+            for (replica, events) in byOrigin {
                 let sorted = events.sorted { $0.dot.seq < $1.dot.seq }
-                Self.add(sorted.map { ($0.dot.seq, Fact(id: $0.id, org: $0.org, shared: $0.scope != .org)) }, to: origin, &state, perOrigin, capacity)
+                Self.add(sorted.map { ($0.dot.seq, Fact(id: $0.id, org: $0.org, shared: $0.scope != .org)) }, to: Origin(schema: schema, replica: replica),
+                         &state, perOrigin, capacity)
             }
         }
     }
 
     /// Remembers facts read from the database for `origin`: consecutive seqs, sorted.
-    func remember(_ facts: [(UInt64, Fact)], of origin: ReplicaID) {
-        state.withLockedValue { Self.add(facts, to: origin, &$0, perOrigin, capacity) }
+    func remember(_ facts: [(UInt64, Fact)], of replica: ReplicaID, in schema: String?) {
+        state.withLockedValue { Self.add(facts, to: Origin(schema: schema, replica: replica), &$0, perOrigin, capacity) }
     }
 
-    private static func add(_ facts: [(UInt64, Fact)], to origin: ReplicaID, _ state: inout (runs: [ReplicaID: Run], count: Int),
+    private static func add(_ facts: [(UInt64, Fact)], to origin: Origin, _ state: inout (runs: [Origin: Run], count: Int),
                             _ perOrigin: Int, _ capacity: Int) {
         guard let start = facts.first?.0 else { return }
         var run = state.runs[origin] ?? Run(first: start, facts: [])
@@ -95,10 +105,10 @@ final class DotFacts: Sendable {
     }
 
     /// For each range `(lo, hi]` asked, the part this instance lacks: nil where it has it all.
-    func lacking(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)]) -> [(origin: ReplicaID, lo: UInt64, hi: UInt64)] {
+    func lacking(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], in schema: String?) -> [(origin: ReplicaID, lo: UInt64, hi: UInt64)] {
         state.withLockedValue { state in
             ranges.compactMap { range in
-                guard let run = state.runs[range.origin], run.covers(range.lo + 1) else { return range }
+                guard let run = state.runs[Origin(schema: schema, replica: range.origin)], run.covers(range.lo + 1) else { return range }
                 return run.last >= range.hi ? nil : (range.origin, run.last, range.hi)
             }
         }
@@ -107,11 +117,12 @@ final class DotFacts: Sendable {
     /// The page's entries from memory: `ranges` in order, each from its lo up, what `org` is
     /// entitled to, never a quarantined dot, purged where `changes` says so, at most `budget`
     /// entries; nil if a range is no longer all remembered (forgotten meanwhile).
-    func entries(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], changes: [Dot: Change], budget: Int) -> [Page.Entry]? {
+    func entries(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], in schema: String?, changes: [Dot: Change],
+                 budget: Int) -> [Page.Entry]? {
         state.withLockedValue { state in
             var out = [Page.Entry]()
             for range in ranges where out.count < budget && range.hi > range.lo {
-                guard let run = state.runs[range.origin], run.covers(range.lo + 1), run.covers(range.hi) else { return nil }
+                guard let run = state.runs[Origin(schema: schema, replica: range.origin)], run.covers(range.lo + 1), run.covers(range.hi) else { return nil }
                 for seq in range.lo + 1 ... range.hi {
                     let fact = run.facts[Int(seq - run.first)]
                     guard fact.shared || fact.org == org else { continue }

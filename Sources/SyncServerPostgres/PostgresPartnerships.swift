@@ -31,7 +31,7 @@ public actor PostgresPartnerships: PartnershipStorages {
         guard let name = partnership else { return main }
         if let storage = opened[name] { return storage }
         guard Partnerships.isName(name), try await exists(name) else { throw Partnerships.unknown(name) }
-        let storage = try await PostgresSyncStorage.open(url, schema: Self.schema(name), pool: main.pool, logger: logger)
+        let storage = try await PostgresSyncStorage.open(url, schema: Self.schema(name), pool: main.pool, logger: logger, facts: main.facts)
         opened[name] = storage
         return storage
     }
@@ -45,7 +45,8 @@ public actor PostgresPartnerships: PartnershipStorages {
         guard try await !exists(partnership) else { throw ServerError(.exists, "partnership \(partnership) already exists") }
         // The name is checked above: letters, digits and dashes only, so it is safe in SQL.
         try await main.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(Self.schema(partnership))"))
-        opened[partnership] = try await PostgresSyncStorage.open(url, schema: Self.schema(partnership), pool: main.pool, logger: logger)
+        opened[partnership] = try await PostgresSyncStorage.open(url, schema: Self.schema(partnership), pool: main.pool, logger: logger,
+                                                                  facts: main.facts)
     }
 
     public func names() async throws -> [String] {

@@ -22,7 +22,7 @@ extension PostgresSyncStorage {
                 return stored
             }
             let inserted = Set(outcome.inserted.map(\.id))
-            if !inserted.isEmpty { facts.remember(events.filter { inserted.contains($0.id) }) }
+            if !inserted.isEmpty { facts.remember(events.filter { inserted.contains($0.id) }, in: schema) }
             if !purges.isEmpty {
                 // Frees the dead row versions that held the purged payloads (Protocol/erasure.md §4).
                 try await execute("VACUUM events")
@@ -200,7 +200,7 @@ extension PostgresSyncStorage {
             b.append(ranges.map { Int64($0.hi) })
             return b
         }
-        let lacking = facts.lacking(ranges)
+        let lacking = facts.lacking(ranges, in: schema)
         if !lacking.isEmpty {
             for try await row in try await tx.query(PostgresQuery(unsafeSQL: "SELECT origin, packed FROM fieldlog_dot_facts($1, $2, $3)", binds: arrays(lacking)),
                                                     logger: logger) {
@@ -208,7 +208,7 @@ extension PostgresSyncStorage {
                 guard let origin = ReplicaID(try cells.text()), let packed = try cells.byteBuffer() else {
                     throw FieldlogError(.corrupt, "a dot's facts row is malformed")
                 }
-                facts.remember(try DotFacts.unpack(packed), of: origin)
+                facts.remember(try DotFacts.unpack(packed), of: origin, in: schema)
             }
         }
         var changes = [Dot: DotFacts.Change]()
@@ -218,7 +218,7 @@ extension PostgresSyncStorage {
             let dot = Dot(origin, UInt64(seq))
             if quarantined || changes[dot] == nil { changes[dot] = quarantined ? .quarantined : .purged }
         }
-        return facts.entries(for: org, ranges, changes: changes, budget: budget)
+        return facts.entries(for: org, ranges, in: schema, changes: changes, budget: budget)
     }
 
     /// The index's rows (`origin, packed`: one origin's events each, as 41-byte records of id,

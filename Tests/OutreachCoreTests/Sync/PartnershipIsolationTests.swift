@@ -3,7 +3,7 @@ import PostgresTestSupport
 import Testing
 @testable import OutreachCore
 import SyncServerKit
-import SyncServerPostgres
+@testable import SyncServerPostgres
 
 /// Issue 12, item 3: one server, several partnerships, isolated as strictly as two organisations:
 /// a device, token, vector or page of one never reaches another, even where their organisations
@@ -20,6 +20,35 @@ import SyncServerPostgres
                 await storages.closing { await all.close() }
                 try await body(all)
             }
+        }
+    }
+
+    /// The same origin in two partnerships, with different events at the same dots, each stored
+    /// through another server instance: each partnership's pages name its own events (on
+    /// PostgreSQL an instance remembers recent dots for every partnership: never one's for another's).
+    @Test(arguments: Backend.allCases) func theSameDotInTwoPartnershipsIsTwoEvents(backend: Backend) async throws {
+        let dir = TempDir()
+        try await Self.withPartnerships(backend, dir) { one in
+            try await one.add("leeds")
+            try await one.add("york")
+            let two: any PartnershipStorages
+            switch backend {
+            case .sqlite: two = SQLitePartnerships(root: dir.sub("server"))
+            case .postgres: two = try await PostgresPartnerships.open((one as! PostgresPartnerships).url, logger: .init(label: "test"))
+            }
+            let origin = ReplicaID.random()
+            let leeds = SyncStorageSuite.events("basis", .partnership, origin: origin, seqs: 1...8)
+            let york = leeds.map { Event(dot: $0.dot, org: "basis", scope: .partnership, context: VersionVector(), recordedAt: $0.recordedAt + 1000,
+                                         keyID: "k", sealedPayload: $0.sealedPayload, signature: Data(count: 64)) }
+            #expect(try await one.storage("leeds").push(leeds) == .stored(new: 8, alreadyHad: 0))
+            #expect(try await two.storage("york").push(york) == .stored(new: 8, alreadyHad: 0))
+            for (name, events) in [("leeds", leeds), ("york", york)] {
+                for storages in [one, two] {
+                    let page = try await storages.storage(name).page(for: "basis", after: VersionVector([origin: 2]), limit: 100)
+                    #expect(page.entries.map(\.id) == events.dropFirst(2).map(\.id), "\(name)")
+                }
+            }
+            if let two = two as? PostgresPartnerships { await two.close() }
         }
     }
 
