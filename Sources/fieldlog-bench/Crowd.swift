@@ -2,7 +2,9 @@
 // process to itself. Laptops live in worker processes (`fieldlog-bench crowd-worker JOB`), at
 // the protocol level: each enrols with its own certified key, then on "go" pushes an evening of
 // 20 signed events and pulls its partnership's new events page by page (real HTTP, gzip), as
-// `fieldlog sync` would, without storing them. So the figures are the server's, not 2 cores
+// `fieldlog sync` would, without storing them; then, on a second "go", a second evening: the
+// first is a server just started (cold caches, cold database connections), the second one that
+// has been running, as on a real evening. So the figures are the server's, not 2 cores
 // shared with hundreds of laptops' SQLite stores (the older in-process crowd, `crowd-inprocess`).
 import AsyncHTTPClient
 import Foundation
@@ -13,7 +15,7 @@ import SyncClient
 import SyncServerKit
 import SyncServerPostgres
 
-/// One laptop of a worker: what it enrols with and the evening it pushes.
+/// One laptop of a worker: what it enrols with and the evenings it pushes (`CrowdBench.evening` events each).
 struct CrowdLaptop {
     let token: String
     let device: String
@@ -42,6 +44,8 @@ struct CrowdLaptop {
 struct CrowdBench {
     let root: URL
     let postgres: Bool
+    /// Each laptop's evening: this many events, and this many evenings, one after the other.
+    static let evening = 20, evenings = 2
 
     /// Scenario (a): `partnerships` of `size` laptops; (b): one of `size`.
     func run(label: String, partnerships: Int, size: Int, workers: Int) async throws {
@@ -68,7 +72,7 @@ struct CrowdBench {
                 let cert = try DeviceCertificate.issue(partnership: "crowd-\(p)", org: "basis", device: "l\(n)", replica: replica, role: .device,
                                                        key: key.publicKey, issuedAt: 0, by: rootKey)
                 var events = [Event]()
-                for seq in 1...20 {
+                for seq in 1...(CrowdBench.evening * CrowdBench.evenings) {
                     let dot = Dot(replica, UInt64(seq))
                     let aad = EventEncoding.associatedData(dot: dot, org: "basis", scope: .partnership, keyID: partnershipKey.id)
                     events.append(try Event(dot: dot, prev: events.last?.id, org: "basis", scope: .partnership, context: VersionVector([replica: UInt64(seq - 1)]),
@@ -99,31 +103,35 @@ struct CrowdBench {
             guard CrowdBench.line(output) == "ready" else { throw FieldlogError(.malformed, "a crowd worker did not get ready") }
         }
         progress("crowd: \(laptops.count) laptops syncing")
-        let profiler = try CrowdBench.profile()
-        let serverCPUBefore = CrowdBench.cpuSeconds(), databaseCPUBefore = postgres ? CrowdBench.databaseCPUSeconds() : 0
-        for (_, input, _) in workerProcesses { input.fileHandleForWriting.write(Data("go\n".utf8)) }
-        var times = [Double](), errors = 0, requests = 0, workerCPU = 0.0
-        for (_, _, output) in workerProcesses {
-            let result = try JSONValue.parse(Data(CrowdBench.line(output).utf8))
-            times += (result["times"]?.arrayValue ?? []).compactMap { $0.intValue.map(Double.init) }  // ms
-            errors += Int(result["errors"]?.intValue ?? 0)
-            requests += Int(result["requests"]?.intValue ?? 0)
-            workerCPU += Double(result["cpuMicros"]?.intValue ?? 0) / 1e6
+        var profiler: Process?
+        report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]", "")
+        for evening in 1...Self.evenings {
+            if evening == Self.evenings { profiler = try CrowdBench.profile() }  // the last evening's: a server that has been running
+            let serverCPUBefore = CrowdBench.cpuSeconds(), databaseCPUBefore = postgres ? CrowdBench.databaseCPUSeconds() : 0
+            for (_, input, _) in workerProcesses { input.fileHandleForWriting.write(Data("go\n".utf8)) }
+            var times = [Double](), errors = 0, requests = 0, workerCPU = 0.0
+            for (_, _, output) in workerProcesses {
+                let result = try JSONValue.parse(Data(CrowdBench.line(output).utf8))
+                times += (result["times"]?.arrayValue ?? []).compactMap { $0.intValue.map(Double.init) }  // ms
+                errors += Int(result["errors"]?.intValue ?? 0)
+                requests += Int(result["requests"]?.intValue ?? 0)
+                workerCPU += Double(result["cpuMicros"]?.intValue ?? 0) / 1e6
+            }
+            let serverCPU = CrowdBench.cpuSeconds() - serverCPUBefore
+            let databaseCPU = postgres ? String(format: ", PostgreSQL %.2f s", CrowdBench.databaseCPUSeconds() - databaseCPUBefore) : ""
+            times.sort()
+            var held = 0
+            for name in try await all.names() { held += try await all.storage(name).eventCount() }
+            held += try await all.storage(nil).eventCount()
+            report(evening == 1 ? "  evening 1 (the server just started)" : "  evening \(evening)",
+                   String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s%@",
+                          errors + (laptops.count - times.count),
+                          times.isEmpty ? 0 : times[times.count / 2], times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)], times.last ?? 0,
+                          requests, held, serverCPU, workerCPU, databaseCPU))
         }
-        // Before waiting for any process: Foundation's waitUntilExit spins a run loop on Linux.
-        let serverCPU = CrowdBench.cpuSeconds() - serverCPUBefore
-        let databaseCPU = postgres ? String(format: ", PostgreSQL %.2f s", CrowdBench.databaseCPUSeconds() - databaseCPUBefore) : ""
         _ = profiler  // it stops by itself
+        // After the last answer: Foundation's waitUntilExit spins a run loop on Linux.
         for (p, _, _) in workerProcesses { p.waitUntilExit() }
-        times.sort()
-        var held = 0
-        for name in try await all.names() { held += try await all.storage(name).eventCount() }
-        held += try await all.storage(nil).eventCount()
-        report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]",
-               String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s%@",
-                      errors + (laptops.count - times.count),
-                      times.isEmpty ? 0 : times[times.count / 2], times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)], times.last ?? 0,
-                      requests, held, serverCPU, workerCPU, databaseCPU))
         await server.stop()
         await all.close()
     }
@@ -191,21 +199,31 @@ enum CrowdWorker {
         }
         print("ready")
         fflush(nil)
-        _ = readLine()
-        let cpuBefore = CrowdBench.cpuSeconds()
-        let results = await withTaskGroup(of: (ms: Int64?, requests: Int).self) { group in
-            for (laptop, bearer) in zip(laptops, bearers) {
-                group.addTask { await sync(laptop, bearer: bearer, server: server, client: client) }
+        // What each laptop holds of the server's events, carried from one evening to the next.
+        var vectors = laptops.map { _ in VersionVector() }
+        for evening in 0..<CrowdBench.evenings {
+            _ = readLine()
+            let cpuBefore = CrowdBench.cpuSeconds()
+            let results = await withTaskGroup(of: (n: Int, ms: Int64?, requests: Int, vector: VersionVector).self) { group in
+                for (n, (laptop, bearer)) in zip(laptops, bearers).enumerated() {
+                    let push = Array(laptop.events[evening * CrowdBench.evening ..< (evening + 1) * CrowdBench.evening])
+                    let vector = vectors[n]
+                    group.addTask {
+                        let r = await sync(laptop, push: push, holding: vector, bearer: bearer, server: server, client: client)
+                        return (n, r.ms, r.requests, r.vector)
+                    }
+                }
+                var out = [(n: Int, ms: Int64?, requests: Int, vector: VersionVector)]()
+                for await r in group { out.append(r) }
+                return out
             }
-            var out = [(ms: Int64?, requests: Int)]()
-            for await r in group { out.append(r) }
-            return out
+            for r in results { vectors[r.n] = r.vector }
+            let times = results.compactMap(\.ms)
+            print(JSONValue.object(["times": .array(times.map { .int($0) }), "errors": .int(Int64(results.count - times.count)),
+                                    "requests": .int(Int64(results.map(\.requests).reduce(0, +))),
+                                    "cpuMicros": .int(Int64((CrowdBench.cpuSeconds() - cpuBefore) * 1e6))]).canonicalString())
+            fflush(nil)
         }
-        let times = results.compactMap(\.ms)
-        print(JSONValue.object(["times": .array(times.map { .int($0) }), "errors": .int(Int64(results.count - times.count)),
-                                "requests": .int(Int64(results.map(\.requests).reduce(0, +))),
-                                "cpuMicros": .int(Int64((CrowdBench.cpuSeconds() - cpuBefore) * 1e6))]).canonicalString())
-        fflush(nil)
         try? await client.shutdown()
         exit(0)
     }
@@ -219,11 +237,13 @@ enum CrowdWorker {
     /// pages, gzipped (an older laptop, or the answers measured before packed pages).
     static let packed = ProcessInfo.processInfo.environment["FIELDLOG_BENCH_JSON_PAGES"] == nil
 
-    static func sync(_ laptop: CrowdLaptop, bearer: String, server: String, client: HTTPClient) async -> (ms: Int64?, requests: Int) {
+    static func sync(_ laptop: CrowdLaptop, push evening: [Event], holding held: VersionVector, bearer: String, server: String,
+                     client: HTTPClient) async -> (ms: Int64?, requests: Int, vector: VersionVector) {
         let start = DispatchTime.now().uptimeNanoseconds
-        var vector = VersionVector([laptop.replica: UInt64(laptop.events.count)])
+        var vector = held
+        vector[laptop.replica] = evening.last?.dot.seq ?? held[laptop.replica]
         var digest: String?, requests = 0
-        var push = laptop.events
+        var push = evening
         do {
             while true {
                 let body = try await HTTPTransport.postForBytes(server: server, path: "/v1/sync", body: SyncRequestV2(
@@ -241,9 +261,9 @@ enum CrowdWorker {
                 if !more { break }
             }
         } catch {
-            return (nil, requests)
+            return (nil, requests, held)
         }
-        return (Int64((DispatchTime.now().uptimeNanoseconds - start) / 1_000_000), requests)
+        return (Int64((DispatchTime.now().uptimeNanoseconds - start) / 1_000_000), requests, vector)
     }
 }
 
