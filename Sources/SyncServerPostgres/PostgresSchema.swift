@@ -264,12 +264,16 @@ enum PostgresSchema {
         -- A push's locks and its lookup in one statement: the purges lock (exclusive for a
         -- push that carries purges, shared for every other), then each origin's, in the order
         -- given (sorted by the caller), then the purges held that name any of p_ids (volatile:
-        -- read after the locks are held, so a purge committed before is seen).
-        CREATE FUNCTION fieldlog_push_begin(p_exclusive boolean, p_origins text[], p_ids text[])
+        -- read after the locks are held, so a purge committed before is seen). With p_device,
+        -- that device's last sync is written in the same transaction.
+        CREATE FUNCTION fieldlog_push_begin(p_exclusive boolean, p_origins text[], p_ids text[], p_device text, p_at bigint)
         RETURNS TABLE (id text, org text)
         LANGUAGE plpgsql VOLATILE AS $$
         #variable_conflict use_column
         BEGIN
+            IF p_device IS NOT NULL THEN
+                UPDATE devices SET last_sync_at = p_at WHERE devices.id = p_device;
+            END IF;
             IF p_exclusive THEN
                 PERFORM pg_advisory_xact_lock(\#(Lock.purges), hashtext(current_schema()));
             ELSE

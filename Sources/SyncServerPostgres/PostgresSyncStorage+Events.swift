@@ -16,11 +16,7 @@ extension PostgresSyncStorage {
         guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         let purges = events.compactMap(EventTable.Purge.init)
         do {
-            let outcome = try await transaction { tx in
-                let stored = try await self.push(events, purges: purges, tx)
-                if let marking { try await tx.query(Self.mark(marking), logger: logger) }
-                return stored
-            }
+            let outcome = try await transaction { tx in try await self.push(events, purges: purges, marking: marking, tx) }
             let inserted = Set(outcome.inserted.map(\.id))
             if !inserted.isEmpty { facts.remember(events.filter { inserted.contains($0.id) }, in: schema) }
             if !purges.isEmpty {
@@ -35,13 +31,13 @@ extension PostgresSyncStorage {
         }
     }
 
-    private func push(_ events: [Event], purges: [EventTable.Purge], _ tx: PostgresConnection) async throws -> Stored {
+    private func push(_ events: [Event], purges: [EventTable.Purge], marking: SyncMark?, _ tx: PostgresConnection) async throws -> Stored {
         // A purge never interleaves with other pushes; an origin's pushes go one at a time. Then
         // whatever the push carries is looked up in the purges held: a full copy may arrive after
         // the purge that names it, and is then stored purged (rule P3).
         let origins = Set(events.map(\.dot.replica.rawValue)).sorted()
         var named = Set<EventTable.Purged>()
-        for try await (id, org) in try await tx.query("SELECT id, org FROM fieldlog_push_begin(\(!purges.isEmpty), \(origins)::text[], \(events.map(\.id.hex))::text[])",
+        for try await (id, org) in try await tx.query("SELECT id, org FROM fieldlog_push_begin(\(!purges.isEmpty), \(origins)::text[], \(events.map(\.id.hex))::text[], \(marking?.deviceID), \(marking?.at))",
                                                       logger: logger).decode((String, String).self) {
             if let id = EventID(hex: id) { named.insert(EventTable.Purged(id: id, org: org)) }
         }
@@ -92,8 +88,6 @@ extension PostgresSyncStorage {
                 had += 1
             }
         }
-        let touched = Set(rows.filter { inserted.contains($0.id) }.map(\.origin)).sorted()
-        if !touched.isEmpty { try await closeRuns(touched, tx) }
         for p in purges {
             let ids = p.ids.map(\.hex)
             try await tx.query("""
@@ -107,33 +101,36 @@ extension PostgresSyncStorage {
     }
 
     /// One statement for the whole batch: each column an array, unnested; a dot already held
-    /// inserts nothing. Returns the ids inserted.
+    /// inserts nothing. Returns the ids inserted. The same statement raises each origin that got
+    /// a row to the end of the run of events now held just above its coverage: the events above
+    /// it (those held before, read in the statement's snapshot, and those it inserts) whose seq
+    /// minus their rank equals it are exactly that run.
     static func insert(_ rows: [EventTable.StoredEvent]) -> PostgresQuery {
         """
-        INSERT INTO events(\(unescaped: eventColumns))
-        SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, NULLIF(prev, ''), purged
-        FROM unnest(\(rows.map(\.id))::text[], \(rows.map(\.origin))::text[], \(rows.map(\.seq))::bigint[], \(rows.map(\.org))::text[],
-                    \(rows.map(\.scope))::text[], \(rows.map(\.ctx))::text[], \(rows.map(\.recordedAt))::bigint[], \(rows.map(\.keyID))::text[],
-                    \(rows.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(rows.map { ByteBuffer(bytes: $0.sig) })::bytea[],
-                    \(rows.map { $0.prev ?? "" })::text[], \(rows.map(\.purged))::boolean[])
-             AS r(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged)
-        ON CONFLICT DO NOTHING
-        RETURNING id
-        """
-    }
-
-    /// Raises each origin's coverage over the run of events now held just above it: the events
-    /// above the coverage whose seq minus their rank equals it are exactly that run.
-    func closeRuns(_ origins: [String], _ tx: PostgresConnection) async throws {
-        try await tx.query("""
+        WITH ins AS (
+            INSERT INTO events(\(unescaped: eventColumns))
+            SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, NULLIF(prev, ''), purged
+            FROM unnest(\(rows.map(\.id))::text[], \(rows.map(\.origin))::text[], \(rows.map(\.seq))::bigint[], \(rows.map(\.org))::text[],
+                        \(rows.map(\.scope))::text[], \(rows.map(\.ctx))::text[], \(rows.map(\.recordedAt))::bigint[], \(rows.map(\.keyID))::text[],
+                        \(rows.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(rows.map { ByteBuffer(bytes: $0.sig) })::bytea[],
+                        \(rows.map { $0.prev ?? "" })::text[], \(rows.map(\.purged))::boolean[])
+                 AS r(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged)
+            ON CONFLICT DO NOTHING
+            RETURNING id, origin, seq
+        ), base AS (
+            SELECT t.origin, coalesce((SELECT c.seq FROM coverage c WHERE c.origin = t.origin), 0) AS base
+            FROM (SELECT DISTINCT origin FROM ins) t
+        ), runs AS (
             INSERT INTO coverage(origin, seq)
-            SELECT w.origin, w.base + (SELECT count(*) FROM (SELECT e.seq - row_number() OVER (ORDER BY e.seq) AS gap
-                                                            FROM events e WHERE e.origin = w.origin AND e.seq > w.base) x
-                                       WHERE x.gap = w.base)
-            FROM (SELECT o AS origin, coalesce((SELECT c.seq FROM coverage c WHERE c.origin = o), 0) AS base
-                  FROM unnest(\(origins)::text[]) AS o) w
+            SELECT b.origin, b.base + (SELECT count(*) FROM (SELECT s.seq - row_number() OVER (ORDER BY s.seq) AS gap
+                                                             FROM (SELECT e.seq FROM events e WHERE e.origin = b.origin AND e.seq > b.base
+                                                                   UNION ALL SELECT i.seq FROM ins i WHERE i.origin = b.origin) s) x
+                                       WHERE x.gap = b.base)
+            FROM base b
             ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq
-            """, logger: logger)
+        )
+        SELECT id FROM ins
+        """
     }
 
     public func vector() async throws -> VersionVector {

@@ -244,11 +244,7 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {
-        try await execute(Self.mark(SyncMark(deviceID: deviceID, at: time)))
-    }
-
-    static func mark(_ mark: SyncMark) -> PostgresQuery {
-        "UPDATE devices SET last_sync_at = \(mark.at) WHERE id = \(mark.deviceID)"
+        try await execute("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
     }
 
     public func holdAfterRestore(at time: Int64) async throws {

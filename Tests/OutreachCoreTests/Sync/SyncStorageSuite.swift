@@ -16,6 +16,24 @@ enum SyncStorageSuite {
         try await aQuarantinedEventIsNeverServedAgain(make())
         try await concurrentPushesEachGetTheirOwnOutcome(make())
         try await aPageReadsWholeOnlyWhatTheCallerLacks(make())
+        try await aPushMarksTheDeviceOnlyIfItIsStored(make())
+    }
+
+    /// A device's last sync rides with its push: written when the push is stored, in the same
+    /// transaction, and not at all when the push is refused.
+    static func aPushMarksTheDeviceOnlyIfItIsStored(_ storage: any SyncStorage) async throws {
+        try await storage.addOrganisation("basis", at: t0)
+        try await storage.addEnrolment(tokenHash: "e1", org: "basis", expiresAt: t0 + 1000)
+        _ = try await storage.enrol(tokenHash: "e1", device: "b1", replica: .random(), deviceID: "d1", deviceTokenHash: "t1", trust: .empty, at: t0)
+        let r = ReplicaID.random()
+        let all = events("basis", .partnership, origin: r, seqs: 1...3)
+        #expect(try await storage.store(Array(all[0..<2]), marking: SyncMark(deviceID: "d1", at: t0 + 10)).outcome == .stored(new: 2, alreadyHad: 0))
+        #expect(try await storage.devices().first?.lastSyncAt == t0 + 10)
+        let fork = Event(dot: Dot(r, 2), org: "basis", scope: .partnership, context: VersionVector(), recordedAt: 99, keyID: "k",
+                         sealedPayload: Data([9]), signature: Data(count: 64))
+        #expect(try await storage.store([all[2], fork], marking: SyncMark(deviceID: "d1", at: t0 + 20)).outcome == .rejected(Dot(r, 2)))
+        #expect(try await storage.devices().first?.lastSyncAt == t0 + 10)
+        #expect(try await storage.vector()[r] == 2)
     }
 
     /// The index names the same page whatever the caller keeps; only the entries it says it
