@@ -189,8 +189,7 @@ extension PostgresSyncStorage {
     /// more than an instance remembers (a laptop far behind): then the index is read.
     private func remembered(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], budget: Int,
                             _ tx: PostgresConnection) async throws -> [Page.Entry]? {
-        let perOrigin = UInt64(facts.perOrigin)
-        guard ranges.allSatisfy({ $0.hi - $0.lo <= perOrigin }), ranges.reduce(0, { $0 + Int($1.hi - $1.lo) }) <= facts.capacity / 8 else { return nil }
+        guard facts.mayServe(ranges) else { return nil }
         func arrays(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)]) -> PostgresBindings {
             var b = PostgresBindings()
             b.append(ranges.map(\.origin.rawValue))

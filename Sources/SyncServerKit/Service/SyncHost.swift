@@ -80,6 +80,8 @@ struct SinglePartnership: PartnershipStorages {
 public actor SQLitePartnerships: PartnershipStorages {
     let root: URL
     private var opened: [String: SQLiteSyncStorage] = [:]
+    /// One memory of recent dots for every partnership (`DotFacts`), each under its own name.
+    private let facts = DotFacts()
 
     public init(root: URL) { self.root = root }
 
@@ -112,7 +114,7 @@ public actor SQLitePartnerships: PartnershipStorages {
                 throw Partnerships.unknown(name)
             }
         }
-        let storage = try SQLiteSyncStorage(directory: dir)
+        let storage = try SQLiteSyncStorage(directory: dir, facts: facts, partnership: partnership)
         opened[key] = storage
         return storage
     }
@@ -125,7 +127,7 @@ public actor SQLitePartnerships: PartnershipStorages {
         }
         try FileManager.default.createDirectory(at: root.appendingPathComponent("partnerships"), withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        opened[partnership] = try SQLiteSyncStorage(directory: dir)
+        opened[partnership] = try SQLiteSyncStorage(directory: dir, facts: facts, partnership: partnership)
     }
 
     public func names() async throws -> [String] {

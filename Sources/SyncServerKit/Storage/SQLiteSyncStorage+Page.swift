@@ -4,9 +4,9 @@ import GRDBSQLite
 import OutreachCore
 
 extension SQLiteSyncStorage {
-    /// One event of a page as the index gives it, with where its row is.
+    /// One event of a page as the index gives it, with where its row is (nil: from memory, read by id).
     private struct Indexed {
-        let rowid: Int64
+        let rowid: Int64?
         let entry: Page.Entry
         let org: String
     }
@@ -14,16 +14,36 @@ extension SQLiteSyncStorage {
     public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
         try await db.read { db in
             let server = try EventTable.vector(db)
+            let wanted = server.entries.sorted(by: { $0.key < $1.key }).filter { $0.value > after[$0.key] }
+            var indexed = [Indexed]()
+            var covered = VersionVector()
+            var more = false
+            let remembered = try self.remembered(for: org, wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }, budget: limit + 1, db)
+            if let remembered {
+                var rows = remembered
+                if rows.count > limit {
+                    // Cut: origins before the first event left out are covered, and its own up to it.
+                    let cut = rows[limit].dot
+                    rows = Array(rows.prefix(limit))
+                    more = true
+                    for (origin, top) in wanted {
+                        if origin == cut.replica { covered[origin] = cut.seq - 1; break }
+                        covered[origin] = top
+                    }
+                } else {
+                    for (origin, top) in wanted { covered[origin] = top }
+                }
+                // The organisation of a tombstone finds its purge.
+                let orgOf = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
+                indexed = try rows.map { Indexed(rowid: nil, entry: $0, org: $0.purged ? try String.fetchOne(orgOf, arguments: [$0.id.hex]) ?? "" : "") }
+            }
             let query = try db.cachedStatement(sql: """
                 SELECT rowid, id, seq, purged, org FROM events
                 WHERE origin = ? AND seq > ? AND seq <= ? AND (org = ? OR scope IN ('partnership', 'public'))
                   AND id NOT IN (SELECT id FROM quarantine)
                 ORDER BY seq LIMIT ?
                 """)
-            var indexed = [Indexed]()
-            var covered = VersionVector()
-            var more = false
-            for (origin, top) in server.entries.sorted(by: { $0.key < $1.key }) where top > after[origin] {
+            for (origin, top) in wanted where remembered == nil {  // a laptop far behind: the index
                 let budget = limit - indexed.count
                 guard budget > 0 else { more = true; break }
                 let batch = try Self.indexed(query, db, origin: origin, after: after[origin], top: top, org: org, limit: budget + 1)
@@ -45,6 +65,41 @@ extension SQLiteSyncStorage {
             let events = try Self.whole(zip(indexed, lacking).filter(\.1).map(\.0), db)
             return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: events, more: more)
         }
+    }
+
+    /// A page's entries built from `DotFacts` (reading in this snapshot the facts it lacks), with
+    /// the dots purged or quarantined now read from the database through small indexes; nil when
+    /// the page spans more than the server remembers (a laptop far behind): then the index is read.
+    private func remembered(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], budget: Int, _ db: Database) throws -> [Page.Entry]? {
+        guard facts.mayServe(ranges) else { return nil }
+        let lacking = facts.lacking(ranges, in: partnership)
+        if !lacking.isEmpty {
+            let read = try db.cachedStatement(sql: "SELECT seq, id, org, scope FROM events WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq")
+            for range in lacking {
+                var found = [(UInt64, DotFacts.Fact)]()
+                let rows = try Row.fetchCursor(read, arguments: [range.origin.rawValue, Int64(range.lo), Int64(range.hi)])
+                while let row = try rows.next() {
+                    let seq: Int64 = row[0], scope: String = row[3]
+                    guard seq >= 1, let id = EventID(hex: row[1]) else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+                    found.append((UInt64(seq), DotFacts.Fact(id: id, org: row[2], shared: scope == "partnership" || scope == "public")))
+                }
+                facts.remember(found, of: range.origin, in: partnership)
+            }
+        }
+        var changes = [Dot: DotFacts.Change]()
+        let purged = try db.cachedStatement(sql: "SELECT seq FROM events WHERE origin = ? AND seq > ? AND seq <= ? AND purged = 1")
+        for range in ranges {
+            for seq in try Int64.fetchAll(purged, arguments: [range.origin.rawValue, Int64(range.lo), Int64(range.hi)]) where seq >= 1 {
+                changes[Dot(range.origin, UInt64(seq))] = .purged
+            }
+        }
+        let asked = Dictionary(ranges.map { ($0.origin, $0) }, uniquingKeysWith: { a, _ in a })
+        for row in try Row.fetchAll(db, sql: "SELECT e.origin, e.seq FROM quarantine q JOIN events e ON e.id = q.id") {
+            let seq: Int64 = row[1]
+            guard let origin = ReplicaID(row[0] as String), let range = asked[origin], seq > range.lo, seq <= range.hi else { continue }
+            changes[Dot(origin, UInt64(seq))] = .quarantined
+        }
+        return facts.entries(for: org, ranges, in: partnership, changes: changes, budget: budget)
     }
 
     /// The rows of `query` (`rowid, id, seq, purged, org` of one origin), read through SQLite's
@@ -77,6 +132,7 @@ extension SQLiteSyncStorage {
     /// what no one was sent yet) each by its rowid.
     private static func whole(_ items: [Indexed], _ db: Database) throws -> [Event] {
         let byRowid = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE rowid = ?")
+        let byID = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?")
         let range = try db.cachedStatement(sql: "SELECT rowid, \(EventTable.columns) FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq")
         var out = [Event]()
         out.reserveCapacity(items.count)
@@ -87,17 +143,19 @@ extension SQLiteSyncStorage {
             while end < items.endIndex, items[end].entry.dot.replica == origin, items[end].entry.dot.seq > items[end - 1].entry.dot.seq { end += 1 }
             let run = items[start..<end]
             if run.count >= 16 {
-                let wanted = Set(run.map(\.rowid))
+                let wanted = Set(run.map(\.entry.id.hex))
                 let rows = try Row.fetchCursor(range, arguments: [origin.rawValue, Int64(run.first!.entry.dot.seq), Int64(run.last!.entry.dot.seq)])
                 let before = out.count
                 while let row = try rows.next() {
                     // Another organisation's own events, or quarantined ones, lie in the range too.
-                    if wanted.contains(row[0]) { out.append(try EventTable.event(from: row, offset: 1)) }
+                    if wanted.contains(row[1]) { out.append(try EventTable.event(from: row, offset: 1)) }
                 }
                 guard out.count - before == run.count else { throw FieldlogError(.corrupt, "events of a page vanished while it was read") }
             } else {
                 for item in run {
-                    guard let row = try Row.fetchOne(byRowid, arguments: [item.rowid]) else {
+                    let found = if let rowid = item.rowid { try Row.fetchOne(byRowid, arguments: [rowid]) }
+                                else { try Row.fetchOne(byID, arguments: [item.entry.id.hex]) }
+                    guard let row = found else {
                         throw FieldlogError(.corrupt, "an event of a page vanished while it was read")
                     }
                     out.append(try EventTable.event(from: row))

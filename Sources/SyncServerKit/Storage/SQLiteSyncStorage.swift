@@ -9,8 +9,14 @@ public final class SQLiteSyncStorage: SyncStorage {
     let db: DatabasePool
     /// Pushes and last-sync marks share flushed commits (`GroupCommit`).
     let commits: GroupCommit
+    /// What never changes about recent events, remembered to build a crowd's pages (`DotFacts`),
+    /// shared by a server's partnerships under each one's name (`partnership`).
+    let facts: DotFacts
+    let partnership: String?
 
-    public init(directory: URL) throws {
+    /// `facts` and `partnership`: the server's memory of recent dots, and this storage's name in it.
+    public init(directory: URL, facts: DotFacts = DotFacts(), partnership: String? = nil) throws {
+        (self.facts, self.partnership) = (facts, partnership)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var config = Configuration()
         config.busyMode = .timeout(10)
@@ -69,6 +75,10 @@ public final class SQLiteSyncStorage: SyncStorage {
                 ALTER TABLE devices ADD COLUMN token_lifetime INTEGER;
                 CREATE UNIQUE INDEX devices_next_token ON devices(next_token_hash);
                 """)
+        }
+        m.registerMigration("v6-purged-dots") { db in
+            // The dots a page built from memory asks about (`DotFacts`): those purged, found without reading the others.
+            try db.execute(sql: "CREATE INDEX events_purged_dots ON events(origin, seq) WHERE purged = 1")
         }
         return m
     }
@@ -277,12 +287,12 @@ public final class SQLiteSyncStorage: SyncStorage {
     public func store(_ events: [Event], marking: SyncMark?) async throws -> Stored {
         guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         do {
-            let outcome = try await commits.write { db -> Stored in
+            let (outcome, added) = try await commits.write { db -> (Stored, [Event]) in
                 let insert = try db.makeStatement(sql: EventTable.mergeSQL)
                 let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
                 var new = 0, had = 0
                 var touched = Set<ReplicaID>()
-                var inserted = [Page.Entry]()
+                var inserted = [Page.Entry](), added = [Event]()
                 // Purges first (erasure.md §3): P1 on what is held and carried; they decide which
                 // events may arrive purged and which are stored purged.
                 let (honoured, foreign) = try EventTable.purges(in: events, db)
@@ -297,6 +307,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                         new += 1
                         touched.insert(event.dot.replica)
                         inserted.append(Page.Entry(event))
+                        added.append(event)
                     } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
                         had += 1
                     } else {
@@ -306,8 +317,9 @@ public final class SQLiteSyncStorage: SyncStorage {
                 try EventTable.closeRuns(db, origins: touched, from: try EventTable.vector(db))
                 for p in honoured { try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db) }
                 if let marking { try Self.mark(marking, db) }
-                return Stored(.stored(new: new, alreadyHad: had), inserted: inserted)
+                return (Stored(.stored(new: new, alreadyHad: had), inserted: inserted), added)
             }
+            facts.remember(added, in: partnership)  // committed
             if events.contains(where: { $0.scope == .public }) {
                 // No frame with a purged payload stays in the WAL (erasure.md §4).
                 try await db.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }

@@ -1,30 +1,30 @@
 import NIOConcurrencyHelpers
-import NIOCore
 import OutreachCore
-import SyncServerKit
 
-/// What an instance remembers of the events at recent dots, so that a page in a crowd costs the
-/// database only what may have changed (issue 12: reading each page's index was nine tenths of
-/// PostgreSQL's time when 200 laptops pulled one another's evenings).
+/// What a server instance remembers of the events at recent dots, so that a page in a crowd costs
+/// the database only what may have changed (issue 12: reading each page's index was nine tenths
+/// of PostgreSQL's time when 200 laptops pulled one another's evenings; SQLite reads it too).
 ///
 /// Within one storage the event at a dot never changes: the id, organisation and scope of a row
 /// are fixed by the append-only rules the database enforces (a purge changes only the payload and
 /// the purged flag). So those facts may be remembered by any instance for ever, and a page built
 /// from them asks the database, in its own snapshot, only which of its dots are purged or
-/// quarantined now (`fieldlog_dot_changes`, through small indexes). What changes is never
+/// quarantined now (through small indexes: `fieldlog_dot_changes` on PostgreSQL). What changes is never
 /// remembered: an erasure on another instance is seen by the next page here.
 ///
 /// Each origin's facts are one run of consecutive seqs, the most recent kept: pushes through this
 /// instance extend it as they commit, and a page fetches what it lacks (`fieldlog_dot_facts`)
 /// when that is small; a page far behind (a new laptop's first sync) reads the index as before.
-/// One memory serves every partnership of a server (`PostgresPartnerships`), each origin's run
-/// kept under its partnership's schema: an origin in two partnerships is two runs, never shared.
-final class DotFacts: Sendable {
-    struct Fact: Sendable, Equatable {
-        let id: EventID
-        let org: String
+/// One memory serves every partnership of a server (`PostgresPartnerships`, `SQLitePartnerships`),
+/// each origin's run kept under its partnership's name: an origin in two partnerships is two
+/// runs, never shared.
+public final class DotFacts: Sendable {
+    public struct Fact: Sendable, Equatable {
+        public let id: EventID
+        public let org: String
         /// Partnership or public scope: every organisation's laptops are sent it.
-        let shared: Bool
+        public let shared: Bool
+        public init(id: EventID, org: String, shared: Bool) { (self.id, self.org, self.shared) = (id, org, shared) }
     }
 
     /// One origin's consecutive facts from seq `first`.
@@ -35,7 +35,7 @@ final class DotFacts: Sendable {
         func covers(_ seq: UInt64) -> Bool { seq >= first && seq <= last }
     }
 
-    /// An origin within one partnership's schema (nil: the default partnership's).
+    /// An origin within one partnership (by its schema or name; nil: the default partnership).
     struct Origin: Hashable, Sendable {
         let schema: String?
         let replica: ReplicaID
@@ -44,19 +44,19 @@ final class DotFacts: Sendable {
     /// At most this many facts per origin (the most recent), and in all, for every partnership;
     /// past the total, the instance forgets everything and starts again (about 130 bytes a fact:
     /// 26 MB at most).
-    let perOrigin: Int
-    let capacity: Int
+    public let perOrigin: Int
+    public let capacity: Int
     private let state = NIOLockedValueBox<(runs: [Origin: Run], count: Int)>(([:], 0))
 
-    init(perOrigin: Int = 4_096, capacity: Int = 200_000) {
+    public init(perOrigin: Int = 4_096, capacity: Int = 200_000) {
         (self.perOrigin, self.capacity) = (perOrigin, capacity)
     }
 
-    var count: Int { state.withLockedValue { $0.count } }
+    public var count: Int { state.withLockedValue { $0.count } }
 
     /// Remembers the facts of events a committed push inserted (consecutive per origin, or a
     /// new run where they leave a gap: the recent ones are those pages ask for).
-    func remember(_ events: [Event], in schema: String?) {
+    public func remember(_ events: [Event], in schema: String?) {
         let byOrigin = Dictionary(grouping: events, by: \.dot.replica)
         state.withLockedValue { state in
             for (replica, events) in byOrigin {
@@ -68,7 +68,7 @@ final class DotFacts: Sendable {
     }
 
     /// Remembers facts read from the database for `origin`: consecutive seqs, sorted.
-    func remember(_ facts: [(UInt64, Fact)], of replica: ReplicaID, in schema: String?) {
+    public func remember(_ facts: [(UInt64, Fact)], of replica: ReplicaID, in schema: String?) {
         state.withLockedValue { Self.add(facts, to: Origin(schema: schema, replica: replica), &$0, perOrigin, capacity) }
     }
 
@@ -105,7 +105,7 @@ final class DotFacts: Sendable {
     }
 
     /// For each range `(lo, hi]` asked, the part this instance lacks: nil where it has it all.
-    func lacking(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], in schema: String?) -> [(origin: ReplicaID, lo: UInt64, hi: UInt64)] {
+    public func lacking(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], in schema: String?) -> [(origin: ReplicaID, lo: UInt64, hi: UInt64)] {
         state.withLockedValue { state in
             ranges.compactMap { range in
                 guard let run = state.runs[Origin(schema: schema, replica: range.origin)], run.covers(range.lo + 1) else { return range }
@@ -117,7 +117,7 @@ final class DotFacts: Sendable {
     /// The page's entries from memory: `ranges` in order, each from its lo up, what `org` is
     /// entitled to, never a quarantined dot, purged where `changes` says so, at most `budget`
     /// entries; nil if a range is no longer all remembered (forgotten meanwhile).
-    func entries(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], in schema: String?, changes: [Dot: Change],
+    public func entries(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], in schema: String?, changes: [Dot: Change],
                  budget: Int) -> [Page.Entry]? {
         state.withLockedValue { state in
             var out = [Page.Entry]()
@@ -137,30 +137,10 @@ final class DotFacts: Sendable {
         }
     }
 
-    enum Change: Sendable { case purged, quarantined }
+    public enum Change: Sendable { case purged, quarantined }
 
-    /// One origin's packed facts (`fieldlog_dot_facts`), sorted by seq; throws on a malformed
-    /// record or a seq named twice.
-    static func unpack(_ packed: ByteBuffer) throws -> [(UInt64, Fact)] {
-        var facts = [(UInt64, Fact)]()
-        try packed.withUnsafeReadableBytes { raw in
-            var at = 0
-            while at < raw.count {
-                guard raw.count - at >= 43 else { throw FieldlogError(.corrupt, "a dot's facts are cut short") }
-                let seq = raw.loadUnaligned(fromByteOffset: at + 32, as: UInt64.self).bigEndian
-                let shared = raw[at + 40]
-                let length = Int(raw.loadUnaligned(fromByteOffset: at + 41, as: UInt16.self).bigEndian)
-                guard let id = EventID(bytes: UnsafeRawBufferPointer(rebasing: raw[at ..< at + 32])), seq >= 1, seq <= UInt64(Int64.max), shared <= 1,
-                      length >= 1, raw.count - at - 43 >= length,
-                      let org = String(validating: UnsafeRawBufferPointer(rebasing: raw[at + 43 ..< at + 43 + length]), as: UTF8.self) else {
-                    throw FieldlogError(.corrupt, "a dot's facts are malformed")
-                }
-                facts.append((seq, Fact(id: id, org: org, shared: shared == 1)))
-                at += 43 + length
-            }
-        }
-        facts.sort { $0.0 < $1.0 }
-        guard zip(facts, facts.dropFirst()).allSatisfy({ $0.0 < $1.0 }) else { throw FieldlogError(.corrupt, "a dot's facts name one seq twice") }
-        return facts
+    /// Whether a page of `ranges` is small enough to be built from memory.
+    public func mayServe(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)]) -> Bool {
+        ranges.allSatisfy { $0.hi - $0.lo <= UInt64(perOrigin) } && ranges.reduce(0, { $0 + Int($1.hi - $1.lo) }) <= capacity / 8
     }
 }
