@@ -143,12 +143,14 @@ extension SQLiteSyncStorage {
             while end < items.endIndex, items[end].entry.dot.replica == origin, items[end].entry.dot.seq > items[end - 1].entry.dot.seq { end += 1 }
             let run = items[start..<end]
             if run.count >= 16 {
-                let wanted = Set(run.map(\.entry.id.hex))
+                // Known by rowid from the index, by id from memory.
+                let rowids = Set(run.compactMap(\.rowid))
+                let ids = rowids.count == run.count ? [] : Set(run.map(\.entry.id.hex))
                 let rows = try Row.fetchCursor(range, arguments: [origin.rawValue, Int64(run.first!.entry.dot.seq), Int64(run.last!.entry.dot.seq)])
                 let before = out.count
                 while let row = try rows.next() {
                     // Another organisation's own events, or quarantined ones, lie in the range too.
-                    if wanted.contains(row[1]) { out.append(try EventTable.event(from: row, offset: 1)) }
+                    if ids.isEmpty ? rowids.contains(row[0]) : ids.contains(row[1]) { out.append(try EventTable.event(from: row, offset: 1)) }
                 }
                 guard out.count - before == run.count else { throw FieldlogError(.corrupt, "events of a page vanished while it was read") }
             } else {
