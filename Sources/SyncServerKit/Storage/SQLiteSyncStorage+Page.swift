@@ -44,8 +44,10 @@ extension SQLiteSyncStorage {
                 ORDER BY seq LIMIT ?
                 """)
             for (origin, top) in wanted where remembered == nil {  // a laptop far behind: the index
+                // Once the page is full, the next origins are asked for one event each: an origin
+                // with nothing for this organisation is covered whole, and the page is cut at the
+                // first event left out (as on PostgreSQL and from memory).
                 let budget = limit - indexed.count
-                guard budget > 0 else { more = true; break }
                 let batch = try Self.indexed(query, db, origin: origin, after: after[origin], top: top, org: org, limit: budget + 1)
                 if batch.count <= budget {
                     covered[origin] = top
