@@ -161,21 +161,7 @@ extension PostgresSyncStorage {
                                                       \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
                     """, logger: logger))
             }
-            var covered = VersionVector()
-            var page = rows
-            var more = false
-            if rows.count > limit {
-                // Cut: origins before the first event left out are covered, and its own up to it.
-                let cut = rows[limit].dot
-                page = Array(rows.prefix(limit))
-                more = true
-                for (origin, top) in wanted {
-                    if origin == cut.replica { covered[origin] = cut.seq - 1; break }
-                    covered[origin] = top
-                }
-            } else {
-                for (origin, top) in wanted { covered[origin] = top }
-            }
+            var (page, covered, more) = Page.cut(rows, wanted: wanted, limit: limit)
             // Tombstones travel with the purges that name them (erasure.md §4).
             page += try await authorisations(for: page, tx)
             // Then only the rows the caller lacks, whole, in one query.

@@ -20,19 +20,8 @@ extension SQLiteSyncStorage {
             var more = false
             let remembered = try self.remembered(for: org, wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }, budget: limit + 1, db)
             if let remembered {
-                var rows = remembered
-                if rows.count > limit {
-                    // Cut: origins before the first event left out are covered, and its own up to it.
-                    let cut = rows[limit].dot
-                    rows = Array(rows.prefix(limit))
-                    more = true
-                    for (origin, top) in wanted {
-                        if origin == cut.replica { covered[origin] = cut.seq - 1; break }
-                        covered[origin] = top
-                    }
-                } else {
-                    for (origin, top) in wanted { covered[origin] = top }
-                }
+                let rows: [Page.Entry]
+                (rows, covered, more) = Page.cut(remembered, wanted: wanted, limit: limit)
                 // The organisation of a tombstone finds its purge.
                 let orgOf = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
                 indexed = try rows.map { Indexed(rowid: nil, entry: $0, org: $0.purged ? try String.fetchOne(orgOf, arguments: [$0.id.hex]) ?? "" : "") }

@@ -73,6 +73,24 @@ public struct Page: Sendable, Equatable {
         return kept.map { !$0 }
     }
 
+    /// A page of at most `limit` entries from `rows`, the entitled events of the `wanted` origins
+    /// (in order, each up to its top) with one more where the page is cut, and its covered
+    /// vector C (sync-model.md): origins before the first event left out up to their top, its
+    /// own up to the seq before it. Every backend's page is cut here.
+    public static func cut(_ rows: [Entry], wanted: [(key: ReplicaID, value: UInt64)], limit: Int) -> (entries: [Entry], covered: VersionVector, more: Bool) {
+        var covered = VersionVector()
+        guard rows.count > limit else {
+            for (origin, top) in wanted { covered[origin] = top }
+            return (rows, covered, false)
+        }
+        let cut = rows[limit].dot
+        for (origin, top) in wanted {
+            if origin == cut.replica { covered[origin] = cut.seq - 1; break }
+            covered[origin] = top
+        }
+        return (Array(rows.prefix(limit)), covered, true)
+    }
+
     /// The server vector S.
     public let vector: VersionVector
     /// The covered vector C.
