@@ -265,15 +265,13 @@ enum PostgresSchema {
         -- push that carries purges, shared for every other), then each origin's, in the order
         -- given (sorted by the caller), then the purges held that name any of p_ids (volatile:
         -- read after the locks are held, so a purge committed before is seen). With p_device,
-        -- that device's last sync is written in the same transaction.
+        -- that device's last sync is written in the same transaction, after the locks (as a
+        -- revocation takes them: the origin's, then the device's row; never the other way round).
         CREATE FUNCTION fieldlog_push_begin(p_exclusive boolean, p_origins text[], p_ids text[], p_device text, p_at bigint)
         RETURNS TABLE (id text, org text)
         LANGUAGE plpgsql VOLATILE AS $$
         #variable_conflict use_column
         BEGIN
-            IF p_device IS NOT NULL THEN
-                UPDATE devices SET last_sync_at = p_at WHERE devices.id = p_device;
-            END IF;
             IF p_exclusive THEN
                 PERFORM pg_advisory_xact_lock(\#(Lock.purges), hashtext(current_schema()));
             ELSE
@@ -282,6 +280,9 @@ enum PostgresSchema {
             FOR i IN 1 .. coalesce(array_length(p_origins, 1), 0) LOOP
                 PERFORM \#(Lock.takeOrigin("p_origins[i]"));
             END LOOP;
+            IF p_device IS NOT NULL THEN
+                UPDATE devices SET last_sync_at = p_at WHERE devices.id = p_device;
+            END IF;
             RETURN QUERY SELECT p.id, p.org FROM purges p WHERE p.id = ANY (p_ids);
         END $$;
 
