@@ -23,8 +23,16 @@ extension DotFacts {
                 at += 43 + length
             }
         }
-        facts.sort { $0.0 < $1.0 }
-        guard zip(facts, facts.dropFirst()).allSatisfy({ $0.0 < $1.0 }) else { throw FieldlogError(.corrupt, "a dot's facts name one seq twice") }
-        return facts
+        return try inSeqOrder(facts, seq: \.0)
     }
+}
+
+/// `records` of one origin, which PostgreSQL packs in no promised order, sorted by seq; throws
+/// if a seq is named twice.
+func inSeqOrder<T>(_ records: [T], seq: (T) -> UInt64) throws -> [T] {
+    func ascending(_ r: [T]) -> Bool { zip(r, r.dropFirst()).allSatisfy { seq($0) < seq($1) } }
+    if ascending(records) { return records }
+    let sorted = records.sorted { seq($0) < seq($1) }
+    guard ascending(sorted) else { throw FieldlogError(.corrupt, "a packed row names one seq twice") }
+    return sorted
 }

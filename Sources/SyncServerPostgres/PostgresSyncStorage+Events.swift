@@ -237,17 +237,10 @@ extension PostgresSyncStorage {
                 at += record
             }
         }
-        if !zip(entries, entries.dropFirst()).allSatisfy({ $0.dot.seq < $1.dot.seq }) {
-            entries.sort { $0.dot.seq < $1.dot.seq }
-            guard zip(entries, entries.dropFirst()).allSatisfy({ $0.dot.seq < $1.dot.seq }) else {
-                throw FieldlogError(.corrupt, "a page's index names one seq twice")
-            }
-        }
-        return entries
+        return try inSeqOrder(entries, seq: \.dot.seq)
     }
 
-    /// The rows of `entries`, whole, in their order.
-    /// An origin's entries close together in seq (a laptop far behind: a run of one origin)
+    /// The rows of `entries`, whole, in their order. An origin's entries close together in seq (a laptop far behind: a run of one origin)
     /// are read by range through the (origin, seq) index, the others by id (one lookup each in
     /// the id index cost twice as much for a new laptop's pages); rows of a range not asked
     /// for (not entitled, quarantined) are read and left.

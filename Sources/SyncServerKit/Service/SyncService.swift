@@ -125,9 +125,8 @@ public struct SyncService: Sendable {
         let held = try await storage.restoreHold()
         // The last sync goes with the push, in its commit, when there is one; never for a laptop
         // a restore refuses below (a mark would let it pull on its next try).
-        var mark = (device.lastSyncAt.map { time - $0 >= Self.lastSyncResolution } ?? true) && (held.isEmpty || device.lastSyncAt != nil)
+        let mark = (device.lastSyncAt.map { time - $0 >= Self.lastSyncResolution } ?? true) && (held.isEmpty || device.lastSyncAt != nil)
         let result = try await storage.store(request.events, marking: mark ? SyncMark(deviceID: device.id, at: time) : nil)
-        if !request.events.isEmpty { mark = false }
         switch result.outcome {
         case .stored(let n, let h):
             (stored, had) = (n, h)
@@ -148,7 +147,7 @@ public struct SyncService: Sendable {
             }
         }
         let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit, known: known)
-        if mark { try await storage.markSynced(deviceID: device.id, at: time) }
+        if mark && request.events.isEmpty { try await storage.markSynced(deviceID: device.id, at: time) }  // no push carried it
         let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
                                       certificates: request.certDigest == published.digest ? nil : published.certificates, certDigest: published.digest)
         return Exchange(response: response, entries: page.entries)

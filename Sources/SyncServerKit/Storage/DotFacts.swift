@@ -25,6 +25,9 @@ public final class DotFacts: Sendable {
         /// Partnership or public scope: every organisation's laptops are sent it.
         public let shared: Bool
         public init(id: EventID, org: String, shared: Bool) { (self.id, self.org, self.shared) = (id, org, shared) }
+        /// Shared exactly when every page's index says so: partnership or public scope (an
+        /// unknown scope is not).
+        public init(id: EventID, org: String, scope: Scope) { self.init(id: id, org: org, shared: scope == .partnership || scope == .public) }
     }
 
     /// One origin's consecutive facts from seq `first`.
@@ -61,7 +64,7 @@ public final class DotFacts: Sendable {
         state.withLockedValue { state in
             for (replica, events) in byOrigin {
                 let sorted = events.sorted { $0.dot.seq < $1.dot.seq }
-                Self.add(sorted.map { ($0.dot.seq, Fact(id: $0.id, org: $0.org, shared: $0.scope != .org)) }, to: Origin(schema: schema, replica: replica),
+                Self.add(sorted.map { ($0.dot.seq, Fact(id: $0.id, org: $0.org, scope: $0.scope)) }, to: Origin(schema: schema, replica: replica),
                          &state, perOrigin, capacity)
             }
         }

@@ -70,9 +70,9 @@ extension SQLiteSyncStorage {
                 var found = [(UInt64, DotFacts.Fact)]()
                 let rows = try Row.fetchCursor(read, arguments: [range.origin.rawValue, Int64(range.lo), Int64(range.hi)])
                 while let row = try rows.next() {
-                    let seq: Int64 = row[0], scope: String = row[3]
+                    let seq: Int64 = row[0]
                     guard seq >= 1, let id = EventID(hex: row[1]) else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
-                    found.append((UInt64(seq), DotFacts.Fact(id: id, org: row[2], shared: scope == "partnership" || scope == "public")))
+                    found.append((UInt64(seq), DotFacts.Fact(id: id, org: row[2], scope: Scope(row[3]))))
                 }
                 facts.remember(found, of: range.origin, in: partnership)
             }

@@ -154,11 +154,11 @@ public protocol SyncStorage: Sendable {
     func addTrust(_ record: TrustRecord) async throws
 
     // Events
-    /// Stores events in one transaction, idempotently; refuses all of them on a forked dot. Runs
-    /// the purges the batch carries (and stores purged what an honoured purge names): the one
-    /// exception to append-only (`Protocol/erasure.md`).
-    /// Stores a push (all or nothing) and says which rows it inserted, as stored; with `marking`,
-    /// the device's last sync is written in the same transaction (one commit, not two).
+    /// Stores a push in one transaction, idempotently, and says which rows it inserted, as
+    /// stored; refuses all of it on a forked dot. Runs the purges the batch carries (and stores
+    /// purged what an honoured purge names): the one exception to append-only
+    /// (`Protocol/erasure.md`). With `marking`, the device's last sync is written in the same
+    /// transaction (one commit, not two); a refused push writes nothing.
     func store(_ events: [Event], marking: SyncMark?) async throws -> Stored
     /// The server vector S.
     func vector() async throws -> VersionVector
