@@ -24,6 +24,7 @@ import Testing
     @Test func storedContextsReadAsTheJSONParserReadsThem() throws {
         for (a, _, _, seed) in Self.triples() {
             #expect(try VersionVector(storedJSON: a.json.canonicalString()) == a, "seed \(seed)")
+            #expect(a.storedJSON == a.json.canonicalString(), "seed \(seed): the stored form is the canonical JSON")
         }
         let r = Self.replicas[0].rawValue, q = Self.replicas[1].rawValue
         let odd = ["{}", "{ }", "{\"\(r)\":3}", "{\"\(r)\": 3}", "{\"\(r)\":3,\"\(q)\":18446744073709551615}", "{\"\(r)\":3,\"\(r)\":4}",

@@ -77,6 +77,22 @@ extension VersionVector {
         .object(Dictionary(uniqueKeysWithValues: entries.map { ($0.key.rawValue, JSONValue.int(Int64($0.value))) }))
     }
 
+    /// The vector's canonical JSON (`json.canonicalString()`, replicas ascending), written
+    /// directly: every stored event row carries its context in this form.
+    public var storedJSON: String {
+        var out = [UInt8]()
+        out.reserveCapacity(2 + entries.count * 40)
+        out.append(UInt8(ascii: "{"))
+        for (n, (replica, seq)) in entries.sorted(by: { $0.key < $1.key }).enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: replica.rawValue.utf8)
+            out.append(contentsOf: "\":\(seq)".utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Reads `{"replica": seq}`; refuses bad replica ids and non-positive numbers.
     public init(json: JSONValue) throws {
         guard let object = json.objectValue else { throw FieldlogError.malformed("a version vector must be a JSON object") }
@@ -104,7 +120,7 @@ extension VersionVector {
             if take(UInt8(ascii: "}")) { return i == bytes.count ? out : nil }
             repeat {
                 guard take(UInt8(ascii: "\"")), i + 17 <= bytes.count, bytes[i + 16] == UInt8(ascii: "\""),
-                      let replica = ReplicaID(String(decoding: bytes[i..<(i + 16)], as: UTF8.self)) else { return nil }
+                      let replica = ReplicaID(utf8: UnsafeBufferPointer(rebasing: bytes[i..<(i + 16)])) else { return nil }
                 i += 17
                 guard take(UInt8(ascii: ":")), i < bytes.count else { return nil }
                 var seq: UInt64 = 0, digits = 0

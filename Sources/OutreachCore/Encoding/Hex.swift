@@ -26,6 +26,38 @@ public enum Hex {
         }
     }
 
+    /// A big-endian number as 16 lowercase hex characters.
+    public static func encode(word: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 16) { out in
+            write(word: word, into: out, at: 0)
+            return 16
+        }
+    }
+
+    /// Writes `word`'s 16 hex characters into `out` from `offset`.
+    static func write(word: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        for i in 0..<16 { out[offset + i] = digits[Int(truncatingIfNeeded: word >> (60 - 4 * UInt64(i))) & 0x0F] }
+    }
+
+    /// The number 16 lowercase hex characters spell (the first most significant); nil for any
+    /// other text.
+    static func word(_ text: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard text.count == 16 else { return nil }
+        return word(text, at: 0)
+    }
+
+    /// The number the 16 lowercase hex characters from `offset` spell; nil if any is not one.
+    static func word(_ text: UnsafeBufferPointer<UInt8>, at offset: Int) -> UInt64? {
+        var bits: UInt64 = 0
+        for i in offset..<(offset + 16) {
+            let c = text[i]
+            let v: UInt8
+            if c &- 0x30 < 10 { v = c &- 0x30 } else if c &- 0x61 < 6 { v = c &- 0x61 &+ 10 } else { return nil }
+            bits = bits << 4 | UInt64(v)
+        }
+        return bits
+    }
+
     public static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }

@@ -8,12 +8,12 @@ extension Event {
     /// The packed bytes (big-endian; strings and blobs with a 32-bit length).
     public var packed: [UInt8] {
         var w = ByteWriter(capacity: 200 + context.entries.count * 16 + sealedPayload.count)
-        w.raw(bytes: Hex.decode(id.hex) ?? [])
-        w.raw(bytes: Hex.decode(dot.replica.rawValue) ?? [])
+        id.withBytes { w.raw(bytes: $0) }
+        w.uint64(dot.replica.bits)
         w.uint64(dot.seq)
         if let prev {
             w.uint8(1)
-            w.raw(bytes: Hex.decode(prev.hex) ?? [])
+            prev.withBytes { w.raw(bytes: $0) }
         } else {
             w.uint8(0)
         }
@@ -22,7 +22,7 @@ extension Event {
         let entries = context.entries.sorted { $0.key < $1.key }
         w.uint32(UInt32(entries.count))
         for (replica, seq) in entries {
-            w.raw(bytes: Hex.decode(replica.rawValue) ?? [])
+            w.uint64(replica.bits)
             w.uint64(seq)
         }
         w.uint64(UInt64(bitPattern: recordedAt))
@@ -43,14 +43,14 @@ extension Event {
     public init(packed data: Data) throws {
         var r = ByteReader(data)
         func bad(_ what: String) -> FieldlogError { FieldlogError.malformed("packed event has a bad \(what)") }
-        let id = EventID(trusted: Hex.encode(try r.rawBytes(32)))
-        guard let origin = ReplicaID(Hex.encode(try r.rawBytes(8))) else { throw bad("origin") }
+        let id = try r.eventID()
+        let origin = ReplicaID(bits: try r.uint64())
         let seq = try r.uint64()
         guard seq >= 1, seq <= UInt64(Int64.max) else { throw bad("seq") }
         var prev: EventID?
         switch try r.uint8() {
         case 0: break
-        case 1 where seq > 1: prev = EventID(trusted: Hex.encode(try r.rawBytes(32)))
+        case 1 where seq > 1: prev = try r.eventID()
         default: throw bad("prev")
         }
         let org = try r.string()
@@ -60,12 +60,12 @@ extension Event {
         let count = Int(try r.uint32())
         guard count <= Self.maxContextEntries, count * 16 <= r.remaining else { throw bad("ctx (entries ≥ 1, at most \(Self.maxContextEntries))") }
         var context = VersionVector()
-        var last: String?
+        var last: ReplicaID?
         for _ in 0..<count {
-            guard let replica = ReplicaID(Hex.encode(try r.rawBytes(8))) else { throw bad("ctx") }
+            let replica = ReplicaID(bits: try r.uint64())
             let n = try r.uint64()
-            guard n >= 1, n <= UInt64(Int64.max), last.map({ $0 < replica.rawValue }) ?? true else { throw bad("ctx (entries ≥ 1, replicas ascending)") }
-            last = replica.rawValue
+            guard n >= 1, n <= UInt64(Int64.max), last.map({ $0 < replica }) ?? true else { throw bad("ctx (entries ≥ 1, replicas ascending)") }
+            last = replica
             context[replica] = n
         }
         let recordedAt = Int64(bitPattern: try r.uint64())

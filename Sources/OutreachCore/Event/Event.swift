@@ -122,32 +122,67 @@ public struct Event: Hashable, Sendable {
 }
 
 /// An event's content hash: 32 bytes, written as 64 lowercase hex characters.
+///
+/// Held as four big-endian words, not as its text: ids key the fold's tables and every store's
+/// lookups, and a 64-character string is a heap object to allocate, retain and hash each time.
+/// The words' order is the text's order.
 public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let hex: String
+    let w0, w1, w2, w3: UInt64
 
     public init?(hex: String) {
-        guard Hex.isLowerHex(hex, length: 64) else { return nil }
-        self.hex = hex
+        var hex = hex
+        guard let id = hex.withUTF8({ EventID(utf8: $0) }) else { return nil }
+        self = id
     }
 
-    /// An id read back from sealed data this laptop wrote (the state snapshot): not checked again.
-    init(trusted hex: String) { self.hex = hex }
+    /// Exactly 64 lowercase hex characters, as UTF-8.
+    init?(utf8 text: UnsafeBufferPointer<UInt8>) {
+        guard text.count == 64, let a = Hex.word(text, at: 0), let b = Hex.word(text, at: 16), let c = Hex.word(text, at: 32),
+              let d = Hex.word(text, at: 48) else { return nil }
+        (w0, w1, w2, w3) = (a, b, c, d)
+    }
+
+    /// The 64 lowercase hex characters.
+    public var hex: String {
+        String(unsafeUninitializedCapacity: 64) { out in
+            write(hexInto: out)
+            return 64
+        }
+    }
+
+    /// Writes the 64 hex characters into `out`.
+    func write(hexInto out: UnsafeMutableBufferPointer<UInt8>) {
+        Hex.write(word: w0, into: out, at: 0)
+        Hex.write(word: w1, into: out, at: 16)
+        Hex.write(word: w2, into: out, at: 32)
+        Hex.write(word: w3, into: out, at: 48)
+    }
+
+    /// The first byte.
+    public var firstByte: UInt8 { UInt8(truncatingIfNeeded: w0 >> 56) }
 
     /// The 32 raw bytes.
-    var bytes: [UInt8] { Hex.decode(hex) ?? [] }
+    var bytes: [UInt8] { withBytes { Array($0) } }
+
+    /// Calls `body` with the 32 raw bytes (on the stack).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return try withUnsafeBytes(of: &words) { try body($0) }
+    }
 
     /// An id from its 32 raw bytes (a storage that sends ids as bytes); nil for any other length.
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count == 32 else { return nil }
-        hex = Hex.encode(raw: bytes)
+        func word(_ i: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)) }
+        (w0, w1, w2, w3) = (word(0), word(1), word(2), word(3))
     }
 
     init(hashing bytes: [UInt8]) {
-        hex = Hex.encode(SHA256.hash(data: bytes))
+        self = SHA256.hash(data: bytes).withUnsafeBytes { EventID(bytes: $0)! }
     }
 
     /// A short form for people; refs shown by the CLI are unique prefixes instead.
     public var short: String { String(hex.prefix(10)) }
     public var description: String { hex }
-    public static func < (a: EventID, b: EventID) -> Bool { a.hex < b.hex }
+    public static func < (a: EventID, b: EventID) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 }

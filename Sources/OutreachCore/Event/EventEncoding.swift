@@ -23,15 +23,15 @@ public enum EventEncoding {
                                payloadDigest: Data) -> [UInt8] {
         var w = ByteWriter(capacity: 200 + context.entries.count * 24)
         w.string(idDomain)
-        w.string(dot.replica.rawValue)
+        w.hex(dot.replica)
         w.uint64(dot.seq)
-        w.string(prev?.hex ?? "")
+        if let prev { w.hex(prev) } else { w.string("") }
         w.string(org)
         w.string(scope.rawValue)
         let entries = context.entries.sorted { $0.key < $1.key }
         w.uint32(UInt32(entries.count))
         for (replica, seq) in entries {
-            w.string(replica.rawValue)
+            w.hex(replica)
             w.uint64(seq)
         }
         w.uint64(UInt64(bitPattern: recordedAt))
@@ -44,7 +44,7 @@ public enum EventEncoding {
     public static func associatedData(dot: Dot, org: String, scope: Scope, keyID: String) -> Data {
         var w = ByteWriter(capacity: 96)
         w.string(aadDomain)
-        w.string(dot.replica.rawValue)
+        w.hex(dot.replica)
         w.uint64(dot.seq)
         w.string(org)
         w.string(scope.rawValue)
@@ -68,6 +68,30 @@ struct ByteWriter {
         let utf8 = s.utf8
         uint32(UInt32(utf8.count))
         bytes.append(contentsOf: utf8)
+    }
+
+    /// A replica id as its text, with its length (as `string(id.rawValue)`, without the string).
+    mutating func hex(_ replica: ReplicaID) {
+        uint32(16)
+        hexWord(replica.bits)
+    }
+
+    /// An event id as its text, with its length (as `string(id.hex)`, without the string).
+    mutating func hex(_ id: EventID) {
+        uint32(64)
+        rawHex(id)
+    }
+
+    /// An event id's 64 hex characters, with no length.
+    mutating func rawHex(_ id: EventID) {
+        hexWord(id.w0); hexWord(id.w1); hexWord(id.w2); hexWord(id.w3)
+    }
+
+    private mutating func hexWord(_ word: UInt64) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let v = UInt8(truncatingIfNeeded: word >> UInt64(shift)) & 0x0F
+            bytes.append(v < 10 ? 0x30 + v : 0x57 + v)
+        }
     }
 
     /// Bytes with no length (fixed-size fields).
@@ -101,6 +125,20 @@ struct ByteReader {
     }
 
     mutating func uint8() throws -> UInt8 { try rawBytes(1).first! }
+
+    /// An event id as its 64 hex characters, with no length; nil if they are not lowercase hex.
+    mutating func hexID() throws -> EventID? {
+        guard 64 <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        defer { at += 64 }
+        return bytes.withUnsafeBufferPointer { EventID(utf8: UnsafeBufferPointer(rebasing: $0[at..<at + 64])) }
+    }
+
+    /// An event id as its 32 raw bytes.
+    mutating func eventID() throws -> EventID {
+        guard 32 <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        defer { at += 32 }
+        return bytes.withUnsafeBytes { EventID(bytes: UnsafeRawBufferPointer(rebasing: $0[at..<at + 32]))! }
+    }
 
     /// Bytes with a 32-bit length.
     mutating func blob() throws -> Data { Data(try rawBytes(Int(try uint32()))) }

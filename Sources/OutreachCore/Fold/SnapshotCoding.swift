@@ -34,14 +34,14 @@ struct SnapshotWriter {
     mutating func int(_ v: Int64?) { bool(v != nil); if let v { int(v) } }
     mutating func bool(_ b: Bool) { body.uint32(b ? 1 : 0) }
     mutating func text(_ s: String) { body.string(s) }
-    mutating func id(_ e: EventID) { body.raw(e.hex) }
+    mutating func id(_ e: EventID) { body.rawHex(e) }
     mutating func id(_ e: EventID?) { bool(e != nil); if let e { id(e) } }
 
     mutating func dot(_ d: Dot) { word(d.replica.rawValue); int(Int64(d.seq)) }
 
     mutating func vector(_ v: VersionVector) {
         count(v.entries.count)
-        for (r, s) in v.entries.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { word(r.rawValue); int(Int64(s)) }
+        for (r, s) in v.entries.sorted(by: { $0.key < $1.key }) { word(r.rawValue); int(Int64(s)) }
     }
 
     mutating func write(_ w: RegisterWrite) {
@@ -110,7 +110,10 @@ struct SnapshotReader {
     mutating func text() throws -> String { try body.string() }
 
     /// (The snapshot is sealed and authenticated: its ids are the ones this laptop wrote in it.)
-    mutating func id() throws -> EventID { EventID(trusted: try body.raw(64)) }
+    mutating func id() throws -> EventID {
+        guard let id = try body.hexID() else { throw FieldlogError.malformed("damaged state snapshot") }
+        return id
+    }
 
     mutating func optionalID() throws -> EventID? { try bool() ? try id() : nil }
 

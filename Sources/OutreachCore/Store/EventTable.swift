@@ -77,17 +77,17 @@ public enum EventTable {
         let s = statement.sqliteStatement
         sqlite3_reset(s)
         func text(_ index: Int32, _ value: String) { bind(value, at: index, s) }
-        text(1, event.id.hex)
-        text(2, event.dot.replica.rawValue)
+        bind(event.id, at: 1, s)
+        bind(event.dot.replica, at: 2, s)
         sqlite3_bind_int64(s, 3, Int64(event.dot.seq))
         text(4, event.org)
         text(5, event.scope.rawValue)
-        text(6, event.context.json.canonicalString())
+        text(6, event.context.storedJSON)
         sqlite3_bind_int64(s, 7, event.recordedAt)
         text(8, event.keyID)
         (event.purgedDigest ?? event.sealedPayload).withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
         event.signature.withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 10, b.baseAddress, Int32(b.count), sqliteTransient) }
-        if let prev = event.prev { text(11, prev.hex) } else { sqlite3_bind_null(s, 11) }
+        if let prev = event.prev { bind(prev, at: 11, s) } else { sqlite3_bind_null(s, 11) }
         sqlite3_bind_int64(s, 12, event.isPurged ? 1 : 0)
         let rc = sqlite3_step(s)
         sqlite3_reset(s)
@@ -101,9 +101,27 @@ public enum EventTable {
     /// paths that step statements through SQLite's own calls.
     public static func bind(_ value: String, at index: Int32, _ statement: SQLiteStatement) {
         var v = value
-        v.withUTF8 { b in
-            _ = sqlite3_bind_text(statement, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient)
+        v.withUTF8 { bindText($0, at: index, statement) }
+    }
+
+    /// Binds an event id's hex text (written on the stack: no string for SQLite to copy from).
+    public static func bind(_ id: EventID, at index: Int32, _ statement: SQLiteStatement) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { out in
+            id.write(hexInto: out)
+            bindText(UnsafeBufferPointer(out), at: index, statement)
         }
+    }
+
+    /// Binds a replica id's hex text.
+    public static func bind(_ replica: ReplicaID, at index: Int32, _ statement: SQLiteStatement) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { out in
+            Hex.write(word: replica.bits, into: out, at: 0)
+            bindText(UnsafeBufferPointer(out), at: index, statement)
+        }
+    }
+
+    private static func bindText(_ b: UnsafeBufferPointer<UInt8>, at index: Int32, _ statement: SQLiteStatement) {
+        _ = sqlite3_bind_text(statement, index, b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(b.count), sqliteTransient)
     }
 
     /// An event from a row selected with `columns` (after `offset` other columns); `verify`
@@ -150,7 +168,7 @@ public enum EventTable {
         /// The columns of `event` as stored.
         public init(_ event: Event) {
             self.init(id: event.id.hex, origin: event.dot.replica.rawValue, seq: Int64(event.dot.seq), org: event.org, scope: event.scope.rawValue,
-                      ctx: event.context.json.canonicalString(), recordedAt: event.recordedAt, keyID: event.keyID,
+                      ctx: event.context.storedJSON, recordedAt: event.recordedAt, keyID: event.keyID,
                       payload: event.purgedDigest ?? event.sealedPayload, sig: event.signature, prev: event.prev?.hex, purged: event.isPurged)
         }
     }

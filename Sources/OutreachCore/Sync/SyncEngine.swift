@@ -55,6 +55,10 @@ public struct SyncEngine: Sendable {
     }
 
     public func run(now: @Sendable () -> Int64 = WallClock.nowMillis, progress: (@Sendable (SyncSummary) -> Void)? = nil) async throws -> SyncSummary {
+        try await store.holdingCheckpoints { try await exchange(now: now, progress: progress) }
+    }
+
+    private func exchange(now: @Sendable () -> Int64, progress: (@Sendable (SyncSummary) -> Void)?) async throws -> SyncSummary {
         var summary = SyncSummary()
         var keyring = keyring  // a page may grant keys that open the next pages
         var roster = try store.roster()

@@ -45,7 +45,7 @@ public enum Authority {
     public static func signedMessage(_ id: EventID) -> Data {
         var w = ByteWriter(capacity: 64)
         w.string("fieldlog/event-sig/v1")
-        w.bytes(Data(id.bytes))
+        id.withBytes { w.bytes(Data($0)) }
         return w.data
     }
 

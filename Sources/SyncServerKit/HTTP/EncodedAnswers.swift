@@ -194,9 +194,7 @@ final class EncodedEvents: Sendable {
     /// partnership after an evening, a new laptop's pages) cut them into the same runs, and each
     /// run is compressed once for all of them.
     static func startsRun(_ id: EventID) -> Bool {
-        let hex = id.hex.utf8
-        guard let first = hex.first, let second = hex.dropFirst().first else { return false }
-        return first == UInt8(ascii: "0") && second < UInt8(ascii: "8")
+        id.firstByte < 8  // hex "0" then "0" to "7"
     }
 }
 
