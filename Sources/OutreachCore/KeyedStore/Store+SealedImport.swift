@@ -36,7 +36,8 @@ extension Store {
     /// written: here, above the store, the rules that need keys (on every core: the signature, the
     /// key, the payload) and P2 of `Protocol/erasure.md`; then the store merges the judged batch
     /// in one transaction with the rules it judges itself (`merge(_:from:)`).
-    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring given: Keyring) throws -> ImportOutcome {
+    public func importEvents(_ events: [Event], certificates: [DeviceCertificate] = [], from origin: BatchOrigin, keyring given: Keyring,
+                             prechecked: Prechecked? = nil) throws -> ImportOutcome {
         var keyring = given
         var roster = try roster()
         let admitted = roster.admit(certificates, pinning: .firstSight)
@@ -61,7 +62,8 @@ extension Store {
             _ = try retry([.unknownSigner, .unauthorisedPurge])
         }
         let known = try self.revocations()
-        var checked = Authority.check(batch, roster: roster, keyring: keyring, revoked: known)
+        var checked = prechecked?.verdicts(for: batch, roster: roster, keyring: keyring, revoked: known)
+            ?? Authority.check(batch, roster: roster, keyring: keyring, revoked: known)
         /// The revocations on record with those the batch carries (checked so far).
         func cuts() -> [ReplicaID: UInt64] {
             var cuts = known
@@ -120,5 +122,34 @@ extension Store {
             if now != given { outcome.keyring = now }
         }
         return outcome
+    }
+}
+
+/// A batch checked ahead of its import, while the sync stores the page before it: the rules of
+/// `Authority.check` on the roster, keys and revocations of that moment. The import takes the
+/// verdicts only if its own inputs are the same (a page that brought certificates, keys or a
+/// revocation changes them, and the batch is checked again); the check is a function of them
+/// alone, so the verdicts are the ones it would reach.
+public struct Prechecked: Sendable {
+    let batch: [Event]
+    let roster: Roster
+    let keyring: Keyring
+    let revoked: [ReplicaID: UInt64]
+    let verdicts: Authority.Verdicts
+
+    /// Checks `events` as `Store.importEvents` would with these inputs (certificates admitted,
+    /// events this device is not entitled to left out).
+    public init(_ events: [Event], certificates: [DeviceCertificate], roster: Roster, keyring: Keyring, revoked: [ReplicaID: UInt64]) {
+        var roster = roster
+        roster.admit(certificates, pinning: .firstSight)
+        batch = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
+        (self.roster, self.keyring, self.revoked) = (roster, keyring, revoked)
+        verdicts = Authority.check(batch, roster: roster, keyring: keyring, revoked: revoked)
+    }
+
+    /// The verdicts, if they were reached on exactly these inputs.
+    func verdicts(for batch: [Event], roster: Roster, keyring: Keyring, revoked: [ReplicaID: UInt64]) -> Authority.Verdicts? {
+        guard revoked == self.revoked, keyring == self.keyring, batch == self.batch, roster.judgesAlike(self.roster) else { return nil }
+        return verdicts
     }
 }

@@ -89,17 +89,17 @@ public struct SyncEngine: Sendable {
         // What the server held last time: push at once what it lacked then (it may hold more now).
         var push = try store.events(notCoveredBy: try store.lastSync()?.vector ?? VersionVector(), limit: pushLimit)
         var asked = try store.vector()
-        var inFlight = send(try request(asked, push))
+        var inFlight = send(try request(asked, push), roster: roster, keyring: keyring, revoked: try store.revocations())
         do {
             while true {
-                let response: SyncResponseV2
+                let response: SyncResponseV2, prechecked: Prechecked
                 do {
-                    response = try await inFlight.value
+                    (response, prechecked) = try await inFlight.value
                 } catch let refusal as SyncRefusal where !heldBack.contains(refusal.origin) && heldBack.count < 64 {
                     // The server does not accept one origin's events (e.g. a laptop it has no
                     // root for yet): the same request again without them.
                     heldBack.insert(refusal.origin)
-                    inFlight = send(try request(asked, push))
+                    inFlight = send(try request(asked, push), roster: roster, keyring: keyring, revoked: try store.revocations())
                     continue
                 }
                 summary.roundTrips += 1
@@ -118,10 +118,11 @@ public struct SyncEngine: Sendable {
                 if response.more {
                     // Ask for the next page now; this page is stored while the answer travels.
                     next = asked.merged(with: response.covered)
-                    inFlight = send(try request(next!, pending))
+                    inFlight = send(try request(next!, pending), roster: roster, keyring: keyring, revoked: try store.revocations())
                 }
                 let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [],
-                                                     from: .server(since: asked, covered: response.covered), keyring: keyring)
+                                                     from: .server(since: asked, covered: response.covered), keyring: keyring,
+                                                     prechecked: prechecked)
                 if response.certificates != nil { roster = try store.roster() }
                 if let changed = outcome.keyring { keyring = changed }
                 summary.keysGained += outcome.keysGained
@@ -137,7 +138,7 @@ public struct SyncEngine: Sendable {
                         break
                     }
                     next = try store.vector()
-                    inFlight = send(try request(next!, pending))
+                    inFlight = send(try request(next!, pending), roster: roster, keyring: keyring, revoked: try store.revocations())
                 }
                 asked = next!
                 push = pending
@@ -155,8 +156,14 @@ public struct SyncEngine: Sendable {
         return summary
     }
 
-    private func send(_ request: SyncRequestV2) -> Task<SyncResponseV2, any Error> {
+    /// Sends `request`; once the answer is in, checks its events on `roster`, `keyring` and
+    /// `revoked` (what the device holds as the request leaves), while the page before it is
+    /// still being stored.
+    private func send(_ request: SyncRequestV2, roster: Roster, keyring: Keyring, revoked: [ReplicaID: UInt64]) -> Task<(SyncResponseV2, Prechecked), any Error> {
         let transport = transport
-        return Task { try await transport.exchange(request) }
+        return Task {
+            let response = try await transport.exchange(request)
+            return (response, Prechecked(response.events, certificates: response.certificates ?? [], roster: roster, keyring: keyring, revoked: revoked))
+        }
     }
 }

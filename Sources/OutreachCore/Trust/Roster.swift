@@ -54,6 +54,13 @@ public struct Roster: Sendable {
         return Hex.encode(Data(hash.finalize()).prefix(16))
     }
 
+    /// Whether `other` judges every event as this roster does: the same pins, certificates and
+    /// signers (a check made with one stands for a check made with the other).
+    public func judgesAlike(_ other: Roster) -> Bool {
+        partnership == other.partnership && pins == other.pins && accepted == other.accepted
+            && signers.count == other.signers.count && signers.allSatisfy { other.signers[$0.key]?.certificate == $0.value.certificate }
+    }
+
     /// The root or device certificate that signs events for `replica`.
     public func signer(of replica: ReplicaID) -> DeviceCertificate? { signers[replica]?.certificate }
 
