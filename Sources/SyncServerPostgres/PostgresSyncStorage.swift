@@ -222,10 +222,17 @@ public final class PostgresSyncStorage: SyncStorage {
     }
 
     public func revoke(deviceID: String, at time: Int64) async throws -> Bool {
+        try await revoke(deviceID: deviceID, at: time, afterOriginLock: nil)
+    }
+
+    /// `afterOriginLock` runs between the two steps (a test holds the revocation there).
+    func revoke(deviceID: String, at time: Int64, afterOriginLock: (@Sendable () async throws -> Void)?) async throws -> Bool {
         try await transaction { tx in
             // Waits for a push of its events under way, so the cut is what the server holds.
+            // Locks in this order only: the origin's, then the device's row (as a push does).
             try await tx.query("SELECT \(unescaped: PostgresSchema.Lock.takeOrigin("replica")) FROM devices WHERE id = \(deviceID)",
                                logger: logger)
+            try await afterOriginLock?()
             let revoked = try await tx.query("""
                 UPDATE devices SET revoked_at = \(time), revoked_after = coalesce((SELECT seq FROM coverage WHERE coverage.origin = devices.replica), 0)
                 WHERE id = \(deviceID) AND revoked_at IS NULL RETURNING id

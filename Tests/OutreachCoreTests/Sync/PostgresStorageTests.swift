@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 import PostgresTestSupport
 import Testing
@@ -153,6 +154,48 @@ import SyncServerKit
             }
             let after = try await one.vector()
             for o in halves { #expect(after[o] == 40, "the vector of \(o) stopped at \(after[o])") }
+        }
+    }
+
+    /// A push never holds its device's row while it waits for its origin: a revocation takes
+    /// the origin's lock, then the row. Forced here: the revocation holds the origin, a push with
+    /// that device's last-sync mark comes and waits, then the revocation goes on to the row. When
+    /// the push wrote the row first, PostgreSQL found a deadlock and failed one of the two.
+    @Test func aPushWaitingForItsOriginHoldsNoDeviceRowARevocationNeeds() async throws {
+        try await PostgresStorages.with { storages in
+            let database = try await storages.database()
+            let storage = try await storages.open(database)
+            try await storage.addOrganisation("basis", at: t0)
+            let replica = ReplicaID.random()
+            try await Self.raw(database, """
+                INSERT INTO devices(id, org, name, replica, token_hash, enrolled_at) VALUES ('d1', 'basis', 'b1', '\(replica.rawValue)', 'h', \(t0))
+                """)
+            let events = SyncStorageSuite.events("basis", .partnership, origin: replica, seqs: 1...3)
+            let held = AsyncStream<Void>.makeStream(), pushWaits = AsyncStream<Void>.makeStream()
+            let revocation = Task {
+                try await storage.revoke(deviceID: "d1", at: t0 + 5) {
+                    held.continuation.yield()
+                    for await _ in pushWaits.stream { break }
+                }
+            }
+            for await _ in held.stream { break }
+            let push = Task { try await storage.store(events, marking: SyncMark(deviceID: "d1", at: t0 + 6)) }
+            // The push waits for the origin's lock (the revocation holds it).
+            let waiting = NIOLockedValueBox(false)
+            try await PostgresTestDatabase.admin(database.url) { client in
+                for _ in 0..<200 {
+                    var n: Int64 = 0
+                    for try await c in try await client.query("SELECT count(*)::int8 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").decode(Int64.self) { n = c }
+                    if n > 0 { return waiting.withLockedValue { $0 = true } }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            #expect(waiting.withLockedValue { $0 }, "the push never waited for the origin's lock")
+            pushWaits.continuation.yield()
+            #expect(try await revocation.value, "the revocation ends, and revokes")
+            #expect(try await push.value.outcome == .stored(new: 3, alreadyHad: 0), "the push ends after it, and stores")
+            #expect(try await storage.revokedReplicas()[replica] == 0, "the cut is what the server held when the revocation took the lock")
+            #expect(try await storage.devices().first { $0.id == "d1" }?.lastSyncAt == t0 + 6)
         }
     }
 
