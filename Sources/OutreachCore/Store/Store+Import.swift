@@ -115,8 +115,9 @@ extension Store {
             // Purges first (erasure.md §3): judged on what is held and carried, then they decide
             // which events arrive purged and which are stored purged.
             var honoured = [EventTable.Purge]()
-            let carried = EventTable.carriedOwners(batch)
-            for candidate in Self.purges(in: batch, verdicts: verdicts) {
+            let candidates = Self.purges(in: batch, verdicts: verdicts)
+            let carried = candidates.isEmpty ? [:] : EventTable.carriedOwners(batch)
+            for candidate in candidates {
                 let rule: Authority.Rule? = try EventTable.namesForeignEvent(candidate, carried: carried, db)
                     ? .foreignPurge : judged.identifyingRules[candidate.event.id]
                 if let rule {
