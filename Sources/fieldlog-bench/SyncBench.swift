@@ -22,24 +22,42 @@ struct SyncBench {
     var on: String { postgres ? " [PostgreSQL]" : " [SQLite]" }
 
     /// A server with both organisations, in its own directory (or database).
-    func server(_ name: String) async throws -> EmbeddedServer {
+    func server(_ name: String) async throws -> EmbeddedServer { try await serverAndPlace(name).0 }
+
+    /// A server, and where its storage is as `SyncServer serve` options (another process may serve it).
+    func serverAndPlace(_ name: String) async throws -> (EmbeddedServer, [String]) {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .error
-        let storage: any SyncStorage = postgres ? try await PostgresSyncStorage.open(PostgresTestDatabase.create().url, logger: quiet)
-                                                : try SQLiteSyncStorage(directory: root.appendingPathComponent(name))
+        let storage: any SyncStorage, place: [String]
+        if postgres {
+            let database = try await PostgresTestDatabase.create()
+            (storage, place) = (try await PostgresSyncStorage.open(database.url, logger: quiet), ["--database-url", database.urlText])
+        } else {
+            let directory = root.appendingPathComponent(name)
+            (storage, place) = (try SQLiteSyncStorage(directory: directory), ["--data-dir", directory.path])
+        }
         let service = SyncService(storage: storage)
         try await service.storage.addOrganisation("basis", at: 0)
         try await service.storage.addOrganisation("joanna", at: 0)
-        return try await EmbeddedServer.start(service: service)
+        return (try await EmbeddedServer.start(service: service), place)
     }
 
     /// Enrols `store` and returns an engine that syncs it over HTTP.
     func enrolled(_ store: Store, on server: EmbeddedServer, client: HTTPClient = HTTPTransport.client) async throws -> (SyncEngine, WireMeter) {
+        engine(store, url: server.url, bearer: try await enrol(store, on: server), client: client)
+    }
+
+    /// Enrols `store` with `server`'s service; its bearer token.
+    func enrol(_ store: Store, on server: EmbeddedServer) async throws -> String {
         let token = try await server.service.issueEnrolment(org: store.info.org, lifetime: 3_600_000)
-        let (_, bearer) = try await server.service.enrol(token: token, device: store.info.device, replica: store.info.replica,
-                                                         certificates: try store.roster().certificates)
+        return try await server.service.enrol(token: token, device: store.info.device, replica: store.info.replica,
+                                              certificates: try store.roster().certificates).1
+    }
+
+    /// An engine that syncs `store` over HTTP with the server at `url`.
+    func engine(_ store: Store, url: String, bearer: String, client: HTTPClient = HTTPTransport.client) -> (SyncEngine, WireMeter) {
         let meter = WireMeter()
-        let transport = HTTPTransport(server: server.url, token: bearer, client: client, meter: meter)
+        let transport = HTTPTransport(server: url, token: bearer, client: client, meter: meter)
         return (SyncEngine(store: store, keyring: partnership.keyring(for: store), transport: transport), meter)
     }
 
@@ -87,25 +105,38 @@ struct SyncBench {
         }
     }
 
-    /// A new laptop's first sync of 100k events (or `firstSyncEvents`), then a sync with nothing new.
+    /// A new laptop's first sync of 100k events (or `firstSyncEvents`), then a sync with nothing
+    /// new. The server runs in its own process (`SyncServer serve`, built next to this one) on
+    /// the storage filled here, so its peak memory is its own; without that binary it runs in
+    /// this process, and the peak is that of the server and the laptop together.
     func firstSync(makeStore: (String, Int) throws -> (FieldLog, [String], masterKey: Data)) async throws {
         let count = firstSyncEvents, label = count % 1_000_000 == 0 ? "\(count / 1_000_000)M" : "\(count / 1000)k"
         let (source, _, _) = try makeStore("sync-source", count)
-        let big = try await server("server-\(label)")
+        let (big, place) = try await serverAndPlace("server-\(label)")
         try await fill(big, from: source.store)
         let fresh = try newStore("sync-new-laptop")
-        let (engine, counter) = try await enrolled(fresh, on: big)
+        let bearer = try await enrol(fresh, on: big)
+        let child = try ServerProcess.start(place, log: root.appendingPathComponent("server-\(label).log"))
+        defer { child?.stop() }
+        let (engine, counter) = engine(fresh, url: child?.url ?? big.url, bearer: bearer)
+        let serverCPUBefore = child?.cpuSeconds() ?? 0
         var summary = SyncSummary()
-        let profiler = try CrowdBench.profile()  // FIELDLOG_BENCH_PERF: the first 3 s of it
+        let profiler = try CrowdBench.profile()  // FIELDLOG_BENCH_PERF: the first 3 s of it (this process)
         let rssBefore = PeakMemory.reset()
         let cpuBefore = CrowdBench.cpuSeconds()
         let first = try await seconds { summary = try await engine.run() }
         let cpu = CrowdBench.cpuSeconds() - cpuBefore
         _ = profiler
-        report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s, server and laptop)", first, summary.roundTrips,
-                                                                         Double(counter.received) / 1e6, cpu))
-        // Server and laptop share this process: its peak is an upper bound on the server's.
-        report("peak memory during it (server and laptop in one process)", String(format: "%4d MB (%d MB held before it)", PeakMemory.peak() >> 20, rssBefore >> 20))
+        if let child {
+            report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s laptop, %.2f s server)", first,
+                                                                             summary.roundTrips, Double(counter.received) / 1e6, cpu,
+                                                                             child.cpuSeconds() - serverCPUBefore))
+            report("the server process's peak memory (all its life)", String(format: "%4d MB", child.peakMemory() >> 20))
+        } else {
+            report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s, server and laptop)", first,
+                                                                             summary.roundTrips, Double(counter.received) / 1e6, cpu))
+            report("peak memory during it (server and laptop in one process)", String(format: "%4d MB (%d MB held before it)", PeakMemory.peak() >> 20, rssBefore >> 20))
+        }
         let before = (counter.sent, counter.received, counter.exchanges)
         let quiet = try await seconds { summary = try await engine.run() }
         report("sync with nothing new (\(label) held)" + on, String(format: "%6.1f ms, %d round trip, %d B out, %d B in", quiet * 1000, counter.exchanges - before.2,
@@ -157,4 +188,67 @@ func seconds(_ body: () async throws -> Void) async rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try await body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// `SyncServer serve` in its own process (the binary built next to this one), on a storage
+/// this process filled: its memory and CPU are its own.
+final class ServerProcess {
+    let process: Process
+    let url: String
+
+    private init(process: Process, url: String) {
+        self.process = process
+        self.url = url
+    }
+
+    /// Starts the server on `place` (`--data-dir DIR` or `--database-url URL`) on a free port;
+    /// nil if there is no `SyncServer` binary next to this one.
+    static func start(_ place: [String], log: URL) throws -> ServerProcess? {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("SyncServer")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            progress("no SyncServer next to fieldlog-bench: the first sync's server runs in this process")
+            return nil
+        }
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["serve"] + place + ["--host", "127.0.0.1", "--port", "0"]
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        for _ in 0..<600 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let match = text.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                return ServerProcess(process: p, url: "http://127.0.0.1:\(text[match].split(separator: ":").last!)")
+            }
+            if !p.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        p.terminate()
+        throw FieldlogError(.io, "SyncServer serve did not start: see \(log.path)")
+    }
+
+    private func status(_ field: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// The most memory the process has held (VmHWM), in bytes.
+    func peakMemory() -> Int { status("VmHWM:") }
+
+    /// CPU time (user and system) the process has used so far, in seconds.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
+        return Double(user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
 }
