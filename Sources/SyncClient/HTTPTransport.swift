@@ -58,14 +58,34 @@ public struct HTTPTransport: SyncTransport {
     }
 
     public func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
+        let stepped = try await exchangeInSteps(request)
+        var response = stepped.head
+        response.events = try stepped.events()
+        return response
+    }
+
+    /// The answer's head as soon as it is in; its events read when asked (a packed page's; a
+    /// JSON answer is read whole).
+    public func exchangeInSteps(_ request: SyncRequestV2) async throws -> SteppedResponse {
         // Packed pages where the server has them; a server that does not answers JSON.
         let data = try await HTTPTransport.postForBytes(server: server, path: "/v1/sync", body: request.json, bearer: token, client: client, meter: meter,
                                                         accept: PackedPage.mediaType + ", application/json")
+        @Sendable func unreadable(_ error: any Error) -> FieldlogError {
+            FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
+        }
         do {
-            if PackedPage.isPacked(data) { return try PackedPage.decode(data) }
-            return try SyncResponseV2(json: (try? JSONValue.parse(data)) ?? .null)
+            if PackedPage.isPacked(data) {
+                let stepped = try PackedPage.decodeInSteps(data)
+                return SteppedResponse(head: stepped.head) {
+                    do { return try stepped.events() } catch { throw unreadable(error) }
+                }
+            }
+            var response = try SyncResponseV2(json: (try? JSONValue.parse(data)) ?? .null)
+            let events = response.events
+            response.events = []
+            return SteppedResponse(head: response) { events }
         } catch {
-            throw FieldlogError(.malformed, "the server's answer is not a fieldlog sync response (\(error))", hint: "check --server points at a fieldlog SyncServer")
+            throw unreadable(error)
         }
     }
 

@@ -55,6 +55,23 @@ public enum PackedPage {
     public static func decode(_ data: Data, maxValues: Int = SyncRequestV2.maxValues) throws -> SyncResponseV2 {
         var r = ByteReader(data)
         var answer = try SyncResponseV2(json: try head(&r, maxValues: maxValues))
+        answer.events = try events(&r)
+        return answer
+    }
+
+    /// `decode` in two steps: the answer without its events at once, and a reader of its events.
+    public static func decodeInSteps(_ data: Data, maxValues: Int = SyncRequestV2.maxValues) throws -> SteppedResponse {
+        var r = ByteReader(data)
+        let answer = try SyncResponseV2(json: try head(&r, maxValues: maxValues))
+        let rest = r
+        return SteppedResponse(head: answer) {
+            var r = rest
+            return try events(&r)
+        }
+    }
+
+    /// The events after the head, and nothing after them.
+    private static func events(_ r: inout ByteReader) throws -> [Event] {
         let count = Int(try r.uint32())
         guard count <= maxEvents, count * 4 <= r.remaining else { throw SyncWireError.malformed("a packed page holds at most \(maxEvents) events") }
         var slices = [Data]()
@@ -62,8 +79,7 @@ public enum PackedPage {
         for _ in 0..<count { slices.append(try r.blob()) }
         guard r.isAtEnd else { throw SyncWireError.malformed("the packed page has bytes after its last event") }
         let events = slices
-        answer.events = try Parallel.map(count: count, chunk: 256) { n in try SyncWireError.event { try Event(packed: events[n]) } }
-        return answer
+        return try Parallel.map(count: count, chunk: 256) { n in try SyncWireError.event { try Event(packed: events[n]) } }
     }
 
     /// The head of a packed answer (its JSON without events), its events not read: for a load

@@ -1,6 +1,32 @@
 /// Carries one sync exchange to a server and back (HTTP in the client, in-process in tests).
 public protocol SyncTransport: Sendable {
     func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2
+    /// The answer in two steps: everything but its events as soon as it is in, then its events
+    /// (read when asked: a sync asks for the next page before it reads this one's events).
+    func exchangeInSteps(_ request: SyncRequestV2) async throws -> SteppedResponse
+}
+
+/// An answer whose events are read apart from the rest (`SyncTransport.exchangeInSteps`).
+public struct SteppedResponse: Sendable {
+    /// The answer without its events.
+    public let head: SyncResponseV2
+    /// Reads the events (strictly: each id checked, as the whole answer would be read).
+    public let events: @Sendable () throws -> [Event]
+
+    public init(head: SyncResponseV2, events: @escaping @Sendable () throws -> [Event]) {
+        self.head = head
+        self.events = events
+    }
+}
+
+extension SyncTransport {
+    /// Both steps at once, for transports that read the whole answer anyway.
+    public func exchangeInSteps(_ request: SyncRequestV2) async throws -> SteppedResponse {
+        var response = try await exchange(request)
+        let events = response.events
+        response.events = []
+        return SteppedResponse(head: response) { events }
+    }
 }
 
 /// What a sync did.
@@ -89,19 +115,29 @@ public struct SyncEngine: Sendable {
         // What the server held last time: push at once what it lacked then (it may hold more now).
         var push = try store.events(notCoveredBy: try store.lastSync()?.vector ?? VersionVector(), limit: pushLimit)
         var asked = try store.vector()
-        var inFlight = send(try request(asked, push), roster: roster, keyring: keyring, revoked: try store.revocations())
+        let chain = PageChain()
+        defer { chain.stop() }
+        /// Fetches an answer: a request that carries no events also asks, as soon as the answer's
+        /// head is in, for the page after it (`fetch`).
+        func fetch(_ request: SyncRequestV2, asked: VersionVector, index: Int) throws -> Task<Fetched, any Error> {
+            self.fetch(request, asked: asked, index: index, chain: chain, checking: (roster, keyring, try store.revocations()))
+        }
+        var index = 1
+        var inFlight = try fetch(try request(asked, push), asked: asked, index: index)
         do {
             while true {
-                let response: SyncResponseV2, prechecked: Prechecked
+                let fetched: Fetched
                 do {
-                    (response, prechecked) = try await inFlight.value
+                    fetched = try await inFlight.value
                 } catch let refusal as SyncRefusal where !heldBack.contains(refusal.origin) && heldBack.count < 64 {
                     // The server does not accept one origin's events (e.g. a laptop it has no
                     // root for yet): the same request again without them.
                     heldBack.insert(refusal.origin)
-                    inFlight = send(try request(asked, push), roster: roster, keyring: keyring, revoked: try store.revocations())
+                    inFlight = try fetch(try request(asked, push), asked: asked, index: index)
                     continue
                 }
+                chain.took(index)
+                let (response, prechecked) = (fetched.response, fetched.prechecked)
                 summary.roundTrips += 1
                 summary.sent += response.stored
                 let pending = try store.events(notCoveredBy: response.vector, limit: pushLimit).filter { !heldBack.contains($0.dot.replica) }
@@ -115,10 +151,16 @@ public struct SyncEngine: Sendable {
                     offered.formUnion(serverLacks.map(\.fingerprint))
                 }
                 var next: VersionVector?
-                if response.more {
+                /// What the request in flight carries of this device's events.
+                var carried = [Event]()
+                if let (ahead, vector) = fetched.next {
+                    // Asked for already, as soon as this answer's head was in (carrying nothing).
+                    (inFlight, next) = (ahead, vector)
+                } else if response.more {
                     // Ask for the next page now; this page is stored while the answer travels.
                     next = asked.merged(with: response.covered)
-                    inFlight = send(try request(next!, pending), roster: roster, keyring: keyring, revoked: try store.revocations())
+                    inFlight = try fetch(try request(next!, pending), asked: next!, index: index + 1)
+                    carried = pending
                 }
                 let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [],
                                                      from: .server(since: asked, covered: response.covered), keyring: keyring,
@@ -138,10 +180,12 @@ public struct SyncEngine: Sendable {
                         break
                     }
                     next = try store.vector()
-                    inFlight = send(try request(next!, pending), roster: roster, keyring: keyring, revoked: try store.revocations())
+                    inFlight = try fetch(try request(next!, pending), asked: next!, index: index + 1)
+                    carried = pending
                 }
                 asked = next!
-                push = pending
+                push = carried
+                index += 1
             }
         } catch let refusal as SyncRefusal {
             inFlight.cancel()
@@ -156,14 +200,41 @@ public struct SyncEngine: Sendable {
         return summary
     }
 
-    /// Sends `request`; once the answer is in, checks its events on `roster`, `keyring` and
-    /// `revoked` (what the device holds as the request leaves), while the page before it is
-    /// still being stored.
-    private func send(_ request: SyncRequestV2, roster: Roster, keyring: Keyring, revoked: [ReplicaID: UInt64]) -> Task<(SyncResponseV2, Prechecked), any Error> {
+    /// A page fetched, read and checked ahead of its import; `next`: the request for the page
+    /// after it, sent as soon as this one's head was in, and the vector it carries.
+    struct Fetched: Sendable {
+        let response: SyncResponseV2
+        let prechecked: Prechecked
+        let next: (Task<Fetched, any Error>, VersionVector)?
+    }
+
+    /// Sends `request` (answer number `index` of this sync). Once the answer's head is in, and
+    /// if `request` carries none of this device's events and the answer brings no certificates,
+    /// asks for the next page at once (with the vector the device holds once this page is
+    /// stored: `Protocol/sync-model.md`, "pipelining"), no earlier than the sync has taken the
+    /// page before this one (`chain`): at most two pages wait while one is stored. Then reads
+    /// this answer's events and checks them on `checking` (roster, keys and revocations held as
+    /// the request leaves).
+    private func fetch(_ request: SyncRequestV2, asked: VersionVector, index: Int, chain: PageChain,
+                       checking: (Roster, Keyring, [ReplicaID: UInt64])) -> Task<Fetched, any Error> {
         let transport = transport
+        let pageLimit = pageLimit
         return Task {
-            let response = try await transport.exchange(request)
-            return (response, Prechecked(response.events, certificates: response.certificates ?? [], roster: roster, keyring: keyring, revoked: revoked))
+            let stepped = try await transport.exchangeInSteps(request)
+            var response = stepped.head
+            var next: (Task<Fetched, any Error>, VersionVector)?
+            if response.more && request.events.isEmpty && response.certificates == nil {
+                let vector = asked.merged(with: response.covered)
+                let ahead = SyncRequestV2(vector: vector, events: [], limit: pageLimit, certificates: [], certDigest: request.certDigest)
+                next = (Task {
+                    guard await chain.waitUntilTaken(index - 1) else { throw CancellationError() }
+                    return try await fetch(ahead, asked: vector, index: index + 1, chain: chain, checking: checking).value
+                }, vector)
+            }
+            response.events = try stepped.events()
+            let prechecked = Prechecked(response.events, certificates: response.certificates ?? [], roster: checking.0, keyring: checking.1,
+                                        revoked: checking.2)
+            return Fetched(response: response, prechecked: prechecked, next: next)
         }
     }
 }
