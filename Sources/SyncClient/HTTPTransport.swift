@@ -60,7 +60,7 @@ public struct HTTPTransport: SyncTransport {
     public func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
         let stepped = try await exchangeInSteps(request)
         var response = stepped.head
-        response.events = try stepped.events()
+        response.events = try await stepped.events()
         return response
     }
 
@@ -77,7 +77,7 @@ public struct HTTPTransport: SyncTransport {
             if PackedPage.isPacked(data) {
                 let stepped = try PackedPage.decodeInSteps(data)
                 return SteppedResponse(head: stepped.head) {
-                    do { return try stepped.events() } catch { throw unreadable(error) }
+                    do { return try await stepped.events() } catch { throw unreadable(error) }
                 }
             }
             var response = try SyncResponseV2(json: (try? JSONValue.parse(data)) ?? .null)

@@ -11,9 +11,9 @@ public struct SteppedResponse: Sendable {
     /// The answer without its events.
     public let head: SyncResponseV2
     /// Reads the events (strictly: each id checked, as the whole answer would be read).
-    public let events: @Sendable () throws -> [Event]
+    public let events: @Sendable () async throws -> [Event]
 
-    public init(head: SyncResponseV2, events: @escaping @Sendable () throws -> [Event]) {
+    public init(head: SyncResponseV2, events: @escaping @Sendable () async throws -> [Event]) {
         self.head = head
         self.events = events
     }
@@ -231,7 +231,7 @@ public struct SyncEngine: Sendable {
                     return try await fetch(ahead, asked: vector, index: index + 1, chain: chain, checking: checking).value
                 }, vector)
             }
-            response.events = try stepped.events()
+            response.events = try await stepped.events()
             let prechecked = Prechecked(response.events, certificates: response.certificates ?? [], roster: checking.0, keyring: checking.1,
                                         revoked: checking.2)
             return Fetched(response: response, prechecked: prechecked, next: next)
