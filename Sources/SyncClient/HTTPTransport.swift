@@ -58,10 +58,7 @@ public struct HTTPTransport: SyncTransport {
     }
 
     public func exchange(_ request: SyncRequestV2) async throws -> SyncResponseV2 {
-        let stepped = try await exchangeInSteps(request)
-        var response = stepped.head
-        response.events = try await stepped.events()
-        return response
+        try await exchangeInSteps(request).whole()
     }
 
     /// The answer's head as soon as it is in; its events read when asked (a packed page's; a
@@ -80,10 +77,7 @@ public struct HTTPTransport: SyncTransport {
                     do { return try await stepped.events() } catch { throw unreadable(error) }
                 }
             }
-            var response = try SyncResponseV2(json: (try? JSONValue.parse(data)) ?? .null)
-            let events = response.events
-            response.events = []
-            return SteppedResponse(head: response) { events }
+            return SteppedResponse(whole: try SyncResponseV2(json: (try? JSONValue.parse(data)) ?? .null))
         } catch {
             throw unreadable(error)
         }

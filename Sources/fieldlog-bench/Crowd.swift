@@ -160,16 +160,24 @@ struct CrowdBench {
     static func databaseCPUSeconds() -> Double {
         guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
         var ticks = 0
-        for pid in pids where pid.allSatisfy(\.isNumber) {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
-                  stat[stat.index(after: open)..<close].hasPrefix("postgres") else { continue }
-            // After the name: state is field 3, utime and stime are fields 14 and 15.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) { ticks += user + system }
-        }
-        return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        for pid in pids where pid.allSatisfy(\.isNumber) { ticks += cpuTicks(of: pid, named: "postgres") ?? 0 }
+        return seconds(ticks: ticks)
     }
+
+    /// The clock ticks of CPU (user and system) process `pid` has used (`/proc/PID/stat`); nil if
+    /// there is no such process, or its name does not start with `named`.
+    static func cpuTicks(of pid: String, named: String = "") -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
+              stat[stat.index(after: open)..<close].hasPrefix(named) else { return nil }
+        // After the name: state is field 3, utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        return user + system
+    }
+
+    /// Clock ticks as seconds.
+    static func seconds(ticks: Int) -> Double { Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK))) }
 
     /// One line a worker wrote.
     static func line(_ pipe: Pipe) -> String {

@@ -163,8 +163,9 @@ struct SyncBench {
 
 /// This process's peak resident memory (Linux: VmHWM), and its reset.
 enum PeakMemory {
-    static func status(_ field: String) -> Int {
-        let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    /// A memory field of `/proc/PROCESS/status` (this process's, or another's by pid), in bytes.
+    static func status(_ field: String, process: String = "self") -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8)) ?? ""
         let line = text.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
@@ -229,23 +230,11 @@ final class ServerProcess {
         throw FieldlogError(.io, "SyncServer serve did not start: see \(log.path)")
     }
 
-    private func status(_ field: String) -> Int {
-        let text = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = text.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
-        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-    }
-
     /// The most memory the process has held (VmHWM), in bytes.
-    func peakMemory() -> Int { status("VmHWM:") }
+    func peakMemory() -> Int { PeakMemory.status("VmHWM:", process: "\(process.processIdentifier)") }
 
     /// CPU time (user and system) the process has used so far, in seconds.
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
-        return Double(user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    func cpuSeconds() -> Double { CrowdBench.cpuTicks(of: "\(process.processIdentifier)").map(CrowdBench.seconds(ticks:)) ?? 0 }
 
     func stop() {
         process.terminate()

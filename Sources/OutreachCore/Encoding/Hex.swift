@@ -14,18 +14,6 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// `encode` for raw bytes, written straight into the string's storage (a server reads ids
-    /// as bytes by the million).
-    public static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
-        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            for (i, b) in bytes.enumerated() {
-                out[2 * i] = digits[Int(b >> 4)]
-                out[2 * i + 1] = digits[Int(b & 0x0F)]
-            }
-            return bytes.count * 2
-        }
-    }
-
     /// A big-endian number as 16 lowercase hex characters.
     public static func encode(word: UInt64) -> String {
         String(unsafeUninitializedCapacity: 16) { out in
@@ -51,9 +39,8 @@ public enum Hex {
         var bits: UInt64 = 0
         for i in offset..<(offset + 16) {
             let c = text[i]
-            let v: UInt8
-            if c &- 0x30 < 10 { v = c &- 0x30 } else if c &- 0x61 < 6 { v = c &- 0x61 &+ 10 } else { return nil }
-            bits = bits << 4 | UInt64(v)
+            guard isLowerHexDigit(c) else { return nil }
+            bits = bits << 4 | UInt64(c < 0x3A ? c - 0x30 : c - 0x57)
         }
         return bits
     }

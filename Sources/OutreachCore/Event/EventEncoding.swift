@@ -88,9 +88,9 @@ struct ByteWriter {
     }
 
     private mutating func hexWord(_ word: UInt64) {
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let v = UInt8(truncatingIfNeeded: word >> UInt64(shift)) & 0x0F
-            bytes.append(v < 10 ? 0x30 + v : 0x57 + v)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { out in
+            Hex.write(word: word, into: out, at: 0)
+            bytes.append(contentsOf: out)
         }
     }
 

@@ -42,7 +42,7 @@ extension Store {
         var roster = try roster()
         let admitted = roster.admit(certificates, pinning: .firstSight)
 
-        var batch = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
+        var batch = keyring.entitled(events)
         let notEntitled = events.count - batch.count
         let hadSetAside = try setAsideCount() > 0
         var retried = Set<EventID>()
@@ -142,7 +142,7 @@ public struct Prechecked: Sendable {
     public init(_ events: [Event], certificates: [DeviceCertificate], roster: Roster, keyring: Keyring, revoked: [ReplicaID: UInt64]) {
         var roster = roster
         roster.admit(certificates, pinning: .firstSight)
-        batch = events.filter { keyring.isEntitled(org: $0.org, scope: $0.scope) }
+        batch = keyring.entitled(events)
         (self.roster, self.keyring, self.revoked) = (roster, keyring, revoked)
         verdicts = Authority.check(batch, roster: roster, keyring: keyring, revoked: revoked)
     }
@@ -152,4 +152,10 @@ public struct Prechecked: Sendable {
         guard revoked == self.revoked, keyring == self.keyring, batch == self.batch, roster.judgesAlike(self.roster) else { return nil }
         return verdicts
     }
+}
+
+extension Keyring {
+    /// The events this device may hold, in order (what an import and a check made ahead of it
+    /// both judge: `Prechecked` relies on the two being the same batch).
+    func entitled(_ events: [Event]) -> [Event] { events.filter { isEntitled(org: $0.org, scope: $0.scope) } }
 }

@@ -17,15 +17,26 @@ public struct SteppedResponse: Sendable {
         self.head = head
         self.events = events
     }
+
+    /// An answer read whole, in two steps that are already done.
+    public init(whole response: SyncResponseV2) {
+        var head = response
+        head.events = []
+        self.init(head: head) { response.events }
+    }
+
+    /// The whole answer: the head with its events read.
+    public func whole() async throws -> SyncResponseV2 {
+        var response = head
+        response.events = try await events()
+        return response
+    }
 }
 
 extension SyncTransport {
     /// Both steps at once, for transports that read the whole answer anyway.
     public func exchangeInSteps(_ request: SyncRequestV2) async throws -> SteppedResponse {
-        var response = try await exchange(request)
-        let events = response.events
-        response.events = []
-        return SteppedResponse(head: response) { events }
+        SteppedResponse(whole: try await exchange(request))
     }
 }
 
@@ -221,7 +232,7 @@ public struct SyncEngine: Sendable {
         let pageLimit = pageLimit
         return Task {
             let stepped = try await transport.exchangeInSteps(request)
-            var response = stepped.head
+            let response = stepped.head
             var next: (Task<Fetched, any Error>, VersionVector)?
             if response.more && request.events.isEmpty && response.certificates == nil {
                 let vector = asked.merged(with: response.covered)
@@ -231,10 +242,10 @@ public struct SyncEngine: Sendable {
                     return try await fetch(ahead, asked: vector, index: index + 1, chain: chain, checking: checking).value
                 }, vector)
             }
-            response.events = try await stepped.events()
-            let prechecked = Prechecked(response.events, certificates: response.certificates ?? [], roster: checking.0, keyring: checking.1,
+            let whole = try await stepped.whole()
+            let prechecked = Prechecked(whole.events, certificates: whole.certificates ?? [], roster: checking.0, keyring: checking.1,
                                         revoked: checking.2)
-            return Fetched(response: response, prechecked: prechecked, next: next)
+            return Fetched(response: whole, prechecked: prechecked, next: next)
         }
     }
 }
