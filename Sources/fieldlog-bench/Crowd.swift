@@ -138,11 +138,15 @@ struct CrowdBench {
 
     /// With `FIELDLOG_BENCH_PERF=FILE`, `perf record -g` of this process (the crowd's server, or
     /// the first sync's server and laptop) for 3 seconds from now, into FILE (`perf report -i FILE`).
+    /// Stacks are walked by frame pointers; `FIELDLOG_BENCH_PERF_GRAPH=dwarf` walks them through
+    /// libraries built without (the system's SQLite), at the cost of a much larger file.
     static func profile() throws -> Process? {
-        guard let file = ProcessInfo.processInfo.environment["FIELDLOG_BENCH_PERF"] else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        guard let file = environment["FIELDLOG_BENCH_PERF"] else { return nil }
         let perf = Process()
         perf.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        perf.arguments = ["perf", "record", "-q", "-F", "999", "-g", "-p", "\(getpid())", "-o", file, "--", "sleep", "3"]
+        perf.arguments = ["perf", "record", "-q", "-F", "999", "--call-graph", environment["FIELDLOG_BENCH_PERF_GRAPH"] ?? "fp",
+                          "-p", "\(getpid())", "-o", file, "--", "sleep", "3"]
         try perf.run()
         Thread.sleep(forTimeInterval: 0.5)  // perf attaches
         return perf

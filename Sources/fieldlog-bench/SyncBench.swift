@@ -137,11 +137,45 @@ struct SyncBench {
                                                                              summary.roundTrips, Double(counter.received) / 1e6, cpu))
             report("peak memory during it (server and laptop in one process)", String(format: "%4d MB (%d MB held before it)", PeakMemory.peak() >> 20, rssBefore >> 20))
         }
+        try await importSteps(of: source.store)
         let before = (counter.sent, counter.received, counter.exchanges)
         let quiet = try await seconds { summary = try await engine.run() }
         report("sync with nothing new (\(label) held)" + on, String(format: "%6.1f ms, %d round trip, %d B out, %d B in", quiet * 1000, counter.exchanges - before.2,
                                                            counter.sent - before.0, counter.received - before.1))
         await big.stop()
+    }
+
+    /// A first sync's work on the laptop, step by step on pages of 5,000 (the sync's own steps,
+    /// without the network, the server or any overlap): reading the packed pages, checking them
+    /// (`Prechecked`, on every core), storing them. CPU seconds (this process's, both cores)
+    /// vary less on a shared machine than the first sync's wall time, so a change to one step
+    /// shows here first.
+    func importSteps(of source: Store) async throws {
+        let all = try source.allEvents().sorted { ($0.dot.replica, $0.dot.seq) < ($1.dot.replica, $1.dot.seq) }  // as a server pages them
+        let head = SyncResponseV2(vector: VersionVector(), covered: VersionVector(), events: [], more: true, stored: 0, alreadyHad: 0).json.canonicalData()
+        let pages = stride(from: 0, to: all.count, by: 5000).map { PackedPage.encode(head: head, events: Array(all[$0..<min($0 + 5000, all.count)])) }
+        let laptop = try newStore("steps-laptop")
+        let keyring = partnership.keyring(for: laptop)
+        let certificates = try source.roster().certificates
+        _ = try laptop.importEvents([], certificates: certificates, from: .carried("bench"), keyring: keyring)
+        var before = CrowdBench.cpuSeconds()
+        func cpu() -> Double {
+            defer { before = CrowdBench.cpuSeconds() }
+            return CrowdBench.cpuSeconds() - before
+        }
+        var read = [[Event]]()
+        for page in pages { read.append(try await PackedPage.decodeInSteps(page).events()) }
+        let decode = cpu()
+        let (roster, revoked) = (try laptop.roster(), try laptop.revocations())
+        let checked = read.map { Prechecked($0, certificates: [], roster: roster, keyring: keyring, revoked: revoked) }
+        let check = cpu()
+        try await laptop.holdingCheckpoints {
+            for (events, prechecked) in zip(read, checked) {
+                _ = try laptop.importEvents(events, from: .carried("bench"), keyring: keyring, prechecked: prechecked)
+            }
+        }
+        let store = cpu()
+        report("a first sync's laptop steps, \(all.count / 1000)k events", String(format: "CPU %.2f s reading pages, %.2f s checking, %.2f s storing", decode, check, store))
     }
 
     /// An evening's 200 events against servers of growing size.

@@ -10,9 +10,16 @@ import SyncServerKit
     /// An event written by hand: any envelope, sealed under `key`, signed by `signer`.
     static func forge(_ payload: Payload, origin: ReplicaID, seq: UInt64, org: String, scope: Scope, key: ScopeKey, signer: DeviceKey,
                       ctx: VersionVector = VersionVector(), recordedAt: Int64 = t0) throws -> Event {
+        try forge(sealing: payload.json.canonicalData(), origin: origin, seq: seq, org: org, scope: scope, key: key, signer: signer,
+                  ctx: ctx, recordedAt: recordedAt)
+    }
+
+    /// An event written by hand around any plaintext, well sealed and signed.
+    static func forge(sealing plain: Data, origin: ReplicaID, seq: UInt64, org: String, scope: Scope, key: ScopeKey, signer: DeviceKey,
+                      ctx: VersionVector = VersionVector(), recordedAt: Int64 = t0) throws -> Event {
         let aad = EventEncoding.associatedData(dot: Dot(origin, seq), org: org, scope: scope, keyID: key.id)
         return try Event(dot: Dot(origin, seq), org: org, scope: scope, context: ctx, recordedAt: recordedAt, keyID: key.id,
-                         sealedPayload: try key.seal(payload.json.canonicalData(), aad: aad), signer: signer)
+                         sealedPayload: try key.seal(plain, aad: aad), signer: signer)
     }
 
     /// Basis's insider laptop and two Joanna laptops, which have exchanged their rosters.
@@ -133,6 +140,36 @@ import SyncServerKit
         #expect(try w.j1.send(to: w.j2).stored == 1)
         #expect(try w.j1.send(to: w.j2).stored == 0)
         #expect(try w.j2.store.check(keyring: w.j2.keyring).isHealthy)
+    }
+
+    /// Rules K2 and K3 on what opens: a genuine key, a genuine signature, and a plaintext that
+    /// is not a payload (not JSON, JSON with a fault deep in a field, an envelope member missing
+    /// or mistyped) or a type out of its scope. The check reads most payloads for their type
+    /// alone (`Payload.type(in:)`); each of these is still refused as a whole read refuses it.
+    @Test func whatOpensButIsNoPayloadIsSetAside() throws {
+        let w = try World()
+        let me = w.insider.store.info.replica, key = w.insider.keyring.deviceKey
+        var seq = try w.nextDot()
+        func forged(_ text: String, scope: Scope = .partnership) throws -> Event {
+            defer { seq += 1 }
+            let k = scope == .org ? TestKeys.orgKeys["basis"]! : TestKeys.partnershipKey
+            return try Self.forge(sealing: Data(text.utf8), origin: me, seq: seq, org: "basis", scope: scope, key: k, signer: key)
+        }
+        let envelope = "\"type\":\"contact.logged\",\"v\":1,\"at\":\(t0),\"by\":\"b1\""
+        let notPayloads = try [
+            forged("not json"),
+            forged("{\(envelope),\"welfare\":{\"a\":1,\"a\":2}}"),           // a duplicate key inside a field
+            forged("{\(envelope),\"zone\":\"\\ud800\"}"),                      // a lone surrogate in a field
+            forged("{\(envelope),\"workers\":[01]}"),                            // not a JSON number
+            forged("{\"type\":\"contact.logged\",\"v\":1,\"at\":\(t0)}"),          // no author
+            forged("{\"type\":\"contact.logged\",\"v\":\"1\",\"at\":\(t0),\"by\":\"b1\"}"),  // a version as text
+            forged("[\(envelope)]"),
+        ]
+        let outOfScope = try forged("{\"type\":\"incident.reported\",\"v\":1,\"at\":\(t0),\"by\":\"b1\",\"person\":\"ab\"}")
+        let fine = try forged("{\(envelope),\"setting\":\"van\",\"unidentified\":1,\"later\":{\"x\":[1,2,{\"y\":null}]}}")
+        let outcome = try w.j2.store.importEvents(notPayloads + [outOfScope, fine], from: .carried("insider"), keyring: w.j2.keyring)
+        #expect(outcome.setAside == [.unopenable: notPayloads.count, .wrongScopeForType: 1], "\(outcome.setAside)")
+        #expect(outcome.stored == 1)
     }
 
     /// Attack 5: a bundle MAC'd with the partnership key, claiming to come from Joanna and to

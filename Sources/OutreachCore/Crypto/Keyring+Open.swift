@@ -1,12 +1,22 @@
+import Foundation
+
 extension Keyring {
     /// Opens and decodes an event's payload, or nil if this device may not or cannot read it.
     public func open(_ event: Event) -> OpenedEvent? {
         if event.scope == .public { return OpenedEvent(clear: event) }
-        guard let key = key(id: event.keyID),
-            let plain = try? key.open(event.sealedPayload, aad: event.associatedData),
-            let json = try? JSONValue.parse(plain),
-            let payload = try? Payload(json: json)
-        else { return nil }
+        guard let plain = openPlain(event), let json = try? JSONValue.parse(plain), let payload = try? Payload(json: json) else { return nil }
         return OpenedEvent(event: event, payload: payload)
+    }
+
+    /// The type of an event's payload (not `public`), or nil exactly where `open` is: read
+    /// without building its fields (`Payload.type(in:)`).
+    func openType(_ event: Event) -> String? {
+        openPlain(event).flatMap(Payload.type(in:))
+    }
+
+    /// A sealed payload's plaintext, if this device holds its key and it opens.
+    private func openPlain(_ event: Event) -> Data? {
+        guard let key = key(id: event.keyID) else { return nil }
+        return try? key.open(event.sealedPayload, aad: event.associatedData)
     }
 }

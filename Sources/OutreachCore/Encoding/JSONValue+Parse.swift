@@ -34,6 +34,60 @@ extension JSONValue {
     /// Parses a JSON text given as a string.
     public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
 
+    /// Reads a JSON text exactly as strictly as `parse` (it throws where `parse` throws), but
+    /// builds only the `named` members of its top-level object: the rest is checked and
+    /// dropped. Nil when the text is valid JSON but not an object. For a reader that needs a few
+    /// members of a large value, and the verdict on the whole of it.
+    public static func parseMembers(_ data: Data, named: [String]) throws -> [String: JSONValue]? {
+        try data.withUnsafeBytes { raw in
+            var parser = Parser(bytes: raw.bindMemory(to: UInt8.self), budget: .max, maxValues: .max)
+            parser.skipSpace()
+            let isObject = parser.pos < parser.bytes.count && parser.bytes[parser.pos] == UInt8(ascii: "{")
+            let value = try parser.value(depth: 0, keep: isObject ? .only(named) : .nothing)
+            parser.skipSpace()
+            guard parser.pos == parser.bytes.count else { throw parser.fail("trailing characters") }
+            return isObject ? value.objectValue : nil
+        }
+    }
+
+    /// What reading a value builds: all of it; nothing (read as strictly, `.null` returned); or,
+    /// of an object, only the named members (the others read as with `.nothing`).
+    private enum Keep {
+        /// `only` names a few members (searched in order: hashing costs more than comparing them).
+        case everything, nothing, only([String])
+
+        /// Whether the value read is built (an object read with `.only` is, with those members).
+        var builds: Bool {
+            if case .nothing = self { return false }
+            return true
+        }
+
+        /// What reading the member `key` of an object builds.
+        func member(_ key: String) -> Keep {
+            switch self {
+            case .everything: return .everything
+            case .nothing: return .nothing
+            case .only(let names): return names.contains(key) ? .everything : .nothing
+            }
+        }
+    }
+
+    /// The keys of an object read so far: compared one by one while few (most objects), hashed
+    /// beyond that (so an object of many keys costs no more than building it).
+    private struct KeysSeen {
+        var few: [String] = []
+        var many: Set<String>?
+
+        /// Adds `key`; false if it was seen already.
+        mutating func insert(_ key: String) -> Bool {
+            if many != nil { return many!.insert(key).inserted }
+            if few.contains(key) { return false }
+            few.append(key)
+            if few.count > 16 { many = Set(few) }
+            return true
+        }
+    }
+
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var pos = 0
@@ -67,28 +121,35 @@ extension JSONValue {
             return value
         }
 
-        mutating func value(depth: Int) throws -> JSONValue {
+        mutating func value(depth: Int, keep: Keep = .everything) throws -> JSONValue {
             guard depth < Parser.maxDepth else { throw fail("nested too deeply") }
             guard pos < bytes.count else { throw fail("unexpected end") }
             budget -= 1
             guard budget >= 0 else { throw JSONTooManyValues(limit: maxValues) }
+            let built: JSONValue
             switch bytes[pos] {
-            case UInt8(ascii: "{"): return try object(depth: depth)
-            case UInt8(ascii: "["): return try array(depth: depth)
-            case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): return try expect("true", .bool(true))
-            case UInt8(ascii: "f"): return try expect("false", .bool(false))
-            case UInt8(ascii: "n"): return try expect("null", .null)
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+            case UInt8(ascii: "{"): return try object(depth: depth, keep: keep)
+            case UInt8(ascii: "["): return try array(depth: depth, keep: keep)
+            case UInt8(ascii: "\""):
+                let s = try string(keep: keep.builds)
+                built = .string(s)
+            case UInt8(ascii: "t"): built = try expect("true", .bool(true))
+            case UInt8(ascii: "f"): built = try expect("false", .bool(false))
+            case UInt8(ascii: "n"): built = try expect("null", .null)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): built = try number()
             default: throw fail("unexpected character")
             }
+            return keep.builds ? built : .null
         }
 
-        mutating func object(depth: Int) throws -> JSONValue {
+        /// An object. Keys are always read and checked for duplicates, whatever is kept.
+        mutating func object(depth: Int, keep: Keep) throws -> JSONValue {
             pos += 1
             var members = [String: JSONValue]()
+            /// The keys seen, when values are not all kept (the duplicate check needs them).
+            var seen = KeysSeen()
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return keep.builds ? .object(members) : .null }
             while true {
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a key") }
@@ -97,29 +158,37 @@ extension JSONValue {
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 pos += 1
                 skipSpace()
-                guard members.updateValue(try value(depth: depth + 1), forKey: key) == nil else {
-                    throw fail("duplicate key \"\(key)\"")
+                let value = try value(depth: depth + 1, keep: keep.member(key))
+                let duplicate: Bool
+                if case .everything = keep {
+                    duplicate = members.updateValue(value, forKey: key) != nil
+                } else {
+                    duplicate = !seen.insert(key)
+                    if case .everything = keep.member(key) { members[key] = value }
                 }
+                guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unexpected end") }
                 if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
+                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return keep.builds ? .object(members) : .null }
                 throw fail("expected ',' or '}'")
             }
         }
 
-        mutating func array(depth: Int) throws -> JSONValue {
+        mutating func array(depth: Int, keep: Keep) throws -> JSONValue {
             pos += 1
             var items = [JSONValue]()
+            let building = keep.builds
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return building ? .array(items) : .null }
             while true {
                 skipSpace()
-                items.append(try value(depth: depth + 1))
+                let item = try value(depth: depth + 1, keep: building ? .everything : .nothing)
+                if building { items.append(item) }
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unexpected end") }
                 if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return building ? .array(items) : .null }
                 throw fail("expected ',' or ']'")
             }
         }
@@ -206,14 +275,15 @@ extension JSONValue {
             return v
         }
 
-        mutating func string() throws -> String {
+        /// A string; with `keep` false it is read as strictly (escapes checked) and "" returned.
+        mutating func string(keep: Bool = true) throws -> String {
             pos += 1  // opening quote
             let start = pos
             // Fast path: no escapes.
             while pos < bytes.count {
                 let b = bytes[pos]
                 if b == UInt8(ascii: "\"") {
-                    let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+                    let s = keep ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self) : ""
                     pos += 1
                     return s
                 }
@@ -221,15 +291,15 @@ extension JSONValue {
                 if b < 0x20 { throw fail("control character in string") }
                 pos += 1
             }
-            var out = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<pos]))
+            var out = keep ? [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<pos])) : []
             while pos < bytes.count {
                 let b = bytes[pos]
                 if b == UInt8(ascii: "\"") {
                     pos += 1
-                    return String(decoding: out, as: UTF8.self)
+                    return keep ? String(decoding: out, as: UTF8.self) : ""
                 }
                 if b < 0x20 { throw fail("control character in string") }
-                if b != UInt8(ascii: "\\") { out.append(b); pos += 1; continue }
+                if b != UInt8(ascii: "\\") { if keep { out.append(b) }; pos += 1; continue }
                 pos += 1
                 guard pos < bytes.count else { break }
                 let e = bytes[pos]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The sealed content of an event: its type, schema version, when it happened, who wrote it,
 /// and the type's fields.
 ///
@@ -12,7 +14,8 @@ public struct Payload: Sendable, Equatable {
     public var author: String
     public var fields: [String: JSONValue]
 
-    static let envelopeKeys: Set<String> = ["type", "v", "at", "by"]
+    /// The envelope's members (an array: searched in order, cheaper than hashing four keys).
+    static let envelopeKeys = ["type", "v", "at", "by"]
 
     public init(type: EventType, version: Int = 1, occurredAt: Int64, author: String, fields: [String: JSONValue]) {
         self.type = type.rawValue
@@ -33,6 +36,16 @@ public struct Payload: Sendable, Equatable {
         object["at"] = .int(occurredAt)
         object["by"] = .string(author)
         return .object(object)
+    }
+
+    /// The type of the payload in the JSON text `text`, read as strictly as
+    /// `Payload(json: JSONValue.parse(text))` (nil exactly where that throws) but without
+    /// building the fields: a sync's check reads every payload it receives for its type alone.
+    public static func type(in text: Data) -> String? {
+        guard let m = try? JSONValue.parseMembers(text, named: envelopeKeys), let type = m["type"]?.stringValue,
+              m["v"]?.intValue != nil, m["at"]?.intValue != nil, m["by"]?.stringValue != nil
+        else { return nil }
+        return type
     }
 
     public init(json: JSONValue) throws {

@@ -111,7 +111,9 @@ public enum Authority {
             // its organisation names it (erasure.md §3).
             if events[i].isPurged { return (nil, nil, nil) }
             switch checkKeys(events[i], keyring: keyring) {
-            case .success(let opened): return (nil, revocation(opened, orgOf: { roster.signer(of: $0)?.org }), KeyNotice(opened))
+            case .success(let passed):
+                guard let opened = passed.opened else { return (nil, nil, nil) }
+                return (nil, revocation(opened, orgOf: { roster.signer(of: $0)?.org }), KeyNotice(opened))
             case .failure(let e): return (e.rule, nil, nil)
             }
         }
@@ -128,25 +130,40 @@ public enum Authority {
         return Verdicts(rules: rules, revocations: revocations, keyNotices: notices)
     }
 
-    /// The key and payload rules K1-K3 for an event this device is entitled to: returns the
-    /// opened event, or the rule it breaks. K1 takes a key of any epoch held for the event's
+    /// What the key and payload rules read of an event that passes them: its payload's type,
+    /// and the opened payload where the check reads its body (`readsBody`); the others are
+    /// checked as strictly, their fields not built (most of a sync's events).
+    public struct PassedKeys: Sendable {
+        public let type: EventType?
+        public let opened: OpenedEvent?
+    }
+
+    /// The types whose bodies the check on receipt reads: revocations and key notices.
+    static let readsBody: Set<EventType> = [.deviceRevoked, .keyRotated, .keyGranted]
+
+    /// The key and payload rules K1-K3 for an event this device is entitled to: returns what
+    /// they read of it, or the rule it breaks. K1 takes a key of any epoch held for the event's
     /// scope; a key id this device does not hold at all is `unknown-key` (a later epoch whose
     /// grant has not arrived yet), one it holds for the other scope `wrong-key`.
-    public static func checkKeys(_ event: Event, keyring: Keyring) -> Result<OpenedEvent, RuleError> {
+    public static func checkKeys(_ event: Event, keyring: Keyring) -> Result<PassedKeys, RuleError> {
         if event.scope == .public {
             guard event.keyID == Scope.clearKeyID else { return .failure(RuleError(.wrongKey)) }
             guard let opened = OpenedEvent(clear: event) else { return .failure(RuleError(.unopenable)) }
             guard opened.payload.eventType?.scope == .public else { return .failure(RuleError(.wrongScopeForType)) }
             guard purgeList(opened.payload) != nil else { return .failure(RuleError(.unopenable)) }
-            return .success(opened)
+            return .success(PassedKeys(type: opened.payload.eventType, opened: opened))
         }
         guard event.scope == .partnership || (event.scope == .org && event.org == keyring.org) else { return .failure(RuleError(.wrongKey)) }
         guard keyring.key(id: event.keyID, scope: event.scope) != nil else {
             return .failure(RuleError(keyring.key(id: event.keyID) == nil ? .unknownKey : .wrongKey))
         }
+        guard let name = keyring.openType(event) else { return .failure(RuleError(.unopenable)) }
+        let type = EventType(rawValue: name)
+        if let scope = type?.scope, scope != event.scope { return .failure(RuleError(.wrongScopeForType)) }
+        guard let type, readsBody.contains(type) else { return .success(PassedKeys(type: type, opened: nil)) }
+        // The body is read in full; what opened for its type opens whole (the same bytes, the same strictness).
         guard let opened = keyring.open(event) else { return .failure(RuleError(.unopenable)) }
-        if let type = opened.payload.eventType, let scope = type.scope, scope != event.scope { return .failure(RuleError(.wrongScopeForType)) }
-        return .success(opened)
+        return .success(PassedKeys(type: type, opened: opened))
     }
 
     /// A rule as an error value (for `Result`).
