@@ -323,12 +323,26 @@ public enum EventTable {
                        arguments: [replica.rawValue, Int64(seq)])
     }
 
-    /// Raises each origin's coverage over the run of events now held just above it.
-    public static func closeRuns(_ db: Database, origins: Set<ReplicaID>, from vector: VersionVector) throws {
+    /// The origins whose coverage a transaction may raise, with the seqs it stored of each: the
+    /// runs those close are found without asking the database for each event.
+    public struct Touched: Sendable {
+        private(set) var seqs: [ReplicaID: Set<UInt64>] = [:]
+        public init() {}
+
+        /// An event stored at `dot`.
+        public mutating func stored(_ dot: Dot) { seqs[dot.replica, default: []].insert(dot.seq) }
+
+        /// An origin whose coverage moved for another reason (a page's covered vector).
+        public mutating func touch(_ replica: ReplicaID) { if seqs[replica] == nil { seqs[replica] = [] } }
+    }
+
+    /// Raises each touched origin's coverage over the run of events now held just above it: the
+    /// seqs stored in this transaction, then what the database held already.
+    public static func closeRuns(_ db: Database, _ touched: Touched, from vector: VersionVector) throws {
         let next = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE origin = ? AND seq = ?")
-        for replica in origins {
+        for (replica, stored) in touched.seqs {
             var seq = vector[replica]
-            while try Bool.fetchOne(next, arguments: [replica.rawValue, Int64(seq + 1)]) != nil { seq += 1 }
+            while try stored.contains(seq + 1) || Bool.fetchOne(next, arguments: [replica.rawValue, Int64(seq + 1)]) != nil { seq += 1 }
             try setCoverage(db, replica, seq)
         }
     }

@@ -128,7 +128,7 @@ extension Store {
             }
             var named = try EventTable.purges(naming: batch, db)
             for p in honoured { named.formUnion(p.named) }
-            var touched = Set<ReplicaID>()
+            var touched = EventTable.Touched()
             for (received, verdict) in zip(batch, verdicts) {
                 var event = received
                 if verdict == nil {
@@ -147,7 +147,7 @@ extension Store {
                     continue
                 }
                 if try EventTable.insert(event, insert, db) {
-                    touched.insert(event.dot.replica)
+                    touched.stored(event.dot)
                     outcome.stored += 1
                     if event.isPurged { outcome.purged += 1 }
                 } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
@@ -168,10 +168,10 @@ extension Store {
                 for (replica, seq) in coverage.covered.entries
                 where replica != me && seq > vector[replica] && vector[replica] >= coverage.since[replica] {
                     vector[replica] = seq
-                    touched.insert(replica)
+                    touched.touch(replica)
                 }
             }
-            try EventTable.closeRuns(db, origins: touched, from: vector)
+            try EventTable.closeRuns(db, touched, from: vector)
             outcome.purged += try Self.apply(honoured, db)
             return outcome
         }

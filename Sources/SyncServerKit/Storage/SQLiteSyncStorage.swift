@@ -291,7 +291,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                 let insert = try db.makeStatement(sql: EventTable.mergeSQL)
                 let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
                 var new = 0, had = 0
-                var touched = Set<ReplicaID>()
+                var touched = EventTable.Touched()
                 var inserted = [Page.Entry](), added = [Event]()
                 // Purges first (erasure.md §3): P1 on what is held and carried; they decide which
                 // events may arrive purged and which are stored purged.
@@ -305,7 +305,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                     }
                     if try EventTable.insert(event, insert, db) {
                         new += 1
-                        touched.insert(event.dot.replica)
+                        touched.stored(event.dot)
                         inserted.append(Page.Entry(event))
                         added.append(event)
                     } else if try String.fetchOne(lookup, arguments: [event.dot.replica.rawValue, Int64(event.dot.seq)]) == event.id.hex {
@@ -314,7 +314,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                         throw Forked(dot: event.dot)  // rolls the whole transaction back
                     }
                 }
-                try EventTable.closeRuns(db, origins: touched, from: try EventTable.vector(db))
+                try EventTable.closeRuns(db, touched, from: try EventTable.vector(db))
                 for p in honoured { try EventTable.purge(p.ids, org: p.event.org, by: p.event.id, db) }
                 if let marking { try Self.mark(marking, db) }
                 return (Stored(.stored(new: new, alreadyHad: had), inserted: inserted), added)
