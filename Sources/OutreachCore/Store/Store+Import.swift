@@ -8,6 +8,9 @@ public struct BatchOrigin: Sendable {
     public struct Coverage: Sendable {
         public let since: VersionVector
         public let covered: VersionVector
+        /// What the server held when it answered, and when: remembered in the page's own commit
+        /// (`Store.lastSync`), so a page costs one synced write.
+        public let server: (vector: VersionVector, at: Int64)?
     }
 
     /// For people and set-aside records: `sync`, or the bundle's writer.
@@ -15,9 +18,10 @@ public struct BatchOrigin: Sendable {
     /// Nil for a bundle: its header is a claim, so only the events it carries advance the vector.
     public let coverage: Coverage?
 
-    /// A page from a sync server: `since` is the vector the device sent.
-    public static func server(since: VersionVector, covered: VersionVector) -> BatchOrigin {
-        BatchOrigin(source: "sync", coverage: Coverage(since: since, covered: covered))
+    /// A page from a sync server: `since` is the vector the device sent; `server`, what the
+    /// server held, to remember with the page.
+    public static func server(since: VersionVector, covered: VersionVector, server: (vector: VersionVector, at: Int64)? = nil) -> BatchOrigin {
+        BatchOrigin(source: "sync", coverage: Coverage(since: since, covered: covered, server: server))
     }
 
     /// Events that vouch only for themselves (a bundle, a test's hand-made batch).
@@ -173,6 +177,7 @@ extension Store {
             }
             try EventTable.closeRuns(db, touched, from: vector)
             outcome.purged += try Self.apply(honoured, db)
+            if let server = origin.coverage?.server { try Self.rememberSync(serverVector: server.vector, at: server.at, db) }
             return outcome
         }
         if result.purged > 0 || carriesPurge { try checkpointAfterPurge() }

@@ -71,10 +71,14 @@ extension Store {
         try setMetaValue("retentionRanOn", String(day))
     }
 
+    /// Remembers what the server held at a sync, on its own.
     func rememberSync(serverVector: VersionVector, at time: Int64) throws {
-        try db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('serverVector', ?), ('lastSyncAt', ?)",
-                           arguments: [serverVector.json.canonicalString(), String(time)])
-        }
+        try db.write { try Self.rememberSync(serverVector: serverVector, at: time, $0) }
+    }
+
+    /// Remembers what the server held at a sync, in `db`'s transaction (a page's import does).
+    static func rememberSync(serverVector: VersionVector, at time: Int64, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('serverVector', ?), ('lastSyncAt', ?)",
+                       arguments: [serverVector.json.canonicalString(), String(time)])
     }
 }

@@ -173,15 +173,15 @@ public struct SyncEngine: Sendable {
                     inFlight = try fetch(try request(next!, pending), asked: next!, index: index + 1)
                     carried = pending
                 }
-                let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [],
-                                                     from: .server(since: asked, covered: response.covered), keyring: keyring,
-                                                     prechecked: prechecked)
+                // The page, and what the server held, in one commit.
+                let origin = BatchOrigin.server(since: asked, covered: response.covered, server: (response.vector, now()))
+                let outcome = try store.importEvents(response.events, certificates: response.certificates ?? [], from: origin,
+                                                     keyring: keyring, prechecked: prechecked)
                 if response.certificates != nil { roster = try store.roster() }
                 if let changed = outcome.keyring { keyring = changed }
                 summary.keysGained += outcome.keysGained
                 summary.received += outcome.stored
                 summary.setAside += outcome.setAsideCount
-                try store.rememberSync(serverVector: response.vector, at: now())
                 progress?(summary)
                 if next == nil {
                     if pending.isEmpty && serverLacks.isEmpty { break }
