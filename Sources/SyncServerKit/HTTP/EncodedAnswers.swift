@@ -120,12 +120,18 @@ final class EncodedEvents: Sendable {
     private func keep(_ keys: [Key], _ bytes: [Data], _ form: Form) {
         kept(form).withLockedValue { cache in
             if cache.count + bytes.count > capacity { cache.removeAll(keepingCapacity: true) }
-            for (key, bytes) in zip(keys, bytes) where mayKeep(key) { cache[key] = bytes }
+            // Read under the cache's lock: `forget` adds to it before it clears this cache.
+            let erased = forgotten.withLockedValue { $0 }
+            for (key, bytes) in zip(keys, bytes) where key.purged || !erased.contains(key.id) { cache[key] = bytes }
         }
     }
 
     /// The answer to `exchange` in `lookup`'s form: the events `lookup` found kept, the others
-    /// (the exchange's response holds them, in page order) encoded on every core and kept.
+    /// (the exchange's response holds them, in page order) encoded on every core, and kept
+    /// when the answer is a laptop's last page. A page with more after it is a laptop catching
+    /// up (a new laptop's first sync): its events are old, few others will be sent them soon,
+    /// and keeping them would push out the evening's events that every laptop is about to be
+    /// sent (and cost a third of the server's work on a first sync).
     func answer(_ exchange: SyncService.Exchange, _ lookup: Lookup) throws -> EncodedAnswer {
         let entries = exchange.entries, form = lookup.form
         // Tombstones served: whatever full copy of them is kept here goes.
@@ -140,7 +146,7 @@ final class EncodedEvents: Sendable {
         let keys = entries.map { Key(lookup.partnership, $0) }
         if !missing.isEmpty {
             let made = Parallel.map(count: fetched.count, chunk: 256) { Self.encode(fetched[$0], form) }
-            keep(missing.map { keys[$0] }, made, form)
+            if !exchange.response.more { keep(missing.map { keys[$0] }, made, form) }
             for (n, bytes) in zip(missing, made) { items[n] = bytes }
         }
         let bytes = items.map { $0! }

@@ -95,6 +95,34 @@ import Testing
         #expect(throws: FieldlogError.self) { try encoded.answer(SyncService.Exchange(response: wrong, entries: events.map(Page.Entry.init)), lookup) }
     }
 
+    /// A page with more after it (a laptop catching up) is answered from what is kept and what
+    /// is read, but what it read is not kept: a new laptop's first sync would otherwise push
+    /// the evening's events out of memory. A last page keeps what it read.
+    @Test func aCatchUpPageKeepsNothingItRead() async throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+        for n in 0..<30 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+        let events = try log.store.allEvents()
+        let storage = try SQLiteSyncStorage(directory: dir.sub("server"))
+        _ = try await storage.push(events)
+        let encoded = EncodedEvents()
+        func serve(limit: Int) async throws -> (read: Int, page: Page, answer: EncodedAnswer) {
+            let lookup = encoded.lookup(.packed, partnership: nil)
+            let page = try await storage.page(for: "basis", after: VersionVector(), limit: limit, known: lookup.knows)
+            let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: 0, alreadyHad: 0)
+            return (page.events.count, page, try encoded.answer(SyncService.Exchange(response: response, entries: page.entries), lookup))
+        }
+        let catchUp = try await serve(limit: 10)
+        #expect(catchUp.page.more && catchUp.read == 10)
+        #expect(try PackedPage.decode(catchUp.answer.packed).events == Array(events.prefix(10)))
+        #expect(!catchUp.page.entries.contains { encoded.keepsFullCopy(of: $0.id) })
+        #expect(try await serve(limit: 10).read == 10, "read again: nothing was kept")
+        let last = try await serve(limit: 1000)
+        #expect(!last.page.more && last.read == events.count)
+        #expect(events.allSatisfy { encoded.keepsFullCopy(of: $0.id) })
+        #expect(try await serve(limit: 10).read == 0, "now kept")
+    }
+
     /// Once this server serves an event's tombstone (or stores the purge that erased it), it
     /// keeps no byte of the event's full copy: not its JSON, its packed form or any run holding
     /// it, and an answer built from a page read before the purge does not bring them back.
