@@ -63,19 +63,40 @@ import Testing
 
     /// The server's answer comes from the page's index and the kept bytes: only the rows not
     /// kept are read whole, and an answer whose index and rows disagree is refused, never sent.
-    @Test func onlyTheRowsNotKeptAreReadWhole() async throws {
+    /// A server's storage holding a Basis laptop's 30 events, and answers served from it
+    /// through one `EncodedEvents`, as the server's exchange does.
+    struct Served {
         let dir = TempDir()
-        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
-        for n in 0..<30 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
-        let events = try log.store.allEvents()
-        let storage = try SQLiteSyncStorage(directory: dir.sub("server"))
-        #expect(try await storage.push(events) == .stored(new: events.count, alreadyHad: 0))
+        let log: FieldLog
+        let events: [Event]
+        let storage: SQLiteSyncStorage
+        let pushed: PushOutcome
         let encoded = EncodedEvents()
-        func serve(_ form: EncodedEvents.Form, after: VersionVector) async throws -> (read: Int, answer: EncodedAnswer) {
+
+        init() async throws {
+            log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
+            for n in 0..<30 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+            events = try log.store.allEvents()
+            storage = try SQLiteSyncStorage(directory: dir.sub("server"))
+            pushed = try await storage.push(events)
+        }
+
+        /// The answer to a laptop holding `after`: how many rows the storage read whole, the page, the answer.
+        func serve(_ form: EncodedEvents.Form, after: VersionVector = VersionVector(), limit: Int = 1000) async throws
+            -> (read: Int, page: Page, answer: EncodedAnswer) {
             let lookup = encoded.lookup(form, partnership: nil)
-            let page = try await storage.page(for: "basis", after: after, limit: 1000, known: lookup.knows)
+            let page = try await storage.page(for: "basis", after: after, limit: limit, known: lookup.knows)
             let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: 0, alreadyHad: 0)
-            return (page.events.count, try encoded.answer(SyncService.Exchange(response: response, entries: page.entries), lookup))
+            return (page.events.count, page, try encoded.answer(SyncService.Exchange(response: response, entries: page.entries), lookup))
+        }
+    }
+
+    @Test func onlyTheRowsNotKeptAreReadWhole() async throws {
+        let served = try await Served()
+        let (log, events, encoded) = (served.log, served.events, served.encoded)
+        #expect(served.pushed == .stored(new: events.count, alreadyHad: 0))
+        func serve(_ form: EncodedEvents.Form, after: VersionVector) async throws -> (read: Int, page: Page, answer: EncodedAnswer) {
+            try await served.serve(form, after: after)
         }
         let all = SyncResponseV2(vector: try log.store.vector(), covered: try log.store.vector(), events: events, more: false, stored: 0, alreadyHad: 0)
         let half = VersionVector(try log.store.vector().entries.mapValues { $0 / 2 })
@@ -99,19 +120,9 @@ import Testing
     /// is read, but what it read is not kept: a new laptop's first sync would otherwise push
     /// the evening's events out of memory. A last page keeps what it read.
     @Test func aCatchUpPageKeepsNothingItRead() async throws {
-        let dir = TempDir()
-        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("b1"))
-        for n in 0..<30 { _ = try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
-        let events = try log.store.allEvents()
-        let storage = try SQLiteSyncStorage(directory: dir.sub("server"))
-        _ = try await storage.push(events)
-        let encoded = EncodedEvents()
-        func serve(limit: Int) async throws -> (read: Int, page: Page, answer: EncodedAnswer) {
-            let lookup = encoded.lookup(.packed, partnership: nil)
-            let page = try await storage.page(for: "basis", after: VersionVector(), limit: limit, known: lookup.knows)
-            let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: 0, alreadyHad: 0)
-            return (page.events.count, page, try encoded.answer(SyncService.Exchange(response: response, entries: page.entries), lookup))
-        }
+        let served = try await Served()
+        let (events, encoded) = (served.events, served.encoded)
+        func serve(limit: Int) async throws -> (read: Int, page: Page, answer: EncodedAnswer) { try await served.serve(.packed, limit: limit) }
         let catchUp = try await serve(limit: 10)
         #expect(catchUp.page.more && catchUp.read == 10)
         #expect(try PackedPage.decode(catchUp.answer.packed).events == Array(events.prefix(10)))
