@@ -78,7 +78,7 @@ import Testing
             case (nil, .failure): break
             case (let whole?, .success(let members)):
                 // Nil for a value that is not an object.
-                #expect(members == whole.objectValue?.filter { named.contains($0.key) }, "seed \(seed): \(text)")
+                #expect(members == whole.objectValue.map { object in named.map { object[$0] } }, "seed \(seed): \(text)")
             default: Issue.record("seed \(seed): parse and parseMembers disagree on \(text)")
             }
             let payload = whole.flatMap { try? Payload(json: $0) }
@@ -99,6 +99,6 @@ import Testing
             #expect(throws: JSONParseError.self, "\(text)") { try JSONValue.parseMembers(Data(text.utf8), named: ["type"]) }
         }
         let many = "{\"f\":{" + (0..<20).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "},\"type\":\"x\"}"
-        #expect(try JSONValue.parseMembers(Data(many.utf8), named: ["type"]) == ["type": "x"])
+        #expect(try JSONValue.parseMembers(Data(many.utf8), named: ["type", "v"]) == ["x", nil])
     }
 }

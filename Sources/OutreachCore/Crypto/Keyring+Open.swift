@@ -8,15 +8,16 @@ extension Keyring {
         return OpenedEvent(event: event, payload: payload)
     }
 
-    /// The type of an event's payload (not `public`), or nil exactly where `open` is: read
-    /// without building its fields (`Payload.type(in:)`).
-    func openType(_ event: Event) -> String? {
-        openPlain(event).flatMap(Payload.type(in:))
+    /// The type of an event's payload (not `public`) sealed under `key`, or nil where it does
+    /// not open or is not a payload: read without building its fields (`Payload.type(in:)`).
+    func openType(_ event: Event, with key: ScopeKey) -> String? {
+        openPlain(event, with: key).flatMap(Payload.type(in:))
     }
 
     /// A sealed payload's plaintext, if this device holds its key and it opens.
-    private func openPlain(_ event: Event) -> Data? {
-        guard let key = key(id: event.keyID) else { return nil }
-        return try? key.open(event.sealedPayload, aad: event.associatedData)
+    private func openPlain(_ event: Event, with given: ScopeKey? = nil) -> Data? {
+        guard let key = given ?? key(id: event.keyID) else { return nil }
+        let aad = EventEncoding.associatedDataBytes(dot: event.dot, org: event.org, scope: event.scope, keyID: event.keyID)
+        return try? key.open(event.sealedPayload, aad: aad)
     }
 }

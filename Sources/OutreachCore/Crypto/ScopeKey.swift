@@ -37,7 +37,7 @@ public struct ScopeKey: Sendable {
     }
 
     /// Opens a combined box; throws `tampered` if the box, the key or the aad do not match.
-    public func open(_ box: Data, aad: Data) throws -> Data {
+    public func open(_ box: Data, aad: some DataProtocol) throws -> Data {
         do {
             return try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: box), using: key, authenticating: aad)
         } catch {

@@ -35,40 +35,34 @@ extension JSONValue {
     public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
 
     /// Reads a JSON text exactly as strictly as `parse` (it throws where `parse` throws), but
-    /// builds only the `named` members of its top-level object: the rest is checked and
-    /// dropped. Nil when the text is valid JSON but not an object. For a reader that needs a few
-    /// members of a large value, and the verdict on the whole of it.
-    public static func parseMembers(_ data: Data, named: [String]) throws -> [String: JSONValue]? {
+    /// builds only the `named` members of its top-level object, returned in the order named
+    /// (nil where absent): the rest is checked and dropped. Nil when the text is valid JSON but
+    /// not an object. For a reader that needs a few members of a large value, and the verdict
+    /// on the whole of it.
+    public static func parseMembers(_ data: Data, named: [String]) throws -> [JSONValue?]? {
         try data.withUnsafeBytes { raw in
             var parser = Parser(bytes: raw.bindMemory(to: UInt8.self), budget: .max, maxValues: .max)
+            parser.picked = Array(repeating: nil, count: named.count)
             parser.skipSpace()
             let isObject = parser.pos < parser.bytes.count && parser.bytes[parser.pos] == UInt8(ascii: "{")
-            let value = try parser.value(depth: 0, keep: isObject ? .only(named) : .nothing)
+            _ = try parser.value(depth: 0, keep: isObject ? .only(named) : .nothing)
             parser.skipSpace()
             guard parser.pos == parser.bytes.count else { throw parser.fail("trailing characters") }
-            return isObject ? value.objectValue : nil
+            return isObject ? parser.picked : nil
         }
     }
 
     /// What reading a value builds: all of it; nothing (read as strictly, `.null` returned); or,
-    /// of an object, only the named members (the others read as with `.nothing`).
+    /// of an object, only the named members, into the parser's `picked` (the others read as
+    /// with `.nothing`; `.null` returned).
     private enum Keep {
         /// `only` names a few members (searched in order: hashing costs more than comparing them).
         case everything, nothing, only([String])
 
-        /// Whether the value read is built (an object read with `.only` is, with those members).
+        /// Whether the value read is built and returned.
         var builds: Bool {
-            if case .nothing = self { return false }
-            return true
-        }
-
-        /// What reading the member `key` of an object builds.
-        func member(_ key: String) -> Keep {
-            switch self {
-            case .everything: return .everything
-            case .nothing: return .nothing
-            case .only(let names): return names.contains(key) ? .everything : .nothing
-            }
+            if case .everything = self { return true }
+            return false
         }
     }
 
@@ -94,6 +88,8 @@ extension JSONValue {
         /// Values still allowed, of `maxValues`.
         var budget: Int
         let maxValues: Int
+        /// The members an object read with `Keep.only` names, in the order named.
+        var picked: [JSONValue?] = []
         static let maxDepth = 64
 
         init(bytes: UnsafeBufferPointer<UInt8>, budget: Int, maxValues: Int) {
@@ -158,13 +154,18 @@ extension JSONValue {
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 pos += 1
                 skipSpace()
-                let value = try value(depth: depth + 1, keep: keep.member(key))
                 let duplicate: Bool
-                if case .everything = keep {
-                    duplicate = members.updateValue(value, forKey: key) != nil
-                } else {
+                switch keep {
+                case .everything:
+                    duplicate = members.updateValue(try value(depth: depth + 1), forKey: key) != nil
+                case .nothing:
+                    _ = try value(depth: depth + 1, keep: .nothing)
                     duplicate = !seen.insert(key)
-                    if case .everything = keep.member(key) { members[key] = value }
+                case .only(let names):
+                    let named = names.firstIndex(of: key)
+                    let value = try value(depth: depth + 1, keep: named == nil ? .nothing : .everything)
+                    if let named { picked[named] = value }
+                    duplicate = !seen.insert(key)
                 }
                 guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
                 skipSpace()

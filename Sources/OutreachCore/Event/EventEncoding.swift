@@ -42,6 +42,11 @@ public enum EventEncoding {
 
     /// The AEAD associated data of a payload.
     public static func associatedData(dot: Dot, org: String, scope: Scope, keyID: String) -> Data {
+        Data(associatedDataBytes(dot: dot, org: org, scope: scope, keyID: keyID))
+    }
+
+    /// The same bytes, as written (an open on every event of a page needs no `Data` of them).
+    static func associatedDataBytes(dot: Dot, org: String, scope: Scope, keyID: String) -> [UInt8] {
         var w = ByteWriter(capacity: 96)
         w.string(aadDomain)
         w.hex(dot.replica)
@@ -49,7 +54,7 @@ public enum EventEncoding {
         w.string(org)
         w.string(scope.rawValue)
         w.string(keyID)
-        return w.data
+        return w.bytes
     }
 }
 

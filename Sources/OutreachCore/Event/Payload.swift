@@ -42,8 +42,9 @@ public struct Payload: Sendable, Equatable {
     /// `Payload(json: JSONValue.parse(text))` (nil exactly where that throws) but without
     /// building the fields: a sync's check reads every payload it receives for its type alone.
     public static func type(in text: Data) -> String? {
-        guard let m = try? JSONValue.parseMembers(text, named: envelopeKeys), let type = m["type"]?.stringValue,
-              m["v"]?.intValue != nil, m["at"]?.intValue != nil, m["by"]?.stringValue != nil
+        // In the order of `envelopeKeys`: type, v, at, by.
+        guard let m = try? JSONValue.parseMembers(text, named: envelopeKeys), let type = m[0]?.stringValue,
+              m[1]?.intValue != nil, m[2]?.intValue != nil, m[3]?.stringValue != nil
         else { return nil }
         return type
     }

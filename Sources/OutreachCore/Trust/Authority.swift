@@ -154,10 +154,10 @@ public enum Authority {
             return .success(PassedKeys(type: opened.payload.eventType, opened: opened))
         }
         guard event.scope == .partnership || (event.scope == .org && event.org == keyring.org) else { return .failure(RuleError(.wrongKey)) }
-        guard keyring.key(id: event.keyID, scope: event.scope) != nil else {
+        guard let key = keyring.key(id: event.keyID, scope: event.scope) else {
             return .failure(RuleError(keyring.key(id: event.keyID) == nil ? .unknownKey : .wrongKey))
         }
-        guard let name = keyring.openType(event) else { return .failure(RuleError(.unopenable)) }
+        guard let name = keyring.openType(event, with: key) else { return .failure(RuleError(.unopenable)) }
         let type = EventType(rawValue: name)
         if let scope = type?.scope, scope != event.scope { return .failure(RuleError(.wrongScopeForType)) }
         guard let type, readsBody.contains(type) else { return .success(PassedKeys(type: type, opened: nil)) }
