@@ -148,6 +148,56 @@ public enum EventTable {
                      sealedPayload: row.purged ? Data() : row.payload, purgedDigest: row.purged ? row.payload : nil, signature: row.sig)
     }
 
+    /// The current row of a statement stepped through SQLite's own calls: columns read without
+    /// a generic row, and ids parsed from SQLite's own text, with no string made for them.
+    public struct RawRow {
+        public let statement: SQLiteStatement
+        public init(_ statement: SQLiteStatement) { self.statement = statement }
+
+        public func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
+        public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(statement, i) == SQLITE_NULL }
+
+        /// The column's text as bytes (valid until the statement steps again).
+        private func text(_ i: Int32) -> UnsafeBufferPointer<UInt8> {
+            guard let p = sqlite3_column_text(statement, i) else { return UnsafeBufferPointer(start: nil, count: 0) }
+            return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i)))
+        }
+
+        public func string(_ i: Int32) -> String { String(decoding: text(i), as: UTF8.self) }
+        public func eventID(_ i: Int32) -> EventID? { EventID(utf8: text(i)) }
+        public func replica(_ i: Int32) -> ReplicaID? { ReplicaID(utf8: text(i)) }
+
+        public func data(_ i: Int32) -> Data {
+            guard let p = sqlite3_column_blob(statement, i) else { return Data() }
+            return Data(bytes: p, count: Int(sqlite3_column_bytes(statement, i)))
+        }
+
+        /// The event whose `columns` start at column `o` (as `event(from:)` reads a stored one).
+        public func event(at o: Int32 = 0) throws -> Event {
+            guard let id = eventID(o), let origin = replica(o + 1), int64(o + 2) >= 1 else {
+                throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
+            }
+            let prev: EventID? = isNull(o + 10) ? nil : eventID(o + 10)
+            let purged = int64(o + 11) == 1, payload = data(o + 8)
+            return Event(storedID: id, dot: Dot(origin, UInt64(int64(o + 2))), prev: prev, org: string(o + 3), scope: Scope(string(o + 4)),
+                         context: try VersionVector(storedJSON: string(o + 5)), recordedAt: int64(o + 6), keyID: string(o + 7),
+                         sealedPayload: purged ? Data() : payload, purgedDigest: purged ? payload : nil, signature: data(o + 9))
+        }
+    }
+
+    /// Steps `statement` (its arguments bound) through SQLite's own calls, handing each row to `body`.
+    public static func step(_ statement: SQLiteStatement, _ db: Database, _ body: (RawRow) throws -> Void) throws {
+        let row = RawRow(statement)
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            try body(row)
+        }
+    }
+
     /// One stored event's columns, as `schemaSQL` names them (`payload` holds the digest once purged).
     public struct StoredEvent: Sendable {
         public var id, origin: String

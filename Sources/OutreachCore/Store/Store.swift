@@ -221,8 +221,9 @@ public final class Store: Sendable {
     func events(sql: String, arguments: StatementArguments = []) throws -> [Event] {
         try db.read { db in
             var out = [Event]()
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() { out.append(try EventTable.event(from: row)) }
+            let statement = try db.makeStatement(sql: sql)
+            try statement.setArguments(arguments)
+            try EventTable.step(statement.sqliteStatement, db) { out.append(try $0.event()) }
             return out
         }
     }

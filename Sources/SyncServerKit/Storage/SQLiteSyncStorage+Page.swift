@@ -99,23 +99,19 @@ extension SQLiteSyncStorage {
         let s = query.sqliteStatement
         sqlite3_reset(s)
         defer { sqlite3_reset(s) }
-        func column(_ index: Int32) -> String? { sqlite3_column_text(s, index).map { String(cString: $0) } }
-        EventTable.bind(origin.rawValue, at: 1, s)
+        EventTable.bind(origin, at: 1, s)
         sqlite3_bind_int64(s, 2, Int64(after))
         sqlite3_bind_int64(s, 3, Int64(top))
         EventTable.bind(org, at: 4, s)
         sqlite3_bind_int64(s, 5, Int64(limit))
         var out = [Indexed]()
-        while true {
-            let rc = sqlite3_step(s)
-            if rc == SQLITE_DONE { return out }
-            guard rc == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
-            let entry = try Page.Entry(id: column(1) ?? "", origin: origin, seq: sqlite3_column_int64(s, 2), purged: sqlite3_column_int64(s, 3) == 1)
+        try EventTable.step(s, db) { row in
+            guard let id = row.eventID(1), row.int64(2) >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
+            let entry = Page.Entry(id: id, dot: Dot(origin, UInt64(row.int64(2))), purged: row.int64(3) == 1)
             // The organisation is needed only to find a tombstone's purge.
-            out.append(Indexed(rowid: sqlite3_column_int64(s, 0), entry: entry, org: entry.purged ? column(4) ?? "" : ""))
+            out.append(Indexed(rowid: row.int64(0), entry: entry, org: entry.purged ? row.string(4) : ""))
         }
+        return out
     }
 
     /// The rows of `items`, whole, in their order: a run of one origin's events (a new laptop's
@@ -136,12 +132,17 @@ extension SQLiteSyncStorage {
             if run.count >= 16 {
                 // Known by rowid from the index, by id from memory.
                 let rowids = Set(run.compactMap(\.rowid))
-                let ids = rowids.count == run.count ? [] : Set(run.map(\.entry.id.hex))
-                let rows = try Row.fetchCursor(range, arguments: [origin.rawValue, Int64(run.first!.entry.dot.seq), Int64(run.last!.entry.dot.seq)])
+                let ids = rowids.count == run.count ? [] : Set(run.map(\.entry.id))
+                let s = range.sqliteStatement
+                sqlite3_reset(s)
+                defer { sqlite3_reset(s) }
+                EventTable.bind(origin, at: 1, s)
+                sqlite3_bind_int64(s, 2, Int64(run.first!.entry.dot.seq))
+                sqlite3_bind_int64(s, 3, Int64(run.last!.entry.dot.seq))
                 let before = out.count
-                while let row = try rows.next() {
+                try EventTable.step(s, db) { row in
                     // Another organisation's own events, or quarantined ones, lie in the range too.
-                    if ids.isEmpty ? rowids.contains(row[0]) : ids.contains(row[1]) { out.append(try EventTable.event(from: row, offset: 1)) }
+                    if ids.isEmpty ? rowids.contains(row.int64(0)) : row.eventID(1).map(ids.contains) ?? false { out.append(try row.event(at: 1)) }
                 }
                 guard out.count - before == run.count else { throw FieldlogError(.corrupt, "events of a page vanished while it was read") }
             } else {
