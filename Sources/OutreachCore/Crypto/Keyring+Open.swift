@@ -4,7 +4,12 @@ extension Keyring {
     /// Opens and decodes an event's payload, or nil if this device may not or cannot read it.
     public func open(_ event: Event) -> OpenedEvent? {
         if event.scope == .public { return OpenedEvent(clear: event) }
-        guard let plain = openPlain(event), let json = try? JSONValue.parse(plain), let payload = try? Payload(json: json) else { return nil }
+        return open(event, with: nil)
+    }
+
+    /// Opens and decodes a sealed payload under `key` (nil: the key held with the event's key id).
+    func open(_ event: Event, with key: ScopeKey?) -> OpenedEvent? {
+        guard let plain = openPlain(event, with: key), let json = try? JSONValue.parse(plain), let payload = try? Payload(json: json) else { return nil }
         return OpenedEvent(event: event, payload: payload)
     }
 

@@ -161,8 +161,9 @@ public enum Authority {
         let type = EventType(rawValue: name)
         if let scope = type?.scope, scope != event.scope { return .failure(RuleError(.wrongScopeForType)) }
         guard let type, readsBody.contains(type) else { return .success(PassedKeys(type: type, opened: nil)) }
-        // The body is read in full; what opened for its type opens whole (the same bytes, the same strictness).
-        guard let opened = keyring.open(event) else { return .failure(RuleError(.unopenable)) }
+        // The body is read in full, under the same key; what opened for its type opens whole
+        // (the same bytes, the same strictness).
+        guard let opened = keyring.open(event, with: key) else { return .failure(RuleError(.unopenable)) }
         return .success(PassedKeys(type: type, opened: opened))
     }
 
