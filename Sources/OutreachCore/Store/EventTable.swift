@@ -91,9 +91,7 @@ public enum EventTable {
         sqlite3_bind_int64(s, 12, event.isPurged ? 1 : 0)
         let rc = sqlite3_step(s)
         sqlite3_reset(s)
-        guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        guard rc == SQLITE_DONE else { throw failure(rc, db) }
         return sqlite3_changes(db.sqliteConnection) > 0
     }
 
@@ -132,20 +130,29 @@ public enum EventTable {
     }
 
     /// An event as every backend stores it (SQLite on laptops and the server, PostgreSQL on the
-    /// server): one decoder for all of them.
+    /// server).
     public static func event(from row: StoredEvent, verify: Bool = false) throws -> Event {
-        guard let id = EventID(hex: row.id), let origin = ReplicaID(row.origin), row.seq >= 1 else {
+        try event(id: EventID(hex: row.id), origin: ReplicaID(row.origin), seq: row.seq, prev: row.prev.flatMap(EventID.init(hex:)), org: row.org,
+                  scope: row.scope, ctx: row.ctx, recordedAt: row.recordedAt, keyID: row.keyID, payload: row.payload, sig: row.sig,
+                  purged: row.purged, verify: verify)
+    }
+
+    /// An event from its stored columns, its ids already read (nil where malformed): the one
+    /// decoder every row reader goes through. `verify` recomputes its id from its contents.
+    static func event(id: EventID?, origin: ReplicaID?, seq: Int64, prev: EventID?, org: String, scope: String, ctx: String, recordedAt: Int64,
+                      keyID: String, payload: Data, sig: Data, purged: Bool, verify: Bool = false) throws -> Event {
+        guard let id, let origin, seq >= 1 else {
             throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
         }
-        let ctx = try VersionVector(storedJSON: row.ctx)
-        let dot = Dot(origin, UInt64(row.seq))
-        let prev = row.prev.flatMap(EventID.init(hex:))
+        let context = try VersionVector(storedJSON: ctx)
+        let dot = Dot(origin, UInt64(seq))
+        let (sealed, digest) = purged ? (Data(), Optional(payload)) : (payload, nil)
         if verify {
-            return try Event(claimedID: id, dot: dot, prev: prev, org: row.org, scope: Scope(row.scope), context: ctx, recordedAt: row.recordedAt,
-                             keyID: row.keyID, sealedPayload: row.purged ? Data() : row.payload, purgedDigest: row.purged ? row.payload : nil, signature: row.sig)
+            return try Event(claimedID: id, dot: dot, prev: prev, org: org, scope: Scope(scope), context: context, recordedAt: recordedAt,
+                             keyID: keyID, sealedPayload: sealed, purgedDigest: digest, signature: sig)
         }
-        return Event(storedID: id, dot: dot, prev: prev, org: row.org, scope: Scope(row.scope), context: ctx, recordedAt: row.recordedAt, keyID: row.keyID,
-                     sealedPayload: row.purged ? Data() : row.payload, purgedDigest: row.purged ? row.payload : nil, signature: row.sig)
+        return Event(storedID: id, dot: dot, prev: prev, org: org, scope: Scope(scope), context: context, recordedAt: recordedAt, keyID: keyID,
+                     sealedPayload: sealed, purgedDigest: digest, signature: sig)
     }
 
     /// The current row of a statement stepped through SQLite's own calls: columns read without
@@ -174,14 +181,9 @@ public enum EventTable {
 
         /// The event whose `columns` start at column `o` (as `event(from:)` reads a stored one).
         public func event(at o: Int32 = 0) throws -> Event {
-            guard let id = eventID(o), let origin = replica(o + 1), int64(o + 2) >= 1 else {
-                throw FieldlogError(.corrupt, "an event row has a bad id or origin", hint: "run fieldlog check")
-            }
-            let prev: EventID? = isNull(o + 10) ? nil : eventID(o + 10)
-            let purged = int64(o + 11) == 1, payload = data(o + 8)
-            return Event(storedID: id, dot: Dot(origin, UInt64(int64(o + 2))), prev: prev, org: string(o + 3), scope: Scope(string(o + 4)),
-                         context: try VersionVector(storedJSON: string(o + 5)), recordedAt: int64(o + 6), keyID: string(o + 7),
-                         sealedPayload: purged ? Data() : payload, purgedDigest: purged ? payload : nil, signature: data(o + 9))
+            try EventTable.event(id: eventID(o), origin: replica(o + 1), seq: int64(o + 2), prev: isNull(o + 10) ? nil : eventID(o + 10),
+                                 org: string(o + 3), scope: string(o + 4), ctx: string(o + 5), recordedAt: int64(o + 6), keyID: string(o + 7),
+                                 payload: data(o + 8), sig: data(o + 9), purged: int64(o + 11) == 1)
         }
     }
 
@@ -191,11 +193,14 @@ public enum EventTable {
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return }
-            guard rc == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
+            guard rc == SQLITE_ROW else { throw failure(rc, db) }
             try body(row)
         }
+    }
+
+    /// The error of a statement stepped through SQLite's own calls that returned `rc`.
+    private static func failure(_ rc: Int32, _ db: Database) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
     }
 
     /// One stored event's columns, as `schemaSQL` names them (`payload` holds the digest once purged).
