@@ -9,7 +9,7 @@ import OutreachCore
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "crowd-worker" { try await CrowdWorker.main(job: CommandLine.arguments[2]) }
 
 let usage = """
-    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres] [--scenario a|b]
+    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres] [--scenario a|b] [--steps N]
 
       --quick         stop at 100k events (no 1M fold; crowds of 100 and 50 laptops)
       --no-sync       leave out the sync benchmarks
@@ -20,6 +20,7 @@ let usage = """
       --postgres      the sync benchmarks' server on PostgreSQL (run under Scripts/with-postgres;
                       FIELDLOG_PG_FSYNC=on for figures that count the disk)
       --scenario a|b  with --only crowd: just one of the two crowds
+      --steps N       with first-sync: the laptop's steps N times, the least CPU of each printed
     """
 let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "keys", "sync", "first-sync", "evening", "crowd", "million"]
 /// The options given, checked: an unknown one stops the benchmark before it starts.
@@ -44,6 +45,9 @@ let options: (only: String?, events: Int, keepDir: String?) = {
             events = n
         case "--scenario":
             guard let s = args.first, ["a", "b"].contains(s) else { fail("--scenario needs a or b") }
+            args.removeFirst()
+        case "--steps":
+            guard let n = args.first.flatMap(Int.init), (1...50).contains(n) else { fail("--steps needs a number from 1 to 50") }
             args.removeFirst()
         case "--keep":
             if let d = args.first, !d.hasPrefix("--") { keepDir = args.removeFirst() }

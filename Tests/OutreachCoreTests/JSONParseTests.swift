@@ -35,7 +35,9 @@ import Testing
     /// A JSON-like text: mostly valid, with the faults a hostile writer would try (duplicate
     /// keys, bad escapes, lone surrogates, control characters, bad numbers, deep nesting, a cut).
     static func jsonish(_ rng: inout SeededRNG, depth: Int = 0) -> String {
-        let keys = ["type", "v", "at", "by", "a", "b", "t\\u0079pe", "\\u0076"]
+        // Keys that are the same string written differently: escaped, or canonically equivalent
+        // (the Kelvin sign is "K"; "é" precomposed or not), as the whole parse's dictionary sees them.
+        let keys = ["type", "v", "at", "by", "a", "b", "t\\u0079pe", "\\u0076", "K", "\u{212A}", "\\u212a", "\u{e9}", "e\u{301}", "\u{e9}t"]
         let scalars = ["0", "-3", "1.0", "1e3", "0.5", "01", "99999999999999999999", "true", "false", "null", "nul",
                        "\"x\"", "\"contact.logged\"", "\"a\\n\\u00e9\"", "\"\\ud800\"", "\"\\ud83d\\ude00\"", "\"\\q\"", "\"\u{1}\"", "\"\u{e9}\""]
         func pick(_ list: [String]) -> String { list[Int(rng.next() % UInt64(list.count))] }
@@ -91,7 +93,9 @@ import Testing
 
     @Test func aSkippedMemberIsStillReadWhole() throws {
         // Nothing skipped is trusted: a fault deep in a member not built is refused as `parse` refuses it.
-        for text in ["{\"type\":\"x\",\"f\":{\"a\":1,\"a\":2}}", "{\"f\":[\"\\ud800\"],\"type\":\"x\"}", "{\"f\":01}",
+        for text in ["{\"type\":\"x\",\"f\":{\"a\":1,\"a\":2}}", "{\"type\":\"x\",\"f\":{\"a\":1,\"\\u0061\":2}}",
+                     // The same key by canonical equivalence (the Kelvin sign is "K"), as parse's dictionary sees it.
+                     "{\"type\":\"x\",\"f\":{\"K\":1,\"\u{212A}\":2}}", "{\"type\":\"x\",\"type\":\"y\"}", "{\"f\":[\"\\ud800\"],\"type\":\"x\"}", "{\"f\":01}",
                      "{\"f\":" + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "}", "{\"f\":\"\u{1}\"}",
                      // Past 16 keys the keys seen are hashed: a duplicate is still found.
                      "{\"f\":{" + (0..<20).map { "\"k\($0)\":\($0)," }.joined() + "\"k3\":0}}"] {

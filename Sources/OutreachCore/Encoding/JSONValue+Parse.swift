@@ -40,12 +40,51 @@ extension JSONValue {
     /// not an object. For a reader that needs a few members of a large value, and the verdict
     /// on the whole of it.
     public static func parseMembers(_ data: Data, named: [String]) throws -> [JSONValue?]? {
+        try parseMembers(data, named: Names(named))
+    }
+
+    /// Member names to look for, prepared once for many reads (`parseMembers`): their bytes are
+    /// compared with a text's keys where they lie, with nothing counted in or out per key (a
+    /// sync's check reads every payload it receives on every core, and shared counts are slow).
+    public struct Names: Sendable {
+        fileprivate let keys: [MemberKey]
+        private let bytes: Bytes
+
+        public init(_ names: [String]) {
+            let flat = names.flatMap { Array($0.utf8) }
+            bytes = Bytes(flat)
+            var at = 0
+            var keys = [MemberKey]()
+            for name in names {
+                let count = name.utf8.count
+                let plain = UnsafeBufferPointer(rebasing: bytes.buffer[at..<at + count])
+                keys.append(plain.allSatisfy { $0 < 0x80 } ? .ascii(plain) : .text(name))
+                at += count
+            }
+            self.keys = keys
+        }
+
+        /// The names' bytes, kept as long as the names are.
+        private final class Bytes: @unchecked Sendable {  // written once, in init
+            let buffer: UnsafeBufferPointer<UInt8>
+            init(_ flat: [UInt8]) {
+                let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(flat.count, 1))
+                _ = buffer.initialize(from: flat)
+                self.buffer = UnsafeBufferPointer(buffer)
+            }
+            deinit { buffer.deallocate() }
+        }
+    }
+
+    /// `parseMembers(_:named:)` with the names prepared.
+    public static func parseMembers(_ data: Data, named: Names) throws -> [JSONValue?]? {
         try data.withUnsafeBytes { raw in
             var parser = Parser(bytes: raw.bindMemory(to: UInt8.self), budget: .max, maxValues: .max)
-            parser.picked = Array(repeating: nil, count: named.count)
+            parser.names = named.keys
+            parser.picked = Array(repeating: nil, count: named.keys.count)
             parser.skipSpace()
             let isObject = parser.pos < parser.bytes.count && parser.bytes[parser.pos] == UInt8(ascii: "{")
-            _ = try parser.value(depth: 0, keep: isObject ? .only(named) : .nothing)
+            _ = try withExtendedLifetime(named) { try parser.value(depth: 0, keep: isObject ? .named : .nothing) }
             parser.skipSpace()
             guard parser.pos == parser.bytes.count else { throw parser.fail("trailing characters") }
             return isObject ? parser.picked : nil
@@ -53,11 +92,10 @@ extension JSONValue {
     }
 
     /// What reading a value builds: all of it; nothing (read as strictly, `.null` returned); or,
-    /// of an object, only the named members, into the parser's `picked` (the others read as
-    /// with `.nothing`; `.null` returned).
+    /// of an object, only the members the parser's `names` name, into its `picked` (the others
+    /// read as with `.nothing`; `.null` returned).
     private enum Keep {
-        /// `only` names a few members (searched in order: hashing costs more than comparing them).
-        case everything, nothing, only([String])
+        case everything, nothing, named
 
         /// Whether the value read is built and returned.
         var builds: Bool {
@@ -66,18 +104,41 @@ extension JSONValue {
         }
     }
 
+    /// An object's key where its value is not built: a plain ASCII key (almost every key) is
+    /// compared by its bytes in the text, with no string made; any other is a `String`, so two
+    /// keys are the same exactly when `parse`'s dictionary takes them as the same (Swift strings
+    /// compare by canonical equivalence: "\u212A", the Kelvin sign, is "K").
+    fileprivate enum MemberKey: @unchecked Sendable {  // `ascii` points into bytes its holder keeps (the text read, or `Names`)
+        case ascii(UnsafeBufferPointer<UInt8>)
+        case text(String)
+
+        var string: String {
+            switch self {
+            case .ascii(let b): String(decoding: b, as: UTF8.self)
+            case .text(let s): s
+            }
+        }
+
+        static func == (a: MemberKey, b: MemberKey) -> Bool {
+            if case .ascii(let x) = a, case .ascii(let y) = b {
+                return x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+            }
+            return a.string == b.string
+        }
+    }
+
     /// The keys of an object read so far: compared one by one while few (most objects), hashed
     /// beyond that (so an object of many keys costs no more than building it).
     private struct KeysSeen {
-        var few: [String] = []
+        var few: [MemberKey] = []
         var many: Set<String>?
 
         /// Adds `key`; false if it was seen already.
-        mutating func insert(_ key: String) -> Bool {
-            if many != nil { return many!.insert(key).inserted }
-            if few.contains(key) { return false }
+        mutating func insert(_ key: MemberKey) -> Bool {
+            if many != nil { return many!.insert(key.string).inserted }
+            if few.contains(where: { $0 == key }) { return false }
             few.append(key)
-            if few.count > 16 { many = Set(few) }
+            if few.count > 16 { many = Set(few.map(\.string)) }
             return true
         }
     }
@@ -88,7 +149,8 @@ extension JSONValue {
         /// Values still allowed, of `maxValues`.
         var budget: Int
         let maxValues: Int
-        /// The members an object read with `Keep.only` names, in the order named.
+        /// The members to build of an object read with `Keep.named`, and those built, in the order named.
+        var names: [MemberKey] = []
         var picked: [JSONValue?] = []
         static let maxDepth = 64
 
@@ -149,7 +211,7 @@ extension JSONValue {
             while true {
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                let key = try string()
+                let key = keep.builds ? MemberKey.text(try string()) : try self.key()
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 pos += 1
@@ -157,17 +219,21 @@ extension JSONValue {
                 let duplicate: Bool
                 switch keep {
                 case .everything:
-                    duplicate = members.updateValue(try value(depth: depth + 1), forKey: key) != nil
+                    duplicate = members.updateValue(try value(depth: depth + 1), forKey: key.string) != nil
                 case .nothing:
                     _ = try value(depth: depth + 1, keep: .nothing)
                     duplicate = !seen.insert(key)
-                case .only(let names):
-                    let named = names.firstIndex(of: key)
+                case .named:
+                    var named: Int?
+                    for i in names.indices where names[i] == key {
+                        named = i
+                        break
+                    }
                     let value = try value(depth: depth + 1, keep: named == nil ? .nothing : .everything)
                     if let named { picked[named] = value }
                     duplicate = !seen.insert(key)
                 }
-                guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
+                guard !duplicate else { throw fail("duplicate key \"\(key.string)\"") }
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unexpected end") }
                 if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -198,7 +264,6 @@ extension JSONValue {
         /// `1e3`: JSON Schema counts them as integers, so a schema-valid request may carry them);
         /// a number that is not whole, or not an Int64, is refused.
         mutating func number() throws -> JSONValue {
-            let start = pos
             let negative = bytes[pos] == UInt8(ascii: "-")
             if negative { pos += 1 }
             let digitsStart = pos
@@ -206,9 +271,16 @@ extension JSONValue {
             guard pos > digitsStart else { throw fail("expected a digit") }
             if pos - digitsStart > 1 && bytes[digitsStart] == UInt8(ascii: "0") { throw fail("leading zero") }
             let integerEnd = pos
-            guard pos < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[pos]) else {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
-                guard let n = Int64(text) else { throw fail("integer out of range") }
+            guard pos < bytes.count, bytes[pos] == UInt8(ascii: ".") || bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") else {
+                // Digits alone: accumulated towards the sign, so Int64.min is read as well.
+                var n: Int64 = 0
+                for b in bytes[digitsStart..<integerEnd] {
+                    let digit = Int64(b &- UInt8(ascii: "0"))
+                    let (shifted, over) = n.multipliedReportingOverflow(by: 10)
+                    let (next, past) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+                    guard !over && !past else { throw fail("integer out of range") }
+                    n = next
+                }
                 return .int(n)
             }
             var digits = Array(bytes[digitsStart..<integerEnd])
@@ -274,6 +346,25 @@ extension JSONValue {
                 pos += 1
             }
             return v
+        }
+
+        /// An object's key, read as `string()` reads it: plain ASCII as the bytes in the text.
+        mutating func key() throws -> MemberKey {
+            let start = pos + 1
+            var end = start
+            var ascii = true
+            while end < bytes.count {
+                let b = bytes[end]
+                if b == UInt8(ascii: "\"") {
+                    guard ascii else { break }
+                    pos = end + 1
+                    return .ascii(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                }
+                if b == UInt8(ascii: "\\") || b < 0x20 { break }
+                if b >= 0x80 { ascii = false }
+                end += 1
+            }
+            return .text(try string())  // escapes, other characters, faults: as any string
         }
 
         /// A string; with `keep` false it is read as strictly (escapes checked) and "" returned.

@@ -37,8 +37,11 @@ public struct Event: Hashable, Sendable {
 
     static func computeID(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
                           sealedPayload: Data, purgedDigest: Data?) -> EventID {
-        EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt, keyID: keyID,
-                                                      payloadDigest: purgedDigest ?? EventEncoding.payloadDigest(sealedPayload)))
+        func id(_ digest: some ContiguousBytes) -> EventID {
+            EventID(hashing: EventEncoding.hashInputBytes(dot: dot, prev: prev, org: org, scope: scope, context: context, recordedAt: recordedAt,
+                                                          keyID: keyID, payloadDigest: digest))
+        }
+        return purgedDigest.map(id) ?? id(SHA256.hash(data: sealedPayload))  // no `Data` made of the digest
     }
 
     /// Builds an event with a given signature and computes its id (tests forge events this way).

@@ -20,7 +20,7 @@ public enum EventEncoding {
     public static func payloadDigest(_ sealedPayload: Data) -> Data { Data(SHA256.hash(data: sealedPayload)) }
 
     static func hashInputBytes(dot: Dot, prev: EventID?, org: String, scope: Scope, context: VersionVector, recordedAt: Int64, keyID: String,
-                               payloadDigest: Data) -> [UInt8] {
+                               payloadDigest: some ContiguousBytes) -> [UInt8] {
         var w = ByteWriter(capacity: 200 + context.entries.count * 24)
         w.string(idDomain)
         w.hex(dot.replica)
@@ -66,13 +66,22 @@ struct ByteWriter {
 
     var data: Data { Data(bytes) }
 
-    mutating func uint32(_ v: UInt32) { for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) } }
-    mutating func uint64(_ v: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
-    mutating func bytes(_ d: Data) { uint32(UInt32(d.count)); bytes.append(contentsOf: d) }
+    // Each field is copied in one piece (appending byte by byte, or through a sequence's
+    // iterator, cost as much as the SHA-256 of what is written).
+    mutating func uint32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    mutating func uint64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    mutating func bytes(_ d: some ContiguousBytes) {
+        d.withUnsafeBytes { raw in
+            uint32(UInt32(raw.count))
+            bytes.append(contentsOf: raw)
+        }
+    }
     mutating func string(_ s: String) {
-        let utf8 = s.utf8
-        uint32(UInt32(utf8.count))
-        bytes.append(contentsOf: utf8)
+        var s = s
+        s.withUTF8 { utf8 in
+            uint32(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
     }
 
     /// A replica id as its text, with its length (as `string(id.rawValue)`, without the string).
@@ -100,7 +109,10 @@ struct ByteWriter {
     }
 
     /// Bytes with no length (fixed-size fields).
-    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    mutating func raw(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
     mutating func raw<S: Sequence>(bytes more: S) where S.Element == UInt8 { bytes.append(contentsOf: more) }
     mutating func uint8(_ v: UInt8) { bytes.append(v) }
 }

@@ -16,6 +16,7 @@ public struct Payload: Sendable, Equatable {
 
     /// The envelope's members (an array: searched in order, cheaper than hashing four keys).
     static let envelopeKeys = ["type", "v", "at", "by"]
+    static let envelopeNames = JSONValue.Names(envelopeKeys)
 
     public init(type: EventType, version: Int = 1, occurredAt: Int64, author: String, fields: [String: JSONValue]) {
         self.type = type.rawValue
@@ -43,7 +44,7 @@ public struct Payload: Sendable, Equatable {
     /// building the fields: a sync's check reads every payload it receives for its type alone.
     public static func type(in text: Data) -> String? {
         // In the order of `envelopeKeys`: type, v, at, by.
-        guard let m = try? JSONValue.parseMembers(text, named: envelopeKeys), let type = m[0]?.stringValue,
+        guard let m = try? JSONValue.parseMembers(text, named: envelopeNames), let type = m[0]?.stringValue,
               m[1]?.intValue != nil, m[2]?.intValue != nil, m[3]?.stringValue != nil
         else { return nil }
         return type
