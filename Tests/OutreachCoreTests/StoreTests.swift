@@ -286,3 +286,87 @@ import SyncServerKit
         #expect(Self.mode(db) == 0o600 && Self.mode(dir.sub("b1").path) == 0o700)
     }
 }
+
+/// Events are found by id through `id8` (their id's first 8 digits) and its index, in stores made
+/// with it and in stores made before it (which keep their index of whole ids too).
+@Suite struct IDPrefixIndexTests {
+    /// Rows with chosen ids (the table checks only their length), several sharing 8 digits.
+    static let ids = ["abcd1234" + String(repeating: "0", count: 56), "abcd1234" + String(repeating: "f", count: 56),
+                      "abcd1235" + String(repeating: "1", count: 56), "0123" + String(repeating: "9", count: 60),
+                      "abcd" + String(repeating: "2", count: 60)].map { EventID(hex: $0)! }
+
+    static func fill(_ db: Database) throws {
+        let insert = try db.makeStatement(sql: EventTable.insertSQL)
+        for (n, id) in ids.enumerated() {
+            try EventTable.insert(Event(storedID: id, dot: Dot(ReplicaID(bits: 7), UInt64(n + 1)), prev: nil, org: "basis", scope: .org,
+                                        context: VersionVector(), recordedAt: 0, keyID: "k", sealedPayload: Data(count: 40), signature: Data(count: 64)),
+                                  insert, db)
+        }
+    }
+
+    /// What `idIs` and `idBetween` find, and that SQLite finds it through an index of ids:
+    /// `events_id8` (`prefix`), or in an older store either that or its index of whole ids.
+    static func expectFoundThroughAnIndex(_ db: Database, prefix: Bool) throws {
+        let byID = "SELECT id FROM events WHERE \(EventTable.idIs("?1"))"
+        for id in ids { #expect(try String.fetchAll(db, sql: byID, arguments: [id.hex]) == [id.hex]) }
+        #expect(try String.fetchAll(db, sql: byID, arguments: ["abcd1234" + String(repeating: "7", count: 56)]).isEmpty)
+        let between = "SELECT id FROM events WHERE \(EventTable.idBetween("?1", "?2")) ORDER BY id"
+        #expect(try String.fetchAll(db, sql: between, arguments: ["abcd", "abcdg"]) == ids.map(\.hex).filter { $0.hasPrefix("abcd") }.sorted())
+        #expect(try String.fetchAll(db, sql: between, arguments: ["abcd1234f", "abcd1234g"]) == [ids[1].hex])
+        #expect(try String.fetchAll(db, sql: between, arguments: ["abcd12345", "abcd12346"]).isEmpty)
+        // Joined as the server joins its quarantine (CROSS JOIN: the ids outside, each event found by its prefix).
+        let joined = "SELECT e.id FROM purges p CROSS JOIN events e ON \(EventTable.idIs("p.id", in: "e"))"
+        for sql in [byID, between, joined] {
+            let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: sql == between ? ["a", "b"] : sql == byID ? ["a"] : [])
+                .map { $0["detail"] as String }.joined(separator: "; ")
+            let search = try #require(plan.split(separator: "; ").last { ["e", "events"].contains($0.split(separator: " ").dropFirst().first ?? "") }, "\(plan)")
+            #expect(search.hasPrefix("SEARCH") && (search.contains("events_id8") || !prefix && search.contains("sqlite_autoindex_events_1")), "\(sql): \(plan)")
+        }
+    }
+
+    @Test func aNewStoreFindsEventsByTheirFirstEightDigits() throws {
+        let db = try DatabaseQueue()
+        try db.write { db in
+            try db.execute(sql: EventTable.schemaSQL)
+            try Self.fill(db)
+            try Self.expectFoundThroughAnIndex(db, prefix: true)
+            // No index of whole ids: the one id index is the prefix's.
+            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+            #expect(Set(indexes) == ["events_id8", "sqlite_autoindex_events_1"], "\(indexes)")  // the prefix, and (origin, seq)
+        }
+    }
+
+    @Test func aStoreMadeBeforeThePrefixGainsItAndFindsEventsTheSameWay() throws {
+        // The events table as stores were made before `id8`: an index of whole ids, no prefix.
+        var old = EventTable.schemaSQL
+        for (from, to) in [("id          TEXT NOT NULL CHECK (length(id) = 64),", "id          TEXT NOT NULL UNIQUE CHECK (length(id) = 64),"),
+                           ("id8         TEXT GENERATED ALWAYS AS (substr(id, 1, 8)) VIRTUAL,", ""),
+                           ("CREATE INDEX events_id8 ON events(id8);", "")] {
+            #expect(old.contains(from))
+            old = old.replacingOccurrences(of: from, with: to)
+        }
+        let db = try DatabaseQueue()
+        try db.write { db in
+            try db.execute(sql: old)
+            try Self.fill(db)
+            try EventTable.addIDPrefix(db)
+            try EventTable.addIDPrefix(db)  // once only
+            try Self.expectFoundThroughAnIndex(db, prefix: false)
+        }
+    }
+
+    /// The laptop's lookups on top of it: by id, by prefix, and an id's neighbours (for refs).
+    @Test func aLaptopFindsItsEventsByIDPrefixAndNeighbour() throws {
+        let dir = TempDir()
+        let log = try TestKeys.log("basis", device: "b1", in: dir.sub("s"))
+        for n in 0..<12 { try log.registerPerson(name: "P\(n)", at: t0 + Int64(n)) }
+        let sorted = try log.store.allEvents().map(\.id).sorted { $0.hex < $1.hex }
+        #expect(Set(try log.store.events(ids: sorted).keys) == Set(sorted))
+        for (n, id) in sorted.enumerated() {
+            #expect(try log.store.events(idPrefix: String(id.hex.prefix(10))).map(\.id) == [id])
+            let around = [n > 0 ? sorted[n - 1].hex : nil, n + 1 < sorted.count ? sorted[n + 1].hex : nil].compactMap { $0 }
+            #expect(try log.store.neighbourIDs(of: id) == around)
+        }
+        #expect(try log.store.events(idPrefix: "").count == sorted.count)
+    }
+}

@@ -7,7 +7,7 @@ struct StoreSource: FoldSource {
     let keyring: Keyring
 
     func opened(_ id: EventID) -> OpenedEvent? {
-        let found = try? store.events(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?", arguments: [id.hex])
+        let found = try? store.events(sql: "SELECT \(EventTable.columns) FROM events WHERE \(EventTable.idIs("?1"))", arguments: [id.hex])
         return found?.first.flatMap(keyring.open)
     }
 

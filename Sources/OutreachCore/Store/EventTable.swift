@@ -9,10 +9,18 @@ let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// one schema, one append-only rule, one bulk insert.
 public enum EventTable {
     /// The event table (append-only, enforced by triggers) and the coverage vector (only grows).
+    ///
+    /// An event is found by its id through `id8`, its first 8 hex digits, and their index
+    /// (`idIs`). The id is unique without an index of its own: it is the SHA-256 of the event's
+    /// contents, its dot among them, and a dot is unique; two rows with one id would be a
+    /// SHA-256 collision. An index of whole ids was the largest part of what a first sync wrote
+    /// (random 64-character keys: every commit rewrote most of its pages); this one is a
+    /// quarter of its size (docs/server-storage.md, BENCHMARKS.md). Ids sharing 8 digits (a few
+    /// in a million, more if someone enrolled grinds them) only make a lookup read a row more.
     public static let schemaSQL = """
         CREATE TABLE events (
             rowid       INTEGER PRIMARY KEY,
-            id          TEXT NOT NULL UNIQUE CHECK (length(id) = 64),
+            id          TEXT NOT NULL CHECK (length(id) = 64),
             origin      TEXT NOT NULL CHECK (length(origin) = 16),
             seq         INTEGER NOT NULL CHECK (seq >= 1),
             org         TEXT NOT NULL CHECK (org <> ''),
@@ -25,8 +33,11 @@ public enum EventTable {
             prev        TEXT CHECK (prev IS NULL OR length(prev) = 64),
             -- 1 once purged (Protocol/erasure.md): payload then holds the 32-byte SHA-256 the id commits to.
             purged      INTEGER NOT NULL DEFAULT 0 CHECK (purged IN (0, 1) AND (purged = 0 OR length(payload) = 32)),
+            -- The id's first 8 digits, computed when read (`idIs`): the key of the id index.
+            id8         TEXT GENERATED ALWAYS AS (substr(id, 1, 8)) VIRTUAL,
             UNIQUE (origin, seq)
         ) STRICT;
+        CREATE INDEX events_id8 ON events(id8);
 
         -- Events named by an honoured events.purged (Protocol/erasure.md): the one authority for
         -- the one exception to append-only. Only grows.
@@ -63,6 +74,31 @@ public enum EventTable {
         CREATE TRIGGER coverage_no_delete BEFORE DELETE ON coverage
         BEGIN SELECT RAISE(ABORT, 'a version vector never goes back'); END;
         """
+
+    /// For a store made before `id8` (its ids have an index of their own, and keep it): the
+    /// column and its index, so that `idIs` finds events the same way in every store.
+    public static func addIDPrefix(_ db: Database) throws {
+        guard try !db.columns(in: "events").contains(where: { $0.name == "id8" }) else { return }
+        try db.execute(sql: """
+            ALTER TABLE events ADD COLUMN id8 TEXT GENERATED ALWAYS AS (substr(id, 1, 8)) VIRTUAL;
+            CREATE INDEX events_id8 ON events(id8);
+            """)
+    }
+
+    /// The condition that finds the event whose id is `value` (an SQL expression: a numbered
+    /// parameter such as `?1`, or a column) through the `id8` index, in a table aliased `table`.
+    /// Joined to a table of ids, write `ids CROSS JOIN events`: SQLite takes a non-unique index
+    /// for as selective as the other table's, and would otherwise read every event.
+    public static func idIs(_ value: String, in table: String? = nil) -> String {
+        let t = table.map { $0 + "." } ?? ""
+        return "\(t)id8 = substr(\(value), 1, 8) AND \(t)id = \(value)"
+    }
+
+    /// The condition for ids from `low` (inclusive) to `high` (exclusive), both SQL expressions,
+    /// through the `id8` index (a prefix of an id lies between the prefixes of the bounds).
+    public static func idBetween(_ low: String, _ high: String) -> String {
+        "id8 >= substr(\(low), 1, 8) AND id8 <= substr(\(high), 1, 8) AND id >= \(low) AND id < \(high)"
+    }
 
     public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged"
     public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -280,8 +316,8 @@ public enum EventTable {
     @discardableResult
     public static func purge(_ ids: [EventID], org: String, by: EventID, _ db: Database) throws -> Int {
         let record = try db.cachedStatement(sql: "INSERT INTO purges(id, org, by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-        let select = try db.cachedStatement(sql: "SELECT payload FROM events WHERE id = ? AND org = ? AND purged = 0")
-        let update = try db.cachedStatement(sql: "UPDATE events SET payload = ?, purged = 1 WHERE id = ?")
+        let select = try db.cachedStatement(sql: "SELECT payload FROM events WHERE \(idIs("?1")) AND org = ?2 AND purged = 0")
+        let update = try db.cachedStatement(sql: "UPDATE events SET payload = ?1, purged = 1 WHERE \(idIs("?2"))")
         var purged = 0
         for id in ids {
             try record.execute(arguments: [id.hex, org, by.hex])
@@ -301,7 +337,7 @@ public enum EventTable {
         var ids = Set<String>()
         for t in tombstones { ids.formUnion(try String.fetchAll(by, arguments: [t.id.hex, t.org])) }
         let sending = Set(events.map(\.id.hex))
-        let row = try db.cachedStatement(sql: "SELECT \(columns) FROM events WHERE id = ?")
+        let row = try db.cachedStatement(sql: "SELECT \(columns) FROM events WHERE \(idIs("?1"))")
         return try ids.subtracting(sending).sorted().compactMap { id in try Row.fetchOne(row, arguments: [id]).map { try event(from: $0) } }
     }
 
@@ -333,7 +369,7 @@ public enum EventTable {
 
     /// The organisations of the held events among `ids`.
     static func owners(of ids: [EventID], _ db: Database) throws -> [EventID: String] {
-        let org = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
+        let org = try db.cachedStatement(sql: "SELECT org FROM events WHERE \(idIs("?1"))")
         var out = [EventID: String]()
         for id in ids { if let owner = try String.fetchOne(org, arguments: [id.hex]) { out[id] = owner } }
         return out

@@ -115,7 +115,7 @@ extension Store {
                                                  e.json.canonicalString(), origin.source, now])
                 outcome.setAside[rule, default: 0] += 1
             }
-            let held = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?")
+            let held = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE \(EventTable.idIs("?1"))")
             // Purges first (erasure.md §3): judged on what is held and carried, then they decide
             // which events arrive purged and which are stored purged.
             var honoured = [EventTable.Purge]()

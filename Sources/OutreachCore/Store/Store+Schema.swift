@@ -82,6 +82,11 @@ extension Store {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v5-id-prefix") { db in
+            // Events found by their id's first 8 digits (`EventTable.idIs`); a store made before
+            // keeps its index of whole ids as well.
+            try EventTable.addIDPrefix(db)
+        }
         return migrator
     }
 }

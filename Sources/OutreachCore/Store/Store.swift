@@ -195,15 +195,17 @@ public final class Store: Sendable {
     /// needs no list of every id).
     public func neighbourIDs(of id: EventID) throws -> [String] {
         try db.read { db in
-            [try String.fetchOne(db, sql: "SELECT id FROM events WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id.hex]),
-             try String.fetchOne(db, sql: "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT 1", arguments: [id.hex])].compactMap { $0 }
+            [try String.fetchOne(db, sql: "SELECT id FROM events WHERE id8 <= substr(?1, 1, 8) AND id < ?1 ORDER BY id8 DESC, id DESC LIMIT 1",
+                                 arguments: [id.hex]),
+             try String.fetchOne(db, sql: "SELECT id FROM events WHERE id8 >= substr(?1, 1, 8) AND id > ?1 ORDER BY id8, id LIMIT 1",
+                                 arguments: [id.hex])].compactMap { $0 }
         }
     }
 
     /// The events held among `ids`, by id.
     public func events(ids: some Sequence<EventID>) throws -> [EventID: Event] {
         try db.read { db in
-            let row = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?")
+            let row = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE \(EventTable.idIs("?1"))")
             var out = [EventID: Event]()
             for id in ids where out[id] == nil {
                 if let r = try Row.fetchOne(row, arguments: [id.hex]) { out[id] = try EventTable.event(from: r) }
@@ -214,7 +216,7 @@ public final class Store: Sendable {
 
     /// Events whose id begins with `prefix` (lowercase hex).
     public func events(idPrefix prefix: String) throws -> [Event] {
-        try events(sql: "SELECT \(EventTable.columns) FROM events WHERE id >= ? AND id < ? ORDER BY id",
+        try events(sql: "SELECT \(EventTable.columns) FROM events WHERE \(EventTable.idBetween("?1", "?2")) ORDER BY id",
                    arguments: [prefix, prefix + "g"])
     }
 

@@ -23,7 +23,7 @@ extension SQLiteSyncStorage {
                 let rows: [Page.Entry]
                 (rows, covered, more) = Page.cut(remembered, wanted: wanted, limit: limit)
                 // The organisation of a tombstone finds its purge.
-                let orgOf = try db.cachedStatement(sql: "SELECT org FROM events WHERE id = ?")
+                let orgOf = try db.cachedStatement(sql: "SELECT org FROM events WHERE \(EventTable.idIs("?1"))")
                 indexed = try rows.map { Indexed(rowid: nil, entry: $0, org: $0.purged ? try String.fetchOne(orgOf, arguments: [$0.id.hex]) ?? "" : "") }
             }
             let query = try db.cachedStatement(sql: """
@@ -85,7 +85,7 @@ extension SQLiteSyncStorage {
             }
         }
         let asked = Dictionary(ranges.map { ($0.origin, $0) }, uniquingKeysWith: { a, _ in a })
-        for row in try Row.fetchAll(db, sql: "SELECT e.origin, e.seq FROM quarantine q JOIN events e ON e.id = q.id") {
+        for row in try Row.fetchAll(db, sql: "SELECT e.origin, e.seq FROM quarantine q CROSS JOIN events e ON \(EventTable.idIs("q.id", in: "e"))") {
             let seq: Int64 = row[1]
             guard let origin = ReplicaID(row[0] as String), let range = asked[origin], seq > range.lo, seq <= range.hi else { continue }
             changes[Dot(origin, UInt64(seq))] = .quarantined
@@ -119,7 +119,7 @@ extension SQLiteSyncStorage {
     /// what no one was sent yet) each by its rowid.
     private static func whole(_ items: [Indexed], _ db: Database) throws -> [Event] {
         let byRowid = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE rowid = ?")
-        let byID = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE id = ?")
+        let byID = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE \(EventTable.idIs("?1"))")
         let range = try db.cachedStatement(sql: "SELECT rowid, \(EventTable.columns) FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq")
         var out = [Event]()
         out.reserveCapacity(items.count)
@@ -168,7 +168,7 @@ extension SQLiteSyncStorage {
         var ids = Set<String>()
         for t in tombstones { ids.formUnion(try String.fetchAll(by, arguments: [t.entry.id.hex, t.org])) }
         let sending = Set(page.map(\.entry.id.hex))
-        let row = try db.cachedStatement(sql: "SELECT rowid, id, seq, purged, org, origin FROM events WHERE id = ?")
+        let row = try db.cachedStatement(sql: "SELECT rowid, id, seq, purged, org, origin FROM events WHERE \(EventTable.idIs("?1"))")
         return try ids.subtracting(sending).sorted().compactMap { id in
             guard let found = try Row.fetchOne(row, arguments: [id]) else { return nil }
             return Indexed(rowid: found[0], entry: try Page.Entry(id: found[1], origin: found[5] as String, seq: found[2], purged: (found[3] as Int64) == 1),

@@ -80,6 +80,7 @@ public final class SQLiteSyncStorage: SyncStorage {
             // The dots a page built from memory asks about (`DotFacts`): those purged, found without reading the others.
             try db.execute(sql: "CREATE INDEX events_purged_dots ON events(origin, seq) WHERE purged = 1")
         }
+        m.registerMigration("v7-id-prefix") { db in try EventTable.addIDPrefix(db) }
         return m
     }
 
@@ -275,7 +276,7 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     public func quarantine(idPrefix: String, at time: Int64) async throws -> [String] {
         try await db.write { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM events WHERE id >= ? AND id < ? LIMIT 2", arguments: [idPrefix, idPrefix + "g"])
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM events WHERE \(EventTable.idBetween("?1", "?2")) LIMIT 2", arguments: [idPrefix, idPrefix + "g"])
             guard ids.count <= 1 else { throw ServerError(.ambiguous, "\(idPrefix) matches more than one event: give more of its id") }
             for id in ids { try db.execute(sql: "INSERT INTO quarantine(id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [id, time]) }
             return ids
