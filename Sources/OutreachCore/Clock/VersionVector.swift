@@ -79,18 +79,34 @@ extension VersionVector {
 
     /// The vector's canonical JSON (`json.canonicalString()`, replicas ascending), written
     /// directly: every stored event row carries its context in this form.
-    public var storedJSON: String {
+    public var storedJSON: String { String(decoding: storedJSONBytes, as: UTF8.self) }
+
+    /// `storedJSON` as UTF-8, written with no string made on the way (a bulk insert binds it so).
+    public var storedJSONBytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(2 + entries.count * 40)
         out.append(UInt8(ascii: "{"))
-        for (n, (replica, seq)) in entries.sorted(by: { $0.key < $1.key }).enumerated() {
-            if n > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: replica.rawValue.utf8)
-            out.append(contentsOf: "\":\(seq)".utf8)
+        let sorted = entries.count < 2 ? Array(entries) : entries.sorted { $0.key < $1.key }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+            for (n, (replica, seq)) in sorted.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "\""))
+                Hex.write(word: replica.bits, into: scratch, at: 0)
+                out.append(contentsOf: scratch[0..<16])
+                out.append(UInt8(ascii: "\""))
+                out.append(UInt8(ascii: ":"))
+                // The decimal digits, last first, from the end of the scratch space.
+                var value = seq, at = 20
+                repeat {
+                    at -= 1
+                    scratch[at] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                } while value > 0
+                out.append(contentsOf: scratch[at..<20])
+            }
         }
         out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Reads `{"replica": seq}`; refuses bad replica ids and non-positive numbers.

@@ -118,7 +118,7 @@ public enum EventTable {
         sqlite3_bind_int64(s, 3, Int64(event.dot.seq))
         text(4, event.org)
         text(5, event.scope.rawValue)
-        text(6, event.context.storedJSON)
+        event.context.storedJSONBytes.withUnsafeBufferPointer { bindText($0, at: 6, s) }
         sqlite3_bind_int64(s, 7, event.recordedAt)
         text(8, event.keyID)
         (event.purgedDigest ?? event.sealedPayload).withUnsafeBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), sqliteTransient) }
