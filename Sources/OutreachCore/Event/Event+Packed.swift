@@ -40,8 +40,11 @@ extension Event {
 
     /// Reads a packed event, strictly: exactly its bytes, each field well formed, the context's
     /// replicas in ascending order; then checks its id against its contents.
-    public init(packed data: Data) throws {
-        var r = ByteReader(data)
+    public init(packed data: Data) throws { try self.init(packed: ByteReader(data)) }
+
+    /// A packed event read from its record in a page (no copy of its bytes).
+    init(packed record: ByteReader) throws {
+        var r = record
         func bad(_ what: String) -> FieldlogError { FieldlogError.malformed("packed event has a bad \(what)") }
         let id = try r.eventID()
         let origin = ReplicaID(bits: try r.uint64())

@@ -120,23 +120,39 @@ struct ByteWriter {
 /// Reads what `ByteWriter` wrote; every read is bounds-checked.
 struct ByteReader {
     private let bytes: [UInt8]
-    private var at = 0
+    private var at: Int
+    /// Where this reader stops: the end of `bytes`, or of a record within them (`record()`).
+    private let end: Int
 
-    init(_ data: Data) { bytes = [UInt8](data) }
+    init(_ data: Data) {
+        bytes = [UInt8](data)
+        (at, end) = (0, bytes.count)
+    }
 
-    var isAtEnd: Bool { at == bytes.count }
-    var remaining: Int { bytes.count - at }
+    private init(_ bytes: [UInt8], from: Int, to: Int) { (self.bytes, at, end) = (bytes, from, to) }
+
+    var isAtEnd: Bool { at == end }
+    var remaining: Int { end - at }
+
+    /// Bytes with a 32-bit length, as a reader of their own over the same storage (a packed
+    /// page's events are read with no copy of each).
+    mutating func record() throws -> ByteReader {
+        let n = Int(try uint32())
+        guard n <= end - at else { throw FieldlogError.malformed("truncated binary record") }
+        defer { at += n }
+        return ByteReader(bytes, from: at, to: at + n)
+    }
 
     /// `n` bytes with no length, as text.
     mutating func raw(_ n: Int) throws -> String {
-        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        guard n <= end - at else { throw FieldlogError.malformed("truncated binary record") }
         defer { at += n }
         return String(decoding: bytes[at..<at + n], as: UTF8.self)
     }
 
     /// `n` bytes with no length.
     mutating func rawBytes(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        guard n >= 0, n <= end - at else { throw FieldlogError.malformed("truncated binary record") }
         defer { at += n }
         return bytes[at..<at + n]
     }
@@ -145,14 +161,14 @@ struct ByteReader {
 
     /// An event id as its 64 hex characters, with no length; nil if they are not lowercase hex.
     mutating func hexID() throws -> EventID? {
-        guard 64 <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        guard 64 <= end - at else { throw FieldlogError.malformed("truncated binary record") }
         defer { at += 64 }
         return bytes.withUnsafeBufferPointer { EventID(utf8: UnsafeBufferPointer(rebasing: $0[at..<at + 64])) }
     }
 
     /// An event id as its 32 raw bytes.
     mutating func eventID() throws -> EventID {
-        guard 32 <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        guard 32 <= end - at else { throw FieldlogError.malformed("truncated binary record") }
         defer { at += 32 }
         return bytes.withUnsafeBytes { EventID(bytes: UnsafeRawBufferPointer(rebasing: $0[at..<at + 32]))! }
     }
@@ -165,13 +181,13 @@ struct ByteReader {
 
     mutating func string() throws -> String {
         let n = Int(try uint32())
-        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        guard n <= end - at else { throw FieldlogError.malformed("truncated binary record") }
         defer { at += n }
         return String(decoding: bytes[at..<at + n], as: UTF8.self)
     }
 
     private mutating func fixed(_ n: Int) throws -> UInt64 {
-        guard n <= bytes.count - at else { throw FieldlogError.malformed("truncated binary record") }
+        guard n <= end - at else { throw FieldlogError.malformed("truncated binary record") }
         defer { at += n }
         return bytes.withUnsafeBytes { raw in
             n == 4 ? UInt64(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))

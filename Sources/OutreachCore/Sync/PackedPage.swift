@@ -74,11 +74,11 @@ public enum PackedPage {
     private static func events(_ r: inout ByteReader) throws -> [Event] {
         let count = Int(try r.uint32())
         guard count <= maxEvents, count * 4 <= r.remaining else { throw SyncWireError.malformed("a packed page holds at most \(maxEvents) events") }
-        var slices = [Data]()
-        slices.reserveCapacity(count)
-        for _ in 0..<count { slices.append(try r.blob()) }
+        var records = [ByteReader]()
+        records.reserveCapacity(count)
+        for _ in 0..<count { records.append(try r.record()) }
         guard r.isAtEnd else { throw SyncWireError.malformed("the packed page has bytes after its last event") }
-        let events = slices
+        let events = records
         return try Parallel.map(count: count, chunk: 256) { n in try SyncWireError.event { try Event(packed: events[n]) } }
     }
 
