@@ -78,8 +78,8 @@ public enum PackedPage {
         records.reserveCapacity(count)
         for _ in 0..<count { records.append(try r.record()) }
         guard r.isAtEnd else { throw SyncWireError.malformed("the packed page has bytes after its last event") }
-        let events = records
-        return try Parallel.map(count: count, chunk: 256) { n in try SyncWireError.event { try Event(packed: events[n]) } }
+        let read = records
+        return try Parallel.map(count: count, chunk: 256) { n in try SyncWireError.event { try Event(packed: read[n]) } }
     }
 
     /// The head of a packed answer (its JSON without events), its events not read: for a load
