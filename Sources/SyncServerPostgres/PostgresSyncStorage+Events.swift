@@ -147,7 +147,7 @@ extension PostgresSyncStorage {
         return v
     }
 
-    public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
+    public func page(for org: String, after: VersionVector, limit: Int, rows readAs: Page.Rows, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
         try await snapshot { tx in
             let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
             let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
@@ -166,7 +166,24 @@ extension PostgresSyncStorage {
             page += try await authorisations(for: page, tx)
             // Then only the rows the caller lacks, whole, in one query.
             let lacking = zip(page, try Page.lacking(page, known: known)).filter(\.1).map(\.0)
-            return Page(vector: server, covered: covered, entries: page, events: try await whole(lacking, tx), more: more)
+            switch readAs {
+            case .events:
+                let events = try await whole(lacking, columns: Self.eventColumns, tx) { row in
+                    let event = try Self.event(row)
+                    return (event.id, event.isPurged, event)
+                }
+                return Page(vector: server, covered: covered, entries: page, events: events, more: more)
+            case .packed:
+                let packed = try await whole(lacking, columns: Self.framedColumns, tx) { row in
+                    var cells = RawCells(row)
+                    guard let framed = try cells.byteBuffer() else { throw FieldlogError(.corrupt, "an event row is missing") }
+                    return try Self.withColumns(framed: framed) { columns in
+                        guard let id = columns.eventID else { throw FieldlogError(.corrupt, "an event row has a bad id") }
+                        return (id, columns.purged, Data(try Event.packed(stored: columns)))
+                    }
+                }
+                return Page(vector: server, covered: covered, entries: page, events: [], packed: packed, more: more)
+            }
         }
     }
 
@@ -240,11 +257,13 @@ extension PostgresSyncStorage {
         return try inSeqOrder(entries, seq: \.dot.seq)
     }
 
-    /// The rows of `entries`, whole, in their order. An origin's entries close together in seq (a laptop far behind: a run of one origin)
+    /// The rows of `entries`, whole, in their order, each selected as `columns` and made by
+    /// `read` into its id, whether it is purged, and what is returned. An origin's entries close together in seq (a laptop far behind: a run of one origin)
     /// are read by range through the (origin, seq) index, the others by id (one lookup each in
     /// the id index cost twice as much for a new laptop's pages); rows of a range not asked
     /// for (not entitled, quarantined) are read and left.
-    private func whole(_ entries: [Page.Entry], _ tx: PostgresConnection) async throws -> [Event] {
+    private func whole<T>(_ entries: [Page.Entry], columns: String, _ tx: PostgresConnection,
+                          _ read: (PostgresRow) throws -> (id: EventID, purged: Bool, value: T)) async throws -> [T] {
         guard !entries.isEmpty else { return [] }
         var origins = [String](), lows = [Int64](), highs = [Int64](), ids = [String]()
         for (origin, some) in Dictionary(grouping: entries, by: \.dot.replica) {
@@ -258,31 +277,79 @@ extension PostgresSyncStorage {
                 ids += some.map(\.id.hex)
             }
         }
-        let found = try await events(tx.query("""
-            SELECT \(unescaped: Self.eventColumns)
+        var found = [EventID: (purged: Bool, value: T)]()
+        found.reserveCapacity(entries.count)
+        for try await row in try await tx.query("""
+            SELECT \(unescaped: columns)
             FROM unnest(\(origins)::text[], \(lows)::bigint[], \(highs)::bigint[]) AS r(o, lo, hi) JOIN events ON origin = r.o AND seq BETWEEN r.lo AND r.hi
             UNION ALL
-            SELECT \(unescaped: Self.eventColumns) FROM events WHERE id = ANY(\(ids)::text[])
-            """, logger: logger))
-        let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            SELECT \(unescaped: columns) FROM events WHERE id = ANY(\(ids)::text[])
+            """, logger: logger) {
+            let (id, purged, value) = try read(row)
+            if found[id] == nil { found[id] = (purged, value) }
+        }
         return try entries.map { entry in
-            guard let event = byID[entry.id], event.isPurged == entry.purged else {
+            guard let row = found[entry.id], row.purged == entry.purged else {
                 throw FieldlogError(.corrupt, "an event of a page changed while it was read")
             }
-            return event
+            return row.value
         }
     }
 
-    func events(_ rows: PostgresRowSequence) async throws -> [Event] {
-        var out = [Event]()
-        for try await row in rows {
-            var cells = RawCells(row)
-            out.append(try EventTable.event(from: EventTable.StoredEvent(
-                id: try cells.text(), origin: try cells.text(), seq: try cells.int64(), org: try cells.text(), scope: try cells.text(), ctx: try cells.text(),
-                recordedAt: try cells.int64(), keyID: try cells.text(), payload: try cells.data(), sig: try cells.data(), prev: try cells.optionalText(),
-                purged: try cells.bool())))
+    /// An event from a row of `eventColumns`.
+    static func event(_ row: PostgresRow) throws -> Event {
+        var cells = RawCells(row)
+        return try EventTable.event(from: EventTable.StoredEvent(
+            id: try cells.text(), origin: try cells.text(), seq: try cells.int64(), org: try cells.text(), scope: try cells.text(), ctx: try cells.text(),
+            recordedAt: try cells.int64(), keyID: try cells.text(), payload: try cells.data(), sig: try cells.data(), prev: try cells.optionalText(),
+            purged: try cells.bool()))
+    }
+
+    /// `eventColumns` framed as one bytea a row (PostgreSQL's per-cell work in PostgresNIO cost
+    /// more than packing the event): each text or bytea as a 4-byte length (-1 for NULL) and
+    /// its bytes, texts in UTF-8, `seq` and `recorded_at` as 8 bytes, `purged` as one byte, all
+    /// big-endian and in `eventColumns`' order. Read by `withColumns(framed:)`.
+    static let framedColumns: String = [("id", "text"), ("origin", "text"), ("seq", "int8"), ("org", "text"), ("scope", "text"), ("ctx", "text"),
+                                ("recorded_at", "int8"), ("key_id", "text"), ("payload", "bytea"), ("sig", "bytea"), ("prev", "text"), ("purged", "bool")]
+        .map { (column: String, type: String) -> String in
+            switch type {
+            case "text": "coalesce(int4send(octet_length(convert_to(\(column), 'UTF8'))) || convert_to(\(column), 'UTF8'), int4send(-1))"
+            case "bytea": "int4send(length(\(column))) || \(column)"
+            case "int8": "int8send(\(column))"
+            default: "(CASE WHEN \(column) THEN '\\x01' ELSE '\\x00' END)::bytea"
+            }
         }
-        return out
+        .joined(separator: " || ")
+
+    /// The columns of a `framedColumns` cell, as bytes where the cell holds them, given to `body`.
+    static func withColumns<T>(framed: ByteBuffer, _ body: (EventTable.ColumnBytes) throws -> T) throws -> T {
+        try framed.withUnsafeReadableBytes { raw in
+            var at = 0
+            func bad() -> FieldlogError { FieldlogError(.corrupt, "a framed event row is malformed") }
+            func int64() throws -> Int64 {
+                guard raw.count - at >= 8 else { throw bad() }
+                defer { at += 8 }
+                return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self))
+            }
+            func field() throws -> UnsafeRawBufferPointer? {
+                guard raw.count - at >= 4 else { throw bad() }
+                let n = Int(Int32(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+                at += 4
+                if n == -1 { return nil }
+                guard n >= 0, raw.count - at >= n else { throw bad() }
+                defer { at += n }
+                return UnsafeRawBufferPointer(rebasing: raw[at..<at + n])
+            }
+            func bytes() throws -> UnsafeRawBufferPointer {
+                guard let b = try field() else { throw bad() }
+                return b
+            }
+            let (id, origin, seq, org, scope, ctx, recordedAt) = (try bytes(), try bytes(), try int64(), try bytes(), try bytes(), try bytes(), try int64())
+            let (keyID, payload, signature, prev) = (try bytes(), try bytes(), try bytes(), try field())
+            guard raw.count - at == 1, raw[at] <= 1 else { throw bad() }
+            return try body(EventTable.ColumnBytes(id: id, origin: origin, seq: seq, org: org, scope: scope, ctx: ctx, recordedAt: recordedAt, keyID: keyID,
+                                                   payload: payload, signature: signature, prev: prev, purged: raw[at] == 1))
+        }
     }
 
     /// The `events.purged` held that name any of the page's tombstones (and are not in it): the

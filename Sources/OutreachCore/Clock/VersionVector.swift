@@ -125,34 +125,54 @@ extension VersionVector {
     /// an event row's context), read byte by byte; anything else goes through the JSON parser,
     /// with its checks and errors. (Reading rows back is most of a server's page.)
     public init(storedJSON text: String) throws {
-        let fast: [ReplicaID: UInt64]? = text.utf8.withContiguousStorageIfAvailable { bytes -> [ReplicaID: UInt64]? in
-            var i = 0, out = [ReplicaID: UInt64]()
-            func take(_ byte: UInt8) -> Bool {
-                guard i < bytes.count, bytes[i] == byte else { return false }
-                i += 1
-                return true
-            }
-            guard take(UInt8(ascii: "{")) else { return nil }
-            if take(UInt8(ascii: "}")) { return i == bytes.count ? out : nil }
-            repeat {
-                guard take(UInt8(ascii: "\"")), i + 17 <= bytes.count, bytes[i + 16] == UInt8(ascii: "\""),
-                      let replica = ReplicaID(utf8: UnsafeBufferPointer(rebasing: bytes[i..<(i + 16)])) else { return nil }
-                i += 17
-                guard take(UInt8(ascii: ":")), i < bytes.count else { return nil }
-                var seq: UInt64 = 0, digits = 0
-                while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), digits < 19 {
-                    seq = seq * 10 + UInt64(bytes[i] - UInt8(ascii: "0"))
-                    i += 1
-                    digits += 1
-                }
-                guard digits > 0, out.updateValue(seq, forKey: replica) == nil else { return nil }
-            } while take(UInt8(ascii: ","))
-            return take(UInt8(ascii: "}")) && i == bytes.count ? out : nil
-        } ?? nil
-        if let fast {
-            self.init(fast)
-        } else {
+        var text = text
+        let fast = text.withUTF8 { Self.compactEntries(UnsafeRawBufferPointer($0)) }
+        var entries = [ReplicaID: UInt64](minimumCapacity: fast?.count ?? 0)
+        if let fast, fast.allSatisfy({ entries.updateValue($0.value, forKey: $0.key) == nil }) {
+            self.init(entries)
+        } else {  // not compact, or a replica named twice: the parser says what is wrong
             try self.init(json: try JSONValue.parse(Data(text.utf8)))
         }
+    }
+
+    /// The entries of a stored context (as `init(storedJSON:)` reads it), replicas ascending,
+    /// none zero: what the packed form writes, with no vector built.
+    static func sortedEntries(storedJSON bytes: UnsafeRawBufferPointer) throws -> [(key: ReplicaID, value: UInt64)] {
+        if var fast = compactEntries(bytes) {
+            if fast.contains(where: { $0.value == 0 }) { fast.removeAll { $0.value == 0 } }
+            if zip(fast, fast.dropFirst()).allSatisfy({ $0.key < $1.key }) { return fast }
+        }
+        let v = try VersionVector(storedJSON: String(decoding: bytes, as: UTF8.self))
+        return v.entries.sorted { $0.key < $1.key }
+    }
+
+    /// The entries of `{"<replica>":<seq>,…}` written compactly, in their order (nil for any
+    /// other text; a replica named twice is left to the caller).
+    private static func compactEntries(_ bytes: UnsafeRawBufferPointer) -> [(key: ReplicaID, value: UInt64)]? {
+        var i = 0, out = [(key: ReplicaID, value: UInt64)]()
+        func take(_ byte: UInt8) -> Bool {
+            guard i < bytes.count, bytes[i] == byte else { return false }
+            i += 1
+            return true
+        }
+        guard take(UInt8(ascii: "{")) else { return nil }
+        if take(UInt8(ascii: "}")) { return i == bytes.count ? out : nil }
+        out.reserveCapacity(bytes.count / 20)
+        let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
+        repeat {
+            guard take(UInt8(ascii: "\"")), i + 17 <= bytes.count, bytes[i + 16] == UInt8(ascii: "\""),
+                  let replica = ReplicaID(utf8: UnsafeBufferPointer(rebasing: utf8[i..<(i + 16)])) else { return nil }
+            i += 17
+            guard take(UInt8(ascii: ":")), i < bytes.count else { return nil }
+            var seq: UInt64 = 0, digits = 0
+            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), digits < 19 {
+                seq = seq * 10 + UInt64(bytes[i] - UInt8(ascii: "0"))
+                i += 1
+                digits += 1
+            }
+            guard digits > 0 else { return nil }
+            out.append((replica, seq))
+        } while take(UInt8(ascii: ","))
+        return take(UInt8(ascii: "}")) && i == bytes.count ? out : nil
     }
 }

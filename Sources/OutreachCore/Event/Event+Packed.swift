@@ -8,33 +8,78 @@ extension Event {
     /// The packed bytes (big-endian; strings and blobs with a 32-bit length).
     public var packed: [UInt8] {
         var w = ByteWriter(capacity: 200 + context.entries.count * 16 + sealedPayload.count)
+        let entries = context.entries.count < 2 ? Array(context.entries) : context.entries.sorted { $0.key < $1.key }
+        var org = org, scope = scope.rawValue
+        org.withUTF8 { org in
+            scope.withUTF8 { scope in
+                let keyID = Hex.decode(keyID) ?? []
+                keyID.withUnsafeBytes { keyID in
+                    Self.writePacked(&w, id: id, origin: dot.replica, seq: dot.seq, prev: prev, org: UnsafeRawBufferPointer(org), scope: UnsafeRawBufferPointer(scope),
+                                     context: entries, recordedAt: recordedAt, keyID: keyID, digest: purgedDigest, payload: sealedPayload, signature: signature)
+                }
+            }
+        }
+        return w.bytes
+    }
+
+    /// The one writer of the packed form (`Protocol/http.md`, "Packed pages"): from an event,
+    /// or from its stored columns (`packed(stored:)`), field by field in this order. `context`
+    /// is sorted by replica; `keyID` is the key id's 8 bytes; a purged event has its `digest`.
+    static func writePacked(_ w: inout ByteWriter, id: EventID, origin: ReplicaID, seq: UInt64, prev: EventID?, org: UnsafeRawBufferPointer,
+                            scope: UnsafeRawBufferPointer, context: [(key: ReplicaID, value: UInt64)], recordedAt: Int64, keyID: UnsafeRawBufferPointer,
+                            digest: (some ContiguousBytes)?, payload: some ContiguousBytes, signature: some ContiguousBytes) {
         id.withBytes { w.raw(bytes: $0) }
-        w.uint64(dot.replica.bits)
-        w.uint64(dot.seq)
+        w.uint64(origin.bits)
+        w.uint64(seq)
         if let prev {
             w.uint8(1)
             prev.withBytes { w.raw(bytes: $0) }
         } else {
             w.uint8(0)
         }
-        w.string(org)
-        w.string(scope.rawValue)
-        let entries = context.entries.sorted { $0.key < $1.key }
-        w.uint32(UInt32(entries.count))
-        for (replica, seq) in entries {
+        w.bytes(org)
+        w.bytes(scope)
+        w.uint32(UInt32(context.count))
+        for (replica, seq) in context {
             w.uint64(replica.bits)
             w.uint64(seq)
         }
         w.uint64(UInt64(bitPattern: recordedAt))
-        w.raw(bytes: Hex.decode(keyID) ?? [])
-        if let purgedDigest {
+        w.raw(bytes: keyID)
+        if let digest {
             w.uint8(1)
-            w.bytes(purgedDigest)
+            w.bytes(digest)
         } else {
             w.uint8(0)
-            w.bytes(sealedPayload)
+            w.bytes(payload)
         }
-        w.raw(bytes: signature)
+        signature.withUnsafeBytes { w.raw(bytes: $0) }
+    }
+
+    /// The packed bytes of a stored event read from its columns as they lie in a database's row
+    /// (`EventTable.ColumnBytes`), with no `Event` built: a server sends a new laptop its pages
+    /// so. The same bytes as `packed` of the event the row holds (a property test holds them to
+    /// it); the laptop reads them as strictly as any (its id is checked against its contents
+    /// there). Throws on a row no event could have been stored as.
+    public static func packed(stored row: EventTable.ColumnBytes) throws -> [UInt8] {
+        func corrupt(_ what: String) -> FieldlogError { FieldlogError(.corrupt, "an event row has a bad \(what)", hint: "run fieldlog check") }
+        guard let id = row.eventID else { throw corrupt("id") }
+        guard let origin = ReplicaID(utf8: row.origin.assumingMemoryBound(to: UInt8.self)) else { throw corrupt("origin") }
+        guard row.seq >= 1 else { throw corrupt("seq") }
+        var prev: EventID?
+        if let text = row.prev {
+            guard let id = EventID(utf8: text.assumingMemoryBound(to: UInt8.self)) else { throw corrupt("prev") }
+            prev = id
+        }
+        guard let keyID = Hex.word(row.keyID.assumingMemoryBound(to: UInt8.self)) else { throw corrupt("key id") }
+        guard row.signature.count == 64 else { throw corrupt("signature") }
+        guard !row.purged || row.payload.count == 32 else { throw corrupt("payload digest") }
+        let context = try VersionVector.sortedEntries(storedJSON: row.ctx)
+        var w = ByteWriter(capacity: 200 + context.count * 16 + row.payload.count)
+        withUnsafeBytes(of: keyID.bigEndian) { keyID in
+            writePacked(&w, id: id, origin: origin, seq: UInt64(row.seq), prev: prev, org: row.org, scope: row.scope, context: context,
+                        recordedAt: row.recordedAt, keyID: keyID, digest: row.purged ? row.payload : nil, payload: row.payload, signature: row.signature)
+        }
         return w.bytes
     }
 

@@ -210,6 +210,20 @@ public enum EventTable {
         public func eventID(_ i: Int32) -> EventID? { EventID(utf8: text(i)) }
         public func replica(_ i: Int32) -> ReplicaID? { ReplicaID(utf8: text(i)) }
 
+        /// The column's bytes (text or blob; valid until the statement steps again).
+        public func bytes(_ i: Int32) -> UnsafeRawBufferPointer {
+            guard let p = sqlite3_column_blob(statement, i) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+            return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i)))
+        }
+
+        /// The packed form of the event whose `columns` start at column `o`, with no `Event`
+        /// built (`Event.packed(stored:)`).
+        public func packed(at o: Int32 = 0) throws -> [UInt8] {
+            try Event.packed(stored: ColumnBytes(id: bytes(o), origin: bytes(o + 1), seq: int64(o + 2), org: bytes(o + 3), scope: bytes(o + 4),
+                                                 ctx: bytes(o + 5), recordedAt: int64(o + 6), keyID: bytes(o + 7), payload: bytes(o + 8),
+                                                 signature: bytes(o + 9), prev: isNull(o + 10) ? nil : bytes(o + 10), purged: int64(o + 11) == 1))
+        }
+
         public func data(_ i: Int32) -> Data {
             guard let p = sqlite3_column_blob(statement, i) else { return Data() }
             return Data(bytes: p, count: Int(sqlite3_column_bytes(statement, i)))
@@ -237,6 +251,29 @@ public enum EventTable {
     /// The error of a statement stepped through SQLite's own calls that returned `rc`.
     private static func failure(_ rc: Int32, _ db: Database) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+    }
+
+    /// One stored event's columns as bytes where a database's row holds them (valid only while
+    /// it does): texts as UTF-8, `payload` the digest once purged. `Event.packed(stored:)`
+    /// packs them with no `Event` built.
+    public struct ColumnBytes {
+        public var id, origin: UnsafeRawBufferPointer
+        public var seq: Int64
+        public var org, scope, ctx: UnsafeRawBufferPointer
+        public var recordedAt: Int64
+        public var keyID, payload, signature: UnsafeRawBufferPointer
+        public var prev: UnsafeRawBufferPointer?
+        public var purged: Bool
+
+        public init(id: UnsafeRawBufferPointer, origin: UnsafeRawBufferPointer, seq: Int64, org: UnsafeRawBufferPointer, scope: UnsafeRawBufferPointer,
+                    ctx: UnsafeRawBufferPointer, recordedAt: Int64, keyID: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
+                    signature: UnsafeRawBufferPointer, prev: UnsafeRawBufferPointer?, purged: Bool) {
+            (self.id, self.origin, self.seq, self.org, self.scope, self.ctx) = (id, origin, seq, org, scope, ctx)
+            (self.recordedAt, self.keyID, self.payload, self.signature, self.prev, self.purged) = (recordedAt, keyID, payload, signature, prev, purged)
+        }
+
+        /// The row's id read from its text (nil if it is not one).
+        public var eventID: EventID? { EventID(utf8: id.assumingMemoryBound(to: UInt8.self)) }
     }
 
     /// One stored event's columns, as `schemaSQL` names them (`payload` holds the digest once purged).

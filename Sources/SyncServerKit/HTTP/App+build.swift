@@ -265,7 +265,7 @@ struct SyncHTTP: Sendable {
         let form: EncodedEvents.Form = request.headers[.accept]?.contains(PackedPage.mediaType) == true ? .packed : .json
         let lookup = encoded.lookup(form, partnership: service.partnership)
         let encoded = encoded, partnership = service.partnership
-        let result = try await service.exchange(exchange, from: device, accepted: { encoded.keep($0, form, partnership: partnership) }, known: lookup.knows)
+        let result = try await service.exchange(exchange, from: device, rows: form == .packed ? .packed : .events, accepted: { encoded.keep($0, form, partnership: partnership) }, known: lookup.knows)
         let response = result.response
         // The purges this push carried are honoured (the push is stored): drop what is kept of
         // the full copies they erased (Protocol/erasure.md §4).

@@ -139,13 +139,23 @@ final class EncodedEvents: Sendable {
         if !tombstones.isEmpty { forget(tombstones) }
         var items = lookup.hits(count: entries.count)
         let missing = items.indices.filter { items[$0] == nil }
-        let fetched = exchange.response.events
-        guard missing.count == fetched.count, zip(missing, fetched).allSatisfy({ entries[$0] == Page.Entry($1) }) else {
-            throw FieldlogError(.corrupt, "a page's events do not match its index")
+        let made: [Data]
+        if let packed = exchange.packed {
+            // Read from their rows straight into their packed bytes (the storage checked each
+            // row against its entry as it read it); each begins with its id.
+            guard form == .packed, missing.count == packed.count,
+                  zip(missing, packed).allSatisfy({ n, bytes in bytes.count >= 32 && bytes.withUnsafeBytes { EventID(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<32])) } == entries[n].id })
+            else { throw FieldlogError(.corrupt, "a page's events do not match its index") }
+            made = packed
+        } else {
+            let fetched = exchange.response.events
+            guard missing.count == fetched.count, zip(missing, fetched).allSatisfy({ entries[$0] == Page.Entry($1) }) else {
+                throw FieldlogError(.corrupt, "a page's events do not match its index")
+            }
+            made = Parallel.map(count: fetched.count, chunk: 256) { Self.encode(fetched[$0], form) }
         }
         let keys = entries.map { Key(lookup.partnership, $0) }
         if !missing.isEmpty {
-            let made = Parallel.map(count: fetched.count, chunk: 256) { Self.encode(fetched[$0], form) }
             if !exchange.response.more { keep(missing.map { keys[$0] }, made, form) }
             for (n, bytes) in zip(missing, made) { items[n] = bytes }
         }

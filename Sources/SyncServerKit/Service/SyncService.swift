@@ -97,12 +97,20 @@ public struct SyncService: Sendable {
     public struct Exchange: Sendable {
         public let response: SyncResponseV2
         public let entries: [Page.Entry]
+        /// The events not `known`, packed (`Event.packed`), when they were asked for so; then
+        /// `response` holds none.
+        public let packed: [Data]?
+
+        public init(response: SyncResponseV2, entries: [Page.Entry], packed: [Data]? = nil) {
+            (self.response, self.entries, self.packed) = (response, entries, packed)
+        }
     }
 
-    /// `sync`, reading whole only the page's events that are not `known`; `accepted` is given
-    /// the pushed events stored exactly as they came (new rows, not purged) once they are
-    /// committed, before the page is read.
-    public func exchange(_ request: SyncRequestV2, from device: Device, accepted: @Sendable ([Event]) -> Void = { _ in },
+    /// `sync`, reading whole only the page's events that are not `known` (as events, or
+    /// straight into their packed bytes with `rows: .packed`); `accepted` is given the pushed
+    /// events stored exactly as they came (new rows, not purged) once they are committed,
+    /// before the page is read.
+    public func exchange(_ request: SyncRequestV2, from device: Device, rows: Page.Rows = .events, accepted: @Sendable ([Event]) -> Void = { _ in },
                          known: @escaping @Sendable ([Page.Entry]) -> [Bool] = { Array(repeating: false, count: $0.count) }) async throws -> Exchange {
         var (roster, published) = try await trust.current()
         if !request.certificates.isEmpty {
@@ -146,11 +154,11 @@ public struct SyncService: Sendable {
                 try await storage.releaseRestoreHold(org: device.org)
             }
         }
-        let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit, known: known)
+        let page = try await storage.page(for: device.org, after: request.vector, limit: request.limit ?? SyncRequestV2.defaultLimit, rows: rows, known: known)
         if mark && request.events.isEmpty { try await storage.markSynced(deviceID: device.id, at: time) }  // no push carried it
         let response = SyncResponseV2(vector: page.vector, covered: page.covered, events: page.events, more: page.more, stored: stored, alreadyHad: had,
                                       certificates: request.certDigest == published.digest ? nil : published.certificates, certDigest: published.digest)
-        return Exchange(response: response, entries: page.entries)
+        return Exchange(response: response, entries: page.entries, packed: rows == .packed ? page.packed : nil)
     }
 
     /// A device's last sync is written when it is this much older than now (ms), not at every

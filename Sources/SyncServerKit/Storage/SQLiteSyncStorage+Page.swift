@@ -11,7 +11,7 @@ extension SQLiteSyncStorage {
         let org: String
     }
 
-    public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
+    public func page(for org: String, after: VersionVector, limit: Int, rows: Page.Rows, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
         try await db.read { db in
             let server = try EventTable.vector(db)
             let wanted = server.entries.sorted(by: { $0.key < $1.key }).filter { $0.value > after[$0.key] }
@@ -53,8 +53,14 @@ extension SQLiteSyncStorage {
             indexed += try Self.authorisations(for: indexed, db)
             // Then only the rows the caller lacks, whole.
             let lacking = try Page.lacking(indexed.map(\.entry), known: known)
-            let events = try Self.whole(zip(indexed, lacking).filter(\.1).map(\.0), db)
-            return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: events, more: more)
+            let read = zip(indexed, lacking).filter(\.1).map(\.0)
+            switch rows {
+            case .events:
+                return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: try Self.whole(read, db) { try $0.event(at: $1) }, more: more)
+            case .packed:
+                let packed = try Self.whole(read, db) { row, o in Data(try row.packed(at: o)) }
+                return Page(vector: server, covered: covered, entries: indexed.map(\.entry), events: [], packed: packed, more: more)
+            }
         }
     }
 
@@ -96,16 +102,14 @@ extension SQLiteSyncStorage {
     /// The rows of `query` (`rowid, id, seq, purged, org` of one origin), read through SQLite's
     /// own calls: a crowd reads millions of them, and a generic row per row cost more than SQLite.
     private static func indexed(_ query: Statement, _ db: Database, origin: ReplicaID, after: UInt64, top: UInt64, org: String, limit: Int) throws -> [Indexed] {
-        let s = query.sqliteStatement
-        sqlite3_reset(s)
-        defer { sqlite3_reset(s) }
-        EventTable.bind(origin, at: 1, s)
-        sqlite3_bind_int64(s, 2, Int64(after))
-        sqlite3_bind_int64(s, 3, Int64(top))
-        EventTable.bind(org, at: 4, s)
-        sqlite3_bind_int64(s, 5, Int64(limit))
         var out = [Indexed]()
-        try EventTable.step(s, db) { row in
+        try rows(of: query, db, binding: { s in
+            EventTable.bind(origin, at: 1, s)
+            sqlite3_bind_int64(s, 2, Int64(after))
+            sqlite3_bind_int64(s, 3, Int64(top))
+            EventTable.bind(org, at: 4, s)
+            sqlite3_bind_int64(s, 5, Int64(limit))
+        }) { row in
             guard let id = row.eventID(1), row.int64(2) >= 1 else { throw FieldlogError(.corrupt, "an event row has a bad id or seq") }
             let entry = Page.Entry(id: id, dot: Dot(origin, UInt64(row.int64(2))), purged: row.int64(3) == 1)
             // The organisation is needed only to find a tombstone's purge.
@@ -114,14 +118,25 @@ extension SQLiteSyncStorage {
         return out
     }
 
-    /// The rows of `items`, whole, in their order: a run of one origin's events (a new laptop's
-    /// pages lack them all) in one range read, a few here and there (a crowd's pages lack only
-    /// what no one was sent yet) each by its rowid.
-    private static func whole(_ items: [Indexed], _ db: Database) throws -> [Event] {
+    /// Steps `statement` through SQLite's own calls with the arguments `binding` binds, handing
+    /// each row to `body` (it is reset before and after).
+    private static func rows(of statement: Statement, _ db: Database, binding: (SQLiteStatement) -> Void, _ body: (EventTable.RawRow) throws -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
+        binding(s)
+        try EventTable.step(s, db, body)
+    }
+
+    /// The rows of `items`, whole, in their order, each as `read` makes it of the row whose
+    /// `EventTable.columns` start at the column it is given: a run of one origin's events (a
+    /// new laptop's pages lack them all) in one range read, a few here and there (a crowd's
+    /// pages lack only what no one was sent yet) each by its rowid.
+    private static func whole<T>(_ items: [Indexed], _ db: Database, _ read: (EventTable.RawRow, Int32) throws -> T) throws -> [T] {
         let byRowid = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE rowid = ?")
         let byID = try db.cachedStatement(sql: "SELECT \(EventTable.columns) FROM events WHERE \(EventTable.idIs("?1"))")
         let range = try db.cachedStatement(sql: "SELECT rowid, \(EventTable.columns) FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq")
-        var out = [Event]()
+        var out = [T]()
         out.reserveCapacity(items.count)
         var start = items.startIndex
         while start < items.endIndex {
@@ -133,26 +148,25 @@ extension SQLiteSyncStorage {
                 // Known by rowid from the index, by id from memory.
                 let rowids = Set(run.compactMap(\.rowid))
                 let ids = rowids.count == run.count ? [] : Set(run.map(\.entry.id))
-                let s = range.sqliteStatement
-                sqlite3_reset(s)
-                defer { sqlite3_reset(s) }
-                EventTable.bind(origin, at: 1, s)
-                sqlite3_bind_int64(s, 2, Int64(run.first!.entry.dot.seq))
-                sqlite3_bind_int64(s, 3, Int64(run.last!.entry.dot.seq))
                 let before = out.count
-                try EventTable.step(s, db) { row in
+                try rows(of: range, db, binding: { s in
+                    EventTable.bind(origin, at: 1, s)
+                    sqlite3_bind_int64(s, 2, Int64(run.first!.entry.dot.seq))
+                    sqlite3_bind_int64(s, 3, Int64(run.last!.entry.dot.seq))
+                }) { row in
                     // Another organisation's own events, or quarantined ones, lie in the range too.
-                    if ids.isEmpty ? rowids.contains(row.int64(0)) : row.eventID(1).map(ids.contains) ?? false { out.append(try row.event(at: 1)) }
+                    if ids.isEmpty ? rowids.contains(row.int64(0)) : row.eventID(1).map(ids.contains) ?? false { out.append(try read(row, 1)) }
                 }
                 guard out.count - before == run.count else { throw FieldlogError(.corrupt, "events of a page vanished while it was read") }
             } else {
                 for item in run {
-                    let found = if let rowid = item.rowid { try Row.fetchOne(byRowid, arguments: [rowid]) }
-                                else { try Row.fetchOne(byID, arguments: [item.entry.id.hex]) }
-                    guard let row = found else {
-                        throw FieldlogError(.corrupt, "an event of a page vanished while it was read")
+                    let before = out.count
+                    if let rowid = item.rowid {
+                        try rows(of: byRowid, db, binding: { sqlite3_bind_int64($0, 1, rowid) }) { out.append(try read($0, 0)) }
+                    } else {
+                        try rows(of: byID, db, binding: { EventTable.bind(item.entry.id, at: 1, $0) }) { out.append(try read($0, 0)) }
                     }
-                    out.append(try EventTable.event(from: row))
+                    guard out.count - before == 1 else { throw FieldlogError(.corrupt, "an event of a page vanished while it was read") }
                 }
             }
             start = end

@@ -1,3 +1,4 @@
+import Foundation
 import OutreachCore
 
 /// An enrolled laptop, as the server knows it: never its keys, only a hash of its token.
@@ -98,12 +99,19 @@ public struct Page: Sendable, Equatable {
     /// Every event of the page, in the order it is sent.
     public let entries: [Entry]
     /// The page's events the caller did not already know (`known`), in the order of `entries`:
-    /// all of them unless the caller keeps some.
+    /// all of them unless the caller keeps some. Empty when they were asked for `.packed`.
     public let events: [Event]
+    /// The same events each as `Event.packed`'s bytes, when they were asked for `.packed`
+    /// (read from their rows with no `Event` built: a new laptop's pages); else empty.
+    public let packed: [Data]
     public let more: Bool
 
-    public init(vector: VersionVector, covered: VersionVector, entries: [Entry], events: [Event], more: Bool) {
-        (self.vector, self.covered, self.entries, self.events, self.more) = (vector, covered, entries, events, more)
+    /// How a page's events are read: whole (`events`), or as the packed bytes a laptop reading
+    /// packed pages is sent (`packed`).
+    public enum Rows: Sendable { case events, packed }
+
+    public init(vector: VersionVector, covered: VersionVector, entries: [Entry], events: [Event], packed: [Data] = [], more: Bool) {
+        (self.vector, self.covered, self.entries, self.events, self.packed, self.more) = (vector, covered, entries, events, packed, more)
     }
 
     public init(vector: VersionVector, covered: VersionVector, events: [Event], more: Bool) {
@@ -166,8 +174,9 @@ public protocol SyncStorage: Sendable {
     /// The page read from the index alone, and the rows of only the entries not `known` read
     /// whole, all in one read transaction: a server that keeps the bytes of what it sent reads
     /// only what it lacks (issue 12). `known` is called once with every entry, in page order,
-    /// and says for each whether the caller keeps it (`Page.lacking`).
-    func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page
+    /// and says for each whether the caller keeps it (`Page.lacking`). `rows` says whether
+    /// they are read as events or straight into their packed bytes.
+    func page(for org: String, after: VersionVector, limit: Int, rows: Page.Rows, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page
     func eventCount() async throws -> Int
 
     /// Holds every organisation with a laptop until one of its laptops has synced (erasure.md §5):
@@ -197,8 +206,13 @@ extension SyncStorage {
     public func push(_ events: [Event]) async throws -> PushOutcome { try await store(events).outcome }
 
     /// The page with every event read whole.
-    public func page(for org: String, after: VersionVector, limit: Int) async throws -> Page {
-        try await page(for: org, after: after, limit: limit, known: { Array(repeating: false, count: $0.count) })
+    public func page(for org: String, after: VersionVector, limit: Int, rows: Page.Rows = .events) async throws -> Page {
+        try await page(for: org, after: after, limit: limit, rows: rows, known: { Array(repeating: false, count: $0.count) })
+    }
+
+    /// The page with the events not `known` read whole.
+    public func page(for org: String, after: VersionVector, limit: Int, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
+        try await page(for: org, after: after, limit: limit, rows: .events, known: known)
     }
 }
 

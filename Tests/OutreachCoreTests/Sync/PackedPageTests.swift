@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import OutreachCore
 @testable import SyncServerKit
@@ -39,6 +40,62 @@ import SyncClient
         }
         // Each event alone, purged or not, reads back to itself.
         for e in events { #expect(try Event(packed: Data(e.packed)) == e) }
+    }
+
+    /// A stored row packed straight from its columns (`EventTable.RawRow.packed`, what a server
+    /// sends a new laptop) is exactly `Event.packed` of the event it holds, for events of every
+    /// kind, and so reads back to that event.
+    @Test func aStoredRowPacksAsTheEventItHolds() throws {
+        let (events, _, _) = try Self.events()
+        let db = try DatabaseQueue()
+        let packed = try db.write { db in
+            try db.execute(sql: EventTable.schemaSQL)
+            let insert = try db.makeStatement(sql: EventTable.insertSQL)
+            for e in events { try EventTable.insert(e, insert, db) }
+            let select = try db.makeStatement(sql: "SELECT \(EventTable.columns) FROM events ORDER BY origin, seq")
+            var out = [[UInt8]]()
+            try EventTable.step(select.sqliteStatement, db) { out.append(try $0.packed()) }
+            return out
+        }
+        let expected = events.sorted { $0.dot < $1.dot }
+        #expect(packed == expected.map(\.packed))
+        #expect(try packed.map { try Event(packed: Data($0)) } == expected)
+    }
+
+    /// The columns of a row as any backend holds them: a context in any JSON form packs as the
+    /// vector it means (replicas ascending, zeros left out); a row no event could have been stored
+    /// as is refused, never packed into something a laptop would have to catch.
+    @Test func storedColumnsPackAsTheirEventOrAreRefused() throws {
+        let (events, _, _) = try Self.events()
+        func pack(_ e: Event, ctx: String? = nil, id: String? = nil, keyID: String? = nil, payload: Data? = nil, sig: Data? = nil) throws -> [UInt8] {
+            let row = EventTable.StoredEvent(e)
+            func b(_ s: String) -> Data { Data(s.utf8) }
+            let (idB, origin, org, scope, ctxB, key) = (b(id ?? row.id), b(row.origin), b(row.org), b(row.scope), b(ctx ?? row.ctx), b(keyID ?? row.keyID))
+            let (payload, sig, prev) = (payload ?? row.payload, sig ?? row.sig, row.prev.map(b))
+            return try idB.withUnsafeBytes { idB in try origin.withUnsafeBytes { origin in try org.withUnsafeBytes { org in try scope.withUnsafeBytes { scope in
+                try ctxB.withUnsafeBytes { ctxB in try key.withUnsafeBytes { key in try payload.withUnsafeBytes { payload in try sig.withUnsafeBytes { sig in
+                    try (prev ?? Data()).withUnsafeBytes { prevB in
+                        try Event.packed(stored: EventTable.ColumnBytes(id: idB, origin: origin, seq: row.seq, org: org, scope: scope, ctx: ctxB,
+                                                                        recordedAt: row.recordedAt, keyID: key, payload: payload, signature: sig,
+                                                                        prev: prev == nil ? nil : prevB, purged: row.purged))
+                    }
+                } } } }
+            } } } }
+        }
+        for e in events { #expect(try pack(e) == e.packed) }
+        let wide = try #require(events.first { $0.context.entries.count > 1 })
+        let entries = wide.context.entries.sorted { $0.key > $1.key }  // descending: not as stored
+        let spaced = "{ " + entries.map { "\"\($0.key.rawValue)\" : \($0.value)" }.joined(separator: " , ") + " }"
+        let compactDescending = "{" + (entries.map { "\"\($0.key.rawValue)\":\($0.value)" } + ["\"\(ReplicaID.random().rawValue)\":0"]).joined(separator: ",") + "}"
+        #expect(try pack(wide, ctx: spaced) == wide.packed)
+        #expect(try pack(wide, ctx: compactDescending) == wide.packed)
+        let twice = "{\"\(entries[0].key.rawValue)\":1,\"\(entries[0].key.rawValue)\":2}"
+        let purged = try #require(events.first { $0.isPurged })
+        for (what, bad) in [("ctx", { try pack(wide, ctx: twice) }), ("ctx", { try pack(wide, ctx: "[1]") }),
+                            ("id", { try pack(wide, id: "XYZ") }), ("key id", { try pack(wide, keyID: "abc") }),
+                            ("signature", { try pack(wide, sig: Data(count: 63)) }), ("digest", { try pack(purged, payload: Data(count: 31)) })] as [(String, () throws -> [UInt8])] {
+            #expect(throws: (any Error).self, "\(what)") { try bad() }
+        }
     }
 
     /// A server or a network that alters a packed page is caught as with JSON: every cut short,

@@ -17,6 +17,32 @@ enum SyncStorageSuite {
         try await concurrentPushesEachGetTheirOwnOutcome(make())
         try await aPageReadsWholeOnlyWhatTheCallerLacks(make())
         try await aPushMarksTheDeviceOnlyIfItIsStored(make())
+        try await aPackedPageIsItsEventsPacked(make())
+    }
+
+    /// A page read straight into packed bytes (`rows: .packed`: no `Event` built) holds exactly
+    /// `Event.packed` of the events the same page reads whole, for events of every kind (sealed,
+    /// public, purged, with and without prev, contexts of several replicas), whatever the
+    /// caller keeps; nothing is read whole as events.
+    static func aPackedPageIsItsEventsPacked(_ storage: any SyncStorage) async throws {
+        let (all, _, _) = try PackedPageTests.events()
+        #expect(try await storage.push(all) == .stored(new: all.count, alreadyHad: 0))
+        for org in ["basis", "joanna"] {
+            for limit in [4, 1000] {
+                for keep in [0, 2, 3] {
+                    let known: @Sendable ([Page.Entry]) -> [Bool] = { entries in entries.indices.map { keep > 0 && $0 % keep == 0 } }
+                    let whole = try await storage.page(for: org, after: VersionVector(), limit: limit, rows: .events, known: known)
+                    let packed = try await storage.page(for: org, after: VersionVector(), limit: limit, rows: .packed, known: known)
+                    let same = packed.entries == whole.entries && packed.covered == whole.covered && packed.more == whole.more
+                    #expect(same, "\(org) \(limit) \(keep)")
+                    #expect(packed.events.isEmpty && whole.packed.isEmpty)
+                    #expect(packed.packed == whole.events.map { Data($0.packed) }, "\(org) \(limit) \(keep)")
+                    #expect(try packed.packed.map(Event.init(packed:)) == whole.events)
+                }
+            }
+        }
+        let page = try await storage.page(for: "basis", after: VersionVector(), limit: 1000, rows: .packed)
+        #expect(page.entries.contains(where: \.purged) && page.packed.count == page.entries.count)
     }
 
     /// A device's last sync rides with its push: written when the push is stored, in the same
