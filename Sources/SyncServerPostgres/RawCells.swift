@@ -52,6 +52,15 @@ struct RawCells {
         return bytes
     }
 
+    /// A row value's cell in its binary record form, without a copy (nil for NULL); throws if
+    /// PostgreSQL sent it in any other form.
+    mutating func record() throws -> ByteBuffer? {
+        let cell = try cell()
+        guard let bytes = cell.bytes else { return nil }
+        guard cell.format == .binary, cell.dataType == .record else { throw FieldlogError(.corrupt, "a row value came as \(cell.dataType), not a binary record") }
+        return bytes
+    }
+
     mutating func data() throws -> Data {
         let cell = try cell()
         guard cell.format == .binary, cell.dataType == .bytea, let bytes = cell.bytes else { return try cell.decode(Data.self) }

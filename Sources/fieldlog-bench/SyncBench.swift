@@ -123,14 +123,16 @@ struct SyncBench {
         var summary = SyncSummary()
         let profiler = try CrowdBench.profile()  // FIELDLOG_BENCH_PERF: the first 3 s of it (this process)
         let rssBefore = PeakMemory.reset()
-        let cpuBefore = CrowdBench.cpuSeconds()
+        let cpuBefore = CrowdBench.cpuSeconds(), databaseBefore = postgres ? CrowdBench.databaseCPUSeconds() : 0
         let first = try await seconds { summary = try await engine.run() }
         let cpu = CrowdBench.cpuSeconds() - cpuBefore
         _ = profiler
         if let child {
-            report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s laptop, %.2f s server)", first,
+            // PostgreSQL's own processes share the two cores too.
+            let database = postgres ? String(format: ", %.2f s PostgreSQL", CrowdBench.databaseCPUSeconds() - databaseBefore) : ""
+            report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s laptop, %.2f s server", first,
                                                                              summary.roundTrips, Double(counter.received) / 1e6, cpu,
-                                                                             child.cpuSeconds() - serverCPUBefore))
+                                                                             child.cpuSeconds() - serverCPUBefore) + database + ")")
             report("the server process's peak memory (all its life)", String(format: "%4d MB", child.peakMemory() >> 20))
         } else {
             report("first sync, new laptop, \(label) events" + on, String(format: "%6.2f s (%d round trips, %.1f MB in; CPU %.2f s, server and laptop)", first,
