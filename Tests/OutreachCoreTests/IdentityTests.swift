@@ -37,6 +37,41 @@ import Testing
         #expect(EventID(bytes: UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
     }
 
+    /// Sixteen characters are read eight at a time as one word: every byte value at every
+    /// position reads as a character-by-character reading says (lowercase hex digits only).
+    @Test func hexWordsReadAsCharacterByCharacter() throws {
+        func reference(_ text: [UInt8]) -> UInt64? {
+            var bits: UInt64 = 0
+            for c in text {
+                switch c {
+                case 0x30...0x39: bits = bits << 4 | UInt64(c - 0x30)
+                case 0x61...0x66: bits = bits << 4 | UInt64(c - 0x61 + 10)
+                default: return nil
+                }
+            }
+            return bits
+        }
+        func read(_ text: [UInt8]) -> UInt64? { text.withUnsafeBufferPointer { Hex.word($0) } }
+        var rng = SeededRNG(seed: 14)
+        for _ in 0..<200 {
+            let word = UInt64.random(in: 0...UInt64.max, using: &rng)
+            let text = Array(Hex.encode(word: word).utf8)
+            #expect(read(text) == word && reference(text) == word)
+            for at in 0..<16 {
+                for byte in UInt8.min...UInt8.max where byte % 7 == UInt8(at % 7) || (0x2F...0x67).contains(byte) || byte >= 0x80 {
+                    var changed = text
+                    changed[at] = byte
+                    #expect(read(changed) == reference(changed), "byte \(byte) at \(at) of \(Hex.encode(word: word))")
+                }
+            }
+        }
+        #expect(read(Array("0123456789abcdef".utf8)) == 0x0123_4567_89AB_CDEF && read(Array("ffffffffffffffff".utf8)) == .max)
+        #expect(read(Array("0123456789abcde".utf8)) == nil && read(Array("0123456789ABCDEF".utf8)) == nil)
+        // Within a longer text, from an offset.
+        let id = Array(String(repeating: "x", count: 5).utf8) + Array("00000000000000ff".utf8)
+        #expect(id.withUnsafeBufferPointer { Hex.word($0, at: 5) } == 255)
+    }
+
     @Test func replicaIDsKeepTheTextAndOrderOfTheirHex() throws {
         var rng = SeededRNG(seed: 13)
         var replicas = [(ReplicaID, String)]()
