@@ -26,10 +26,13 @@ let package = Package(
     targets: [
         // zlib from the system (gzip for bundles); the shim wraps zlib's macros.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The one SQLite setting Swift cannot make (sqlite3_config is variadic).
+        .target(name: "CSQLiteTuning", path: "Sources/CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "OutreachCore",
             dependencies: [
                 "CZlib",
+                "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -22,6 +22,7 @@ let usage = """
       --scenario a|b  with --only crowd: just one of the two crowds
       --steps N       with first-sync: the laptop's steps N times, the least CPU of each printed
     """
+SQLiteProcess.prepare()  // before any database is opened, as the programs it measures do
 let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "keys", "sync", "first-sync", "evening", "crowd", "million"]
 /// The options given, checked: an unknown one stops the benchmark before it starts.
 let options: (only: String?, events: Int, keepDir: String?) = {

@@ -26,6 +26,7 @@ public final class Store: Sendable {
 
     /// One connection per process (a command is one process), in WAL mode.
     private static func connect(_ url: URL) throws -> DatabaseQueue {
+        SQLiteProcess.prepare()
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in

@@ -18,6 +18,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     public init(directory: URL, facts: DotFacts = DotFacts(), partnership: String? = nil) throws {
         (self.facts, self.partnership) = (facts, partnership)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        SQLiteProcess.prepare()
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
