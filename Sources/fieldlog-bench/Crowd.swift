@@ -146,7 +146,7 @@ struct CrowdBench {
         let perf = Process()
         perf.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         perf.arguments = ["perf", "record", "-q", "-F", "999", "--call-graph", environment["FIELDLOG_BENCH_PERF_GRAPH"] ?? "fp",
-                          "-p", "\(getpid())", "-o", file, "--", "sleep", "3"]
+                          "-p", "\(getpid())", "-o", file, "--", "sleep", environment["FIELDLOG_BENCH_PERF_SECONDS"] ?? "3"]
         try perf.run()
         Thread.sleep(forTimeInterval: 0.5)  // perf attaches
         return perf

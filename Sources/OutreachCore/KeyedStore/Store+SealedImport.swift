@@ -157,5 +157,10 @@ public struct Prechecked: Sendable {
 extension Keyring {
     /// The events this device may hold, in order (what an import and a check made ahead of it
     /// both judge: `Prechecked` relies on the two being the same batch).
-    func entitled(_ events: [Event]) -> [Event] { events.filter { isEntitled(org: $0.org, scope: $0.scope) } }
+    /// When all are (a server sends only those), the same array, not a copy of each event: the
+    /// import and its check then hold one array, which `Prechecked` compares in one step
+    /// (copying and comparing every event, payloads and all, was a tenth of storing a page).
+    func entitled(_ events: [Event]) -> [Event] {
+        events.allSatisfy { isEntitled(org: $0.org, scope: $0.scope) } ? events : events.filter { isEntitled(org: $0.org, scope: $0.scope) }
+    }
 }
