@@ -100,6 +100,13 @@ public enum EventTable {
         "id8 >= substr(\(low), 1, 8) AND id8 <= substr(\(high), 1, 8) AND id >= \(low) AND id < \(high)"
     }
 
+    /// The condition for ids before `id` (an SQL expression), through the `id8` index; order
+    /// by `id8 DESC, id DESC` to have the nearest first.
+    public static func idBelow(_ id: String) -> String { "id8 <= substr(\(id), 1, 8) AND id < \(id)" }
+
+    /// The condition for ids after `id`, through the `id8` index; order by `id8, id`.
+    public static func idAbove(_ id: String) -> String { "id8 >= substr(\(id), 1, 8) AND id > \(id)" }
+
     public static let columns = "id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged"
     public static let insertSQL = "INSERT INTO events(\(columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
     /// For merging: a dot already held inserts nothing (then the caller compares ids).

@@ -196,10 +196,9 @@ public final class Store: Sendable {
     /// needs no list of every id).
     public func neighbourIDs(of id: EventID) throws -> [String] {
         try db.read { db in
-            [try String.fetchOne(db, sql: "SELECT id FROM events WHERE id8 <= substr(?1, 1, 8) AND id < ?1 ORDER BY id8 DESC, id DESC LIMIT 1",
-                                 arguments: [id.hex]),
-             try String.fetchOne(db, sql: "SELECT id FROM events WHERE id8 >= substr(?1, 1, 8) AND id > ?1 ORDER BY id8, id LIMIT 1",
-                                 arguments: [id.hex])].compactMap { $0 }
+            [try String.fetchOne(db, sql: "SELECT id FROM events WHERE \(EventTable.idBelow("?1")) ORDER BY id8 DESC, id DESC LIMIT 1", arguments: [id.hex]),
+             try String.fetchOne(db, sql: "SELECT id FROM events WHERE \(EventTable.idAbove("?1")) ORDER BY id8, id LIMIT 1", arguments: [id.hex])]
+                .compactMap { $0 }
         }
     }
 
