@@ -231,10 +231,7 @@ public enum EventTable {
                                                  signature: bytes(o + 9), prev: isNull(o + 10) ? nil : bytes(o + 10), purged: int64(o + 11) == 1))
         }
 
-        public func data(_ i: Int32) -> Data {
-            guard let p = sqlite3_column_blob(statement, i) else { return Data() }
-            return Data(bytes: p, count: Int(sqlite3_column_bytes(statement, i)))
-        }
+        public func data(_ i: Int32) -> Data { Data(bytes(i)) }
 
         /// The event whose `columns` start at column `o` (as `event(from:)` reads a stored one).
         public func event(at o: Int32 = 0) throws -> Event {
