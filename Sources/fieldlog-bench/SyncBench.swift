@@ -93,7 +93,7 @@ struct SyncBench {
         if parts.isEmpty || parts.contains("crowd") {
             // Issue 12's scenarios: (a) 50 partnerships of 10 laptops, (b) one of 200.
             let crowd = CrowdBench(root: root, postgres: postgres)
-            let scenario = CommandLine.arguments.firstIndex(of: "--scenario").map { CommandLine.arguments[$0 + 1] }
+            let scenario = options.scenario
             if scenario != "b" {
                 try await crowd.run(label: quick ? "(a) 100 laptops in 10 partnerships of 10" : "(a) 500 laptops in 50 partnerships of 10",
                                 partnerships: quick ? 10 : 50, size: 10, workers: 4)
@@ -159,7 +159,7 @@ struct SyncBench {
         let certificates = try source.roster().certificates
         // `--steps N`: the steps N times on new laptops, the least CPU of each reported (a step
         // made cheaper shows in the minimum long before it shows in a mean on this machine).
-        let rounds = CommandLine.arguments.firstIndex(of: "--steps").flatMap { Int(CommandLine.arguments[$0 + 1]) } ?? 1
+        let rounds = options.steps
         var (decode, check, store) = (Double.infinity, Double.infinity, Double.infinity)
         for round in 1...rounds {
             let laptop = try newStore("steps-laptop-\(round)")

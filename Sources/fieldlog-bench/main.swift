@@ -8,60 +8,12 @@ import OutreachCore
 // A worker process of the crowd benchmark (Crowd.swift), started by the benchmark itself.
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "crowd-worker" { try await CrowdWorker.main(job: CommandLine.arguments[2]) }
 
-let usage = """
-    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres] [--scenario a|b] [--steps N]
-
-      --quick         stop at 100k events (no 1M fold; crowds of 100 and 50 laptops)
-      --no-sync       leave out the sync benchmarks
-      --only SECTION  one of: append, fold, contact, reads, erase, keys, sync, first-sync, evening, crowd, million
-      --events N      how many events the reads store holds, or the first sync carries (default 100000)
-      --keep [DIR]    keep the stores; with --only reads, build the store in DIR and print how to use it
-      --micro         where an append's time goes (--fold: and a 100k fold)
-      --postgres      the sync benchmarks' server on PostgreSQL (run under Scripts/with-postgres;
-                      FIELDLOG_PG_FSYNC=on for figures that count the disk)
-      --scenario a|b  with --only crowd: just one of the two crowds
-      --steps N       with first-sync: the laptop's steps N times, the least CPU of each printed
-    """
 SQLiteProcess.prepare()  // before any database is opened, as the programs it measures do
-let sections: Set<String> = ["append", "fold", "contact", "reads", "erase", "keys", "sync", "first-sync", "evening", "crowd", "million"]
-/// The options given, checked: an unknown one stops the benchmark before it starts.
-let options: (only: String?, events: Int, keepDir: String?) = {
-    var args = Array(CommandLine.arguments.dropFirst())
-    var only: String?, events = 100_000, keepDir: String?
-    func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("fieldlog-bench: \(message)\n\n\(usage)\n".utf8))
-        exit(2)
-    }
-    while !args.isEmpty {
-        let a = args.removeFirst()
-        switch a {
-        case "--quick", "--no-sync", "--micro", "--fold", "--postgres": break
-        case "--help", "-h": print(usage); exit(0)
-        case "--only":
-            guard let s = args.first, sections.contains(s) else { fail("--only needs one of: \(sections.sorted().joined(separator: ", "))") }
-            only = args.removeFirst()
-        case "--events":
-            guard let n = args.first.flatMap(Int.init), n >= 1_000 else { fail("--events needs a number of at least 1000") }
-            args.removeFirst()
-            events = n
-        case "--scenario":
-            guard let s = args.first, ["a", "b"].contains(s) else { fail("--scenario needs a or b") }
-            args.removeFirst()
-        case "--steps":
-            guard let n = args.first.flatMap(Int.init), (1...50).contains(n) else { fail("--steps needs a number from 1 to 50") }
-            args.removeFirst()
-        case "--keep":
-            if let d = args.first, !d.hasPrefix("--") { keepDir = args.removeFirst() }
-        default: fail("unknown option \(a)")
-        }
-    }
-    return (only, events, keepDir)
-}()
-let quick = CommandLine.arguments.contains("--quick")
+let quick = options.quick
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 /// `--keep` alone keeps every store; `--keep DIR` keeps only the reads store, in DIR.
-let keep = CommandLine.arguments.contains("--keep") && options.keepDir == nil
+let keep = options.keep && options.keepDir == nil
 let only = options.only
 /// Whether a section runs: all of them but `reads`, `erase` (they spawn processes) and `keys` unless `--only` names one.
 func section(_ names: String...) -> Bool { only.map(names.contains) ?? !(names.contains("reads") || names.contains("erase") || names.contains("keys")) }
@@ -194,7 +146,7 @@ func describe(_ f: (read: Double, open: Double, fold: Double, people: Int)) -> S
 
 // MARK: 0. Where an append's time goes (--micro)
 
-if CommandLine.arguments.contains("--micro") {
+if options.micro {
     let n = 100_000
     let payload = Payload(type: .contactLogged, occurredAt: 1_760_000_000_000, author: "b1", fields: [
         "person": .string(Hex.random(bytes: 16)), "setting": "van", "zone": "Z3", "services": ["condoms": 10, "lube": 2],
@@ -223,7 +175,7 @@ if CommandLine.arguments.contains("--micro") {
     report("open + parse payload", String(format: "%6.2f µs", try seconds { for _ in 0..<n {
         _ = try Payload(json: JSONValue.parse(try keyring.partnershipKey.open(box, aad: aad))) } } / Double(n) * 1e6))
     _ = event
-    if CommandLine.arguments.contains("--fold") {
+    if options.fold {
         let (log, _, _) = try makeStore("foldmicro", count: 100_000)
         let f = try foldTime(log)
         report("fold 100k events", describe(f))
@@ -383,9 +335,9 @@ if section("keys") {
 
 // MARK: 4. Sync over HTTP (--sync, or the full run)
 
-if !CommandLine.arguments.contains("--no-sync") && section("sync", "first-sync", "evening", "crowd") {
+if options.sync && section("sync", "first-sync", "evening", "crowd") {
     let parts: Set<String> = only.map { $0 == "sync" ? [] : [$0] } ?? []
-    var bench = SyncBench(root: root, partnership: partnership, passphrase: passphrase, postgres: CommandLine.arguments.contains("--postgres"))
+    var bench = SyncBench(root: root, partnership: partnership, passphrase: passphrase, postgres: options.postgres)
     if only == "first-sync" { bench.firstSyncEvents = options.events }
     try await bench.run(quick: quick, parts: parts, makeStore: { try makeStore($0, count: $1) })
 }
