@@ -17,10 +17,10 @@ extension EventTable {
     /// carries: a full copy can arrive after the purge that names it (a stale bundle, a laptop
     /// that never saw the erasure), and must then be stored purged. One query for the batch.
     public static func purges(naming events: [Event], _ db: Database) throws -> Set<Purged> {
-        guard !events.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM purges)") == true else { return [] }
+        guard !events.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM purges)")) == true else { return [] }
         let ids = "[" + events.map { "\"\($0.id.hex)\"" }.joined(separator: ",") + "]"
         var out = Set<Purged>()
-        for row in try Row.fetchAll(db, sql: "SELECT id, org FROM purges WHERE id IN (SELECT value FROM json_each(?))", arguments: [ids]) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, org FROM purges WHERE id IN (SELECT value FROM json_each(?))"), arguments: [ids]) {
             if let id = EventID(hex: row[0]) { out.insert(Purged(id: id, org: row[1])) }
         }
         return out

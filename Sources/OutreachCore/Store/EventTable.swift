@@ -308,7 +308,7 @@ public enum EventTable {
     /// The coverage vector.
     public static func vector(_ db: Database) throws -> VersionVector {
         var v = VersionVector()
-        let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM coverage")
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT origin, seq FROM coverage"))
         while let row = try rows.next() {
             if let r = ReplicaID(row[0]) { v[r] = UInt64(row[1] as Int64) }
         }
@@ -317,8 +317,8 @@ public enum EventTable {
 
     /// Raises an origin's coverage (never lowers it).
     public static func setCoverage(_ db: Database, _ replica: ReplicaID, _ seq: UInt64) throws {
-        try db.execute(sql: "INSERT INTO coverage(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq",
-                       arguments: [replica.rawValue, Int64(seq)])
+        try db.cachedStatement(sql: "INSERT INTO coverage(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > coverage.seq")
+            .execute(arguments: [replica.rawValue, Int64(seq)])
     }
 
     /// The origins whose coverage a transaction may raise, with the seqs it stored of each: the

@@ -99,7 +99,7 @@ extension Store {
             try Self.keep(judged.grants, replica: me, db)
             outcome.keysGained = judged.grants.count
             let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
-            let insert = try db.makeStatement(sql: EventTable.mergeSQL)
+            let insert = try db.cachedStatement(sql: EventTable.mergeSQL)
             let setAside = try db.cachedStatement(sql: """
                 INSERT INTO set_aside(id, origin, seq, org, scope, rule, event, source, received_at) VALUES (?,?,?,?,?,?,?,?,?)
                 ON CONFLICT(id) DO NOTHING

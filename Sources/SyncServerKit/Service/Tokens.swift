@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OutreachCore
 
 /// Bearer and enrolment tokens: a kind prefix, the partnership's name and a dot when the server
 /// hosts several (`docs/server-storage.md`), then 32 random bytes, base64url; only their SHA-256
@@ -31,6 +32,6 @@ public enum Tokens {
     }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 }

@@ -91,7 +91,7 @@ extension SQLiteSyncStorage {
             }
         }
         let asked = Dictionary(ranges.map { ($0.origin, $0) }, uniquingKeysWith: { a, _ in a })
-        for row in try Row.fetchAll(db, sql: "SELECT e.origin, e.seq FROM quarantine q CROSS JOIN events e ON \(EventTable.idIs("q.id", in: "e"))") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT e.origin, e.seq FROM quarantine q CROSS JOIN events e ON \(EventTable.idIs("q.id", in: "e"))")) {
             let seq: Int64 = row[1]
             guard let origin = ReplicaID(row[0] as String), let range = asked[origin], seq > range.lo, seq <= range.hi else { continue }
             changes[Dot(origin, UInt64(seq))] = .quarantined

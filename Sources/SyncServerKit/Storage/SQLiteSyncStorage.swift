@@ -120,7 +120,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     }
 
     public func restoreHold() async throws -> Set<String> {
-        try await db.read { Set(try String.fetchAll($0, sql: "SELECT org FROM restore_hold")) }
+        try await db.read { Set(try String.fetchAll($0.cachedStatement(sql: "SELECT org FROM restore_hold"))) }
     }
 
     public func releaseRestoreHold(org: String?) async throws {
@@ -186,7 +186,7 @@ public final class SQLiteSyncStorage: SyncStorage {
 
     public func device(tokenHash: String) async throws -> Device? {
         if let device = try await db.read({ db in
-            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE token_hash = ?", arguments: [tokenHash]).flatMap(Self.device)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE token_hash = ?"), arguments: [tokenHash]).flatMap(Self.device)
         }) { return device }
         // A rotated token's first use: it becomes the token, and the old one stops.
         return try await db.write { db in
@@ -195,7 +195,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                                    next_token_hash = NULL, next_token_expires_at = NULL
                 WHERE next_token_hash = ?
                 """, arguments: [tokenHash])
-            return try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE token_hash = ?", arguments: [tokenHash]).flatMap(Self.device)
+            return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE token_hash = ?"), arguments: [tokenHash]).flatMap(Self.device)
         }
     }
 
@@ -231,7 +231,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     public func revokedReplicas() async throws -> [ReplicaID: UInt64] {
         try await db.read { db in
             var out = [ReplicaID: UInt64]()
-            for row in try Row.fetchAll(db, sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL")) {
                 if let r = ReplicaID(row[0] as String) { out[r] = UInt64(row[1] as Int64? ?? 0) }
             }
             return out
@@ -243,7 +243,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     }
 
     private static func mark(_ mark: SyncMark, _ db: Database) throws {
-        try db.execute(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?", arguments: [mark.at, mark.deviceID])
+        try db.cachedStatement(sql: "UPDATE devices SET last_sync_at = ? WHERE id = ?").execute(arguments: [mark.at, mark.deviceID])
     }
 
     // MARK: Trust
@@ -290,7 +290,7 @@ public final class SQLiteSyncStorage: SyncStorage {
         guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         do {
             let (outcome, added) = try await commits.write { db -> (Stored, [Event]) in
-                let insert = try db.makeStatement(sql: EventTable.mergeSQL)
+                let insert = try db.cachedStatement(sql: EventTable.mergeSQL)
                 let lookup = try db.cachedStatement(sql: "SELECT id FROM events WHERE origin = ? AND seq = ?")
                 var new = 0, had = 0
                 var touched = EventTable.Touched()

@@ -122,4 +122,10 @@ import SyncServerKit
         #expect(Tokens.partnership(of: "fld_.x") == "" && Tokens.partnership(of: "fld_abc") == nil)
         for odd in ["", ".", "ab.c", "fld.", "x.y.z", "fld", "🦆.x"] { #expect(Tokens.partnership(of: odd) == nil, "\(odd)") }
     }
+
+    /// Servers store only this hash of each token: it must stay exactly the SHA-256 in lowercase
+    /// hex that every existing database holds, or their laptops' tokens stop working.
+    @Test func aTokenIsStoredAsItsSHA256InLowercaseHex() {
+        #expect(Tokens.hash("fld_p1.abc") == "15d6d5fbb1688e5981969deb670ef123025b82e610a774da77769302a83e0ca0")
+    }
 }
