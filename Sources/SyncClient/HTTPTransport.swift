@@ -116,6 +116,18 @@ public struct HTTPTransport: SyncTransport {
     /// `post`, answering with the body's bytes (unzipped) instead of their JSON.
     public static func postForBytes(server: String, path: String, body: JSONValue, bearer: String?, client: HTTPClient = HTTPTransport.client,
                                     meter: WireMeter? = nil, accept: String? = nil) async throws -> Data {
+        try await postForBytes(server: server, path: path, gzipped: try gzipped(body), bearer: bearer, client: client, meter: meter, accept: accept)
+    }
+
+    /// A request body as `postForBytes` sends it: its canonical JSON, gzipped.
+    public static func gzipped(_ body: JSONValue) throws -> Data {
+        try Gzip.compress(body.canonicalData(), level: Gzip.fastLevel)
+    }
+
+    /// `postForBytes` with a body already made by `gzipped` (a load generator makes its
+    /// requests' bodies before it starts the clock).
+    public static func postForBytes(server: String, path: String, gzipped sent: Data, bearer: String?, client: HTTPClient = HTTPTransport.client,
+                                    meter: WireMeter? = nil, accept: String? = nil) async throws -> Data {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw FieldlogError.badInput("cannot read the server address \"\(server)\"", hint: "use e.g. http://127.0.0.1:8080")
@@ -127,7 +139,6 @@ public struct HTTPTransport: SyncTransport {
         request.headers.add(name: "Accept-Encoding", value: "gzip")
         if let accept { request.headers.add(name: "Accept", value: accept) }
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        let sent = try Gzip.compress(body.canonicalData(), level: Gzip.fastLevel)
         request.body = .bytes(ByteBuffer(bytes: sent))
         let response: HTTPClientResponse
         do {
