@@ -264,6 +264,19 @@ public final class PostgresSyncStorage: SyncStorage {
         Set(try await strings("SELECT org FROM restore_hold"))
     }
 
+    /// One statement, one round trip: revoked devices' rows, then the held organisations' (org set).
+    public func standing() async throws -> Standing {
+        var standing = Standing(revoked: [:], held: [])
+        for row in try await rows("""
+            SELECT replica, revoked_after, NULL::text FROM devices WHERE revoked_at IS NOT NULL
+            UNION ALL SELECT NULL, NULL, org FROM restore_hold
+            """) {
+            let (replica, after, org) = try row.decode((String?, Int64?, String?).self)
+            if let org { standing.held.insert(org) } else if let r = replica.flatMap(ReplicaID.init) { standing.revoked[r] = UInt64(after ?? 0) }
+        }
+        return standing
+    }
+
     public func releaseRestoreHold(org: String?) async throws {
         if let org { try await execute("DELETE FROM restore_hold WHERE org = \(org)") } else { try await execute("DELETE FROM restore_hold") }
     }

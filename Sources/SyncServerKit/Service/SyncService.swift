@@ -121,16 +121,17 @@ public struct SyncService: Sendable {
                 published = TrustCache.Published(roster)
             }
         }
+        let standing = try await storage.standing()
         do {
-            try await check(request.events, from: device, roster: roster)
+            try check(request.events, from: device, roster: roster, revoked: standing.revoked)
         } catch let e as ServerError where e.kind == .unknownSigner {
             // Another instance may have accepted the certificate since this one cached its roster.
             (roster, published) = try await trust.refresh()
-            try await check(request.events, from: device, roster: roster)
+            try check(request.events, from: device, roster: roster, revoked: standing.revoked)
         }
         let stored: Int, had: Int
         let time = now()
-        let held = try await storage.restoreHold()
+        let held = standing.held
         // The last sync goes with the push, in its commit, when there is one; never for a laptop
         // a restore refuses below (a mark would let it pull on its next try).
         let mark = (device.lastSyncAt.map { time - $0 >= Self.lastSyncResolution } ?? true) && (held.isEmpty || device.lastSyncAt != nil)
@@ -176,9 +177,8 @@ public struct SyncService: Sendable {
 
     /// The envelope rules (trust.md §4, E3-E7; one signature per run of an origin's chained
     /// events): the first event that breaks one refuses the whole request, naming the rule and the event.
-    func check(_ events: [Event], from device: Device, roster: Roster) async throws {
+    func check(_ events: [Event], from device: Device, roster: Roster, revoked: [ReplicaID: UInt64]) throws {
         guard !events.isEmpty else { return }
-        let revoked = try await storage.revokedReplicas()
         if let late = events.first(where: { Authority.isRevoked($0.dot, cuts: revoked) }) {
             throw ServerError(.revoked, "event \(late.dot) is refused: \(Authority.Rule.revoked)", event: late.dot)
         }

@@ -184,11 +184,23 @@ public protocol SyncStorage: Sendable {
     func holdAfterRestore(at time: Int64) async throws
     /// The organisations a restore holds (erasure.md §5): none normally.
     func restoreHold() async throws -> Set<String>
+    /// `revokedReplicas()` and `restoreHold()` in one read: what every exchange checks before it
+    /// stores a push (one read a request, not two; issue 12's crowd).
+    func standing() async throws -> Standing
     /// Lifts the hold on `org` (or every organisation when nil).
     func releaseRestoreHold(org: String?) async throws
     /// Stops serving the stored events whose id starts with `idPrefix` (kept, never served
     /// again); returns their ids. Refuses a prefix that matches more than one event.
     func quarantine(idPrefix: String, at time: Int64) async throws -> [String]
+}
+
+/// What an exchange checks before it stores a push (`SyncStorage.standing()`).
+public struct Standing: Sendable, Equatable {
+    /// Revoked devices' replicas and the last seq of theirs the server accepted.
+    public var revoked: [ReplicaID: UInt64]
+    /// The organisations a restore holds.
+    public var held: Set<String>
+    public init(revoked: [ReplicaID: UInt64], held: Set<String>) { (self.revoked, self.held) = (revoked, held) }
 }
 
 /// A device's last sync, to be written with a push (`SyncStorage.store(_:marking:)`).

@@ -18,6 +18,28 @@ enum SyncStorageSuite {
         try await aPageReadsWholeOnlyWhatTheCallerLacks(make())
         try await aPushMarksTheDeviceOnlyIfItIsStored(make())
         try await aPackedPageIsItsEventsPacked(make())
+        try await theStandingIsTheRevocationsAndTheHoldReadAsOne(make())
+    }
+
+    /// `standing()` reads what `revokedReplicas()` and `restoreHold()` read, in one: nothing at
+    /// first, a revoked device's replica with the last seq the server held of it, and the
+    /// organisations a restore holds (those with a device not revoked) until each is released.
+    static func theStandingIsTheRevocationsAndTheHoldReadAsOne(_ storage: any SyncStorage) async throws {
+        for org in ["basis", "joanna"] { try await storage.addOrganisation(org, at: t0) }
+        let b = ReplicaID.random(), j = ReplicaID.random()
+        for (n, (org, replica)) in [("basis", b), ("joanna", j)].enumerated() {
+            try await storage.addEnrolment(tokenHash: "e\(n)", org: org, expiresAt: t0 + 1000)
+            _ = try await storage.enrol(tokenHash: "e\(n)", device: "d\(n)", replica: replica, deviceID: "d\(n)", deviceTokenHash: "t\(n)", trust: .empty, at: t0)
+        }
+        #expect(try await storage.standing() == Standing(revoked: [:], held: []))
+        _ = try await storage.push(events("basis", .partnership, origin: b, seqs: 1...3))
+        #expect(try await storage.revoke(deviceID: "d0", at: t0 + 5))
+        try await storage.holdAfterRestore(at: t0 + 6)
+        let standing = try await storage.standing()
+        #expect(standing == Standing(revoked: [b: 3], held: ["joanna"]))
+        #expect(try await standing == Standing(revoked: storage.revokedReplicas(), held: storage.restoreHold()))
+        try await storage.releaseRestoreHold(org: "joanna")
+        #expect(try await storage.standing() == Standing(revoked: [b: 3], held: []))
     }
 
     /// A page read straight into packed bytes (`rows: .packed`: no `Event` built) holds exactly
