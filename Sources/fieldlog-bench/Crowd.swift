@@ -220,9 +220,9 @@ enum CrowdWorker {
         for evening in 0..<CrowdBench.evenings {
             // Each laptop's first request is made before the clock starts: a real laptop
             // encodes its push on its own machine, not on the server's two cores.
-            let firsts = try zip(laptops, held).map { laptop, held in
+            let firsts = try zip(laptops, held).map { laptop, holding in
                 let push = Array(laptop.events[evening * CrowdBench.evening ..< (evening + 1) * CrowdBench.evening])
-                return (push: push, body: try HTTPTransport.gzipped(request(laptop, push: push, holding: held).request.json))
+                return (push: push, body: try HTTPTransport.gzipped(request(laptop, push: push, holding: holding).request.json))
             }
             _ = readLine()
             let cpuBefore = CrowdBench.cpuSeconds()
