@@ -106,7 +106,8 @@ struct CrowdBench {
         var profiler: Process?
         report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]", "")
         for evening in 1...Self.evenings {
-            if evening == Self.evenings { profiler = try CrowdBench.profile() }  // the last evening's: a server that has been running
+            // The last evening's: a server that has been running (and PostgreSQL's processes with it).
+            if evening == Self.evenings { profiler = try CrowdBench.profile(database: postgres) }
             let serverCPUBefore = CrowdBench.cpuSeconds(), databaseCPUBefore = postgres ? CrowdBench.databaseCPUSeconds() : 0
             for (_, input, _) in workerProcesses { input.fileHandleForWriting.write(Data("go\n".utf8)) }
             var times = [Double](), errors = 0, requests = 0, workerCPU = 0.0
@@ -141,16 +142,17 @@ struct CrowdBench {
     }
 
     /// With `FIELDLOG_BENCH_PERF=FILE`, `perf record -g` of this process (the crowd's server, or
-    /// the first sync's server and laptop) for 3 seconds from now, into FILE (`perf report -i FILE`).
+    /// the first sync's server and laptop) for 3 seconds from now, into FILE (`perf report -i FILE`);
+    /// with `database`, PostgreSQL's processes on this machine too (`perf report --comm postgres`).
     /// Stacks are walked by frame pointers; `FIELDLOG_BENCH_PERF_GRAPH=dwarf` walks them through
     /// libraries built without (the system's SQLite), at the cost of a much larger file.
-    static func profile() throws -> Process? {
+    static func profile(database: Bool = false) throws -> Process? {
         let environment = ProcessInfo.processInfo.environment
         guard let file = environment["FIELDLOG_BENCH_PERF"] else { return nil }
         let perf = Process()
         perf.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         perf.arguments = ["perf", "record", "-q", "-F", "999", "--call-graph", environment["FIELDLOG_BENCH_PERF_GRAPH"] ?? "fp",
-                          "-p", "\(getpid())", "-o", file, "--", "sleep", environment["FIELDLOG_BENCH_PERF_SECONDS"] ?? "3"]
+                          "-p", ([Int(getpid())] + (database ? databasePIDs() : [])).map(String.init).joined(separator: ","), "-o", file, "--", "sleep", environment["FIELDLOG_BENCH_PERF_SECONDS"] ?? "3"]
         try perf.run()
         Thread.sleep(forTimeInterval: 0.5)  // perf attaches
         return perf
@@ -166,10 +168,13 @@ struct CrowdBench {
     /// CPU time (user and system) PostgreSQL's processes on this machine have used so far, in
     /// seconds (each process's `/proc/PID/stat`); 0 where there is no /proc.
     static func databaseCPUSeconds() -> Double {
-        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
-        var ticks = 0
-        for pid in pids where pid.allSatisfy(\.isNumber) { ticks += cpuTicks(of: pid, named: "postgres") ?? 0 }
-        return seconds(ticks: ticks)
+        seconds(ticks: databasePIDs().reduce(0) { $0 + (cpuTicks(of: String($1), named: "postgres") ?? 0) })
+    }
+
+    /// PostgreSQL's processes on this machine (by name, from `/proc`).
+    static func databasePIDs() -> [Int] {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.compactMap { pid in Int(pid).flatMap { cpuTicks(of: pid, named: "postgres") != nil ? $0 : nil } }
     }
 
     /// The clock ticks of CPU (user and system) process `pid` has used (`/proc/PID/stat`); nil if
