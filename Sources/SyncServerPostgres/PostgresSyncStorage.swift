@@ -241,15 +241,6 @@ public final class PostgresSyncStorage: SyncStorage {
         }
     }
 
-    public func revokedReplicas() async throws -> [ReplicaID: UInt64] {
-        var out = [ReplicaID: UInt64]()
-        for row in try await rows("SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL") {
-            let (replica, after) = try row.decode((String, Int64?).self)
-            if let r = ReplicaID(replica) { out[r] = UInt64(after ?? 0) }
-        }
-        return out
-    }
-
     public func markSynced(deviceID: String, at time: Int64) async throws {
         try await execute("UPDATE devices SET last_sync_at = \(time) WHERE id = \(deviceID)")
     }
@@ -258,10 +249,6 @@ public final class PostgresSyncStorage: SyncStorage {
         try await execute("""
             INSERT INTO restore_hold(org, since) SELECT DISTINCT org, \(time) FROM devices WHERE revoked_at IS NULL ON CONFLICT DO NOTHING
             """)
-    }
-
-    public func restoreHold() async throws -> Set<String> {
-        Set(try await strings("SELECT org FROM restore_hold"))
     }
 
     /// One statement, one round trip: revoked devices' rows, then the held organisations' (org set).

@@ -152,7 +152,7 @@ struct CrowdBench {
         let perf = Process()
         perf.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         perf.arguments = ["perf", "record", "-q", "-F", "999", "--call-graph", environment["FIELDLOG_BENCH_PERF_GRAPH"] ?? "fp",
-                          "-p", ([Int(getpid())] + (database ? databasePIDs() : [])).map(String.init).joined(separator: ","), "-o", file, "--", "sleep", environment["FIELDLOG_BENCH_PERF_SECONDS"] ?? "3"]
+                          "-p", ([Int(getpid())] + (database ? databaseProcesses().map(\.pid) : [])).map(String.init).joined(separator: ","), "-o", file, "--", "sleep", environment["FIELDLOG_BENCH_PERF_SECONDS"] ?? "3"]
         try perf.run()
         Thread.sleep(forTimeInterval: 0.5)  // perf attaches
         return perf
@@ -168,13 +168,15 @@ struct CrowdBench {
     /// CPU time (user and system) PostgreSQL's processes on this machine have used so far, in
     /// seconds (each process's `/proc/PID/stat`); 0 where there is no /proc.
     static func databaseCPUSeconds() -> Double {
-        seconds(ticks: databasePIDs().reduce(0) { $0 + (cpuTicks(of: String($1), named: "postgres") ?? 0) })
+        seconds(ticks: databaseProcesses().reduce(0) { $0 + $1.ticks })
     }
 
-    /// PostgreSQL's processes on this machine (by name, from `/proc`).
-    static func databasePIDs() -> [Int] {
-        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return pids.compactMap { pid in Int(pid).flatMap { cpuTicks(of: pid, named: "postgres") != nil ? $0 : nil } }
+    /// PostgreSQL's processes on this machine (by name, from `/proc`) and the clock ticks of CPU each has used.
+    static func databaseProcesses() -> [(pid: Int, ticks: Int)] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid in
+            guard let n = Int(pid), let ticks = cpuTicks(of: pid, named: "postgres") else { return nil }
+            return (n, ticks)
+        }
     }
 
     /// The clock ticks of CPU (user and system) process `pid` has used (`/proc/PID/stat`); nil if
@@ -226,8 +228,8 @@ enum CrowdWorker {
             // Each laptop's first request is made before the clock starts: a real laptop
             // encodes its push on its own machine, not on the server's two cores.
             let firsts = try zip(laptops, held).map { laptop, holding in
-                let push = Array(laptop.events[evening * CrowdBench.evening ..< (evening + 1) * CrowdBench.evening])
-                return (push: push, body: try HTTPTransport.gzipped(request(laptop, push: push, holding: holding).request.json))
+                let first = request(laptop, push: Array(laptop.events[evening * CrowdBench.evening ..< (evening + 1) * CrowdBench.evening]), holding: holding)
+                return (vector: first.vector, body: try HTTPTransport.gzipped(first.json))
             }
             _ = readLine()
             let cpuBefore = CrowdBench.cpuSeconds()
@@ -235,7 +237,7 @@ enum CrowdWorker {
                 for (n, (laptop, bearer)) in zip(laptops, bearers).enumerated() {
                     let first = firsts[n], before = held[n]
                     group.addTask {
-                        let r = await sync(laptop, push: first.push, body: first.body, holding: before, bearer: bearer, server: server, client: client)
+                        let r = await sync(laptop, first: first, holding: before, bearer: bearer, server: server, client: client)
                         return (n, r.ms, r.requests, r.held)
                     }
                 }
@@ -271,24 +273,24 @@ enum CrowdWorker {
         var certDigest: String?
     }
 
-    /// A laptop's request pushing `push` when it holds `held`, and what it will hold of the
-    /// server's events once the server has them.
-    static func request(_ laptop: CrowdLaptop, push: [Event], holding held: Held) -> (request: SyncRequestV2, vector: VersionVector) {
+    /// A laptop's request pushing `push` when it holds `held`; its vector is what the laptop
+    /// will hold of the server's events once the server has them.
+    static func request(_ laptop: CrowdLaptop, push: [Event], holding held: Held) -> SyncRequestV2 {
         var vector = held.vector
         vector[laptop.replica] = push.last?.dot.seq ?? held.vector[laptop.replica]
-        return (SyncRequestV2(vector: vector, events: push, limit: 5000, certDigest: held.certDigest), vector)
+        return SyncRequestV2(vector: vector, events: push, limit: 5000, certDigest: held.certDigest)
     }
 
-    /// `first` is the gzipped body of `request(laptop, push: evening, holding: held)`.
-    static func sync(_ laptop: CrowdLaptop, push evening: [Event], body first: Data, holding held: Held, bearer: String, server: String,
+    /// `first`: the vector and gzipped body of the evening's `request(laptop, push: …, holding: held)`.
+    static func sync(_ laptop: CrowdLaptop, first: (vector: VersionVector, body: Data), holding held: Held, bearer: String, server: String,
                      client: HTTPClient) async -> (ms: Int64?, requests: Int, held: Held) {
         let start = DispatchTime.now().uptimeNanoseconds
-        var now = Held(vector: request(laptop, push: evening, holding: held).vector, certDigest: held.certDigest)
+        var now = Held(vector: first.vector, certDigest: held.certDigest)
         var requests = 0
-        var sent: Data? = first
+        var sent: Data? = first.body
         do {
             while true {
-                let gzipped = try sent ?? HTTPTransport.gzipped(request(laptop, push: [], holding: now).request.json)
+                let gzipped = try sent ?? HTTPTransport.gzipped(request(laptop, push: [], holding: now).json)
                 let body = try await HTTPTransport.postForBytes(server: server, path: "/v1/sync", gzipped: gzipped, bearer: bearer, client: client,
                                                                 accept: packed ? PackedPage.mediaType : nil)
                 requests += 1

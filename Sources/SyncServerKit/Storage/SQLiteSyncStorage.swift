@@ -119,14 +119,6 @@ public final class SQLiteSyncStorage: SyncStorage {
         _ = try await db.read { try Int.fetchOne($0, sql: "SELECT 1") }
     }
 
-    public func restoreHold() async throws -> Set<String> {
-        try await db.read(Self.held)
-    }
-
-    private static func held(_ db: Database) throws -> Set<String> {
-        Set(try String.fetchAll(db.cachedStatement(sql: "SELECT org FROM restore_hold")))
-    }
-
     public func releaseRestoreHold(org: String?) async throws {
         try await db.write { db in
             if let org { try db.execute(sql: "DELETE FROM restore_hold WHERE org = ?", arguments: [org]) } else { try db.execute(sql: "DELETE FROM restore_hold") }
@@ -232,20 +224,14 @@ public final class SQLiteSyncStorage: SyncStorage {
         }
     }
 
-    public func revokedReplicas() async throws -> [ReplicaID: UInt64] {
-        try await db.read(Self.revoked)
-    }
-
-    private static func revoked(_ db: Database) throws -> [ReplicaID: UInt64] {
-        var out = [ReplicaID: UInt64]()
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL")) {
-            if let r = ReplicaID(row[0] as String) { out[r] = UInt64(row[1] as Int64? ?? 0) }
-        }
-        return out
-    }
-
     public func standing() async throws -> Standing {
-        try await db.read { db in Standing(revoked: try Self.revoked(db), held: try Self.held(db)) }
+        try await db.read { db in
+            var revoked = [ReplicaID: UInt64]()
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL")) {
+                if let r = ReplicaID(row[0] as String) { revoked[r] = UInt64(row[1] as Int64? ?? 0) }
+            }
+            return Standing(revoked: revoked, held: Set(try String.fetchAll(db.cachedStatement(sql: "SELECT org FROM restore_hold"))))
+        }
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {

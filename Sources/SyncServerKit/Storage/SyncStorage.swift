@@ -144,8 +144,6 @@ public protocol SyncStorage: Sendable {
     /// Revokes a device: its token stops, and its events after what the server holds of it now
     /// are refused from anyone (trust.md §5a).
     func revoke(deviceID: String, at time: Int64) async throws -> Bool
-    /// Revoked devices' replicas and the last seq of theirs the server accepted.
-    func revokedReplicas() async throws -> [ReplicaID: UInt64]
     func markSynced(deviceID: String, at time: Int64) async throws
     /// Sets the device's next token (its hash) and when that one will expire: the current token
     /// keeps working until the new one is first used (`device(tokenHash:)` then makes it the
@@ -182,10 +180,8 @@ public protocol SyncStorage: Sendable {
     /// Holds every organisation with a laptop until one of its laptops has synced (erasure.md §5):
     /// what was erased since a backup is purged again before any new laptop can join or pull.
     func holdAfterRestore(at time: Int64) async throws
-    /// The organisations a restore holds (erasure.md §5): none normally.
-    func restoreHold() async throws -> Set<String>
-    /// `revokedReplicas()` and `restoreHold()` in one read: what every exchange checks before it
-    /// stores a push (one read a request, not two; issue 12's crowd).
+    /// The revoked replicas and the organisations a restore holds, in one read: what every
+    /// exchange checks before it stores a push (one read a request, not two; issue 12's crowd).
     func standing() async throws -> Standing
     /// Lifts the hold on `org` (or every organisation when nil).
     func releaseRestoreHold(org: String?) async throws
@@ -212,6 +208,10 @@ public struct SyncMark: Sendable, Equatable {
 
 extension SyncStorage {
     /// Stores a push (all or nothing), marking no device.
+    /// Revoked devices' replicas and the last seq of theirs the server accepted.
+    public func revokedReplicas() async throws -> [ReplicaID: UInt64] { try await standing().revoked }
+    /// The organisations a restore holds (erasure.md §5): none normally.
+    public func restoreHold() async throws -> Set<String> { try await standing().held }
     public func store(_ events: [Event]) async throws -> Stored { try await store(events, marking: nil) }
 
     /// Stores a push (all or nothing).
