@@ -16,9 +16,14 @@ extension PostgresSyncStorage {
         guard !events.isEmpty else { return Stored(.stored(new: 0, alreadyHad: 0)) }
         let purges = events.compactMap(EventTable.Purge.init)
         do {
+            // A push with no purge in it (every push of a crowd) is one statement; one that a
+            // purge held names, or that carries purges, takes the transaction below.
+            if purges.isEmpty, !events.contains(where: \.isPurged), let outcome = try await pushAlone(events, marking: marking) {
+                remember(outcome, of: events)
+                return outcome
+            }
             let outcome = try await transaction { tx in try await self.push(events, purges: purges, marking: marking, tx) }
-            let inserted = Set(outcome.inserted.map(\.id))
-            if !inserted.isEmpty { facts.remember(events.filter { inserted.contains($0.id) }, in: schema) }
+            remember(outcome, of: events)
             if !purges.isEmpty {
                 // Frees the dead row versions that held the purged payloads (Protocol/erasure.md §4).
                 try await execute("VACUUM events")
@@ -29,6 +34,52 @@ extension PostgresSyncStorage {
         } catch let refused as Refused {
             return Stored(.refused(refused.dot, refused.rule))
         }
+    }
+
+    /// What never changes about the events a push inserted, remembered for the pages to come.
+    private func remember(_ outcome: Stored, of events: [Event]) {
+        let inserted = Set(outcome.inserted.map(\.id))
+        if !inserted.isEmpty { facts.remember(events.filter { inserted.contains($0.id) }, in: schema) }
+    }
+
+    /// A push carrying no purge and no tombstone, in one statement (`fieldlog_push`); nil when a
+    /// purge held names one of its events (then nothing was written).
+    private func pushAlone(_ events: [Event], marking: SyncMark?) async throws -> Stored? {
+        let rows = events.map(EventTable.StoredEvent.init)
+        var binds = PostgresBindings()
+        binds.append(Set(rows.map(\.origin)).sorted())
+        binds.append(marking?.deviceID)
+        binds.append(marking?.at)
+        Self.appendColumns(rows, withPurged: false, to: &binds)
+        let query = PostgresQuery(unsafeSQL: "SELECT kind, id FROM fieldlog_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)", binds: binds)
+        var inserted = Set<String>(), named = false
+        do {
+            for try await (kind, id) in try await lease({ try await $0.query(query, logger: logger) }).decode((String, String).self) {
+                if kind == "inserted" { inserted.insert(id) } else { named = true }
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.forkState {
+            let words = (error.serverInfo?[.message] ?? "").split(separator: " ")
+            guard words.count == 2, let origin = ReplicaID(String(words[0])), let seq = UInt64(words[1]) else { throw error }
+            throw Forked(dot: Dot(origin, seq))
+        }
+        return named ? nil : Self.outcome(rows: rows, events: events, inserted: inserted)
+    }
+
+    /// `fieldlog_push`'s SQLSTATE for a fork (its message: the dot's origin and seq).
+    static let forkState = "FLFRK"
+
+    /// What a push stored: the rows inserted (each id counted once) are new, the others were held.
+    private static func outcome(rows: [EventTable.StoredEvent], events: [Event], inserted: Set<String>) -> Stored {
+        var new = 0, had = 0, counted = Set<String>(), stored = [Page.Entry]()
+        for (row, event) in zip(rows, events) {
+            if inserted.contains(row.id) && counted.insert(row.id).inserted {
+                new += 1
+                stored.append(Page.Entry(event))
+            } else {
+                had += 1
+            }
+        }
+        return Stored(.stored(new: new, alreadyHad: had), inserted: stored)
     }
 
     private func push(_ events: [Event], purges: [EventTable.Purge], marking: SyncMark?, _ tx: PostgresConnection) async throws -> Stored {
@@ -56,17 +107,16 @@ extension PostgresSyncStorage {
             }
         }
         for p in purges { named.formUnion(p.named) }
-        var rows = [EventTable.StoredEvent](), entries = [Page.Entry]()
+        var rows = [EventTable.StoredEvent](), stored = [Event]()
         rows.reserveCapacity(events.count)
         for received in events {
             guard let event = EventTable.asStored(received, named: named) else { throw Refused(dot: received.dot, rule: .unauthorisedPurge) }
             rows.append(EventTable.StoredEvent(event))
-            entries.append(Page.Entry(event))
+            stored.append(event)
         }
 
         var inserted = Set<String>()
         for try await id in try await tx.query(Self.insert(rows), logger: logger).decode(String.self) { inserted.insert(id) }
-        var new = 0, had = 0
         if inserted.count < rows.count {
             // What the server already held at the dots not inserted: the same event, or a fork.
             let left = rows.filter { !inserted.contains($0.id) }
@@ -81,15 +131,6 @@ extension PostgresSyncStorage {
         }
         let touched = Set(rows.filter { inserted.contains($0.id) }.map(\.origin)).sorted()
         if !touched.isEmpty { try await closeRuns(touched, tx) }
-        var counted = Set<String>(), stored = [Page.Entry]()
-        for (row, entry) in zip(rows, entries) {
-            if inserted.contains(row.id) && counted.insert(row.id).inserted {
-                new += 1
-                stored.append(entry)
-            } else {
-                had += 1
-            }
-        }
         for p in purges {
             let ids = p.ids.map(\.hex)
             try await tx.query("""
@@ -99,23 +140,38 @@ extension PostgresSyncStorage {
                 UPDATE events SET payload = sha256(payload), purged = true WHERE id = ANY(\(ids)::text[]) AND org = \(p.event.org) AND NOT purged
                 """, logger: logger)
         }
-        return Stored(.stored(new: new, alreadyHad: had), inserted: stored)
+        return Self.outcome(rows: rows, events: stored, inserted: inserted)
     }
 
     /// One statement for the whole batch: each column an array, unnested; a dot already held
     /// inserts nothing. Returns the ids inserted.
     static func insert(_ rows: [EventTable.StoredEvent]) -> PostgresQuery {
-        """
-        INSERT INTO events(\(unescaped: eventColumns))
-        SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, NULLIF(prev, ''), purged
-        FROM unnest(\(rows.map(\.id))::text[], \(rows.map(\.origin))::text[], \(rows.map(\.seq))::bigint[], \(rows.map(\.org))::text[],
-                    \(rows.map(\.scope))::text[], \(rows.map(\.ctx))::text[], \(rows.map(\.recordedAt))::bigint[], \(rows.map(\.keyID))::text[],
-                    \(rows.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(rows.map { ByteBuffer(bytes: $0.sig) })::bytea[],
-                    \(rows.map { $0.prev ?? "" })::text[], \(rows.map(\.purged))::boolean[])
-             AS r(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged)
-        ON CONFLICT DO NOTHING
-        RETURNING id
-        """
+        var binds = PostgresBindings()
+        appendColumns(rows, withPurged: true, to: &binds)
+        return PostgresQuery(unsafeSQL: """
+            INSERT INTO events(\(eventColumns))
+            SELECT id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, NULLIF(prev, ''), purged
+            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r(id, origin, seq, org, scope, ctx, recorded_at, key_id, payload, sig, prev, purged)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, binds: binds)
+    }
+
+    /// The rows' columns as arrays, in `eventColumns`' order (a prev absent as ''), the purged
+    /// flags last and only `withPurged` (`fieldlog_push` stores none purged).
+    static func appendColumns(_ rows: [EventTable.StoredEvent], withPurged: Bool, to binds: inout PostgresBindings) {
+        binds.append(rows.map(\.id))
+        binds.append(rows.map(\.origin))
+        binds.append(rows.map(\.seq))
+        binds.append(rows.map(\.org))
+        binds.append(rows.map(\.scope))
+        binds.append(rows.map(\.ctx))
+        binds.append(rows.map(\.recordedAt))
+        binds.append(rows.map(\.keyID))
+        binds.append(rows.map { ByteBuffer(bytes: $0.payload) })
+        binds.append(rows.map { ByteBuffer(bytes: $0.sig) })
+        binds.append(rows.map { $0.prev ?? "" })
+        if withPurged { binds.append(rows.map(\.purged)) }
     }
 
     /// Raises each origin's coverage over the run of events now held just above it: the events
@@ -148,9 +204,20 @@ extension PostgresSyncStorage {
     }
 
     public func page(for org: String, after: VersionVector, limit: Int, rows readAs: Page.Rows, known: @escaping @Sendable ([Page.Entry]) -> [Bool]) async throws -> Page {
-        try await snapshot { tx in
+        try await page(for: org, after: after, limit: limit, rows: readAs, known: known, afterBegin: nil)
+    }
+
+    /// `afterBegin` runs after the first statement of a page from memory (a test purges there).
+    func page(for org: String, after: VersionVector, limit: Int, rows readAs: Page.Rows, known: @escaping @Sendable ([Page.Entry]) -> [Bool],
+              afterBegin: (@Sendable () async throws -> Void)?) async throws -> Page {
+        if let page = try await lease({
+            try await self.pageFromMemory(for: org, after: after, limit: limit, rows: readAs, known: known, afterBegin: afterBegin, $0)
+        }) {
+            return page
+        }
+        return try await snapshot { tx in
             let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
-            let wanted = server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
+            let wanted = Self.wanted(server, after: after)
             let ranges = wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }
             let rows: [Page.Entry]
             if let remembered = try await remembered(for: org, ranges, budget: limit + 1, tx) {
@@ -161,29 +228,76 @@ extension PostgresSyncStorage {
                                                       \(wanted.map { Int64($0.value) })::bigint[], \(Int32(clamping: limit)))
                     """, logger: logger))
             }
-            var (page, covered, more) = Page.cut(rows, wanted: wanted, limit: limit)
-            // Tombstones travel with the purges that name them (erasure.md §4).
-            page += try await authorisations(for: page, tx)
-            // Then only the rows the caller lacks, whole, in one query.
-            let lacking = zip(page, try Page.lacking(page, known: known)).filter(\.1).map(\.0)
-            switch readAs {
-            case .events:
-                let events = try await whole(lacking, columns: Self.eventColumns, tx) { row in
-                    let event = try Self.event(row)
-                    return (event.id, event.isPurged, event)
-                }
-                return Page(vector: server, covered: covered, entries: page, events: events, more: more)
-            case .packed:
-                let packed = try await whole(lacking, columns: Self.recordColumns, tx) { row in
-                    var cells = RawCells(row)
-                    guard let record = try cells.record() else { throw FieldlogError(.corrupt, "an event row is missing") }
-                    return try Self.withColumns(record: record) { columns in
-                        guard let id = columns.eventID else { throw FieldlogError(.corrupt, "an event row has a bad id") }
-                        return (id, columns.purged, Data(try Event.packed(stored: columns)))
-                    }
-                }
-                return Page(vector: server, covered: covered, entries: page, events: [], packed: packed, more: more)
+            guard let page = try await page(rows, vector: server, wanted: wanted, limit: limit, rows: readAs, known: known, tx) else {
+                throw FieldlogError(.corrupt, "an event of a page changed while it was read")
             }
+            return page
+        }
+    }
+
+    /// The origins the server holds more of than `after`, in order, each with the server's seq.
+    static func wanted(_ server: VersionVector, after: VersionVector) -> [(key: ReplicaID, value: UInt64)] {
+        server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
+    }
+
+    /// A page built from `DotFacts` without a transaction (a crowd's: the laptop is a little
+    /// behind): its vector and the dots purged or quarantined now in one statement
+    /// (`fieldlog_page_begin`, one snapshot), then the rows the caller lacks, which never change
+    /// but for a purge. Nil when the page spans more than this instance remembers, or a row was
+    /// purged since the first statement: then the page is read in a snapshot.
+    private func pageFromMemory(for org: String, after: VersionVector, limit: Int, rows readAs: Page.Rows,
+                                known: @escaping @Sendable ([Page.Entry]) -> [Bool], afterBegin: (@Sendable () async throws -> Void)?,
+                                _ conn: PostgresConnection) async throws -> Page? {
+        var binds = PostgresBindings()
+        binds.append(after.entries.map(\.key.rawValue))
+        binds.append(after.entries.map { Int64($0.value) })
+        var server = VersionVector(), changes = [Dot: DotFacts.Change]()
+        for try await (kind, origin, seq) in try await conn.query(PostgresQuery(unsafeSQL: "SELECT kind, origin, seq FROM fieldlog_page_begin($1, $2)", binds: binds),
+                                                                  logger: logger).decode((String, String, Int64).self) {
+            guard let origin = ReplicaID(origin), seq >= 0 else { throw FieldlogError(.corrupt, "a page's first row is malformed") }
+            switch kind {
+            case "coverage": server[origin] = UInt64(seq)
+            case "purged": if changes[Dot(origin, UInt64(seq))] == nil { changes[Dot(origin, UInt64(seq))] = .purged }
+            case "quarantined": changes[Dot(origin, UInt64(seq))] = .quarantined
+            default: throw FieldlogError(.corrupt, "a page's first row is of an unknown kind")
+            }
+        }
+        try await afterBegin?()
+        let wanted = Self.wanted(server, after: after)
+        let ranges = wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }
+        guard facts.mayServe(ranges) else { return nil }
+        try await rememberFacts(facts.lacking(ranges, in: schema), conn)
+        guard let rows = facts.entries(for: org, ranges, in: schema, changes: changes, budget: limit + 1) else { return nil }
+        return try await page(rows, vector: server, wanted: wanted, limit: limit, rows: readAs, known: known, conn)
+    }
+
+    /// The page of `rows` (the entitled events of the `wanted` origins, in order): cut at
+    /// `limit`, with the purges its tombstones need and the rows the caller lacks, read whole;
+    /// nil if one of those is no longer as `rows` say (purged since).
+    private func page(_ rows: [Page.Entry], vector server: VersionVector, wanted: [(key: ReplicaID, value: UInt64)], limit: Int, rows readAs: Page.Rows,
+                      known: @escaping @Sendable ([Page.Entry]) -> [Bool], _ conn: PostgresConnection) async throws -> Page? {
+        var (page, covered, more) = Page.cut(rows, wanted: wanted, limit: limit)
+        // Tombstones travel with the purges that name them (erasure.md §4).
+        page += try await authorisations(for: page, conn)
+        // Then only the rows the caller lacks, whole, in one query.
+        let lacking = zip(page, try Page.lacking(page, known: known)).filter(\.1).map(\.0)
+        switch readAs {
+        case .events:
+            guard let events = try await whole(lacking, columns: Self.eventColumns, conn, { row in
+                let event = try Self.event(row)
+                return (event.id, event.isPurged, event)
+            }) else { return nil }
+            return Page(vector: server, covered: covered, entries: page, events: events, more: more)
+        case .packed:
+            guard let packed = try await whole(lacking, columns: Self.recordColumns, conn, { row in
+                var cells = RawCells(row)
+                guard let record = try cells.record() else { throw FieldlogError(.corrupt, "an event row is missing") }
+                return try Self.withColumns(record: record) { columns in
+                    guard let id = columns.eventID else { throw FieldlogError(.corrupt, "an event row has a bad id") }
+                    return (id, columns.purged, Data(try Event.packed(stored: columns)))
+                }
+            }) else { return nil }
+            return Page(vector: server, covered: covered, entries: page, events: [], packed: packed, more: more)
         }
     }
 
@@ -193,32 +307,37 @@ extension PostgresSyncStorage {
     private func remembered(for org: String, _ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], budget: Int,
                             _ tx: PostgresConnection) async throws -> [Page.Entry]? {
         guard facts.mayServe(ranges) else { return nil }
-        func arrays(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)]) -> PostgresBindings {
-            var b = PostgresBindings()
-            b.append(ranges.map(\.origin.rawValue))
-            b.append(ranges.map { Int64($0.lo) })
-            b.append(ranges.map { Int64($0.hi) })
-            return b
-        }
-        let lacking = facts.lacking(ranges, in: schema)
-        if !lacking.isEmpty {
-            for try await row in try await tx.query(PostgresQuery(unsafeSQL: "SELECT origin, packed FROM fieldlog_dot_facts($1, $2, $3)", binds: arrays(lacking)),
-                                                    logger: logger) {
-                var cells = RawCells(row)
-                guard let origin = ReplicaID(try cells.text()), let packed = try cells.byteBuffer() else {
-                    throw FieldlogError(.corrupt, "a dot's facts row is malformed")
-                }
-                facts.remember(try DotFacts.unpack(packed), of: origin, in: schema)
-            }
-        }
+        try await rememberFacts(facts.lacking(ranges, in: schema), tx)
         var changes = [Dot: DotFacts.Change]()
         for try await (origin, seq, quarantined) in try await tx.query(PostgresQuery(unsafeSQL: "SELECT origin, seq, quarantined FROM fieldlog_dot_changes($1, $2, $3)",
-                                                                                     binds: arrays(ranges)), logger: logger).decode((String, Int64, Bool).self) {
+                                                                                     binds: Self.arrays(ranges)), logger: logger).decode((String, Int64, Bool).self) {
             guard let origin = ReplicaID(origin), seq >= 1 else { throw FieldlogError(.corrupt, "a changed dot is malformed") }
             let dot = Dot(origin, UInt64(seq))
             if quarantined || changes[dot] == nil { changes[dot] = quarantined ? .quarantined : .purged }
         }
         return facts.entries(for: org, ranges, in: schema, changes: changes, budget: budget)
+    }
+
+    /// Fetches and remembers what never changes about the events in `ranges` (`fieldlog_dot_facts`).
+    private func rememberFacts(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)], _ conn: PostgresConnection) async throws {
+        guard !ranges.isEmpty else { return }
+        for try await row in try await conn.query(PostgresQuery(unsafeSQL: "SELECT origin, packed FROM fieldlog_dot_facts($1, $2, $3)", binds: Self.arrays(ranges)),
+                                                  logger: logger) {
+            var cells = RawCells(row)
+            guard let origin = ReplicaID(try cells.text()), let packed = try cells.byteBuffer() else {
+                throw FieldlogError(.corrupt, "a dot's facts row is malformed")
+            }
+            facts.remember(try DotFacts.unpack(packed), of: origin, in: schema)
+        }
+    }
+
+    /// Ranges as three arrays: origins, los and his.
+    private static func arrays(_ ranges: [(origin: ReplicaID, lo: UInt64, hi: UInt64)]) -> PostgresBindings {
+        var b = PostgresBindings()
+        b.append(ranges.map(\.origin.rawValue))
+        b.append(ranges.map { Int64($0.lo) })
+        b.append(ranges.map { Int64($0.hi) })
+        return b
     }
 
     /// The index's rows (`origin, packed`: one origin's events each, as 41-byte records of id,
@@ -261,9 +380,10 @@ extension PostgresSyncStorage {
     /// `read` into its id, whether it is purged, and what is returned. An origin's entries close together in seq (a laptop far behind: a run of one origin)
     /// are read by range through the (origin, seq) index, the others by id (one lookup each in
     /// the id index cost twice as much for a new laptop's pages); rows of a range not asked
-    /// for (not entitled, quarantined) are read and left.
+    /// for (not entitled, quarantined) are read and left. Nil if a row is missing or its purge
+    /// is not as its entry says (purged since, when read outside the page's snapshot).
     private func whole<T>(_ entries: [Page.Entry], columns: String, _ tx: PostgresConnection,
-                          _ read: (PostgresRow) throws -> (id: EventID, purged: Bool, value: T)) async throws -> [T] {
+                          _ read: (PostgresRow) throws -> (id: EventID, purged: Bool, value: T)) async throws -> [T]? {
         guard !entries.isEmpty else { return [] }
         var origins = [String](), lows = [Int64](), highs = [Int64](), ids = [String]()
         for (origin, some) in Dictionary(grouping: entries, by: \.dot.replica) {
@@ -288,12 +408,13 @@ extension PostgresSyncStorage {
             let (id, purged, value) = try read(row)
             if found[id] == nil { found[id] = (purged, value) }
         }
-        return try entries.map { entry in
-            guard let row = found[entry.id], row.purged == entry.purged else {
-                throw FieldlogError(.corrupt, "an event of a page changed while it was read")
-            }
-            return row.value
+        var out = [T]()
+        out.reserveCapacity(entries.count)
+        for entry in entries {
+            guard let row = found[entry.id], row.purged == entry.purged else { return nil }
+            out.append(row.value)
         }
+        return out
     }
 
     /// An event from a row of `eventColumns`.

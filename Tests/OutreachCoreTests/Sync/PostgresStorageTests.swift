@@ -35,6 +35,31 @@ import SyncServerKit
         }
     }
 
+    /// A page from memory is read without a transaction (its first statement, then the rows):
+    /// an event purged in between is not served whole as it was, and its purge is not left out;
+    /// the page is read again in one snapshot.
+    @Test func anEventPurgedWhileAPageIsReadIsNeverServedWhole() async throws {
+        try await PostgresStorages.with { storages in
+            let storage = try await storages.open(try await storages.database())
+            let all = SyncStorageSuite.events("basis", .partnership, origin: .random(), seqs: 1...5)
+            #expect(try await storage.push(all) == .stored(new: 5, alreadyHad: 0))
+            let payload = Payload(type: .eventsPurged, occurredAt: t0, author: "", fields: ["purge": .array([.string(all[2].id.hex)])])
+            let purge = Event(dot: Dot(.random(), 1), org: "basis", scope: .public, context: VersionVector(), recordedAt: 1, keyID: Scope.clearKeyID,
+                              sealedPayload: payload.json.canonicalData(), signature: Data(count: 64))
+            let purged = Counter()
+            let purging: @Sendable () async throws -> Void = {
+                let outcome = try await storage.push([purge])
+                #expect(outcome == .stored(new: 1, alreadyHad: 0))
+                _ = purged.next()
+            }
+            let page = try await storage.page(for: "basis", after: VersionVector(), limit: 100, rows: .events, known: { $0.map { _ in false } },
+                                              afterBegin: purging)
+            #expect(purged.value == 1)
+            #expect(page.events.first { $0.id == all[2].id }?.isPurged == true)
+            #expect(page.events.filter { !$0.isPurged }.count == 5 && page.events.contains { $0.id == purge.id })
+        }
+    }
+
     /// The page's rows are read straight from their bytes (`RawCells`): each type reads back
     /// as PostgresNIO reads it, and a column of another type goes through PostgresNIO.
     @Test func rawCellsReadWhatPostgresNIOReads() async throws {
