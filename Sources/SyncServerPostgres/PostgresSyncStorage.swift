@@ -251,17 +251,45 @@ public final class PostgresSyncStorage: SyncStorage {
             """)
     }
 
-    /// One statement, one round trip: revoked devices' rows, then the held organisations' (org set).
     public func standing() async throws -> Standing {
-        var standing = Standing(revoked: [:], held: [])
-        for row in try await rows("""
-            SELECT replica, revoked_after, NULL::text FROM devices WHERE revoked_at IS NOT NULL
-            UNION ALL SELECT NULL, NULL, org FROM restore_hold
-            """) {
-            let (replica, after, org) = try row.decode((String?, Int64?, String?).self)
-            if let org { standing.held.insert(org) } else if let r = replica.flatMap(ReplicaID.init) { standing.revoked[r] = UInt64(after ?? 0) }
+        try await standing(andDeviceOf: nil).standing
+    }
+
+    /// One statement: the device by its current token, then the standing.
+    public func admission(tokenHash: String) async throws -> Admission? {
+        let (device, standing) = try await standing(andDeviceOf: tokenHash)
+        if let device { return Admission(device: device, standing: standing) }
+        return try await admissionByNextToken(tokenHash: tokenHash)
+    }
+
+    /// The revoked devices' rows ('r') and the held organisations' ('h'), in one statement;
+    /// with `tokenHash`, the device whose current token it is ('d') first.
+    func standing(andDeviceOf tokenHash: String?) async throws -> (device: Device?, standing: Standing) {
+        let rest = """
+            SELECT 'r'::text, NULL::text, NULL::text, NULL::text, replica, 0::bigint, NULL::bigint, NULL::bigint, revoked_after, NULL::bigint, NULL::bigint
+            FROM devices WHERE revoked_at IS NOT NULL
+            UNION ALL SELECT 'h', NULL, org, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL FROM restore_hold
+            """
+        let query: PostgresQuery = if let tokenHash {
+            "SELECT 'd'::text, \(unescaped: Self.deviceColumns) FROM devices WHERE token_hash = \(tokenHash) UNION ALL \(unescaped: rest)"
+        } else {
+            "\(unescaped: rest)"
         }
-        return standing
+        var device: Device?
+        var standing = Standing(revoked: [:], held: [])
+        for row in try await rows(query) {
+            let (kind, id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime) =
+                try row.decode((String, String?, String?, String?, String?, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self)
+            switch kind {
+            case "d":
+                guard let id, let org, let name, let replica = replica.flatMap(ReplicaID.init) else { continue }
+                device = Device(id: id, org: org, name: name, replica: replica, enrolledAt: enrolled, lastSyncAt: synced, revokedAt: revoked,
+                                revokedAfter: after.map(UInt64.init), tokenExpiresAt: expires, tokenLifetime: lifetime)
+            case "r": if let r = replica.flatMap(ReplicaID.init) { standing.revoked[r] = UInt64(after ?? 0) }
+            default: if let org { standing.held.insert(org) }
+            }
+        }
+        return (device, standing)
     }
 
     public func releaseRestoreHold(org: String?) async throws {

@@ -258,14 +258,17 @@ struct SyncHTTP: Sendable {
     }
 
     func sync(_ request: inout Request) async throws -> EncodedAnswer {
-        let (service, device) = try await authenticate(request)  // before reading a byte of the body
+        let token = bearer(request)
+        let service = try await host.service(forToken: token)
+        let admission = try await service.admit(bearer: token)  // before reading a byte of the body
+        let device = admission.device
         let exchange = try SyncRequestV2(json: try await body(&request, limit: configuration.maxBodyBytes, expanded: configuration.maxExpandedBytes,
                                                                 values: configuration.maxValues))
         // A laptop that reads packed pages is answered packed (Protocol/http.md).
         let form: EncodedEvents.Form = request.headers[.accept]?.contains(PackedPage.mediaType) == true ? .packed : .json
         let lookup = encoded.lookup(form, partnership: service.partnership)
         let encoded = encoded, partnership = service.partnership
-        let result = try await service.exchange(exchange, from: device, rows: form == .packed ? .packed : .events, accepted: { encoded.keep($0, form, partnership: partnership) }, known: lookup.knows)
+        let result = try await service.exchange(exchange, from: device, standing: admission.standing, rows: form == .packed ? .packed : .events, accepted: { encoded.keep($0, form, partnership: partnership) }, known: lookup.knows)
         let response = result.response
         // The purges this push carried are honoured (the push is stored): drop what is kept of
         // the full copies they erased (Protocol/erasure.md §4).

@@ -49,14 +49,14 @@ public actor SyncHost {
     /// the answer does not say which partnerships exist.
     public func service(forToken token: String?) async throws -> SyncService {
         guard let name = token.flatMap(Tokens.partnership(of:)) else { return main }
-        guard Partnerships.isName(name) else { throw ServerError(.unauthorised, "no valid device token") }
+        guard Partnerships.isName(name) else { throw SyncService.noValidToken }
         if let service = services[name] { return service }
         do {
             let service = SyncService(storage: try await partnerships.storage(name), partnership: name, now: now)
             services[name] = service
             return service
         } catch let e as ServerError where e.kind == .notFound {
-            throw ServerError(.unauthorised, "no valid device token")
+            throw SyncService.noValidToken
         }
     }
 }

@@ -20,9 +20,22 @@ public struct SyncService: Sendable {
 
     /// The device a bearer token belongs to, unless unknown, revoked or expired.
     public func authenticate(bearer token: String?) async throws -> Device {
-        guard let token, !token.isEmpty, let device = try await storage.device(tokenHash: Tokens.hash(token)), device.revokedAt == nil else {
-            throw ServerError(.unauthorised, "no valid device token")
-        }
+        guard let token, !token.isEmpty else { throw Self.noValidToken }
+        return try valid(try await storage.device(tokenHash: Tokens.hash(token)))
+    }
+
+    /// `authenticate`, and the standing an exchange checks its push against, in one read.
+    public func admit(bearer token: String?) async throws -> Admission {
+        guard let token, !token.isEmpty, let admission = try await storage.admission(tokenHash: Tokens.hash(token)) else { throw Self.noValidToken }
+        _ = try valid(admission.device)
+        return admission
+    }
+
+    static let noValidToken = ServerError(.unauthorised, "no valid device token")
+
+    /// `device` unless there is none or it is revoked or expired.
+    func valid(_ device: Device?) throws -> Device {
+        guard let device, device.revokedAt == nil else { throw Self.noValidToken }
         if let expiry = device.tokenExpiresAt, expiry <= now() {
             throw ServerError(.tokenExpired, "this laptop's token expired: it did not sync for too long")
         }
@@ -110,7 +123,9 @@ public struct SyncService: Sendable {
     /// straight into their packed bytes with `rows: .packed`); `accepted` is given the pushed
     /// events stored exactly as they came (new rows, not purged) once they are committed,
     /// before the page is read.
-    public func exchange(_ request: SyncRequestV2, from device: Device, rows: Page.Rows = .events, accepted: @Sendable ([Event]) -> Void = { _ in },
+    /// `standing`: as read with the device (`admit(bearer:)`), or nil to read it here.
+    public func exchange(_ request: SyncRequestV2, from device: Device, standing: Standing? = nil, rows: Page.Rows = .events,
+                         accepted: @Sendable ([Event]) -> Void = { _ in },
                          known: @escaping @Sendable ([Page.Entry]) -> [Bool] = { Array(repeating: false, count: $0.count) }) async throws -> Exchange {
         var (roster, published) = try await trust.current()
         if !request.certificates.isEmpty {
@@ -121,7 +136,7 @@ public struct SyncService: Sendable {
                 published = TrustCache.Published(roster)
             }
         }
-        let standing = try await storage.standing()
+        let standing = if let standing { standing } else { try await storage.standing() }
         do {
             try check(request.events, from: device, roster: roster, revoked: standing.revoked)
         } catch let e as ServerError where e.kind == .unknownSigner {

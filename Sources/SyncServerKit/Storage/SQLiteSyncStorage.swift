@@ -181,9 +181,7 @@ public final class SQLiteSyncStorage: SyncStorage {
     }
 
     public func device(tokenHash: String) async throws -> Device? {
-        if let device = try await db.read({ db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE token_hash = ?"), arguments: [tokenHash]).flatMap(Self.device)
-        }) { return device }
+        if let device = try await db.read({ try Self.device(tokenHash: tokenHash, $0) }) { return device }
         // A rotated token's first use: it becomes the token, and the old one stops.
         return try await db.write { db in
             try db.execute(sql: """
@@ -191,7 +189,7 @@ public final class SQLiteSyncStorage: SyncStorage {
                                    next_token_hash = NULL, next_token_expires_at = NULL
                 WHERE next_token_hash = ?
                 """, arguments: [tokenHash])
-            return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE token_hash = ?"), arguments: [tokenHash]).flatMap(Self.device)
+            return try Self.device(tokenHash: tokenHash, db)
         }
     }
 
@@ -224,14 +222,29 @@ public final class SQLiteSyncStorage: SyncStorage {
         }
     }
 
+    static func device(tokenHash: String, _ db: Database) throws -> Device? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE token_hash = ?"), arguments: [tokenHash]).flatMap(Self.device)
+    }
+
     public func standing() async throws -> Standing {
-        try await db.read { db in
-            var revoked = [ReplicaID: UInt64]()
-            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL")) {
-                if let r = ReplicaID(row[0] as String) { revoked[r] = UInt64(row[1] as Int64? ?? 0) }
-            }
-            return Standing(revoked: revoked, held: Set(try String.fetchAll(db.cachedStatement(sql: "SELECT org FROM restore_hold"))))
+        try await db.read(Self.standing)
+    }
+
+    static func standing(_ db: Database) throws -> Standing {
+        var revoked = [ReplicaID: UInt64]()
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT replica, revoked_after FROM devices WHERE revoked_at IS NOT NULL")) {
+            if let r = ReplicaID(row[0] as String) { revoked[r] = UInt64(row[1] as Int64? ?? 0) }
         }
+        return Standing(revoked: revoked, held: Set(try String.fetchAll(db.cachedStatement(sql: "SELECT org FROM restore_hold"))))
+    }
+
+    /// One read transaction: the device by its current token, and the standing.
+    public func admission(tokenHash: String) async throws -> Admission? {
+        let found = try await db.read { db in
+            try Self.device(tokenHash: tokenHash, db).map { Admission(device: $0, standing: try Self.standing(db)) }
+        }
+        if let found { return found }
+        return try await admissionByNextToken(tokenHash: tokenHash)
     }
 
     public func markSynced(deviceID: String, at time: Int64) async throws {

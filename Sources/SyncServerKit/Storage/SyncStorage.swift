@@ -140,6 +140,9 @@ public protocol SyncStorage: Sendable {
                at time: Int64) async throws -> Device
     /// The device whose token (or pending next token, which then becomes its token) this is.
     func device(tokenHash: String) async throws -> Device?
+    /// `device(tokenHash:)` and `standing()` in one read (one statement on PostgreSQL): what a
+    /// sync reads before it looks at the push (issue 12's crowd: one read an exchange, not two).
+    func admission(tokenHash: String) async throws -> Admission?
     func devices() async throws -> [Device]
     /// Revokes a device: its token stops, and its events after what the server holds of it now
     /// are refused from anyone (trust.md §5a).
@@ -199,6 +202,13 @@ public struct Standing: Sendable, Equatable {
     public init(revoked: [ReplicaID: UInt64], held: Set<String>) { (self.revoked, self.held) = (revoked, held) }
 }
 
+/// A device, and the standing of the partnership its exchange is checked against.
+public struct Admission: Sendable, Equatable {
+    public let device: Device
+    public let standing: Standing
+    public init(device: Device, standing: Standing) { (self.device, self.standing) = (device, standing) }
+}
+
 /// A device's last sync, to be written with a push (`SyncStorage.store(_:marking:)`).
 public struct SyncMark: Sendable, Equatable {
     public let deviceID: String
@@ -207,11 +217,17 @@ public struct SyncMark: Sendable, Equatable {
 }
 
 extension SyncStorage {
-    /// Stores a push (all or nothing), marking no device.
     /// Revoked devices' replicas and the last seq of theirs the server accepted.
     public func revokedReplicas() async throws -> [ReplicaID: UInt64] { try await standing().revoked }
     /// The organisations a restore holds (erasure.md §5): none normally.
     public func restoreHold() async throws -> Set<String> { try await standing().held }
+    /// `admission(tokenHash:)` when no device holds the token as its current one: the pending
+    /// next token's first use (`device(tokenHash:)` makes it the token), then the standing.
+    public func admissionByNextToken(tokenHash: String) async throws -> Admission? {
+        guard let device = try await device(tokenHash: tokenHash) else { return nil }
+        return Admission(device: device, standing: try await standing())
+    }
+    /// Stores a push (all or nothing), marking no device.
     public func store(_ events: [Event]) async throws -> Stored { try await store(events, marking: nil) }
 
     /// Stores a push (all or nothing).

@@ -24,7 +24,15 @@ enum SyncStorageSuite {
     /// `standing()` reads what `revokedReplicas()` and `restoreHold()` read, in one: nothing at
     /// first, a revoked device's replica with the last seq the server held of it, and the
     /// organisations a restore holds (those with a device not revoked) until each is released.
+    /// `admission(tokenHash:)` is `device(tokenHash:)` with the standing, at every step: by the
+    /// current token, by a pending next token (whose first use makes it the token and stops the
+    /// old one), for a revoked device (the service refuses it), and nil for a token nobody has.
     static func theStandingIsTheRevocationsAndTheHoldReadAsOne(_ storage: any SyncStorage) async throws {
+        func admissionIsDeviceAndStanding(_ tokenHash: String) async throws {
+            let admission = try await storage.admission(tokenHash: tokenHash)
+            let device = try await storage.device(tokenHash: tokenHash), standing = try await storage.standing()
+            #expect(admission == device.map { Admission(device: $0, standing: standing) }, "token \(tokenHash)")
+        }
         for org in ["basis", "joanna"] { try await storage.addOrganisation(org, at: t0) }
         let b = ReplicaID.random(), j = ReplicaID.random()
         for (n, (org, replica)) in [("basis", b), ("joanna", j)].enumerated() {
@@ -32,14 +40,27 @@ enum SyncStorageSuite {
             _ = try await storage.enrol(tokenHash: "e\(n)", device: "d\(n)", replica: replica, deviceID: "d\(n)", deviceTokenHash: "t\(n)", trust: .empty, at: t0)
         }
         #expect(try await storage.standing() == Standing(revoked: [:], held: []))
+        let first = try await storage.admission(tokenHash: "t1")
+        #expect(first?.device.id == "d1" && first?.standing == Standing(revoked: [:], held: []))
+        #expect(try await storage.admission(tokenHash: "nobody's") == nil)
         _ = try await storage.push(events("basis", .partnership, origin: b, seqs: 1...3))
         #expect(try await storage.revoke(deviceID: "d0", at: t0 + 5))
         try await storage.holdAfterRestore(at: t0 + 6)
         let standing = try await storage.standing()
         #expect(standing == Standing(revoked: [b: 3], held: ["joanna"]))
         #expect(try await standing == Standing(revoked: storage.revokedReplicas(), held: storage.restoreHold()))
+        try await admissionIsDeviceAndStanding("t0")  // revoked: the service refuses it
+        #expect(try await storage.admission(tokenHash: "t0")?.device.revokedAt == t0 + 5)
+        try await admissionIsDeviceAndStanding("t1")
+        // A rotated token: its first use through admission makes it the token.
+        try await storage.setNextToken(deviceID: "d1", tokenHash: "t1-next", expiresAt: nil)
+        let rotated = try await storage.admission(tokenHash: "t1-next")
+        #expect(rotated?.device.id == "d1" && rotated?.standing == standing)
+        #expect(try await storage.admission(tokenHash: "t1") == nil)
+        try await admissionIsDeviceAndStanding("t1-next")
         try await storage.releaseRestoreHold(org: "joanna")
         #expect(try await storage.standing() == Standing(revoked: [b: 3], held: []))
+        try await admissionIsDeviceAndStanding("t1-next")
     }
 
     /// A page read straight into packed bytes (`rows: .packed`: no `Event` built) holds exactly
