@@ -6,6 +6,8 @@
 // first is a server just started (cold caches, cold database connections), the second one that
 // has been running, as on a real evening. So the figures are the server's, not 2 cores
 // shared with hundreds of laptops' SQLite stores (the older in-process crowd, `crowd-inprocess`).
+// All laptops start on "go" (a burst: the slowest waits for the whole evening's work), or with
+// `--spread S` one by one over S seconds (a steady rate: what the server sustains).
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -87,8 +89,11 @@ struct CrowdBench {
         // Workers enrol their laptops, say "ready", and start together on "go".
         let workerProcesses = try (0..<workers).map { w -> (Process, Pipe, Pipe) in
             let job = root.appendingPathComponent("crowd-job-\(w).json")
-            let mine = stride(from: w, to: laptops.count, by: workers).map { laptops[$0].json }
-            try JSONValue.object(["server": .string(server.url), "laptops": .array(mine)]).canonicalData().write(to: job)
+            let mine = Array(stride(from: w, to: laptops.count, by: workers))
+            // With --spread, laptop n of the whole crowd starts n/count of the way through it.
+            let starts = mine.map { JSONValue.int(Int64(options.spread * 1000 * Double($0) / Double(laptops.count))) }
+            try JSONValue.object(["server": .string(server.url), "laptops": .array(mine.map { laptops[$0].json }), "startsMs": .array(starts)])
+                .canonicalData().write(to: job)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
             p.arguments = ["crowd-worker", job.path]
@@ -105,6 +110,7 @@ struct CrowdBench {
         progress("crowd: \(laptops.count) laptops syncing")
         var profiler: Process?
         report("\(label) [\(postgres ? "PostgreSQL" : "SQLite")]", "")
+        if options.spread > 0 { report(String(format: "  laptops starting one by one over %g s", options.spread), "") }
         for evening in 1...Self.evenings {
             // The last evening's: a server that has been running (and PostgreSQL's processes with it).
             if evening == Self.evenings { profiler = try CrowdBench.profile(database: postgres) }
@@ -122,14 +128,16 @@ struct CrowdBench {
             let databaseSeconds = postgres ? CrowdBench.databaseCPUSeconds() - databaseCPUBefore : 0
             let databaseCPU = postgres ? String(format: ", PostgreSQL %.2f s", databaseSeconds) : ""
             // Sent all at once, the last answer cannot come before the evening's work (server,
-            // laptops, database) is done, every core busy: the soonest the max could be with this much work.
-            let floor = (serverCPU + workerCPU + databaseSeconds) / Double(ProcessInfo.processInfo.activeProcessorCount) * 1000
+            // laptops, database) is done, every core busy: the soonest the max could be with this
+            // much work. Spread over time, there is no such floor.
+            let work = (serverCPU + workerCPU + databaseSeconds) / Double(ProcessInfo.processInfo.activeProcessorCount) * 1000
+            let floor = options.spread > 0 ? "" : String(format: " (floor %.0f ms)", work)
             times.sort()
             var held = 0
             for name in try await all.names() { held += try await all.storage(name).eventCount() }
             held += try await all.storage(nil).eventCount()
             report(evening == 1 ? "  evening 1 (the server just started)" : "  evening \(evening)",
-                   String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s%@ (floor %.0f ms)",
+                   String(format: "%d errors, p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d requests, server holds %d; CPU: server %.2f s, laptops %.2f s%@%@",
                           errors + (laptops.count - times.count),
                           times.isEmpty ? 0 : times[times.count / 2], times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)], times.last ?? 0,
                           requests, held, serverCPU, workerCPU, databaseCPU, floor))
@@ -212,6 +220,7 @@ enum CrowdWorker {
         let job = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path)))
         let server = job["server"]?.stringValue ?? ""
         let laptops = try (job["laptops"]?.arrayValue ?? []).map(CrowdLaptop.init(json:))
+        let starts = (job["startsMs"]?.arrayValue ?? []).map { UInt64($0.intValue ?? 0) }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: laptops.count),
                                                      decompression: .disabled))
@@ -235,8 +244,9 @@ enum CrowdWorker {
             let cpuBefore = CrowdBench.cpuSeconds()
             let results = await withTaskGroup(of: (n: Int, ms: Int64?, requests: Int, held: Held).self) { group in
                 for (n, (laptop, bearer)) in zip(laptops, bearers).enumerated() {
-                    let first = firsts[n], before = held[n]
+                    let first = firsts[n], before = held[n], start = starts.indices.contains(n) ? starts[n] : 0
                     group.addTask {
+                        if start > 0 { try? await Task.sleep(for: .milliseconds(start)) }
                         let r = await sync(laptop, first: first, holding: before, bearer: bearer, server: server, client: client)
                         return (n, r.ms, r.requests, r.held)
                     }

@@ -3,7 +3,7 @@
 import Foundation
 
 let usage = """
-    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres] [--scenario a|b] [--steps N]
+    usage: fieldlog-bench [--quick] [--no-sync] [--only SECTION] [--events N] [--keep [DIR]] [--micro [--fold]] [--postgres] [--scenario a|b] [--spread S] [--steps N]
 
       --quick         stop at 100k events (no 1M fold; crowds of 100 and 50 laptops)
       --no-sync       leave out the sync benchmarks
@@ -14,6 +14,8 @@ let usage = """
       --postgres      the sync benchmarks' server on PostgreSQL (run under Scripts/with-postgres;
                       FIELDLOG_PG_FSYNC=on for figures that count the disk)
       --scenario a|b  with --only crowd: just one of the two crowds
+      --spread S      with --only crowd: the laptops start one after another, evenly over S
+                      seconds, instead of all at once (each one timed from its own start)
       --steps N       with first-sync: the laptop's steps N times, the least CPU of each printed
     """
 
@@ -27,6 +29,8 @@ struct BenchOptions: Sendable {
     var keepDir: String?
     /// With `--only crowd`: one of the two crowds, `a` or `b` (nil: both).
     var scenario: String?
+    /// With `--only crowd`: the seconds over which the laptops' starts are spread (0: all at once).
+    var spread = 0.0
     /// With first-sync: how many times the laptop's steps run.
     var steps = 1
 
@@ -56,6 +60,10 @@ struct BenchOptions: Sendable {
             case "--scenario":
                 guard let s = args.first, ["a", "b"].contains(s) else { fail("--scenario needs a or b") }
                 scenario = args.removeFirst()
+            case "--spread":
+                guard let n = args.first.flatMap(Double.init), (0...600).contains(n) else { fail("--spread needs a number of seconds from 0 to 600") }
+                args.removeFirst()
+                spread = n
             case "--steps":
                 guard let n = args.first.flatMap(Int.init), (1...50).contains(n) else { fail("--steps needs a number from 1 to 50") }
                 args.removeFirst()
