@@ -50,6 +50,9 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     /// Never the password: this is what logs and errors show.
     public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
 
+    /// The connections a server instance keeps at most, for every partnership it serves.
+    static let maximumConnections = 16
+
     public var configuration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case "disable": .disable
@@ -58,7 +61,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
         var config = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         config.options.connectTimeout = .seconds(10)
-        config.options.maximumConnections = 16
+        config.options.maximumConnections = Self.maximumConnections
         return config
     }
 }

@@ -5,8 +5,8 @@ import PostgresNIO
 import SyncServerKit
 
 /// PostgreSQL: the default partnership in the database's default schema (as before), each named
-/// one in a schema of its own, `fp_NAME`; all of them share one pool, each lease pointed at the
-/// partnership's schema alone (`search_path`), so no query can span two partnerships.
+/// one in a schema of its own, `fp_NAME`; all of them share one pool (`PostgresPool`), each lease
+/// pointed at the partnership's schema alone (`search_path`), so no query can span two partnerships.
 public actor PostgresPartnerships: PartnershipStorages {
     let url: DatabaseURL
     let logger: Logger
@@ -19,9 +19,21 @@ public actor PostgresPartnerships: PartnershipStorages {
         self.main = main
     }
 
-    /// Opens (and migrates) the default partnership's storage; the others open when first asked for.
+    /// Opens (and migrates) the default partnership's storage; the others open when first asked
+    /// for. The pool is split by the partnerships held at the start (`PostgresPool.parts`): a
+    /// database that holds several is opened twice, once to count them.
     public static func open(_ url: DatabaseURL, logger: Logger) async throws -> PostgresPartnerships {
-        PostgresPartnerships(url: url, logger: logger, main: try await PostgresSyncStorage.open(url, logger: logger))
+        var main = try await PostgresSyncStorage.open(url, logger: logger)
+        let parts: Int
+        do { parts = PostgresPool.parts(forPartnerships: try await names(main).count) } catch {
+            await main.close()
+            throw error
+        }
+        if parts > 1 {
+            await main.close()
+            main = try await PostgresSyncStorage.open(url, parts: parts, logger: logger)
+        }
+        return PostgresPartnerships(url: url, logger: logger, main: main)
     }
 
     /// The schema of a partnership (names are `[a-z][a-z0-9-]*`; a dash becomes an underscore).
@@ -49,7 +61,9 @@ public actor PostgresPartnerships: PartnershipStorages {
                                                                   facts: main.facts)
     }
 
-    public func names() async throws -> [String] {
+    public func names() async throws -> [String] { try await Self.names(main) }
+
+    static func names(_ main: PostgresSyncStorage) async throws -> [String] {
         try await main.rows("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'fp\\_%' ORDER BY nspname").map { try $0.decode(String.self) }
             .map { String($0.dropFirst(3)).replacingOccurrences(of: "_", with: "-") }
     }

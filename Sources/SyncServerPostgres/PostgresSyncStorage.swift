@@ -20,22 +20,23 @@ public final class PostgresSyncStorage: SyncStorage {
     /// What never changes about recent events, remembered to build a crowd's pages (`DotFacts`).
     let facts: DotFacts
 
-    private init(url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger, facts: DotFacts) {
+    private init(url: DatabaseURL, schema: String?, pool: PostgresPool?, parts: Int, logger: Logger, facts: DotFacts) {
         self.url = url
         self.facts = facts
         self.logger = logger
         self.schema = schema
         ownsPool = pool == nil
-        self.pool = pool ?? PostgresPool(url, logger: logger)
+        self.pool = pool ?? PostgresPool(url, parts: parts, logger: logger)
     }
 
     /// Connects (giving up after `timeout` with a clear error: postgres-nio would retry a wrong
     /// password for ever), then creates or migrates the schema. Call `close()` when done.
     /// `schema`: a partnership's own (`PostgresPartnerships`), reached through `pool`.
     /// `facts`: what it remembers of recent dots (tests give one that remembers nothing).
-    static func open(_ url: DatabaseURL, schema: String?, pool: PostgresPool?, logger: Logger,
+    /// Without `pool`, it opens one of its own, in `parts` (`PostgresPool`).
+    static func open(_ url: DatabaseURL, schema: String?, pool: PostgresPool?, parts: Int = 1, logger: Logger,
                      timeout: Duration = .seconds(15), facts: DotFacts = DotFacts()) async throws -> PostgresSyncStorage {
-        let storage = PostgresSyncStorage(url: url, schema: schema, pool: pool, logger: logger, facts: facts)
+        let storage = PostgresSyncStorage(url: url, schema: schema, pool: pool, parts: parts, logger: logger, facts: facts)
         do {
             try await storage.answering(within: timeout, stopping: pool == nil)
             try await storage.migrate()
@@ -46,10 +47,10 @@ public final class PostgresSyncStorage: SyncStorage {
         return storage
     }
 
-    /// The default partnership's storage, with a pool of its own.
-    public static func open(_ url: DatabaseURL, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
+    /// The default partnership's storage, with a pool of its own (in `parts`).
+    public static func open(_ url: DatabaseURL, parts: Int = 1, logger: Logger = Logger(label: "fieldlog.sync.postgres"),
                             timeout: Duration = .seconds(15)) async throws -> PostgresSyncStorage {
-        try await open(url, schema: nil, pool: nil, logger: logger, timeout: timeout)
+        try await open(url, schema: nil, pool: nil, parts: parts, logger: logger, timeout: timeout)
     }
 
     /// Stops the connection pool, if this storage owns it.

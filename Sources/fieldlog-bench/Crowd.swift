@@ -53,10 +53,13 @@ struct CrowdBench {
     func run(label: String, partnerships: Int, size: Int, workers: Int) async throws {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .error
-        let all: any PartnershipStorages = postgres ? try await PostgresPartnerships.open(PostgresTestDatabase.create().url, logger: quiet)
-                                                    : SQLitePartnerships(root: root.appendingPathComponent("crowd-\(partnerships)x\(size)"))
+        let database = postgres ? try await PostgresTestDatabase.create().url : nil
+        let directory = root.appendingPathComponent("crowd-\(partnerships)x\(size)")
+        func open() async throws -> any PartnershipStorages {
+            if let database { try await PostgresPartnerships.open(database, logger: quiet) } else { SQLitePartnerships(root: directory) }
+        }
+        var all = try await open()
         let host = SyncHost(partnerships: all, main: SyncService(storage: try await all.storage(nil)))
-        let server = try await EmbeddedServer.start(host: host, logLevel: .error)
 
         // Set-up (not measured): partnerships, roots, certified laptops and their signed evenings.
         var laptops = [CrowdLaptop]()
@@ -85,6 +88,13 @@ struct CrowdBench {
                                            certificates: [rootCert, cert], events: events))
             }
         }
+
+        // The server starts on the partnerships it holds, as `SyncServer serve` does (on
+        // PostgreSQL its connections are split by them: `PostgresPool`).
+        await all.close()
+        all = try await open()
+        let server = try await EmbeddedServer.start(host: SyncHost(partnerships: all, main: SyncService(storage: try await all.storage(nil))),
+                                                    logLevel: .error)
 
         // Workers enrol their laptops, say "ready", and start together on "go".
         let workerProcesses = try (0..<workers).map { w -> (Process, Pipe, Pipe) in

@@ -34,7 +34,11 @@ import SyncServerKit
             let two: any PartnershipStorages
             switch backend {
             case .sqlite: two = SQLitePartnerships(root: dir.sub("server"))
-            case .postgres: two = try await PostgresPartnerships.open((one as! PostgresPartnerships).url, logger: .init(label: "test"))
+            case .postgres:
+                two = try await PostgresPartnerships.open((one as! PostgresPartnerships).url, logger: .init(label: "test"))
+                // Opened on two partnerships, its connections are split in two pools.
+                let parts = await (two as! PostgresPartnerships).main.pool.clients.count
+                #expect(parts == 2)
             }
             let origin = ReplicaID.random()
             let leeds = SyncStorageSuite.events("basis", .partnership, origin: origin, seqs: 1...8)
@@ -113,6 +117,27 @@ import SyncServerKit
             }
             await server.stop()
         }
+    }
+}
+
+/// A server's PostgreSQL connections split by partnership (`PostgresPool`): a schema always
+/// leases from the same part, the parts are used evenly enough, a server of one partnership
+/// keeps one pool, and no part has fewer than two connections.
+@Suite struct PostgresPoolPartsTests {
+    @Test func aSchemaAlwaysLeasesFromTheSamePart() async throws {
+        #expect([0, 1, 2, 3, 8, 50, 500].map { PostgresPool.parts(forPartnerships: $0) } == [1, 1, 2, 3, 8, 8, 8])
+        #expect(PostgresPool.parts(forPartnerships: 50, connections: 4) == 2)
+        let pool = PostgresPool(try DatabaseURL("postgres://nobody@127.0.0.1:1/none"), parts: 8, logger: .init(label: "test"))
+        #expect(pool.clients.count == 8)
+        let schemas = (0..<50).map { PostgresPartnerships.schema("p\($0)") }
+        let parts = schemas.map(pool.part(for:))
+        #expect(parts == schemas.map(pool.part(for:)))
+        #expect(pool.part(for: nil) == 0 && parts.allSatisfy((0..<8).contains))
+        #expect(Set(parts).count == 8, "50 partnerships leave no part unused")
+        await pool.close()
+        let one = PostgresPool(try DatabaseURL("postgres://nobody@127.0.0.1:1/none"), logger: .init(label: "test"))
+        #expect(one.clients.count == 1 && schemas.allSatisfy { one.part(for: $0) == 0 })
+        await one.close()
     }
 }
 
