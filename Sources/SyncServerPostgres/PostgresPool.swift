@@ -12,7 +12,7 @@ import PostgresNIO
 /// first meets a schema pays for loading and planning them.
 final class PostgresPool: Sendable {
     let clients: [PostgresClient]
-    private let running: Task<Void, Never>
+    private let running: [Task<Void, Never>]
     /// The schema each open connection points at now (by pool and connection id: ids are never reused in a pool).
     private let paths = NIOLockedValueBox<[Int: [Int: String]]>([:])
 
@@ -22,11 +22,7 @@ final class PostgresPool: Sendable {
         configuration.options.maximumConnections = max(1, configuration.options.maximumConnections / parts)
         let clients = (0..<parts).map { _ in PostgresClient(configuration: configuration, backgroundLogger: logger) }
         self.clients = clients
-        running = Task {
-            await withDiscardingTaskGroup { group in
-                for client in clients { group.addTask { await client.run() } }
-            }
-        }
+        running = clients.map { client in Task { await client.run() } }
     }
 
     /// How many parts for a server holding `count` partnerships: one each, up to a part of two
@@ -64,10 +60,10 @@ final class PostgresPool: Sendable {
 
     /// Stops the pools.
     func close() async {
-        running.cancel()
-        await running.value
+        for task in running { task.cancel() }
+        for task in running { await task.value }
     }
 
     /// Stops the pools without waiting (a connection that never came).
-    func cancel() { running.cancel() }
+    func cancel() { for task in running { task.cancel() } }
 }

@@ -23,7 +23,7 @@ extension PostgresSyncStorage {
         return try await snapshot { tx in
             let server = try vector(await tx.query("SELECT origin, seq FROM coverage", logger: logger).collect())
             let wanted = Self.wanted(server, after: after)
-            let ranges = wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }
+            let ranges = Self.ranges(wanted, after: after)
             let rows: [Page.Entry]
             if let remembered = try await remembered(for: org, ranges, budget: limit + 1, tx) {
                 rows = remembered
@@ -43,6 +43,11 @@ extension PostgresSyncStorage {
     /// The origins the server holds more of than `after`, in order, each with the server's seq.
     static func wanted(_ server: VersionVector, after: VersionVector) -> [(key: ReplicaID, value: UInt64)] {
         server.entries.filter { $0.value > after[$0.key] }.sorted { $0.key < $1.key }
+    }
+
+    /// The dots a page may hold of each `wanted` origin: above `after`, up to the server's seq.
+    static func ranges(_ wanted: [(key: ReplicaID, value: UInt64)], after: VersionVector) -> [(origin: ReplicaID, lo: UInt64, hi: UInt64)] {
+        wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }
     }
 
     /// A page built from `DotFacts` without a transaction (a crowd's: the laptop is a little
@@ -69,7 +74,7 @@ extension PostgresSyncStorage {
         }
         try await afterBegin?()
         let wanted = Self.wanted(server, after: after)
-        let ranges = wanted.map { (origin: $0.key, lo: after[$0.key], hi: $0.value) }
+        let ranges = Self.ranges(wanted, after: after)
         guard facts.mayServe(ranges) else { return nil }
         try await rememberFacts(facts.lacking(ranges, in: schema), conn)
         guard let rows = facts.entries(for: org, ranges, in: schema, changes: changes, budget: limit + 1) else { return nil }
