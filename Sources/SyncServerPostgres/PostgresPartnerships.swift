@@ -5,8 +5,9 @@ import PostgresNIO
 import SyncServerKit
 
 /// PostgreSQL: the default partnership in the database's default schema (as before), each named
-/// one in a schema of its own, `fp_NAME`; all of them share one pool (`PostgresPool`), each lease
-/// pointed at the partnership's schema alone (`search_path`), so no query can span two partnerships.
+/// one in a schema of its own, `fp_NAME`; all of them share the instance's connections
+/// (`PostgresPool`), each lease pointed at the partnership's schema alone (`search_path`), so no
+/// query can span two partnerships.
 public actor PostgresPartnerships: PartnershipStorages {
     let url: DatabaseURL
     let logger: Logger
