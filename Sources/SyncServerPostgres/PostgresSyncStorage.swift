@@ -193,11 +193,17 @@ public final class PostgresSyncStorage: SyncStorage {
         for row in rows {
             let (id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime) =
                 try row.decode((String, String, String, String, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self)
-            guard let replica = ReplicaID(replica) else { continue }
-            out.append(Device(id: id, org: org, name: name, replica: replica, enrolledAt: enrolled, lastSyncAt: synced, revokedAt: revoked,
-                              revokedAfter: after.map(UInt64.init), tokenExpiresAt: expires, tokenLifetime: lifetime))
+            if let device = Self.device(id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime) { out.append(device) }
         }
         return out
+    }
+
+    /// A device from its `deviceColumns`, in order (nil if one it needs is missing or its replica is malformed).
+    static func device(_ id: String?, _ org: String?, _ name: String?, _ replica: String?, _ enrolled: Int64, _ synced: Int64?, _ revoked: Int64?,
+                       _ after: Int64?, _ expires: Int64?, _ lifetime: Int64?) -> Device? {
+        guard let id, let org, let name, let replica = replica.flatMap(ReplicaID.init) else { return nil }
+        return Device(id: id, org: org, name: name, replica: replica, enrolledAt: enrolled, lastSyncAt: synced, revokedAt: revoked,
+                      revokedAfter: after.map(UInt64.init), tokenExpiresAt: expires, tokenLifetime: lifetime)
     }
 
     public func device(tokenHash: String) async throws -> Device? {
@@ -282,10 +288,7 @@ public final class PostgresSyncStorage: SyncStorage {
             let (kind, id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime) =
                 try row.decode((String, String?, String?, String?, String?, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self)
             switch kind {
-            case "d":
-                guard let id, let org, let name, let replica = replica.flatMap(ReplicaID.init) else { continue }
-                device = Device(id: id, org: org, name: name, replica: replica, enrolledAt: enrolled, lastSyncAt: synced, revokedAt: revoked,
-                                revokedAfter: after.map(UInt64.init), tokenExpiresAt: expires, tokenLifetime: lifetime)
+            case "d": device = Self.device(id, org, name, replica, enrolled, synced, revoked, after, expires, lifetime)
             case "r": if let r = replica.flatMap(ReplicaID.init) { standing.revoked[r] = UInt64(after ?? 0) }
             default: if let org { standing.held.insert(org) }
             }
